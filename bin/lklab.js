@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Entry point of the `lklab` CLI. The TypeScript sources are compiled to dist/ by `npm run build`.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(main))) {
+  console.error('lklab: dist/ is missing. Run `npm run build` (or `npm start`, which builds first).');
+  process.exit(2);
+}
+const { run } = await import(main.href);
+await run(process.argv);

@@ -1,0 +1,21 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'dashboard/public/vendor/**', 'test-artifacts/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Take a Clock (kernel/clock) instead of reading Date.now().' },
+      ],
+    },
+  },
+  {
+    files: ['kernel/clock/**', 'bench/**', 'cli/**', '**/*.test.ts', 'scripts/**'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+);

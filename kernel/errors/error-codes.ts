@@ -1,0 +1,28 @@
+/**
+ * The catalogue of error codes. docs/errors.md lists every code here with "how to solve";
+ * kernel/errors/error-codes.test.ts fails when the two drift apart.
+ */
+export const ERROR_CODES = {
+  LKL_ERR_CONFIG_INVALID: { http: 500, retriable: false, summary: 'A configuration setting is invalid.' },
+  LKL_ERR_CONFIG_UNKNOWN_KEY: { http: 500, retriable: false, summary: 'The configuration names a setting that does not exist.' },
+  LKL_ERR_CONFIG_FILE_UNREADABLE: { http: 500, retriable: false, summary: 'The configuration file cannot be read or parsed.' },
+  LKL_ERR_EVENT_MALFORMED: { http: 400, retriable: false, summary: 'An event is not a valid YSB event.' },
+  LKL_ERR_INGEST_BODY_INVALID: { http: 400, retriable: false, summary: 'The body of an ingest request is neither NDJSON nor a JSON array.' },
+  LKL_ERR_LOG_TOPIC_UNKNOWN: { http: 404, retriable: false, summary: 'The topic does not exist in the event log.' },
+  LKL_ERR_LOG_PARTITION_UNKNOWN: { http: 404, retriable: false, summary: 'The partition does not exist in the topic.' },
+  LKL_ERR_LOG_OFFSET_OUT_OF_RANGE: { http: 416, retriable: false, summary: 'The offset is below the low-water offset or above the end offset.' },
+  LKL_ERR_LOG_CORRUPT: { http: 500, retriable: false, summary: 'A log segment is corrupt before its tail.' },
+  LKL_ERR_LOG_CLOSED: { http: 503, retriable: true, summary: 'The event log is closed.' },
+  LKL_ERR_LOG_LOCKED: { http: 503, retriable: false, summary: 'Another process holds the embedded log of this data directory.' },
+  LKL_ERR_LOG_UNAVAILABLE: { http: 503, retriable: true, summary: 'The event log backend (Kafka) cannot be reached.' },
+  LKL_ERR_STORE_UNAVAILABLE: { http: 503, retriable: true, summary: 'The realtime store (Redis) cannot be reached.' },
+  LKL_ERR_QUEUE_UNAVAILABLE: { http: 503, retriable: true, summary: 'The job queue backend (Redis) cannot be reached.' },
+  LKL_ERR_STACK_TOOL_MISSING: { http: 500, retriable: false, summary: 'A program the local stack needs is not installed.' },
+  LKL_ERR_API_BAD_REQUEST: { http: 400, retriable: false, summary: 'An API request is invalid.' },
+  LKL_ERR_API_NOT_FOUND: { http: 404, retriable: false, summary: 'The API resource does not exist.' },
+  LKL_ERR_CLI_USAGE: { http: 400, retriable: false, summary: 'A CLI command was called with invalid arguments.' },
+  LKL_ERR_CLI_UNREACHABLE: { http: 503, retriable: true, summary: 'The CLI cannot reach the running lab.' },
+  LKL_ERR_IMPORT_FILE_UNREADABLE: { http: 400, retriable: false, summary: 'The file to import cannot be read.' },
+} as const satisfies Record<string, { http: number; retriable: boolean; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
