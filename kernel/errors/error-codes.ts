@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   LKL_ERR_QUEUE_UNAVAILABLE: { http: 503, retriable: true, summary: 'The job queue backend (Redis) cannot be reached.' },
   LKL_ERR_STACK_TOOL_MISSING: { http: 500, retriable: false, summary: 'A program the local stack needs is not installed.' },
   LKL_ERR_API_BAD_REQUEST: { http: 400, retriable: false, summary: 'An API request is invalid.' },
+  LKL_ERR_API_INTERNAL: { http: 500, retriable: true, summary: 'An unexpected error; the server log has the stack.' },
   LKL_ERR_API_NOT_FOUND: { http: 404, retriable: false, summary: 'The API resource does not exist.' },
   LKL_ERR_CLI_USAGE: { http: 400, retriable: false, summary: 'A CLI command was called with invalid arguments.' },
   LKL_ERR_CLI_UNREACHABLE: { http: 503, retriable: true, summary: 'The CLI cannot reach the running lab.' },

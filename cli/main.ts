@@ -1,0 +1,34 @@
+import { Command, CommanderError } from 'commander';
+import { isLabError } from '../kernel/errors/lab-error.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerImport } from './commands/import.js';
+import { registerStart } from './commands/start.js';
+import { registerStatus } from './commands/status.js';
+
+export function buildProgram(): Command {
+  const program = new Command('lklab')
+    .description('Lambda–Kappa Lab: run the Lambda and Kappa architectures side by side on YSB and measure them.')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)');
+  registerStart(program);
+  registerStatus(program);
+  registerGenerate(program);
+  registerImport(program);
+  return program;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (isLabError(err)) console.error(`lklab: ${err.code}: ${err.message}`);
+    else console.error(`lklab: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}

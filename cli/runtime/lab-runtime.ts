@@ -1,0 +1,105 @@
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../kernel/clock/clock.js';
+import { systemClock } from '../../kernel/clock/system-clock.js';
+import type { LabConfig } from '../../kernel/config/defaults.js';
+import { createEventLog } from '../../kernel/adapters/event-log-factory.js';
+import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
+import { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
+import { IngestService } from '../../kernel/ingest/ingest-service.js';
+import type { EventLog } from '../../kernel/ports/event-log.js';
+import { GeneratorRunner } from '../../kernel/workload/generator-runner.js';
+import { buildReferenceData } from '../../kernel/workload/reference-data.js';
+import { buildApp } from '../../serving-layer/app.js';
+import type { DependencyHealth, LabServices } from '../../serving-layer/lab-services.js';
+
+export interface Lab {
+  services: LabServices;
+  app: FastifyInstance;
+  /** Address the server listens on, once listen() was called. */
+  url: string | undefined;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  /** Pass a log to share one between several labs (tests); otherwise the configured adapter opens one. */
+  log?: EventLog;
+  logger?: boolean;
+}
+
+/** The composition root: opens the adapters, wires the layers and the serving layer. */
+export async function createLab(config: Readonly<LabConfig>, options: StartOptions = {}): Promise<Lab> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? (await createEventLog(config, clock));
+  const reference = buildReferenceData(config.reference);
+  await log.ensureTopic(AD_EVENTS_TOPIC, {
+    partitions: config.log.partitions,
+    ...(config.log.retentionMs > 0 ? { retentionMs: config.log.retentionMs } : {}),
+    ...(config.log.retentionBytes > 0 ? { retentionBytes: config.log.retentionBytes } : {}),
+    segmentBytes: config.log.segmentBytes,
+  });
+  const deadLetters = new DeadLetterWriter(log, clock);
+  await deadLetters.ensureTopic();
+  const ingest = new IngestService(log, deadLetters, clock, {
+    maxRecordBytes: config.ingest.maxRecordBytes,
+    maxFutureMs: config.ingest.maxFutureMs,
+    knownAds: config.ingest.requireKnownAds ? new Set(reference.campaignOf.keys()) : undefined,
+  });
+  const generator = new GeneratorRunner(log, deadLetters, reference, clock, {
+    rate: config.generator.rate,
+    mode: config.generator.mode,
+    seed: config.generator.seed,
+    tickMs: config.generator.tickMs,
+    knobs: config.generator.knobs,
+  });
+  const mode = log.kind === 'kafka' || config.redis.url ? 'distributed' : 'embedded';
+  const services: LabServices = {
+    mode,
+    clock,
+    config,
+    log,
+    reference,
+    ingest,
+    deadLetters,
+    generator,
+    startedAt: clock.now(),
+    async dependencies(): Promise<DependencyHealth[]> {
+      const deps: DependencyHealth[] = [];
+      try {
+        const offsets = await log.offsets(AD_EVENTS_TOPIC);
+        deps.push({
+          name: 'event-log',
+          kind: log.kind,
+          state: 'up',
+          detail: `${AD_EVENTS_TOPIC}: ${offsets.length} partitions, end offset ${offsets.reduce((s, p) => s + p.end, 0)}`,
+        });
+      } catch (err) {
+        deps.push({ name: 'event-log', kind: log.kind, state: 'down', detail: (err as Error).message });
+      }
+      return deps;
+    },
+  };
+  const app = await buildApp(services, { logger: options.logger ?? false });
+  let url: string | undefined;
+  let closed = false;
+  generator.start();
+  return {
+    services,
+    app,
+    get url() {
+      return url;
+    },
+    async listen() {
+      url = await app.listen({ host: config.server.host, port: config.server.port });
+      return url;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await generator.stop();
+      await app.close();
+      if (!options.log) await log.close();
+    },
+  };
+}

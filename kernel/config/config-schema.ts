@@ -1,0 +1,83 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+
+const nonNegInt = (description: string): TSchema => Type.Integer({ minimum: 0, description });
+const share = (description: string): TSchema => Type.Number({ minimum: 0, maximum: 1, description });
+const strict = { additionalProperties: false } as const;
+
+/** The configuration schema; unknown keys are rejected everywhere. */
+export const ConfigSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        host: Type.String({ minLength: 1, description: 'Interface to bind (default 127.0.0.1).' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port (0 = any free port).' }),
+      },
+      strict,
+    ),
+    dataDir: Type.String({ minLength: 1, description: 'Data directory.' }),
+    generator: Type.Object(
+      {
+        rate: Type.Number({ minimum: 0, maximum: 10_000_000, description: 'Events per second; 0 = off.' }),
+        mode: Type.Union([Type.Literal('live'), Type.Literal('skew')], { description: 'live or skew.' }),
+        seed: Type.Integer({ description: 'Seed of the event stream.' }),
+        tickMs: Type.Integer({ minimum: 1, maximum: 10_000, description: 'Append interval in ms.' }),
+        knobs: Type.Object(
+          {
+            lateFraction: share('Share of late events.'),
+            maxLatenessMs: nonNegInt('Largest lateness in ms.'),
+            outOfOrderEvery: nonNegInt('Out-of-order burst period in events (0 = off).'),
+            outOfOrderBurst: nonNegInt('Events per out-of-order burst.'),
+            duplicateFraction: share('Share of duplicated events.'),
+            malformedFraction: share('Share of malformed records.'),
+            hotCampaignShare: share('Share of events for the hot campaign.'),
+            botShare: share('Share of events from bot users.'),
+          },
+          strict,
+        ),
+      },
+      strict,
+    ),
+    reference: Type.Object(
+      {
+        seed: Type.Integer(),
+        campaigns: Type.Integer({ minimum: 1, maximum: 100_000 }),
+        adsPerCampaign: Type.Integer({ minimum: 1, maximum: 1000 }),
+        userPool: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+        pagePool: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
+        bots: Type.Integer({ minimum: 0, maximum: 100_000 }),
+      },
+      strict,
+    ),
+    log: Type.Object(
+      {
+        partitions: Type.Integer({ minimum: 1, maximum: 256 }),
+        retentionMs: nonNegInt('Retention by age in ms (0 = forever).'),
+        retentionBytes: nonNegInt('Retention by size per partition in bytes (0 = no limit).'),
+        segmentBytes: Type.Integer({ minimum: 1024, description: 'Segment size in bytes.' }),
+        fsyncIntervalMs: nonNegInt('fsync interval in ms (0 = every append).'),
+      },
+      strict,
+    ),
+    ingest: Type.Object(
+      {
+        maxRecordBytes: Type.Integer({ minimum: 64 }),
+        maxBodyBytes: Type.Integer({ minimum: 1024 }),
+        maxFutureMs: nonNegInt('Latest accepted event_time relative to now, in ms.'),
+        requireKnownAds: Type.Boolean(),
+      },
+      strict,
+    ),
+    kafka: Type.Object(
+      {
+        brokers: Type.Array(Type.String({ pattern: '^[^\\s:]+:\\d{1,5}$' }), { description: 'host:port list.' }),
+        clientId: Type.String({ minLength: 1 }),
+      },
+      strict,
+    ),
+    redis: Type.Object(
+      { url: Type.String({ pattern: '^(|rediss?://.+)$', description: 'redis://host:port or empty.' }) },
+      strict,
+    ),
+  },
+  strict,
+);

@@ -1,0 +1,76 @@
+/**
+ * Every default in one place, with units. The schema (config-schema.ts) validates what
+ * overrides them; load-config.ts merges defaults < config file < environment < CLI flags.
+ */
+export const DEFAULTS = {
+  server: {
+    /** Interface to bind; loopback by default. */
+    host: '127.0.0.1',
+    /** TCP port of the API and dashboard. */
+    port: 3000,
+  },
+  /** Where the embedded log, master dataset, views and state live. */
+  dataDir: '.lklab/data',
+  generator: {
+    /** Events per second; 0 = generator off (bring your own events). */
+    rate: 1000,
+    /** live | skew (YSB -w). Catch-up mode is `lklab generate --catch-up N`. */
+    mode: 'live' as 'live' | 'skew',
+    /** Seed of the event stream. */
+    seed: 42,
+    /** How often the generator appends a batch to the log, in ms. */
+    tickMs: 50,
+    knobs: {
+      lateFraction: 0,
+      maxLatenessMs: 0,
+      outOfOrderEvery: 0,
+      outOfOrderBurst: 0,
+      duplicateFraction: 0,
+      malformedFraction: 0,
+      hotCampaignShare: 0,
+      botShare: 0,
+    },
+  },
+  reference: {
+    /** Seed of the ad → campaign reference data (and user/page pools, bots). */
+    seed: 1,
+    campaigns: 100,
+    adsPerCampaign: 10,
+    userPool: 100,
+    pagePool: 100,
+    bots: 10,
+  },
+  log: {
+    /** Partitions of the ad-events topic. */
+    partitions: 4,
+    /** Retention by age in ms; 0 = keep forever. */
+    retentionMs: 0,
+    /** Retention by size per partition in bytes; 0 = no limit. */
+    retentionBytes: 0,
+    /** Segment size in bytes. */
+    segmentBytes: 64 * 1024 * 1024,
+    /** Embedded log: fsync interval in ms (0 = every append). */
+    fsyncIntervalMs: 200,
+  },
+  ingest: {
+    /** Largest accepted record in bytes. */
+    maxRecordBytes: 4096,
+    /** Largest accepted request body of POST /api/events in bytes. */
+    maxBodyBytes: 64 * 1024 * 1024,
+    /** Latest accepted event_time, relative to now, in ms (7 days: a 50 M catch-up spans 5.8 days). */
+    maxFutureMs: 7 * 24 * 3600 * 1000,
+    /** Reject events whose ad_id is not in the reference data. */
+    requireKnownAds: true,
+  },
+  kafka: {
+    /** Broker list, e.g. ["127.0.0.1:19092"]; empty = embedded log. */
+    brokers: [] as string[],
+    clientId: 'lklab',
+  },
+  redis: {
+    /** e.g. redis://127.0.0.1:16379; empty = embedded realtime store and job queue. */
+    url: '',
+  },
+};
+
+export type LabConfig = typeof DEFAULTS;

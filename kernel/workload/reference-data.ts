@@ -1,0 +1,53 @@
+import { SeededRandom } from '../util/random.js';
+
+export interface AdCampaign {
+  ad_id: string;
+  campaign_id: string;
+}
+
+export interface ReferenceData {
+  campaigns: string[];
+  ads: AdCampaign[];
+  /** ad_id → campaign_id (YSB keeps this in Redis; every layer joins against it). */
+  campaignOf: ReadonlyMap<string, string>;
+  /** User ids that belong to bots (logic v2 excludes them). */
+  bots: string[];
+  userPool: string[];
+  pagePool: string[];
+}
+
+export interface ReferenceOptions {
+  /** Seed of the reference data; the same seed gives the same campaigns, ads, users and bots. */
+  seed: number;
+  campaigns: number;
+  adsPerCampaign: number;
+  userPool: number;
+  pagePool: number;
+  bots: number;
+}
+
+export const YSB_REFERENCE: ReferenceOptions = {
+  seed: 1,
+  campaigns: 100,
+  adsPerCampaign: 10,
+  userPool: 100,
+  pagePool: 100,
+  bots: 10,
+};
+
+/** Builds the ad → campaign mapping, user and page pools and the bot set, deterministically. */
+export function buildReferenceData(options: Partial<ReferenceOptions> = {}): ReferenceData {
+  const o = { ...YSB_REFERENCE, ...options };
+  const rnd = new SeededRandom(o.seed);
+  const campaigns: string[] = [];
+  const ads: AdCampaign[] = [];
+  for (let c = 0; c < o.campaigns; c++) {
+    const campaign_id = rnd.uuid();
+    campaigns.push(campaign_id);
+    for (let a = 0; a < o.adsPerCampaign; a++) ads.push({ ad_id: rnd.uuid(), campaign_id });
+  }
+  const userPool = Array.from({ length: o.userPool }, () => rnd.uuid());
+  const pagePool = Array.from({ length: o.pagePool }, () => rnd.uuid());
+  const bots = Array.from({ length: o.bots }, () => rnd.uuid());
+  return { campaigns, ads, campaignOf: new Map(ads.map((a) => [a.ad_id, a.campaign_id])), bots, userPool, pagePool };
+}

@@ -1,0 +1,33 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { LabServices } from './lab-services.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { eventRoutes } from './plugins/events.js';
+import { healthRoutes } from './plugins/health.js';
+import { referenceRoutes } from './plugins/reference.js';
+import { statusRoutes } from './plugins/status.js';
+
+export interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+/**
+ * The serving layer's app factory: plugins per concern, no listen() here (the CLI's entry point
+ * listens; tests use app.inject()).
+ */
+export async function buildApp(lab: LabServices, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: lab.config.ingest.maxBodyBytes, ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } } });
+  registerErrorHandling(app);
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Lambda–Kappa Lab API', version: '0.1.0', description: 'Run Lambda and Kappa side by side on YSB; every number the dashboard shows comes from here.' },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(healthRoutes, { lab });
+  await app.register(referenceRoutes, { lab });
+  await app.register(statusRoutes, { lab });
+  await app.register(eventRoutes, { lab });
+  return app;
+}

@@ -1,0 +1,31 @@
+import type { Clock } from '../kernel/clock/clock.js';
+import type { LabConfig } from '../kernel/config/defaults.js';
+import type { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
+import type { IngestService } from '../kernel/ingest/ingest-service.js';
+import type { EventLog } from '../kernel/ports/event-log.js';
+import type { GeneratorRunner } from '../kernel/workload/generator-runner.js';
+import type { ReferenceData } from '../kernel/workload/reference-data.js';
+
+export type LabMode = 'embedded' | 'distributed';
+
+export interface DependencyHealth {
+  name: string;
+  /** embedded adapter or the real system */
+  kind: string;
+  state: 'up' | 'down';
+  detail: string;
+}
+
+/** What the serving layer needs from the running lab; the CLI's runtime wires it. */
+export interface LabServices {
+  readonly mode: LabMode;
+  readonly clock: Clock;
+  readonly config: Readonly<LabConfig>;
+  readonly log: EventLog;
+  readonly reference: ReferenceData;
+  readonly ingest: IngestService;
+  readonly deadLetters: DeadLetterWriter;
+  readonly generator: GeneratorRunner;
+  readonly startedAt: number;
+  dependencies(): Promise<DependencyHealth[]>;
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import type { GeneratorStats } from '../../kernel/workload/generator-runner.js';
+import type { LabServices } from '../lab-services.js';
+
+export interface LabStatus {
+  mode: string;
+  uptimeMs: number;
+  topics: Array<{ name: string; partitions: Array<{ partition: number; low: number; end: number }>; low: number; end: number }>;
+  groups: Array<{ group: string; topic: string; totalLag: number; partitions: Array<{ partition: number; committed: number | null; end: number; lag: number }> }>;
+  generator: GeneratorStats;
+  ingest: { accepted: number; rejected: number };
+  deadLetters: number;
+}
+
+/** Collects the log's topics, offsets and consumer-group lag. */
+export async function collectStatus(lab: LabServices): Promise<LabStatus> {
+  const topics = await lab.log.listTopics();
+  const topicStatus = await Promise.all(
+    topics.map(async (t) => {
+      const partitions = await lab.log.offsets(t.name);
+      return {
+        name: t.name,
+        partitions,
+        low: partitions.reduce((s, p) => s + p.low, 0),
+        end: partitions.reduce((s, p) => s + p.end, 0),
+      };
+    }),
+  );
+  const groups = [];
+  for (const group of await lab.log.listGroups()) {
+    for (const t of topics) {
+      const committed = await lab.log.committedOffsets(group, t.name);
+      if (committed.every((c) => c.offset === null)) continue;
+      groups.push(await lab.log.lag(group, t.name));
+    }
+  }
+  return {
+    mode: lab.mode,
+    uptimeMs: lab.clock.now() - lab.startedAt,
+    topics: topicStatus,
+    groups,
+    generator: lab.generator.status,
+    ingest: lab.ingest.counters,
+    deadLetters: lab.deadLetters.counts().total,
+  };
+}
+
+export async function statusRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
+  app.get(
+    '/api/status',
+    { schema: { tags: ['status'], summary: 'Mode, topics with low/end offsets, consumer groups with lag, generator and ingest counters.' } },
+    async () => collectStatus(opts.lab),
+  );
+  app.post<{ Body: { rate: number } }>(
+    '/api/generator',
+    {
+      schema: {
+        tags: ['status'],
+        summary: 'Change the generator rate (events/s; 0 stops it).',
+        body: { type: 'object', required: ['rate'], additionalProperties: false, properties: { rate: { type: 'number', minimum: 0, maximum: 10_000_000 } } },
+      },
+    },
+    async (request) => {
+      await opts.lab.generator.setRate(request.body.rate);
+      return opts.lab.generator.status;
+    },
+  );
+}
