@@ -148,7 +148,9 @@ redis_pid() {
   [[ -f "$REDIS_PIDFILE" ]] || return 0
   local pid
   pid="$(tr -dc '0-9' <"$REDIS_PIDFILE" 2>/dev/null || true)"
-  if pid_alive "$pid" && { [[ ! -r /proc/$pid/cmdline ]] || pid_cmdline "$pid" | grep -q 'redis-server'; }; then
+  # Ours = a live redis-server whose working dir is our redis dir (we start it with --dir).
+  if pid_alive "$pid" && { [[ ! -r /proc/$pid/cmdline ]] || { pid_cmdline "$pid" | grep -q 'redis-server' &&
+    [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null || echo "$REDIS_DIR")" == "$(cd "$REDIS_DIR" 2>/dev/null && pwd -P)" ]]; }; }; then
     printf '%s' "$pid"
   else
     rm -f "$REDIS_PIDFILE"
@@ -556,12 +558,23 @@ print_summary() {
 }
 
 cmd_up() {
-  require_tools redis-server redis-cli java
+  if jars_present; then
+    require_tools redis-server redis-cli java
+  else
+    require_tools redis-server redis-cli java mvn
+  fi
   with_lock
   local was_up=0 t0
   t0="$(now_ms)"
   if [[ -n "$(redis_pid)" && -n "$(kafka_pid)" ]] && port_open "$REDIS_PORT" && port_open "$KAFKA_PORT"; then
     was_up=1
+  fi
+  # Check every port we will need before starting anything, so a busy port does not leave
+  # a half-started stack behind.
+  [[ -n "$(redis_pid)" ]] || ensure_port_free "$REDIS_PORT" redis
+  if [[ -z "$(kafka_pid)" ]]; then
+    ensure_port_free "$KAFKA_PORT" "kafka broker"
+    ensure_port_free "$KAFKA_CONTROLLER_PORT" "kafka controller"
   fi
   ensure_jars
   redis_start
@@ -686,7 +699,7 @@ require_kafka_up() {
 }
 
 cmd_console_consumer() {
-  local topic="" max="" timeout_ms=10000 extra=()
+  local topic="" max="" timeout_ms=5000 extra=()
   while (($#)); do
     case "$1" in
       --max | --max-messages)
