@@ -268,9 +268,11 @@ cmd_fetch() {
   # shellcheck disable=SC2206  # intentional word splitting of user-provided extra flags
   [[ -n "${LKLAB_MAVEN_ARGS:-}" ]] && mvn_extra=(${LKLAB_MAVEN_ARGS})
   log "Fetching Apache Kafka $KAFKA_VERSION broker + tools jars with Maven into $LIBS ..."
+  # Output goes to a log file and is shown only on failure (mvn -q still prints colour escapes).
   if ! mvn -q -B -Dstyle.color=never -f "$POM" "${mvn_extra[@]}" -Dkafka.version="$KAFKA_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp"; then
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" >"$KAFKA_HOME/fetch.log" 2>&1; then
     rm -rf "$tmp"
+    tail -n 60 "$KAFKA_HOME/fetch.log" >&2
     die 1 LKL_ERR_STACK_FETCH_FAILED "mvn could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION (network? proxy? see output above)"
   fi
   rm -rf "$LIBS"
