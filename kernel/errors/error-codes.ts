@@ -24,6 +24,14 @@ export const ERROR_CODES = {
   LKL_ERR_CLI_USAGE: { http: 400, retriable: false, summary: 'A CLI command was called with invalid arguments.' },
   LKL_ERR_CLI_UNREACHABLE: { http: 503, retriable: true, summary: 'The CLI cannot reach the running lab.' },
   LKL_ERR_IMPORT_FILE_UNREADABLE: { http: 400, retriable: false, summary: 'The file to import cannot be read.' },
+  LKL_ERR_LOG_INVALID_ARGUMENT: { http: 400, retriable: false, summary: 'An event-log call has an invalid argument (topic name, topic spec, record, offset, consumer option).' },
+  LKL_ERR_LOG_GROUP_ACTIVE: { http: 409, retriable: false, summary: 'The consumer group has a running consumer on the same partitions.' },
+  LKL_ERR_STORE_UPDATE_INVALID: { http: 400, retriable: false, summary: 'A realtime-store update has an invalid item (key, field, increment, value, member or offset); nothing was applied.' },
+  LKL_ERR_STORE_CONFLICT: { http: 409, retriable: false, summary: 'A realtime-store update or read uses a key the other way (fields vs sketch) or increments a field that holds text; nothing was applied.' },
+  LKL_ERR_STORE_CHECKPOINT_CORRUPT: { http: 500, retriable: false, summary: 'The embedded realtime store checkpoint file cannot be parsed.' },
+  LKL_ERR_QUEUE_OPTIONS_INVALID: { http: 400, retriable: false, summary: 'A job-queue call has an invalid queue name, job id or option.' },
+  LKL_ERR_QUEUE_JOB_UNKNOWN: { http: 404, retriable: false, summary: 'The job does not exist in that queue (never added, or removed).' },
+  LKL_ERR_QUEUE_WAIT_TIMEOUT: { http: 504, retriable: true, summary: 'A job did not finish within the time the caller was willing to wait.' },
 } as const satisfies Record<string, { http: number; retriable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,403 @@
+/**
+ * One partition: an ordered list of segment files under `<log>/<topic>/<partition>/`. Appends
+ * are serialized (one write call per append), reads locate the segment and position through the
+ * sparse index and read large chunks, retention drops whole sealed segments from the front.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LabError } from '../../errors/lab-error.js';
+import type { LogRecord } from '../../ports/event-log.js';
+import { fsyncDir } from './atomic-file.js';
+import { EMBEDDED_LOG_EVENTS, type LogInstrumentation, type TailTruncation } from './instrumentation.js';
+import {
+  RECORD_PREFIX_BYTES,
+  decodeRecords,
+  encodeBatch,
+  maxEncodedBytes,
+  type EncodableRecord,
+} from './record-codec.js';
+import { segmentsToDelete, type RetentionSpec } from './retention-policy.js';
+import { Segment, parseSegmentFileName } from './segment.js';
+import { scanSegment } from './segment-scanner.js';
+
+export interface PartitionLogOptions {
+  segmentBytes: number;
+  indexIntervalBytes: number;
+  readChunkBytes: number;
+  maxRecordBytes: number;
+  maxScratchBytes: number;
+  /** fsync before acknowledging every append (fsyncIntervalMs = 0). */
+  fsyncEveryAppend: boolean;
+  /** Check every record's CRC on every read, not only the first time a record is read from disk. */
+  verifyChecksumsOnEveryRead: boolean;
+  /** Check CRCs of all segments on open, not only of the last one. */
+  verifyAllSegmentsOnOpen: boolean;
+}
+
+export interface PartitionContext {
+  topic: string;
+  partition: number;
+  instrumentation: LogInstrumentation;
+}
+
+export interface RecoveryStats {
+  segmentsScanned: number;
+  bytesScanned: number;
+  truncations: TailTruncation[];
+}
+
+export class PartitionLog {
+  private chain: Promise<unknown> = Promise.resolve();
+  private scratch: Buffer = Buffer.allocUnsafe(0);
+  private readonly waiters = new Set<() => void>();
+  private closed = false;
+
+  private constructor(
+    private readonly ctx: PartitionContext,
+    readonly dir: string,
+    private readonly opts: PartitionLogOptions,
+    private readonly segments: Segment[],
+  ) {}
+
+  /** Writes the first (empty) segment of a new partition directory. */
+  static async initialize(dir: string, indexIntervalBytes: number): Promise<void> {
+    const seg = await Segment.create(dir, 0, indexIntervalBytes);
+    await seg.sync();
+    await seg.close();
+  }
+
+  /**
+   * Opens a partition: scans every segment (the last one with CRCs, to find and cut a torn
+   * tail), checks that offsets are contiguous across segments, builds the sparse indexes.
+   */
+  static async open(
+    dir: string,
+    ctx: PartitionContext,
+    opts: PartitionLogOptions,
+    stats: RecoveryStats,
+  ): Promise<PartitionLog> {
+    const names = await readdir(dir);
+    const bases = names
+      .map(parseSegmentFileName)
+      .filter((b): b is number => b !== undefined)
+      .sort((a, b) => a - b);
+    await Promise.all(names.filter((n) => n.includes('.tmp-')).map((n) => rm(join(dir, n), { force: true })));
+    const segments: Segment[] = [];
+    try {
+      if (bases.length === 0) {
+        throw new LabError(
+          'LKL_ERR_LOG_CORRUPT',
+          `Partition directory ${dir} has no segment file. Restore it from a copy, or delete the topic directory to lose its data.`,
+          { details: { topic: ctx.topic, partition: ctx.partition, dir } },
+        );
+      }
+      for (let i = 0; i < bases.length; i++) {
+        const base = bases[i]!;
+        const last = i === bases.length - 1;
+        const path = join(dir, `${String(base).padStart(20, '0')}.log`);
+        const prev = segments[segments.length - 1];
+        if (prev && prev.nextOffset !== base) {
+          throw corrupt(path, 0, `segment starts at offset ${base} but the previous one ends at ${prev.nextOffset}`, ctx);
+        }
+        const fh = await Segment.openFile(path);
+        let scan;
+        try {
+          scan = await scanSegment(fh, base, {
+            verifyChecksums: last || opts.verifyAllSegmentsOnOpen,
+            chunkBytes: opts.readChunkBytes,
+            maxRecordBytes: opts.maxRecordBytes,
+            indexIntervalBytes: opts.indexIntervalBytes,
+          });
+        } catch (err) {
+          await fh.close();
+          throw err;
+        }
+        const segment = Segment.fromScan(path, base, fh, scan.state);
+        segments.push(segment);
+        stats.segmentsScanned++;
+        stats.bytesScanned += scan.damage ? scan.damage.fileSize : scan.state.size;
+        const damage = scan.damage;
+        if (damage) {
+          if (!last || damage.notATornTail) throw corrupt(path, damage.position, damage.reason, ctx);
+          await segment.truncate(damage.position);
+          const truncation: TailTruncation = {
+            topic: ctx.topic,
+            partition: ctx.partition,
+            file: path,
+            position: damage.position,
+            bytesDropped: damage.fileSize - damage.position,
+            reason: damage.reason,
+          };
+          stats.truncations.push(truncation);
+          ctx.instrumentation.emit(EMBEDDED_LOG_EVENTS.TAIL_TRUNCATED, truncation);
+        }
+      }
+    } catch (err) {
+      await Promise.all(segments.map((s) => s.close()));
+      throw err;
+    }
+    return new PartitionLog(ctx, dir, opts, segments);
+  }
+
+  get partition(): number {
+    return this.ctx.partition;
+  }
+
+  /** First retained offset. */
+  get low(): number {
+    return this.segments[0]!.baseOffset;
+  }
+
+  /** Offset the next appended record gets. */
+  get end(): number {
+    return this.active.nextOffset;
+  }
+
+  get sizeBytes(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.size;
+    return total;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): number[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /**
+   * Appends records (already validated) with one write call; resolves with the base offset once
+   * the write is done (and fsync'd when fsyncEveryAppend). Appends of a partition are serialized.
+   */
+  append(records: readonly EncodableRecord[], defaultTimestamp: number): Promise<{ baseOffset: number; count: number }> {
+    const run = async (): Promise<{ baseOffset: number; count: number }> => {
+      this.assertOpen();
+      const need = maxEncodedBytes(records);
+      const buf = this.encodeBuffer(need);
+      const baseOffset = this.end;
+      const batch = encodeBatch(records, baseOffset, defaultTimestamp, buf, this.opts.indexIntervalBytes);
+      let seg = this.active;
+      if (seg.size > 0 && seg.size + batch.bytes > this.opts.segmentBytes) seg = await this.roll();
+      const position = seg.size;
+      try {
+        await seg.writeAt(buf, batch.bytes, position);
+      } catch (err) {
+        // Leave no partial record behind the valid end.
+        await seg.truncate(position).catch(() => undefined);
+        throw new LabError('LKL_ERR_LOG_UNAVAILABLE', `Writing to ${seg.path} failed (${(err as Error).message}); check the disk (space, permissions) and retry.`, {
+          cause: err,
+          retriable: true,
+          details: { file: seg.path, position },
+        });
+      }
+      seg.commitAppend(batch, position);
+      if (this.opts.fsyncEveryAppend) await seg.sync();
+      this.notify();
+      return { baseOffset, count: batch.count };
+    };
+    const result = this.chain.then(run);
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+
+  private encodeBuffer(need: number): Buffer {
+    if (need <= this.scratch.length) return this.scratch;
+    if (need > this.opts.maxScratchBytes) return Buffer.allocUnsafe(need);
+    this.scratch = Buffer.allocUnsafe(Math.min(this.opts.maxScratchBytes, Math.max(need, this.scratch.length * 2)));
+    return this.scratch;
+  }
+
+  private async roll(): Promise<Segment> {
+    const old = this.active;
+    const seg = await Segment.create(this.dir, old.nextOffset, this.opts.indexIntervalBytes);
+    await old.sync();
+    await fsyncDir(this.dir);
+    this.segments.push(seg);
+    this.ctx.instrumentation.emit(EMBEDDED_LOG_EVENTS.SEGMENT_ROLLED, {
+      topic: this.ctx.topic,
+      partition: this.ctx.partition,
+      baseOffset: seg.baseOffset,
+      file: seg.path,
+    });
+    return seg;
+  }
+
+  /**
+   * Up to `maxRecords` records from `fromOffset`. Below `low` or above `end` throws
+   * LKL_ERR_LOG_OFFSET_OUT_OF_RANGE; at `end` returns [].
+   */
+  async read(fromOffset: number, maxRecords: number): Promise<LogRecord[]> {
+    this.assertOpen();
+    const low = this.low;
+    const end = this.end;
+    if (fromOffset < low || fromOffset > end) {
+      throw new LabError(
+        'LKL_ERR_LOG_OFFSET_OUT_OF_RANGE',
+        `Offset ${fromOffset} of ${this.ctx.topic}/${this.ctx.partition} is outside ${low}..${end}; read from ${fromOffset < low ? `the low offset ${low}` : `at most the end offset ${end}`}.`,
+        { details: { topic: this.ctx.topic, partition: this.ctx.partition, offset: fromOffset, low, end } },
+      );
+    }
+    const out: LogRecord[] = [];
+    let offset = fromOffset;
+    while (out.length < maxRecords && offset < this.end) {
+      const seg = this.segmentFor(offset);
+      if (!seg || offset >= seg.nextOffset) break;
+      seg.acquire();
+      let next: number;
+      try {
+        next = await this.readSegment(seg, offset, maxRecords, out);
+      } finally {
+        seg.release();
+      }
+      if (next <= offset) break;
+      offset = next;
+    }
+    return out;
+  }
+
+  /** Reads records of `seg` from `from` into `out`; returns the offset after the last one read. */
+  private async readSegment(seg: Segment, from: number, maxRecords: number, out: LogRecord[]): Promise<number> {
+    const visible = seg.size;
+    const entry = seg.index.lookup(from);
+    if (!entry) return from;
+    let [expected, pos] = entry;
+    let buf = Buffer.allocUnsafe(Math.max(RECORD_PREFIX_BYTES, Math.min(this.opts.readChunkBytes, visible - pos)));
+    while (out.length < maxRecords && pos < visible) {
+      const want = Math.min(buf.length, visible - pos);
+      const n = await seg.readAt(buf, want, pos);
+      if (n < want || n < RECORD_PREFIX_BYTES) {
+        throw corrupt(seg.path, pos + n, `the file ends at ${pos + n} bytes, before its valid end ${visible}`, this.ctx);
+      }
+      const checkFrom = this.opts.verifyChecksumsOnEveryRead ? 0 : seg.verifiedBytes - pos;
+      const r = decodeRecords(buf, 0, n, expected, from, maxRecords, out, checkFrom, this.opts.maxRecordBytes);
+      if (r.problem) {
+        throw corrupt(seg.path, pos + r.problemAt, describeProblem(r.problem, r.nextOffset), this.ctx);
+      }
+      if (r.consumed === 0) {
+        // The next record is larger than the buffer: grow it to that record's size.
+        buf = Buffer.allocUnsafe(RECORD_PREFIX_BYTES + buf.readUInt32LE(4));
+        continue;
+      }
+      if (pos <= seg.verifiedBytes && pos + r.consumed > seg.verifiedBytes) seg.verifiedBytes = pos + r.consumed;
+      pos += r.consumed;
+      expected = r.nextOffset;
+    }
+    return expected;
+  }
+
+  /** The segment holding `offset` (the last one whose base offset is <= it). */
+  private segmentFor(offset: number): Segment | undefined {
+    const segs = this.segments;
+    if (segs.length === 0 || offset < segs[0]!.baseOffset) return undefined;
+    let lo = 0;
+    let hi = segs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (segs[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return segs[lo];
+  }
+
+  /**
+   * Resolves when the end moves past `position`, after `timeoutMs`, on abort, or on wake().
+   * The in-process notification that lets caught-up consumers react at once.
+   */
+  waitForAppend(position: number, signal: AbortSignal, timeoutMs: number): Promise<void> {
+    if (this.closed || signal.aborted || this.end > position) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener('abort', done, { once: true });
+      this.waiters.add(done);
+    });
+  }
+
+  /** Wakes every waiter (after an append, a seek or on close). */
+  wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  private notify(): void {
+    if (this.waiters.size > 0) this.wake();
+  }
+
+  /** Drops whole sealed segments per the retention spec; returns what was deleted. */
+  async enforceRetention(now: number, spec: RetentionSpec): Promise<{ files: string[]; bytes: number; lowBefore: number; lowAfter: number } | undefined> {
+    if (this.closed) return undefined;
+    const count = segmentsToDelete(
+      this.segments.map((s) => ({ sizeBytes: s.size, maxTimestamp: s.maxTimestamp })),
+      now,
+      spec,
+    );
+    if (count === 0) return undefined;
+    const lowBefore = this.low;
+    const doomed = this.segments.splice(0, count);
+    const lowAfter = this.low;
+    for (const seg of doomed) await seg.retire();
+    const result = { files: doomed.map((s) => s.path), bytes: doomed.reduce((a, s) => a + s.size, 0), lowBefore, lowAfter };
+    this.ctx.instrumentation.emit(EMBEDDED_LOG_EVENTS.SEGMENTS_DELETED, { topic: this.ctx.topic, partition: this.ctx.partition, ...result });
+    return result;
+  }
+
+  /** fsyncs the active segment if it was written since the last fsync. */
+  async syncIfDirty(): Promise<void> {
+    const seg = this.active;
+    if (seg.dirty) await seg.sync();
+  }
+
+  /** Waits for pending appends, then fsyncs. */
+  async flush(): Promise<void> {
+    await this.chain;
+    await this.syncIfDirty();
+  }
+
+  /** Waits for pending appends, fsyncs and closes the files. Later calls throw LKL_ERR_LOG_CLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.chain;
+    this.closed = true;
+    this.wake();
+    await this.syncIfDirty();
+    await Promise.all(this.segments.map((s) => s.close()));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new LabError('LKL_ERR_LOG_CLOSED', `Partition ${this.ctx.topic}/${this.ctx.partition} is closed; reopen the event log.`, {
+        details: { topic: this.ctx.topic, partition: this.ctx.partition },
+      });
+    }
+  }
+}
+
+function describeProblem(problem: string, expectedOffset: number): string {
+  switch (problem) {
+    case 'bad-length':
+      return 'implausible record length';
+    case 'checksum-mismatch':
+      return 'checksum mismatch';
+    default:
+      return `record does not carry the expected offset ${expectedOffset}`;
+  }
+}
+
+function corrupt(file: string, position: number, reason: string, ctx: PartitionContext): LabError {
+  return new LabError(
+    'LKL_ERR_LOG_CORRUPT',
+    `Segment ${file} of ${ctx.topic}/${ctx.partition} is corrupt at byte ${position} (${reason}). Restore the data directory from a copy, or delete the partition directory to lose its data.`,
+    { details: { topic: ctx.topic, partition: ctx.partition, file, position, reason } },
+  );
+}
