@@ -5,8 +5,10 @@ import type { LabServices } from './lab-services.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { eventRoutes } from './plugins/events.js';
 import { healthRoutes } from './plugins/health.js';
+import { lambdaRoutes } from './plugins/lambda.js';
 import { referenceRoutes } from './plugins/reference.js';
 import { statusRoutes } from './plugins/status.js';
+import { viewRoutes } from './plugins/views.js';
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -29,5 +31,7 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
   await app.register(referenceRoutes, { lab });
   await app.register(statusRoutes, { lab });
   await app.register(eventRoutes, { lab });
+  await app.register(viewRoutes, { lab });
+  await app.register(lambdaRoutes, { lab });
   return app;
 }

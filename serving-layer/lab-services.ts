@@ -1,4 +1,9 @@
+import type { BatchLayer } from '../batch-layer/batch-layer.js';
 import type { Clock } from '../kernel/clock/clock.js';
+import type { LabEventBus } from '../kernel/instrumentation/lab-events.js';
+import type { JobQueue } from '../kernel/ports/job-queue.js';
+import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
+import type { SpeedLayer } from '../speed-layer/speed-layer.js';
 import type { LabConfig } from '../kernel/config/defaults.js';
 import type { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
 import type { IngestService } from '../kernel/ingest/ingest-service.js';
@@ -27,5 +32,10 @@ export interface LabServices {
   readonly deadLetters: DeadLetterWriter;
   readonly generator: GeneratorRunner;
   readonly startedAt: number;
+  readonly bus: LabEventBus;
+  readonly store: RealtimeStore;
+  readonly queue: JobQueue;
+  readonly batch: BatchLayer;
+  readonly speed: SpeedLayer;
   dependencies(): Promise<DependencyHealth[]>;
 }

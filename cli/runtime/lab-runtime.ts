@@ -3,6 +3,10 @@ import type { Clock } from '../../kernel/clock/clock.js';
 import { systemClock } from '../../kernel/clock/system-clock.js';
 import type { LabConfig } from '../../kernel/config/defaults.js';
 import { createEventLog } from '../../kernel/adapters/event-log-factory.js';
+import { createJobQueue, createRealtimeStore } from '../../kernel/adapters/store-factory.js';
+import { BatchLayer } from '../../batch-layer/batch-layer.js';
+import { LAB_EVENTS, LabEventBus } from '../../kernel/instrumentation/lab-events.js';
+import { SpeedLayer } from '../../speed-layer/speed-layer.js';
 import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
 import { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
 import { IngestService } from '../../kernel/ingest/ingest-service.js';
@@ -53,6 +57,26 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     tickMs: config.generator.tickMs,
     knobs: config.generator.knobs,
   });
+  const bus = new LabEventBus();
+  const store = await createRealtimeStore(config, clock);
+  const queue = await createJobQueue(config, clock);
+  const batch = new BatchLayer(log, queue, reference, deadLetters, clock, bus, {
+    dataDir: config.dataDir,
+    topic: AD_EVENTS_TOPIC,
+    ...config.batch,
+  });
+  const speed = new SpeedLayer(log, store, reference, clock, bus, {
+    topic: AD_EVENTS_TOPIC,
+    group: 'lklab-speed',
+    flushIntervalMs: config.speed.flushIntervalMs,
+    logicVersion: config.speed.logicVersion,
+  });
+  // Marz's expiry: realtime windows go only once a batch view covers them, and never below the
+  // boundary of a version a query still holds.
+  bus.on(LAB_EVENTS.BATCH_VIEW_SWAPPED, (e) => {
+    const boundary = Number(e.payload.boundary);
+    void speed.onBatchBoundary(boundary, batch.views.lowestPinnedBoundary() ?? boundary).catch(() => undefined);
+  });
   const mode = log.kind === 'kafka' || config.redis.url ? 'distributed' : 'embedded';
   const services: LabServices = {
     mode,
@@ -64,6 +88,11 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     deadLetters,
     generator,
     startedAt: clock.now(),
+    bus,
+    store,
+    queue,
+    batch,
+    speed,
     async dependencies(): Promise<DependencyHealth[]> {
       const deps: DependencyHealth[] = [];
       try {
@@ -77,12 +106,27 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
       } catch (err) {
         deps.push({ name: 'event-log', kind: log.kind, state: 'down', detail: (err as Error).message });
       }
+      for (const [name, kind, ping] of [
+        ['realtime-store', store.kind, () => store.ping()],
+        ['job-queue', queue.kind, () => queue.ping()],
+      ] as const) {
+        try {
+          await ping();
+          deps.push({ name, kind, state: 'up', detail: 'answers' });
+        } catch (err) {
+          deps.push({ name, kind, state: 'down', detail: (err as Error).message });
+        }
+      }
       return deps;
     },
   };
   const app = await buildApp(services, { logger: options.logger ?? false });
   let url: string | undefined;
   let closed = false;
+  await batch.start();
+  await speed.start();
+  const initial = batch.views.current();
+  if (initial) await speed.onBatchBoundary(initial.boundary, initial.boundary);
   generator.start();
   return {
     services,
@@ -99,6 +143,10 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
       closed = true;
       await generator.stop();
       await app.close();
+      await speed.stop();
+      await batch.stop();
+      await queue.close();
+      await store.close();
       if (!options.log) await log.close();
     },
   };

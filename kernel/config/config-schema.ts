@@ -67,6 +67,27 @@ export const ConfigSchema = Type.Object(
       },
       strict,
     ),
+    batch: Type.Object(
+      {
+        intervalMs: nonNegInt('Batch recompute interval in ms (0 = on demand only).'),
+        ingestIntervalMs: Type.Integer({ minimum: 100, description: 'Split close interval in ms.' }),
+        maxSplitEvents: Type.Integer({ minimum: 1, description: 'Events per split at most.' }),
+        reducers: Type.Integer({ minimum: 1, maximum: 256, description: 'Reduce partitions.' }),
+        keepVersions: Type.Integer({ minimum: 1, maximum: 100, description: 'Batch view versions kept.' }),
+        localWorkers: Type.Integer({ minimum: 0, maximum: 64, description: 'In-process task concurrency.' }),
+        taskAttempts: Type.Integer({ minimum: 1, maximum: 20, description: 'Attempts per task.' }),
+        taskTimeoutMs: Type.Integer({ minimum: 1000, description: 'Task timeout in ms.' }),
+        logicVersion: Type.Integer({ minimum: 1, description: 'Initial batch logic version.' }),
+      },
+      strict,
+    ),
+    speed: Type.Object(
+      {
+        flushIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, description: 'Flush interval in ms.' }),
+        logicVersion: Type.Integer({ minimum: 1, description: 'Initial speed logic version.' }),
+      },
+      strict,
+    ),
     kafka: Type.Object(
       {
         brokers: Type.Array(Type.String({ pattern: '^[^\\s:]+:\\d{1,5}$' }), { description: 'host:port list.' }),

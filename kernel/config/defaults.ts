@@ -62,6 +62,32 @@ export const DEFAULTS = {
     /** Reject events whose ad_id is not in the reference data. */
     requireKnownAds: true,
   },
+  batch: {
+    /** Recompute the batch view every this many ms; 0 = only on demand (60 s suits a 5-minute demo). */
+    intervalMs: 60_000,
+    /** Close a master-dataset split at least this often while events arrive, in ms. */
+    ingestIntervalMs: 5_000,
+    /** Close a split when it holds this many events. */
+    maxSplitEvents: 1_000_000,
+    /** Reduce partitions (R) of the shuffle. */
+    reducers: 4,
+    /** Batch view versions kept on disk. */
+    keepVersions: 3,
+    /** Map/reduce tasks run at once by the in-process worker (embedded); 0 = none (use `lklab batch-worker`). */
+    localWorkers: 2,
+    /** Attempts per map/reduce task before the run fails. */
+    taskAttempts: 3,
+    /** Longest a task may take, in ms. */
+    taskTimeoutMs: 600_000,
+    /** Logic version deployed at first start (an SQL file in batch-layer/logic/). */
+    logicVersion: 1,
+  },
+  speed: {
+    /** Flush pre-aggregated counts to the realtime store every this many ms (YSB: 1 s). */
+    flushIntervalMs: 1_000,
+    /** Logic version deployed at first start (a TS module in speed-layer/logic/). */
+    logicVersion: 1,
+  },
   kafka: {
     /** Broker list, e.g. ["127.0.0.1:19092"]; empty = embedded log. */
     brokers: [] as string[],

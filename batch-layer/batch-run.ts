@@ -1,0 +1,172 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../kernel/clock/clock.js';
+import { windowStart } from '../kernel/events/ysb-event.js';
+import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
+import type { JobQueue } from '../kernel/ports/job-queue.js';
+import { sqlList, sqlString, type AnalyticDb } from './analytic-db.js';
+import { BATCH_QUEUE, type QueuedTask } from './batch-worker.js';
+import { pad, type BatchViewMeta, type BatchViews } from './batch-views.js';
+import type { MasterDataset, MasterManifest } from './master-dataset.js';
+import { shuffle, type MapResult, type ReduceResult } from './map-reduce/tasks.js';
+
+export type BatchRunState = 'queued' | 'map' | 'shuffle' | 'reduce' | 'publish' | 'completed' | 'failed';
+
+export interface BatchRunRecord {
+  id: number;
+  state: BatchRunState;
+  trigger: string;
+  logicVersion: number;
+  requestedAt: number;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  /** Duration of each phase in ms. */
+  phases: { map?: number; shuffle?: number; reduce?: number; publish?: number };
+  splits: number;
+  events: number;
+  mapTasks: number;
+  reduceTasks: number;
+  /** Partial-aggregate rows emitted by the maps, and bytes moved by the shuffle. */
+  mapRows: number;
+  shuffleBytes: number;
+  /** Attempts beyond the first, summed over tasks. */
+  retries: number;
+  boundary: number | undefined;
+  viewVersion: number | undefined;
+  error: string | undefined;
+}
+
+export interface RunContext {
+  master: MasterDataset;
+  views: BatchViews;
+  db: AnalyticDb;
+  queue: JobQueue;
+  clock: Clock;
+  bus: LabEventBus;
+  dataDir: string;
+  reducers: number;
+  taskAttempts: number;
+  taskTimeoutMs: number;
+  /** Injected fault: map tasks fail on attempts below this number. */
+  failMapUntilAttempt?: number | undefined;
+}
+
+/**
+ * The batch boundary of a snapshot: the start of the oldest window that is not fully covered,
+ * i.e. windowStart of the smallest per-partition newest event time.
+ */
+export function boundaryOf(manifest: Readonly<MasterManifest>): number | undefined {
+  const times = Object.values(manifest.maxEventTime).filter((t) => t > 0);
+  if (times.length === 0) return undefined;
+  return windowStart(Math.min(...times));
+}
+
+/** One recompute-from-scratch: map per split → shuffle by key hash → reduce → publish a view version. */
+export async function executeBatchRun(ctx: RunContext, run: BatchRunRecord, onChange: () => void): Promise<void> {
+  const snapshot = ctx.master.snapshot;
+  const splits = snapshot.splits.filter((s) => s.events > 0 && s.file);
+  const boundary = boundaryOf(snapshot);
+  const runDir = join(ctx.dataDir, 'batch', 'runs', `run-${pad(run.id)}`);
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  run.startedAt = ctx.clock.now();
+  run.splits = splits.length;
+  run.events = splits.reduce((s, x) => s + x.events, 0);
+  run.boundary = boundary;
+  ctx.bus.emit(LAB_EVENTS.BATCH_RUN_STARTED, run.startedAt, { run: run.id, logicVersion: run.logicVersion, splits: run.splits, events: run.events });
+  const phase = async <T>(name: 'map' | 'shuffle' | 'reduce' | 'publish', fn: () => Promise<T>): Promise<T> => {
+    run.state = name;
+    onChange();
+    const t = ctx.clock.now();
+    const result = await fn();
+    run.phases[name] = ctx.clock.now() - t;
+    ctx.bus.emit(LAB_EVENTS.BATCH_RUN_PHASE, ctx.clock.now(), { run: run.id, phase: name, ms: run.phases[name] });
+    return result;
+  };
+  try {
+    const mapDirs = splits.map((_, i) => join(runDir, `map-${pad(i)}`));
+    const mapResults = await phase('map', () =>
+      runTasks<MapResult>(
+        ctx,
+        run,
+        splits.map((s, i) => ({
+          kind: 'map',
+          runId: run.id,
+          task: i,
+          split: ctx.master.splitPath(s),
+          logicVersion: run.logicVersion,
+          reducers: ctx.reducers,
+          outDir: mapDirs[i]!,
+          ...(ctx.failMapUntilAttempt ? { failUntilAttempt: ctx.failMapUntilAttempt } : {}),
+        })),
+      ),
+    );
+    run.mapTasks = mapResults.length;
+    run.mapRows = mapResults.reduce((s, r) => s + r.rows, 0);
+    const shuffled = await phase('shuffle', async () => shuffle(mapDirs, ctx.reducers));
+    run.shuffleBytes = shuffled.bytes.reduce((a, b) => a + b, 0);
+    const reduceOuts = shuffled.inputs.map((_, r) => join(runDir, `reduce-${pad(r)}.parquet`));
+    const reduceResults = await phase('reduce', () =>
+      runTasks<ReduceResult>(
+        ctx,
+        run,
+        shuffled.inputs.map((inputs, r) => ({ kind: 'reduce', runId: run.id, partition: r, inputs, out: reduceOuts[r]! })),
+      ),
+    );
+    run.reduceTasks = reduceResults.length;
+    const version = ctx.views.nextVersion();
+    await phase('publish', async () => {
+      const file = `v${pad(version)}.parquet`;
+      const bound = boundary ?? Number.MIN_SAFE_INTEGER;
+      await ctx.db.connection.run(
+        `COPY (SELECT * FROM read_parquet(${sqlList(reduceOuts)}) WHERE window_start < ${bound} ORDER BY window_start, campaign_id)
+         TO ${sqlString(join(ctx.views.viewsDir, file))} (FORMAT parquet)`,
+      );
+      const meta: BatchViewMeta = {
+        version,
+        runId: run.id,
+        logicVersion: run.logicVersion,
+        boundary: boundary ?? 0,
+        offsets: { ...snapshot.offsets },
+        events: run.events,
+        splits: run.splits,
+        createdAt: ctx.clock.now(),
+        file,
+      };
+      await ctx.views.publish(ctx.db, meta);
+      ctx.bus.emit(LAB_EVENTS.BATCH_VIEW_SWAPPED, ctx.clock.now(), { version, boundary: meta.boundary, logicVersion: run.logicVersion });
+    });
+    run.viewVersion = version;
+    run.state = 'completed';
+    run.finishedAt = ctx.clock.now();
+    ctx.bus.emit(LAB_EVENTS.BATCH_RUN_FINISHED, run.finishedAt, { run: run.id, version, boundary, phases: run.phases, events: run.events });
+  } catch (err) {
+    run.state = 'failed';
+    run.error = (err as Error).message;
+    run.finishedAt = ctx.clock.now();
+    ctx.bus.emit(LAB_EVENTS.BATCH_RUN_FAILED, run.finishedAt, { run: run.id, error: run.error });
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+    onChange();
+  }
+}
+
+async function runTasks<R>(ctx: RunContext, run: BatchRunRecord, tasks: QueuedTask[]): Promise<R[]> {
+  if (tasks.length === 0) return [];
+  const ids = await ctx.queue.enqueueMany(
+    BATCH_QUEUE,
+    tasks.map((data) => ({
+      name: `${data.kind}-${run.id}-${data.kind === 'map' ? data.task : data.partition}`,
+      data,
+      opts: { attempts: ctx.taskAttempts, backoffMs: 200 },
+    })),
+  );
+  const infos = await Promise.all(ids.map((id) => ctx.queue.waitFor<R>(BATCH_QUEUE, id, ctx.taskTimeoutMs)));
+  const results: R[] = [];
+  for (const info of infos) {
+    run.retries += Math.max(0, info.attemptsMade - 1);
+    if (info.state !== 'completed') throw new Error(`${info.name} failed after ${info.attemptsMade} attempts: ${info.failedReason ?? 'unknown reason'}`);
+    results.push(info.result as R);
+  }
+  return results;
+}

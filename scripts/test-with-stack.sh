@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against real servers: brings up the local stack (Redis + single-node
+# KRaft Kafka, see docs/local-stack.md) unless KAFKA_BROKERS/REDIS_URL already point somewhere,
+# runs vitest with the real-infrastructure suites enabled, prints "N passed, N failed, N skipped",
+# and stops the stack again if it started it. With LKLAB_REQUIRE_INFRA=1 (CI) a skipped test fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started=0
+if [[ -z "${KAFKA_BROKERS:-}" || -z "${REDIS_URL:-}" ]]; then
+  if ! bash scripts/stack/stack.sh status >/dev/null 2>&1; then
+    bash scripts/stack/stack.sh up
+    started=1
+  fi
+  export KAFKA_BROKERS="127.0.0.1:${LKLAB_KAFKA_PORT:-19092}"
+  export REDIS_URL="redis://127.0.0.1:${LKLAB_REDIS_PORT:-16379}"
+fi
+cleanup() {
+  if [[ $started == 1 && "${LKLAB_KEEP_STACK:-0}" != 1 ]]; then bash scripts/stack/stack.sh down || true; fi
+}
+trap cleanup EXIT
+
+echo "[test] KAFKA_BROKERS=$KAFKA_BROKERS REDIS_URL=$REDIS_URL LKLAB_REQUIRE_INFRA=${LKLAB_REQUIRE_INFRA:-0}"
+mkdir -p test-artifacts
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile=test-artifacts/vitest-results.json "$@" || status=$?
+
+node --input-type=module -e '
+  import { readFileSync } from "node:fs";
+  const r = JSON.parse(readFileSync("test-artifacts/vitest-results.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  const failedSuites = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+  console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests + failedSuites} failed, ${skipped} skipped`);
+  if (process.env.LKLAB_REQUIRE_INFRA === "1" && skipped > 0) {
+    console.error(`[test] ${skipped} test(s) were skipped while LKLAB_REQUIRE_INFRA=1: every real-infrastructure suite must run.`);
+    process.exit(3);
+  }
+  if (r.numPassedTests === 0) { console.error("[test] no test passed"); process.exit(4); }
+' || status=${status:-1}
+[[ $status == 0 ]] || { echo "[test] FAILED (exit $status)"; exit "$status"; }

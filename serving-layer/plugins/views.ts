@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { LabError } from '../../kernel/errors/lab-error.js';
+import type { LabServices } from '../lab-services.js';
+import { MAX_QUERY_WINDOWS, queryViews, type Arch, type Metric } from '../query/view-query.js';
+
+interface ViewsQuerystring {
+  arch: Arch;
+  metric?: Metric;
+  from: number;
+  to: number;
+  campaign?: string;
+}
+
+export async function viewRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
+  const { lab } = opts;
+  app.get<{ Querystring: ViewsQuerystring }>(
+    '/api/views',
+    {
+      schema: {
+        tags: ['views'],
+        summary:
+          'Views per campaign and 10 s window. arch=lambda merges at the batch boundary (below: batch view, at/above: realtime view); batch and speed answer from one layer. Each window carries its provenance.',
+        querystring: {
+          type: 'object',
+          required: ['arch', 'from', 'to'],
+          additionalProperties: false,
+          properties: {
+            arch: { type: 'string', enum: ['lambda', 'batch', 'speed'] },
+            metric: { type: 'string', enum: ['views', 'distinct_users'], default: 'views' },
+            from: { type: 'integer', minimum: 0, description: 'event time, epoch ms (inclusive)' },
+            to: { type: 'integer', minimum: 0, description: 'event time, epoch ms (exclusive)' },
+            campaign: { type: 'string', format: 'uuid' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      if (q.to <= q.from) throw new LabError('LKL_ERR_API_BAD_REQUEST', `"to" (${q.to}) must be greater than "from" (${q.from}).`);
+      if ((q.to - q.from) / 10_000 > MAX_QUERY_WINDOWS) {
+        throw new LabError('LKL_ERR_API_BAD_REQUEST', `The range spans more than ${MAX_QUERY_WINDOWS} windows of 10 s; query a shorter range.`);
+      }
+      return queryViews({ arch: q.arch, metric: q.metric ?? 'views', from: q.from, to: q.to, campaign: q.campaign }, lab.batch.views, lab.store, lab.clock.now());
+    },
+  );
+}

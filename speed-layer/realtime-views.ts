@@ -1,0 +1,56 @@
+import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
+
+/** Key layout of the speed layer's realtime views in the realtime store. */
+export const SPEED_PREFIX = 'lklab:speed:';
+export const viewsKey = (w: number): string => `${SPEED_PREFIX}views:${w}`;
+export const updatedKey = (w: number): string => `${SPEED_PREFIX}updated:${w}`;
+export const usersKey = (w: number, campaign: string): string => `${SPEED_PREFIX}users:${w}:${campaign}`;
+/** Meta fields in the updated:{w} hash: the batch boundary the window extends, and the logic version. */
+export const EXTENDS_FIELD = '__extends';
+export const LOGIC_FIELD = '__logic';
+
+export interface RealtimeWindow {
+  campaign: string;
+  window: number;
+  views: number;
+  /** HyperLogLog estimate; undefined unless asked for. */
+  distinctUsers: number | undefined;
+  timeUpdated: number;
+  logicVersion: number;
+  /** The batch boundary this window extended when last flushed. */
+  extendsBoundary: number;
+}
+
+/** Reads realtime views for a window range (the serving layer's speed side). */
+export async function readRealtimeWindows(
+  store: RealtimeStore,
+  windows: readonly number[],
+  options: { campaign?: string | undefined; distinct: boolean },
+): Promise<RealtimeWindow[]> {
+  if (windows.length === 0) return [];
+  const keys = windows.flatMap((w) => [viewsKey(w), updatedKey(w)]);
+  const hashes = await store.getManyFields(keys);
+  const out: RealtimeWindow[] = [];
+  for (let i = 0; i < windows.length; i++) {
+    const w = windows[i]!;
+    const views = hashes[2 * i]!;
+    const updated = hashes[2 * i + 1]!;
+    for (const [campaign, count] of Object.entries(views)) {
+      if (options.campaign && campaign !== options.campaign) continue;
+      out.push({
+        campaign,
+        window: w,
+        views: Number(count),
+        distinctUsers: undefined,
+        timeUpdated: Number(updated[campaign] ?? 0),
+        logicVersion: Number(updated[LOGIC_FIELD] ?? 0),
+        extendsBoundary: Number(updated[EXTENDS_FIELD] ?? 0),
+      });
+    }
+  }
+  if (options.distinct && out.length > 0) {
+    const counts = await store.sketchCountMany(out.map((r) => usersKey(r.window, r.campaign)));
+    out.forEach((r, i) => (r.distinctUsers = counts[i]));
+  }
+  return out;
+}

@@ -1,0 +1,262 @@
+import type { Clock } from '../kernel/clock/clock.js';
+import { WINDOW_MS, type YsbEvent } from '../kernel/events/ysb-event.js';
+import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
+import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
+import type { RealtimeStore, StoreUpdate } from '../kernel/ports/realtime-store.js';
+import type { ReferenceData } from '../kernel/workload/reference-data.js';
+import { speedLogic } from './logic/index.js';
+import type { LogicContext, StreamLogic } from './logic/speed-logic.js';
+import { EXTENDS_FIELD, LOGIC_FIELD, SPEED_PREFIX, updatedKey, usersKey, viewsKey } from './realtime-views.js';
+
+export interface SpeedLayerOptions {
+  topic: string;
+  group: string;
+  flushIntervalMs: number;
+  logicVersion: number;
+}
+
+/** Where a simulated crash happens relative to the flush and the offset commit. */
+export type CrashPoint = 'after-flush-before-commit' | 'before-flush';
+
+interface Pending {
+  views: number;
+  users: Set<string>;
+}
+
+/** Final-event latency of one window (YSB: time_updated − window_start − 10 s). */
+export interface WindowLatency {
+  window: number;
+  latencyMs: number;
+}
+
+/**
+ * The speed layer: YSB over the log with low latency, approximate on purpose. Pre-aggregates in
+ * memory, flushes one update per key per interval to the realtime store, then commits offsets:
+ * at-least-once, so a crash between flush and commit double counts after restart (shown, not hidden).
+ */
+export class SpeedLayer {
+  private consumer: LogConsumer | undefined;
+  private pending = new Map<number, Map<string, Pending>>();
+  /** Offsets (next) of records folded into `pending`, per partition. */
+  private pendingOffsets = new Map<number, number>();
+  private readonly flushedOffsets = new Map<number, number>();
+  private logic: StreamLogic;
+  private readonly ctx: LogicContext;
+  private loop: Promise<void> | undefined;
+  private abort: AbortController | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly knownWindows = new Set<number>();
+  private readonly lastUpdate = new Map<number, number>();
+  private readonly latencies: WindowLatency[] = [];
+  private boundary = 0;
+  private running = false;
+  private stats = { processed: 0, invalid: 0, flushes: 0, flushErrors: 0, lastFlushMs: 0, crashes: 0, expiredWindows: 0 };
+  lastError: string | undefined;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly store: RealtimeStore,
+    reference: ReferenceData,
+    private readonly clock: Clock,
+    private readonly bus: LabEventBus,
+    private readonly options: SpeedLayerOptions,
+  ) {
+    this.logic = speedLogic(options.logicVersion);
+    this.ctx = { campaignOf: reference.campaignOf, bots: new Set(reference.bots) };
+  }
+
+  get logicVersion(): number {
+    return this.logic.version;
+  }
+
+  get status(): Record<string, unknown> {
+    return { running: this.running, logicVersion: this.logic.version, boundary: this.boundary, windows: this.knownWindows.size, ...this.stats, lastError: this.lastError };
+  }
+
+  /** Final-event latencies of windows closed so far (and forgets them when `drain`). */
+  windowLatencies(drain = false): WindowLatency[] {
+    const out = [...this.latencies];
+    if (drain) this.latencies.length = 0;
+    return out;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    for (const key of await this.store.keys(`${SPEED_PREFIX}views:`)) this.knownWindows.add(Number(key.slice(`${SPEED_PREFIX}views:`.length)));
+    this.consumer = this.log.consumer({ group: this.options.group, topic: this.options.topic, start: 'earliest' });
+    await this.consumer.run((batch) => this.onBatch(batch));
+    this.running = true;
+    const abort = (this.abort = new AbortController());
+    this.loop = (async () => {
+      while (!abort.signal.aborted) {
+        try {
+          await this.clock.sleep(this.options.flushIntervalMs, abort.signal);
+        } catch {
+          return;
+        }
+        await this.flush();
+      }
+    })();
+  }
+
+  private async stopLoop(): Promise<void> {
+    this.abort?.abort();
+    await this.loop;
+  }
+
+  /** Stops cleanly: flush, commit, close. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    await this.stopLoop();
+    await this.consumer?.stop();
+    await this.flush();
+    this.running = false;
+  }
+
+  /** Simulates a crash at a point of the flush/commit cycle; in-memory state is lost. */
+  async crash(point: CrashPoint): Promise<void> {
+    await this.stopLoop();
+    await this.consumer?.stop();
+    await this.flushing;
+    if (point === 'after-flush-before-commit') await this.writePending();
+    this.pending = new Map();
+    this.pendingOffsets = new Map();
+    this.flushedOffsets.clear();
+    this.running = false;
+    this.stats.crashes++;
+    this.bus.emit(LAB_EVENTS.SPEED_CRASH, this.clock.now(), { point });
+  }
+
+  /** Deploys a logic version (a TS module); the batch layer is deployed separately. */
+  async deploy(version: number): Promise<void> {
+    const next = speedLogic(version);
+    await this.flush();
+    this.logic = next;
+    this.bus.emit(LAB_EVENTS.LOGIC_DEPLOYED, this.clock.now(), { layer: 'speed', logicVersion: version });
+  }
+
+  /** Called when a batch view is published: realtime windows below `expireBelow` are covered and go. */
+  async onBatchBoundary(boundary: number, expireBelow: number): Promise<void> {
+    this.boundary = boundary;
+    const doomed = [...this.knownWindows].filter((w) => w < expireBelow);
+    for (const w of doomed) {
+      await this.store.deleteByPrefix(viewsKey(w));
+      await this.store.deleteByPrefix(updatedKey(w));
+      await this.store.deleteByPrefix(`${SPEED_PREFIX}users:${w}:`);
+      this.knownWindows.delete(w);
+    }
+    this.stats.expiredWindows += doomed.length;
+    if (doomed.length) this.bus.emit(LAB_EVENTS.SPEED_EXPIRED, this.clock.now(), { below: expireBelow, windows: doomed.length });
+  }
+
+  private async onBatch(batch: RecordBatch): Promise<void> {
+    const logic = this.logic;
+    for (const r of batch.records) {
+      let e: YsbEvent;
+      try {
+        e = JSON.parse(r.value) as YsbEvent;
+      } catch {
+        this.stats.invalid++;
+        continue;
+      }
+      if (typeof e !== 'object' || e === null || typeof e.event_time !== 'string') {
+        this.stats.invalid++;
+        continue;
+      }
+      const hit = logic.apply(e, this.ctx);
+      if (hit) {
+        let byCampaign = this.pending.get(hit.window);
+        if (!byCampaign) this.pending.set(hit.window, (byCampaign = new Map()));
+        let p = byCampaign.get(hit.campaign);
+        if (!p) byCampaign.set(hit.campaign, (p = { views: 0, users: new Set() }));
+        p.views++;
+        p.users.add(hit.user);
+      }
+    }
+    this.stats.processed += batch.records.length;
+    const last = batch.records.at(-1);
+    if (last) this.pendingOffsets.set(batch.partition, last.offset + 1);
+  }
+
+  /** Waits until everything appended to the log so far has been processed, then flushes. */
+  async sync(timeoutMs: number): Promise<void> {
+    const ends = await this.log.offsets(this.options.topic);
+    const started = performance.now();
+    const committed = await this.log.committedOffsets(this.options.group, this.options.topic);
+    const position = (p: number): number => this.pendingOffsets.get(p) ?? this.flushedOffsets.get(p) ?? committed.find((c) => c.partition === p)?.offset ?? 0;
+    while (ends.some((p) => p.end > 0 && position(p.partition) < p.end)) {
+      if (performance.now() - started > timeoutMs) throw new Error(`speed layer did not catch up with the log within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await this.flush();
+  }
+
+  /** Flush then commit (at-least-once). */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      const offsets = new Map(this.pendingOffsets);
+      try {
+        await this.writePending();
+        if (offsets.size && this.consumer) {
+          await this.consumer.commit([...offsets].map(([partition, offset]) => ({ partition, offset })));
+          for (const [p, o] of offsets) this.flushedOffsets.set(p, o);
+          for (const [p, o] of offsets) if (this.pendingOffsets.get(p) === o) this.pendingOffsets.delete(p);
+        }
+        this.lastError = undefined;
+      } catch (err) {
+        this.stats.flushErrors++;
+        this.lastError = (err as Error).message;
+      }
+    });
+    return this.flushing;
+  }
+
+  private async writePending(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const pending = this.pending;
+    this.pending = new Map();
+    const now = this.clock.now();
+    const update: StoreUpdate = { increments: [], sets: [], sketches: [] };
+    for (const [w, byCampaign] of pending) {
+      for (const [campaign, p] of byCampaign) {
+        update.increments!.push({ key: viewsKey(w), field: campaign, by: p.views });
+        update.sets!.push({ key: updatedKey(w), field: campaign, value: now });
+        update.sketches!.push({ key: usersKey(w, campaign), members: [...p.users] });
+      }
+      update.sets!.push({ key: updatedKey(w), field: EXTENDS_FIELD, value: this.boundary });
+      update.sets!.push({ key: updatedKey(w), field: LOGIC_FIELD, value: this.logic.version });
+    }
+    try {
+      await this.store.apply(update);
+    } catch (err) {
+      // Keep the counts for the next flush: the store was not changed (apply is atomic).
+      for (const [w, byCampaign] of pending) {
+        const cur = this.pending.get(w) ?? new Map<string, Pending>();
+        for (const [c, p] of byCampaign) {
+          const q = cur.get(c);
+          if (q) {
+            q.views += p.views;
+            for (const u of p.users) q.users.add(u);
+          } else cur.set(c, p);
+        }
+        this.pending.set(w, cur);
+      }
+      throw err;
+    }
+    this.stats.flushes++;
+    this.stats.lastFlushMs = this.clock.now() - now;
+    for (const w of pending.keys()) {
+      this.knownWindows.add(w);
+      this.lastUpdate.set(w, now);
+    }
+    // Windows closed for a few flushes: their last update is final (YSB's final-event latency).
+    for (const [w, t] of this.lastUpdate) {
+      if (now - (w + WINDOW_MS) > 5 * this.options.flushIntervalMs && t !== now) {
+        this.latencies.push({ window: w, latencyMs: t - (w + WINDOW_MS) });
+        this.lastUpdate.delete(w);
+      }
+    }
+    if (this.latencies.length > 100_000) this.latencies.splice(0, this.latencies.length - 100_000);
+    this.bus.emit(LAB_EVENTS.SPEED_FLUSH, now, { keys: update.increments!.length, ms: this.stats.lastFlushMs });
+  }
+}
