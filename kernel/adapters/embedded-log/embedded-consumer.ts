@@ -61,21 +61,34 @@ export class EmbeddedLogConsumer implements LogConsumer {
     private readonly opts: EmbeddedConsumerOptions,
   ) {
     const bad = (field: string, rule: string, value: unknown): never => {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Invalid consumer option ${field} ${JSON.stringify(value)}: ${rule}.`, {
-        details: { field, value },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        `Invalid consumer option ${field} ${JSON.stringify(value)}: ${rule}.`,
+        {
+          details: { field, value },
+        },
+      );
     };
-    if (typeof opts.group !== 'string' || opts.group.length === 0) bad('group', 'use a non-empty string', opts.group);
-    if (typeof opts.topic !== 'string' || opts.topic.length === 0) bad('topic', 'use a topic name', opts.topic);
-    if (opts.start !== undefined && opts.start !== 'earliest' && opts.start !== 'latest') bad('start', "use 'earliest' or 'latest'", opts.start);
+    if (typeof opts.group !== 'string' || opts.group.length === 0)
+      bad('group', 'use a non-empty string', opts.group);
+    if (typeof opts.topic !== 'string' || opts.topic.length === 0)
+      bad('topic', 'use a topic name', opts.topic);
+    if (opts.start !== undefined && opts.start !== 'earliest' && opts.start !== 'latest')
+      bad('start', "use 'earliest' or 'latest'", opts.start);
     this.maxBatchRecords = opts.maxBatchRecords ?? EMBEDDED_LOG_DEFAULTS.maxBatchRecords;
-    if (!Number.isInteger(this.maxBatchRecords) || this.maxBatchRecords < 1) bad('maxBatchRecords', 'use a positive integer', opts.maxBatchRecords);
+    if (!Number.isInteger(this.maxBatchRecords) || this.maxBatchRecords < 1)
+      bad('maxBatchRecords', 'use a positive integer', opts.maxBatchRecords);
     const concurrency = opts.partitionsConsumedConcurrently ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1) bad('partitionsConsumedConcurrently', 'use a positive integer', concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      bad('partitionsConsumedConcurrently', 'use a positive integer', concurrency);
     this.idlePollMs = opts.idlePollMs ?? EMBEDDED_LOG_DEFAULTS.consumerIdlePollMs;
     if (!(this.idlePollMs > 0)) bad('idlePollMs', 'use a positive number of ms', opts.idlePollMs);
     if (opts.partitions !== undefined) {
-      if (!Array.isArray(opts.partitions) || opts.partitions.length === 0 || new Set(opts.partitions).size !== opts.partitions.length) {
+      if (
+        !Array.isArray(opts.partitions) ||
+        opts.partitions.length === 0 ||
+        new Set(opts.partitions).size !== opts.partitions.length
+      ) {
         bad('partitions', 'use a non-empty list of distinct partition numbers', opts.partitions);
       }
     }
@@ -90,9 +103,13 @@ export class EmbeddedLogConsumer implements LogConsumer {
 
   async run(handler: (batch: RecordBatch) => Promise<void>): Promise<void> {
     if (this.state !== 'idle') {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Consumer of group ${this.group} on ${this.topic} was already run; create a new consumer.`, {
-        details: { group: this.group, topic: this.topic },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        `Consumer of group ${this.group} on ${this.topic} was already run; create a new consumer.`,
+        {
+          details: { group: this.group, topic: this.topic },
+        },
+      );
     }
     const count = this.host.partitionCount(this.topic);
     const partitions = this.opts.partitions ? [...this.opts.partitions].sort((a, b) => a - b) : range(count);
@@ -113,15 +130,23 @@ export class EmbeddedLogConsumer implements LogConsumer {
 
   seek(partition: number, offset: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Cannot seek to ${String(offset)}: use a non-negative integer offset.`, {
-        details: { topic: this.topic, partition, offset },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        `Cannot seek to ${String(offset)}: use a non-negative integer offset.`,
+        {
+          details: { topic: this.topic, partition, offset },
+        },
+      );
     }
     const log = this.host.partitionLog(this.topic, partition);
     if (this.opts.partitions && !this.opts.partitions.includes(partition)) {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Partition ${partition} is not assigned to this consumer (partitions ${this.opts.partitions.join(', ')}).`, {
-        details: { topic: this.topic, partition },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        `Partition ${partition} is not assigned to this consumer (partitions ${this.opts.partitions.join(', ')}).`,
+        {
+          details: { topic: this.topic, partition },
+        },
+      );
     }
     this.pendingSeeks.set(partition, offset);
     log.wake();
@@ -218,12 +243,20 @@ export class EmbeddedLogConsumer implements LogConsumer {
     this.failure = { error };
     if (this.state === 'running') this.beginStop();
     const crashListeners = this.host.instrumentation.listeners(EMBEDDED_LOG_EVENTS.CONSUMER_CRASH);
-    this.host.instrumentation.emit(EMBEDDED_LOG_EVENTS.CONSUMER_CRASH, { group: this.group, topic: this.topic, partition, error });
+    this.host.instrumentation.emit(EMBEDDED_LOG_EVENTS.CONSUMER_CRASH, {
+      group: this.group,
+      topic: this.topic,
+      partition,
+      error,
+    });
     this.opts.onError?.(error);
     if (!this.opts.onError && !this.doneObserved && crashListeners === 0) {
       process.emitWarning(
         `Consumer of group ${this.group} on ${this.topic} stopped: ${error instanceof Error ? error.message : String(error)}`,
-        { code: 'LKL_LOG_CONSUMER_CRASH', detail: 'Pass onError, await consumer.done() or listen to log.consumer.crash to handle it.' },
+        {
+          code: 'LKL_LOG_CONSUMER_CRASH',
+          detail: 'Pass onError, await consumer.done() or listen to log.consumer.crash to handle it.',
+        },
       );
     }
   }

@@ -94,7 +94,13 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
   private closing: Promise<void> | undefined;
   private closed = false;
   private groups!: GroupOffsetStore;
-  readonly recovery: RecoveryReport = { topics: 0, partitions: 0, segmentsScanned: 0, bytesScanned: 0, truncations: [] };
+  readonly recovery: RecoveryReport = {
+    topics: 0,
+    partitions: 0,
+    segmentsScanned: 0,
+    bytesScanned: 0,
+    truncations: [],
+  };
 
   private constructor(
     readonly dataDir: string,
@@ -105,11 +111,24 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
   ) {}
 
   static async open(opts: EmbeddedEventLogOptions): Promise<EmbeddedEventLog> {
-    const fsyncIntervalMs = nonNegativeInteger('fsyncIntervalMs', opts.fsyncIntervalMs ?? EMBEDDED_LOG_DEFAULTS.fsyncIntervalMs);
-    const retentionMs = nonNegativeInteger('retentionCheckIntervalMs', opts.retentionCheckIntervalMs ?? EMBEDDED_LOG_DEFAULTS.retentionCheckIntervalMs);
-    const readChunkBytes = nonNegativeInteger('readChunkBytes', opts.readChunkBytes ?? EMBEDDED_LOG_DEFAULTS.readChunkBytes);
+    const fsyncIntervalMs = nonNegativeInteger(
+      'fsyncIntervalMs',
+      opts.fsyncIntervalMs ?? EMBEDDED_LOG_DEFAULTS.fsyncIntervalMs,
+    );
+    const retentionMs = nonNegativeInteger(
+      'retentionCheckIntervalMs',
+      opts.retentionCheckIntervalMs ?? EMBEDDED_LOG_DEFAULTS.retentionCheckIntervalMs,
+    );
+    const readChunkBytes = nonNegativeInteger(
+      'readChunkBytes',
+      opts.readChunkBytes ?? EMBEDDED_LOG_DEFAULTS.readChunkBytes,
+    );
     if (typeof opts.dataDir !== 'string' || opts.dataDir.length === 0) {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', 'openEmbeddedEventLog needs a dataDir (a directory path).', { details: { field: 'dataDir' } });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        'openEmbeddedEventLog needs a dataDir (a directory path).',
+        { details: { field: 'dataDir' } },
+      );
     }
     const logDir = join(opts.dataDir, 'log');
     await mkdir(logDir, { recursive: true });
@@ -146,7 +165,13 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
     this.groups = await GroupOffsetStore.load(join(this.logDir, '.groups'));
     for (const e of entries) {
       if (!e.isDirectory() || e.name.startsWith('.')) continue;
-      const topic = await Topic.open(join(this.logDir, e.name), e.name, this.instrumentation, this.topicOptions, this.recovery);
+      const topic = await Topic.open(
+        join(this.logDir, e.name),
+        e.name,
+        this.instrumentation,
+        this.topicOptions,
+        this.recovery,
+      );
       this.topics.set(e.name, topic);
       this.recovery.topics++;
       this.recovery.partitions += topic.partitions.length;
@@ -160,7 +185,10 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
   }
 
   /** Subscribes to an instrumentation event; returns the unsubscribe function. */
-  on<E extends EmbeddedLogEventName>(event: E, listener: (payload: EmbeddedLogEventPayloads[E]) => void): () => void {
+  on<E extends EmbeddedLogEventName>(
+    event: E,
+    listener: (payload: EmbeddedLogEventPayloads[E]) => void,
+  ): () => void {
     return this.instrumentation.on(event, listener);
   }
 
@@ -203,7 +231,9 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
 
   async listTopics(): Promise<TopicDescription[]> {
     this.assertOpen();
-    return [...this.topics.values()].map((t) => t.describe()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...this.topics.values()]
+      .map((t) => t.describe())
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   // ---- records ------------------------------------------------------------------------------
@@ -211,15 +241,23 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
   async append(topic: string, records: AppendRecord[]): Promise<AppendAck[]> {
     this.assertOpen();
     if (this.storageFailure !== undefined) {
-      throw new LabError('LKL_ERR_LOG_UNAVAILABLE', `The embedded log at ${this.logDir} could not fsync its files; check the disk, then close and reopen the log.`, {
-        cause: this.storageFailure,
-        retriable: false,
-        details: { dir: this.logDir },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_UNAVAILABLE',
+        `The embedded log at ${this.logDir} could not fsync its files; check the disk, then close and reopen the log.`,
+        {
+          cause: this.storageFailure,
+          retriable: false,
+          details: { dir: this.logDir },
+        },
+      );
     }
     const t = this.topic(topic);
     if (!Array.isArray(records)) {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `append(${topic}, records) needs an array of records.`, { details: { topic } });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        `append(${topic}, records) needs an array of records.`,
+        { details: { topic } },
+      );
     }
     if (records.length === 0) return [];
     return t.append(records, this.clock.now());
@@ -233,14 +271,22 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
     this.assertOpen();
     const log = this.topic(topic).partition(partition);
     if (!Number.isSafeInteger(fromOffset)) {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Cannot read from offset ${String(fromOffset)}: use an integer offset.`, {
-        details: { topic, partition, offset: fromOffset },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        `Cannot read from offset ${String(fromOffset)}: use an integer offset.`,
+        {
+          details: { topic, partition, offset: fromOffset },
+        },
+      );
     }
     if (!Number.isInteger(maxRecords) || maxRecords < 1) {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `maxRecords must be a positive integer, not ${String(maxRecords)}.`, {
-        details: { topic, partition, maxRecords },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        `maxRecords must be a positive integer, not ${String(maxRecords)}.`,
+        {
+          details: { topic, partition, maxRecords },
+        },
+      );
     }
     return log.read(fromOffset, maxRecords);
   }
@@ -275,7 +321,11 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
     validateGroup(group);
     const t = this.topic(topic);
     if (!Array.isArray(offsets)) {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', 'commitOffsets needs an array of { partition, offset }.', { details: { group, topic } });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        'commitOffsets needs an array of { partition, offset }.',
+        { details: { group, topic } },
+      );
     }
     for (const o of offsets) {
       t.partition(o.partition);
@@ -291,7 +341,10 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
     await this.groups.commit(group, topic, offsets);
   }
 
-  async committedOffsets(group: string, topic: string): Promise<Array<{ partition: number; offset: number | null }>> {
+  async committedOffsets(
+    group: string,
+    topic: string,
+  ): Promise<Array<{ partition: number; offset: number | null }>> {
     this.assertOpen();
     const t = this.topic(topic);
     const committed = this.groups.get(group, topic);
@@ -311,9 +364,13 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
     this.assertOpen();
     const active = [...this.consumers].find((c) => c.group === group);
     if (active) {
-      throw new LabError('LKL_ERR_LOG_GROUP_ACTIVE', `Group ${group} has a running consumer on ${active.topic}; stop it before deleting the group.`, {
-        details: { group, topic: active.topic },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_GROUP_ACTIVE',
+        `Group ${group} has a running consumer on ${active.topic}; stop it before deleting the group.`,
+        {
+          details: { group, topic: active.topic },
+        },
+      );
     }
     await this.groups.deleteGroup(group);
   }
@@ -438,35 +495,51 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
   private topic(name: string): Topic {
     const t = this.topics.get(name);
     if (!t) {
-      throw new LabError('LKL_ERR_LOG_TOPIC_UNKNOWN', `Topic ${String(name)} does not exist; create it with ensureTopic().`, {
-        details: { topic: name },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_TOPIC_UNKNOWN',
+        `Topic ${String(name)} does not exist; create it with ensureTopic().`,
+        {
+          details: { topic: name },
+        },
+      );
     }
     return t;
   }
 
   private assertOpen(): void {
     if (this.closed) {
-      throw new LabError('LKL_ERR_LOG_CLOSED', `The embedded log at ${this.logDir} is closed; open it again with openEmbeddedEventLog().`, {
-        details: { dir: this.logDir },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_CLOSED',
+        `The embedded log at ${this.logDir} is closed; open it again with openEmbeddedEventLog().`,
+        {
+          details: { dir: this.logDir },
+        },
+      );
     }
   }
 }
 
 function nonNegativeInteger(field: string, value: number): number {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Invalid ${field} ${String(value)}: use a non-negative integer.`, {
-      details: { field, value },
-    });
+    throw new LabError(
+      'LKL_ERR_LOG_INVALID_ARGUMENT',
+      `Invalid ${field} ${String(value)}: use a non-negative integer.`,
+      {
+        details: { field, value },
+      },
+    );
   }
   return value;
 }
 
 function validateGroup(group: string): void {
   if (typeof group !== 'string' || group.length === 0 || group.length > 1000) {
-    throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Invalid group name ${JSON.stringify(group)}: use a non-empty string of at most 1000 characters.`, {
-      details: { group },
-    });
+    throw new LabError(
+      'LKL_ERR_LOG_INVALID_ARGUMENT',
+      `Invalid group name ${JSON.stringify(group)}: use a non-empty string of at most 1000 characters.`,
+      {
+        details: { group },
+      },
+    );
   }
 }

@@ -99,7 +99,9 @@ export class GroupOffsetStore {
 
   /** Waits for every pending write. */
   async flush(): Promise<void> {
-    await Promise.all([...this.writes.values()].flatMap((s) => [s.inFlight, s.queued]).map((p) => p?.catch(() => undefined)));
+    await Promise.all(
+      [...this.writes.values()].flatMap((s) => [s.inFlight, s.queued]).map((p) => p?.catch(() => undefined)),
+    );
   }
 
   private persist(group: string): Promise<void> {
@@ -138,7 +140,9 @@ export class GroupOffsetStore {
     }
     const file: GroupFile = { group, topics: {} };
     for (const [topic, parts] of topics) {
-      file.topics[topic] = Object.fromEntries([...parts].sort((a, b) => a[0] - b[0]).map(([p, o]) => [String(p), o]));
+      file.topics[topic] = Object.fromEntries(
+        [...parts].sort((a, b) => a[0] - b[0]).map(([p, o]) => [String(p), o]),
+      );
     }
     await writeFileAtomic(path, `${JSON.stringify(file)}\n`);
   }

@@ -31,7 +31,12 @@ export interface TailTruncation {
 
 export interface EmbeddedLogEventPayloads {
   [EMBEDDED_LOG_EVENTS.TAIL_TRUNCATED]: TailTruncation;
-  [EMBEDDED_LOG_EVENTS.SEGMENT_ROLLED]: { topic: string; partition: number; baseOffset: number; file: string };
+  [EMBEDDED_LOG_EVENTS.SEGMENT_ROLLED]: {
+    topic: string;
+    partition: number;
+    baseOffset: number;
+    file: string;
+  };
   [EMBEDDED_LOG_EVENTS.SEGMENTS_DELETED]: {
     topic: string;
     partition: number;
@@ -49,7 +54,12 @@ export interface EmbeddedLogEventPayloads {
     low: number;
     end: number;
   };
-  [EMBEDDED_LOG_EVENTS.CONSUMER_CRASH]: { group: string; topic: string; partition: number | undefined; error: unknown };
+  [EMBEDDED_LOG_EVENTS.CONSUMER_CRASH]: {
+    group: string;
+    topic: string;
+    partition: number | undefined;
+    error: unknown;
+  };
   [EMBEDDED_LOG_EVENTS.BACKGROUND_ERROR]: { task: 'fsync' | 'retention'; error: unknown };
 }
 
@@ -58,7 +68,10 @@ export type EmbeddedLogEventName = keyof EmbeddedLogEventPayloads;
 export class LogInstrumentation {
   private readonly emitter = new EventEmitter();
 
-  on<E extends EmbeddedLogEventName>(event: E, listener: (payload: EmbeddedLogEventPayloads[E]) => void): () => void {
+  on<E extends EmbeddedLogEventName>(
+    event: E,
+    listener: (payload: EmbeddedLogEventPayloads[E]) => void,
+  ): () => void {
     this.emitter.on(event, listener);
     return () => this.emitter.off(event, listener);
   }

@@ -36,9 +36,13 @@ export class DataDirLock {
         // Stale: the owner died without releasing it.
         await rm(path, { force: true });
       }
-      throw new LabError('LKL_ERR_LOG_LOCKED', `Could not take the log lock ${path}; another process keeps taking it. Stop the other lab and retry.`, {
-        details: { lockFile: path },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_LOCKED',
+        `Could not take the log lock ${path}; another process keeps taking it. Stop the other lab and retry.`,
+        {
+          details: { lockFile: path },
+        },
+      );
     } finally {
       await rm(temp, { force: true });
     }
@@ -47,7 +51,8 @@ export class DataDirLock {
   /** Removes the lock if this process still holds it. */
   async release(): Promise<void> {
     const holder = await readLock(this.path);
-    if (holder && holder.pid === process.pid && holder.host === hostname()) await rm(this.path, { force: true });
+    if (holder && holder.pid === process.pid && holder.host === hostname())
+      await rm(this.path, { force: true });
   }
 }
 
@@ -61,13 +66,18 @@ async function readLock(path: string): Promise<LockContent | undefined> {
   }
   try {
     const parsed = JSON.parse(text) as Partial<LockContent>;
-    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') return { pid: parsed.pid, host: parsed.host };
+    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string')
+      return { pid: parsed.pid, host: parsed.host };
   } catch {
     // fall through
   }
-  throw new LabError('LKL_ERR_LOG_LOCKED', `The log lock file ${path} is unreadable. If no lab uses this data directory, delete the file and retry.`, {
-    details: { lockFile: path },
-  });
+  throw new LabError(
+    'LKL_ERR_LOG_LOCKED',
+    `The log lock file ${path} is unreadable. If no lab uses this data directory, delete the file and retry.`,
+    {
+      details: { lockFile: path },
+    },
+  );
 }
 
 function isAlive(pid: number): boolean {

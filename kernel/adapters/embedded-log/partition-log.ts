@@ -97,7 +97,12 @@ export class PartitionLog {
         const path = join(dir, `${String(base).padStart(20, '0')}.log`);
         const prev = segments[segments.length - 1];
         if (prev && prev.nextOffset !== base) {
-          throw corrupt(path, 0, `segment starts at offset ${base} but the previous one ends at ${prev.nextOffset}`, ctx);
+          throw corrupt(
+            path,
+            0,
+            `segment starts at offset ${base} but the previous one ends at ${prev.nextOffset}`,
+            ctx,
+          );
         }
         const fh = await Segment.openFile(path);
         let scan;
@@ -176,7 +181,10 @@ export class PartitionLog {
    * Appends records (already validated) with one write call; resolves with the base offset once
    * the write is done (and fsync'd when fsyncEveryAppend). Appends of a partition are serialized.
    */
-  append(records: readonly EncodableRecord[], defaultTimestamp: number): Promise<{ baseOffset: number; count: number }> {
+  append(
+    records: readonly EncodableRecord[],
+    defaultTimestamp: number,
+  ): Promise<{ baseOffset: number; count: number }> {
     const run = async (): Promise<{ baseOffset: number; count: number }> => {
       this.assertOpen();
       const need = maxEncodedBytes(records);
@@ -191,11 +199,15 @@ export class PartitionLog {
       } catch (err) {
         // Leave no partial record behind the valid end.
         await seg.truncate(position).catch(() => undefined);
-        throw new LabError('LKL_ERR_LOG_UNAVAILABLE', `Writing to ${seg.path} failed (${(err as Error).message}); check the disk (space, permissions) and retry.`, {
-          cause: err,
-          retriable: true,
-          details: { file: seg.path, position },
-        });
+        throw new LabError(
+          'LKL_ERR_LOG_UNAVAILABLE',
+          `Writing to ${seg.path} failed (${(err as Error).message}); check the disk (space, permissions) and retry.`,
+          {
+            cause: err,
+            retriable: true,
+            details: { file: seg.path, position },
+          },
+        );
       }
       seg.commitAppend(batch, position);
       if (this.opts.fsyncEveryAppend) await seg.sync();
@@ -210,7 +222,9 @@ export class PartitionLog {
   private encodeBuffer(need: number): Buffer {
     if (need <= this.scratch.length) return this.scratch;
     if (need > this.opts.maxScratchBytes) return Buffer.allocUnsafe(need);
-    this.scratch = Buffer.allocUnsafe(Math.min(this.opts.maxScratchBytes, Math.max(need, this.scratch.length * 2)));
+    this.scratch = Buffer.allocUnsafe(
+      Math.min(this.opts.maxScratchBytes, Math.max(need, this.scratch.length * 2)),
+    );
     return this.scratch;
   }
 
@@ -263,20 +277,42 @@ export class PartitionLog {
   }
 
   /** Reads records of `seg` from `from` into `out`; returns the offset after the last one read. */
-  private async readSegment(seg: Segment, from: number, maxRecords: number, out: LogRecord[]): Promise<number> {
+  private async readSegment(
+    seg: Segment,
+    from: number,
+    maxRecords: number,
+    out: LogRecord[],
+  ): Promise<number> {
     const visible = seg.size;
     const entry = seg.index.lookup(from);
     if (!entry) return from;
     let [expected, pos] = entry;
-    let buf = Buffer.allocUnsafe(Math.max(RECORD_PREFIX_BYTES, Math.min(this.opts.readChunkBytes, visible - pos)));
+    let buf = Buffer.allocUnsafe(
+      Math.max(RECORD_PREFIX_BYTES, Math.min(this.opts.readChunkBytes, visible - pos)),
+    );
     while (out.length < maxRecords && pos < visible) {
       const want = Math.min(buf.length, visible - pos);
       const n = await seg.readAt(buf, want, pos);
       if (n < want || n < RECORD_PREFIX_BYTES) {
-        throw corrupt(seg.path, pos + n, `the file ends at ${pos + n} bytes, before its valid end ${visible}`, this.ctx);
+        throw corrupt(
+          seg.path,
+          pos + n,
+          `the file ends at ${pos + n} bytes, before its valid end ${visible}`,
+          this.ctx,
+        );
       }
       const checkFrom = this.opts.verifyChecksumsOnEveryRead ? 0 : seg.verifiedBytes - pos;
-      const r = decodeRecords(buf, 0, n, expected, from, maxRecords, out, checkFrom, this.opts.maxRecordBytes);
+      const r = decodeRecords(
+        buf,
+        0,
+        n,
+        expected,
+        from,
+        maxRecords,
+        out,
+        checkFrom,
+        this.opts.maxRecordBytes,
+      );
       if (r.problem) {
         throw corrupt(seg.path, pos + r.problemAt, describeProblem(r.problem, r.nextOffset), this.ctx);
       }
@@ -285,7 +321,8 @@ export class PartitionLog {
         buf = Buffer.allocUnsafe(RECORD_PREFIX_BYTES + buf.readUInt32LE(4));
         continue;
       }
-      if (pos <= seg.verifiedBytes && pos + r.consumed > seg.verifiedBytes) seg.verifiedBytes = pos + r.consumed;
+      if (pos <= seg.verifiedBytes && pos + r.consumed > seg.verifiedBytes)
+        seg.verifiedBytes = pos + r.consumed;
       pos += r.consumed;
       expected = r.nextOffset;
     }
@@ -335,7 +372,10 @@ export class PartitionLog {
   }
 
   /** Drops whole sealed segments per the retention spec; returns what was deleted. */
-  async enforceRetention(now: number, spec: RetentionSpec): Promise<{ files: string[]; bytes: number; lowBefore: number; lowAfter: number } | undefined> {
+  async enforceRetention(
+    now: number,
+    spec: RetentionSpec,
+  ): Promise<{ files: string[]; bytes: number; lowBefore: number; lowAfter: number } | undefined> {
     if (this.closed) return undefined;
     const count = segmentsToDelete(
       this.segments.map((s) => ({ sizeBytes: s.size, maxTimestamp: s.maxTimestamp })),
@@ -347,8 +387,17 @@ export class PartitionLog {
     const doomed = this.segments.splice(0, count);
     const lowAfter = this.low;
     for (const seg of doomed) await seg.retire();
-    const result = { files: doomed.map((s) => s.path), bytes: doomed.reduce((a, s) => a + s.size, 0), lowBefore, lowAfter };
-    this.ctx.instrumentation.emit(EMBEDDED_LOG_EVENTS.SEGMENTS_DELETED, { topic: this.ctx.topic, partition: this.ctx.partition, ...result });
+    const result = {
+      files: doomed.map((s) => s.path),
+      bytes: doomed.reduce((a, s) => a + s.size, 0),
+      lowBefore,
+      lowAfter,
+    };
+    this.ctx.instrumentation.emit(EMBEDDED_LOG_EVENTS.SEGMENTS_DELETED, {
+      topic: this.ctx.topic,
+      partition: this.ctx.partition,
+      ...result,
+    });
     return result;
   }
 
@@ -376,9 +425,13 @@ export class PartitionLog {
 
   private assertOpen(): void {
     if (this.closed) {
-      throw new LabError('LKL_ERR_LOG_CLOSED', `Partition ${this.ctx.topic}/${this.ctx.partition} is closed; reopen the event log.`, {
-        details: { topic: this.ctx.topic, partition: this.ctx.partition },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_CLOSED',
+        `Partition ${this.ctx.topic}/${this.ctx.partition} is closed; reopen the event log.`,
+        {
+          details: { topic: this.ctx.topic, partition: this.ctx.partition },
+        },
+      );
     }
   }
 }

@@ -18,7 +18,11 @@ export interface RetentionSpec {
 }
 
 /** Number of leading segments to delete. */
-export function segmentsToDelete(segments: readonly SegmentStats[], now: number, spec: RetentionSpec): number {
+export function segmentsToDelete(
+  segments: readonly SegmentStats[],
+  now: number,
+  spec: RetentionSpec,
+): number {
   const sealed = segments.length - 1;
   let count = 0;
   if (spec.retentionMs !== undefined) {

@@ -40,7 +40,11 @@ export interface ScanResult {
   damage: SegmentDamage | undefined;
 }
 
-export async function scanSegment(fh: FileHandle, baseOffset: number, opts: ScanOptions): Promise<ScanResult> {
+export async function scanSegment(
+  fh: FileHandle,
+  baseOffset: number,
+  opts: ScanOptions,
+): Promise<ScanResult> {
   const fileSize = (await fh.stat()).size;
   const index = new SparseOffsetIndex(opts.indexIntervalBytes);
   let buf = Buffer.allocUnsafe(Math.max(RECORD_PREFIX_BYTES, Math.min(opts.chunkBytes, fileSize)));
@@ -59,7 +63,8 @@ export async function scanSegment(fh: FileHandle, baseOffset: number, opts: Scan
     let bp = 0;
     for (;;) {
       if (n - bp < RECORD_PREFIX_BYTES) {
-        if (chunkEndsFile && n - bp > 0) fail(pos + bp, `partial record header (${n - bp} bytes) at the end of the file`);
+        if (chunkEndsFile && n - bp > 0)
+          fail(pos + bp, `partial record header (${n - bp} bytes) at the end of the file`);
         break;
       }
       const bodyLength = frameBodyLength(buf, bp);
@@ -77,7 +82,13 @@ export async function scanSegment(fh: FileHandle, baseOffset: number, opts: Scan
         break;
       }
       if (opts.verifyChecksums && !checksumMatches(buf, bp, frame)) {
-        const followed = await validRecordFollows(fh, pos + bp + frame, expected + 1, fileSize, opts.maxRecordBytes);
+        const followed = await validRecordFollows(
+          fh,
+          pos + bp + frame,
+          expected + 1,
+          fileSize,
+          opts.maxRecordBytes,
+        );
         fail(pos + bp, 'checksum mismatch', followed);
         break;
       }

@@ -36,35 +36,55 @@ export function validateTopicName(name: unknown): asserts name is string {
   }
 }
 
-export function normalizeTopicSpec(
-  name: string,
-  spec: TopicSpec,
-  createdAt: number,
-): TopicMetadata {
+export function normalizeTopicSpec(name: string, spec: TopicSpec, createdAt: number): TopicMetadata {
   const bad = (field: string, rule: string, value: unknown): never => {
-    throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Invalid ${field} ${JSON.stringify(value)} for topic ${name}: ${rule}.`, {
-      details: { topic: name, field, value },
-    });
+    throw new LabError(
+      'LKL_ERR_LOG_INVALID_ARGUMENT',
+      `Invalid ${field} ${JSON.stringify(value)} for topic ${name}: ${rule}.`,
+      {
+        details: { topic: name, field, value },
+      },
+    );
   };
   const { partitions, retentionMs, retentionBytes, segmentBytes } = spec ?? ({} as TopicSpec);
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > EMBEDDED_LOG_DEFAULTS.maxPartitions) {
     bad('partitions', `use an integer from 1 to ${EMBEDDED_LOG_DEFAULTS.maxPartitions}`, partitions);
   }
   if (retentionMs !== undefined && (!Number.isSafeInteger(retentionMs) || retentionMs <= 0)) {
-    bad('retentionMs', 'use a positive integer number of ms, or leave it undefined to keep records forever', retentionMs);
+    bad(
+      'retentionMs',
+      'use a positive integer number of ms, or leave it undefined to keep records forever',
+      retentionMs,
+    );
   }
   if (retentionBytes !== undefined && (!Number.isSafeInteger(retentionBytes) || retentionBytes <= 0)) {
-    bad('retentionBytes', 'use a positive integer number of bytes, or leave it undefined for no size limit', retentionBytes);
+    bad(
+      'retentionBytes',
+      'use a positive integer number of bytes, or leave it undefined for no size limit',
+      retentionBytes,
+    );
   }
   const seg = segmentBytes ?? EMBEDDED_LOG_DEFAULTS.segmentBytes;
-  if (!Number.isInteger(seg) || seg < EMBEDDED_LOG_DEFAULTS.minSegmentBytes || seg > EMBEDDED_LOG_DEFAULTS.maxSegmentBytes) {
+  if (
+    !Number.isInteger(seg) ||
+    seg < EMBEDDED_LOG_DEFAULTS.minSegmentBytes ||
+    seg > EMBEDDED_LOG_DEFAULTS.maxSegmentBytes
+  ) {
     bad(
       'segmentBytes',
       `use an integer from ${EMBEDDED_LOG_DEFAULTS.minSegmentBytes} to ${EMBEDDED_LOG_DEFAULTS.maxSegmentBytes}`,
       segmentBytes,
     );
   }
-  return { formatVersion: TOPIC_FORMAT_VERSION, name, partitions, retentionMs, retentionBytes, segmentBytes: seg, createdAt };
+  return {
+    formatVersion: TOPIC_FORMAT_VERSION,
+    name,
+    partitions,
+    retentionMs,
+    retentionBytes,
+    segmentBytes: seg,
+    createdAt,
+  };
 }
 
 export async function writeTopicMetadata(dir: string, meta: TopicMetadata): Promise<void> {
@@ -86,7 +106,8 @@ export async function readTopicMetadata(dir: string, expectedName: string): Prom
   } catch (err) {
     fail((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : 'is unreadable', err);
   }
-  if (raw.formatVersion !== TOPIC_FORMAT_VERSION) fail(`has format version ${String(raw.formatVersion)}, expected ${TOPIC_FORMAT_VERSION}`);
+  if (raw.formatVersion !== TOPIC_FORMAT_VERSION)
+    fail(`has format version ${String(raw.formatVersion)}, expected ${TOPIC_FORMAT_VERSION}`);
   if (raw.name !== expectedName) fail(`names topic ${JSON.stringify(raw.name)}, not its directory's name`);
   try {
     return normalizeTopicSpec(

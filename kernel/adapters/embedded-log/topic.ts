@@ -73,10 +73,14 @@ export class Topic {
     } catch (err) {
       await Promise.all(partitions.map((p) => p.close()));
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new LabError('LKL_ERR_LOG_CORRUPT', `Topic ${name} is missing partition directory ${join(dir, String(partitions.length))}. Restore the data directory from a copy, or delete ${dir} to lose the topic.`, {
-          cause: err,
-          details: { topic: name, dir },
-        });
+        throw new LabError(
+          'LKL_ERR_LOG_CORRUPT',
+          `Topic ${name} is missing partition directory ${join(dir, String(partitions.length))}. Restore the data directory from a copy, or delete ${dir} to lose the topic.`,
+          {
+            cause: err,
+            details: { topic: name, dir },
+          },
+        );
       }
       throw err;
     }
@@ -132,9 +136,13 @@ export class Topic {
 
   private validate(r: AppendRecord, i: number): void {
     const bad = (why: string): never => {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Record ${i} appended to ${this.name} is invalid: ${why}. Nothing was appended.`, {
-        details: { topic: this.name, index: i },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        `Record ${i} appended to ${this.name} is invalid: ${why}. Nothing was appended.`,
+        {
+          details: { topic: this.name, index: i },
+        },
+      );
     };
     if (r === null || typeof r !== 'object') bad('not an object');
     if (typeof r.value !== 'string') bad('value must be a string');
@@ -145,8 +153,10 @@ export class Topic {
     if (r.partition !== undefined) this.partition(r.partition);
     const worst = RECORD_OVERHEAD_BYTES + 3 * (r.value.length + (r.key?.length ?? 0));
     if (worst > this.maxRecordBytes) {
-      const exact = RECORD_OVERHEAD_BYTES + Buffer.byteLength(r.value) + (r.key ? Buffer.byteLength(r.key) : 0);
-      if (exact > this.maxRecordBytes) bad(`it takes ${exact} bytes, more than the ${this.maxRecordBytes} allowed`);
+      const exact =
+        RECORD_OVERHEAD_BYTES + Buffer.byteLength(r.value) + (r.key ? Buffer.byteLength(r.key) : 0);
+      if (exact > this.maxRecordBytes)
+        bad(`it takes ${exact} bytes, more than the ${this.maxRecordBytes} allowed`);
     }
   }
 
