@@ -10,7 +10,7 @@ import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { AnalyticDb } from './analytic-db.js';
 import { BatchIngestor } from './batch-ingestor.js';
 import { executeBatchRun, type BatchRunRecord } from './batch-run.js';
-import { BatchViews } from './batch-views.js';
+import { BatchViews, type BatchViewMeta } from './batch-views.js';
 import { startBatchWorker } from './batch-worker.js';
 import { availableBatchLogicVersions } from './logic/batch-logic.js';
 import { MasterDataset } from './master-dataset.js';
@@ -50,6 +50,8 @@ export class BatchLayer {
   private scheduleLoop: Promise<void> | undefined;
   private logic: number;
   private faults: { failMapUntilAttempt?: number | undefined } = {};
+  /** Awaited after each published view version. */
+  onPublished: ((view: BatchViewMeta) => Promise<void>) | undefined;
   /** Total events read by map tasks over all runs (work amplification). */
   eventsProcessed = 0;
   computeMs = 0;
@@ -190,6 +192,7 @@ export class BatchLayer {
             taskAttempts: this.options.taskAttempts,
             taskTimeoutMs: this.options.taskTimeoutMs,
             failMapUntilAttempt: this.faults.failMapUntilAttempt,
+            onPublished: this.onPublished,
           },
           run,
           () => this.saveState(),

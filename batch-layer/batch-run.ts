@@ -47,6 +47,8 @@ export interface RunContext {
   reducers: number;
   taskAttempts: number;
   taskTimeoutMs: number;
+  /** Awaited after a version is published (Lambda: tell the speed side, expire covered windows). */
+  onPublished?: ((view: BatchViewMeta) => Promise<void>) | undefined;
   /** Injected fault: map tasks fail on attempts below this number. */
   failMapUntilAttempt?: number | undefined;
 }
@@ -135,6 +137,7 @@ export async function executeBatchRun(ctx: RunContext, run: BatchRunRecord, onCh
       };
       await ctx.views.publish(ctx.db, meta);
       ctx.bus.emit(LAB_EVENTS.BATCH_VIEW_SWAPPED, ctx.clock.now(), { version, boundary: meta.boundary, logicVersion: run.logicVersion });
+      await ctx.onPublished?.(meta);
     });
     run.viewVersion = version;
     run.state = 'completed';

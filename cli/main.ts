@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isLabError } from '../kernel/errors/lab-error.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
+import { registerLambda } from './commands/lambda.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerGenerate(program);
   registerImport(program);
+  registerLambda(program);
   return program;
 }
 

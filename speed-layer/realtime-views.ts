@@ -9,6 +9,28 @@ export const usersKey = (w: number, campaign: string): string => `${SPEED_PREFIX
 export const EXTENDS_FIELD = '__extends';
 export const LOGIC_FIELD = '__logic';
 
+/** Written by whoever publishes a batch view: boundary, version, logicVersion (control plane via the store). */
+export const BATCH_META_KEY = 'lklab:batch:meta';
+/** Desired state for components in other processes: speedLogicVersion. */
+export const CONTROL_KEY = 'lklab:control';
+/** The speed layer's last status (JSON in field "json"), for processes that do not host it. */
+export const SPEED_STATUS_KEY = 'lklab:status:speed';
+
+/**
+ * Marz's expiry: deletes the realtime windows below `below` (a boundary a batch view covers).
+ * Returns the windows deleted.
+ */
+export async function expireRealtimeWindows(store: RealtimeStore, below: number): Promise<number[]> {
+  const prefix = `${SPEED_PREFIX}views:`;
+  const doomed = (await store.keys(prefix)).map((k) => Number(k.slice(prefix.length))).filter((w) => Number.isFinite(w) && w < below);
+  for (const w of doomed) {
+    await store.deleteByPrefix(viewsKey(w));
+    await store.deleteByPrefix(updatedKey(w));
+    await store.deleteByPrefix(`${SPEED_PREFIX}users:${w}:`);
+  }
+  return doomed.sort((a, b) => a - b);
+}
+
 export interface RealtimeWindow {
   campaign: string;
   window: number;

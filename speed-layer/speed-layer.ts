@@ -6,7 +6,7 @@ import type { RealtimeStore, StoreUpdate } from '../kernel/ports/realtime-store.
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { speedLogic } from './logic/index.js';
 import type { LogicContext, StreamLogic } from './logic/speed-logic.js';
-import { EXTENDS_FIELD, LOGIC_FIELD, SPEED_PREFIX, updatedKey, usersKey, viewsKey } from './realtime-views.js';
+import { BATCH_META_KEY, CONTROL_KEY, EXTENDS_FIELD, LOGIC_FIELD, SPEED_STATUS_KEY, updatedKey, usersKey, viewsKey } from './realtime-views.js';
 
 export interface SpeedLayerOptions {
   topic: string;
@@ -45,12 +45,11 @@ export class SpeedLayer {
   private loop: Promise<void> | undefined;
   private abort: AbortController | undefined;
   private flushing: Promise<void> = Promise.resolve();
-  private readonly knownWindows = new Set<number>();
   private readonly lastUpdate = new Map<number, number>();
   private readonly latencies: WindowLatency[] = [];
   private boundary = 0;
   private running = false;
-  private stats = { processed: 0, invalid: 0, flushes: 0, flushErrors: 0, lastFlushMs: 0, crashes: 0, expiredWindows: 0 };
+  private stats = { processed: 0, invalid: 0, flushes: 0, flushErrors: 0, lastFlushMs: 0, crashes: 0 };
   lastError: string | undefined;
 
   constructor(
@@ -70,7 +69,7 @@ export class SpeedLayer {
   }
 
   get status(): Record<string, unknown> {
-    return { running: this.running, logicVersion: this.logic.version, boundary: this.boundary, windows: this.knownWindows.size, ...this.stats, lastError: this.lastError };
+    return { running: this.running, logicVersion: this.logic.version, boundary: this.boundary, ...this.stats, lastError: this.lastError, at: this.clock.now() };
   }
 
   /** Final-event latencies of windows closed so far (and forgets them when `drain`). */
@@ -82,7 +81,7 @@ export class SpeedLayer {
 
   async start(): Promise<void> {
     if (this.running) return;
-    for (const key of await this.store.keys(`${SPEED_PREFIX}views:`)) this.knownWindows.add(Number(key.slice(`${SPEED_PREFIX}views:`.length)));
+    await this.readControl().catch(() => undefined);
     this.consumer = this.log.consumer({ group: this.options.group, topic: this.options.topic, start: 'earliest' });
     await this.consumer.run((batch) => this.onBatch(batch));
     this.running = true;
@@ -94,9 +93,19 @@ export class SpeedLayer {
         } catch {
           return;
         }
+        await this.readControl().catch((err: Error) => (this.lastError = err.message));
         await this.flush();
+        await this.store.apply({ sets: [{ key: SPEED_STATUS_KEY, field: 'json', value: JSON.stringify(this.status) }] }).catch(() => undefined);
       }
     })();
+  }
+
+  /** Picks up the batch boundary and a logic version deployed from another process. */
+  private async readControl(): Promise<void> {
+    const [meta, control] = await this.store.getManyFields([BATCH_META_KEY, CONTROL_KEY]);
+    if (meta?.boundary !== undefined) this.boundary = Number(meta.boundary);
+    const wanted = control?.speedLogicVersion === undefined ? undefined : Number(control.speedLogicVersion);
+    if (wanted !== undefined && wanted !== this.logic.version) await this.deploy(wanted);
   }
 
   private async stopLoop(): Promise<void> {
@@ -130,23 +139,10 @@ export class SpeedLayer {
   /** Deploys a logic version (a TS module); the batch layer is deployed separately. */
   async deploy(version: number): Promise<void> {
     const next = speedLogic(version);
+    if (next === this.logic) return;
     await this.flush();
     this.logic = next;
     this.bus.emit(LAB_EVENTS.LOGIC_DEPLOYED, this.clock.now(), { layer: 'speed', logicVersion: version });
-  }
-
-  /** Called when a batch view is published: realtime windows below `expireBelow` are covered and go. */
-  async onBatchBoundary(boundary: number, expireBelow: number): Promise<void> {
-    this.boundary = boundary;
-    const doomed = [...this.knownWindows].filter((w) => w < expireBelow);
-    for (const w of doomed) {
-      await this.store.deleteByPrefix(viewsKey(w));
-      await this.store.deleteByPrefix(updatedKey(w));
-      await this.store.deleteByPrefix(`${SPEED_PREFIX}users:${w}:`);
-      this.knownWindows.delete(w);
-    }
-    this.stats.expiredWindows += doomed.length;
-    if (doomed.length) this.bus.emit(LAB_EVENTS.SPEED_EXPIRED, this.clock.now(), { below: expireBelow, windows: doomed.length });
   }
 
   private async onBatch(batch: RecordBatch): Promise<void> {
@@ -245,10 +241,7 @@ export class SpeedLayer {
     }
     this.stats.flushes++;
     this.stats.lastFlushMs = this.clock.now() - now;
-    for (const w of pending.keys()) {
-      this.knownWindows.add(w);
-      this.lastUpdate.set(w, now);
-    }
+    for (const w of pending.keys()) this.lastUpdate.set(w, now);
     // Windows closed for a few flushes: their last update is final (YSB's final-event latency).
     for (const [w, t] of this.lastUpdate) {
       if (now - (w + WINDOW_MS) > 5 * this.options.flushIntervalMs && t !== now) {

@@ -5,7 +5,8 @@ import type { LabConfig } from '../../kernel/config/defaults.js';
 import { createEventLog } from '../../kernel/adapters/event-log-factory.js';
 import { createJobQueue, createRealtimeStore } from '../../kernel/adapters/store-factory.js';
 import { BatchLayer } from '../../batch-layer/batch-layer.js';
-import { LAB_EVENTS, LabEventBus } from '../../kernel/instrumentation/lab-events.js';
+import { LabEventBus } from '../../kernel/instrumentation/lab-events.js';
+import { onBatchViewPublished } from '../../speed-layer/expiry.js';
 import { SpeedLayer } from '../../speed-layer/speed-layer.js';
 import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
 import { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
@@ -73,10 +74,9 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
   });
   // Marz's expiry: realtime windows go only once a batch view covers them, and never below the
   // boundary of a version a query still holds.
-  bus.on(LAB_EVENTS.BATCH_VIEW_SWAPPED, (e) => {
-    const boundary = Number(e.payload.boundary);
-    void speed.onBatchBoundary(boundary, batch.views.lowestPinnedBoundary() ?? boundary).catch(() => undefined);
-  });
+  batch.onPublished = async (view) => {
+    await onBatchViewPublished(store, bus, clock, view, batch.views.lowestPinnedBoundary() ?? view.boundary);
+  };
   const mode = log.kind === 'kafka' || config.redis.url ? 'distributed' : 'embedded';
   const services: LabServices = {
     mode,
@@ -126,7 +126,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
   await batch.start();
   await speed.start();
   const initial = batch.views.current();
-  if (initial) await speed.onBatchBoundary(initial.boundary, initial.boundary);
+  if (initial) await onBatchViewPublished(store, bus, clock, initial, initial.boundary);
   generator.start();
   return {
     services,
