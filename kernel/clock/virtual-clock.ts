@@ -19,7 +19,15 @@ export class VirtualClock implements Clock {
   private sleepers: Sleeper[] = [];
   private seq = 0;
 
-  constructor(startMs = 0) {
+  /**
+   * @param startMs the clock's first reading
+   * @param settleMs real ms a woken task may take to reach its next sleep before time moves on
+   *   (a task that does not sleep again costs this much once)
+   */
+  constructor(
+    startMs = 0,
+    private readonly settleMs = 100,
+  ) {
     this.current = startMs;
   }
 
@@ -65,12 +73,24 @@ export class VirtualClock implements Clock {
       const next = this.nextSleeper();
       if (!next || next.wakeAt > target) break;
       this.current = Math.max(this.current, next.wakeAt);
-      this.wake(next);
-      // Let the woken task run until it sleeps again or finishes.
-      await settle();
+      await this.wakeAndWait(next);
     }
     this.current = Math.max(this.current, target);
     await settle();
+  }
+
+  /**
+   * Wakes a sleeper and lets it run until it sleeps again (or `idleMs` of real time passes, for a
+   * task that ended), so that a woken task's I/O completes before time moves on.
+   */
+  private async wakeAndWait(s: Sleeper, idleMs = this.settleMs): Promise<void> {
+    const before = this.sleepers.length;
+    this.wake(s);
+    const started = performance.now();
+    await settle();
+    while (this.sleepers.length < before && performance.now() - started < idleMs) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
 
   /** Runs as fast as possible until no sleeper is left or `maxMs` of virtual time has passed. */
@@ -80,8 +100,7 @@ export class VirtualClock implements Clock {
       const next = this.nextSleeper();
       if (!next || next.wakeAt > limit) break;
       this.current = Math.max(this.current, next.wakeAt);
-      this.wake(next);
-      await settle();
+      await this.wakeAndWait(next);
     }
   }
 
