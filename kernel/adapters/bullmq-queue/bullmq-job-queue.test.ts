@@ -68,6 +68,30 @@ describeWithRedis('BullMQ job queue', () => {
     }
   });
 
+  it('serves 60 concurrent waitFor calls from one event subscription (no listener build-up)', async () => {
+    const prefix = `lkltest-${randomUUID().slice(0, 12)}`;
+    const jq = await openBullMqJobQueue({ url, prefix, clock: systemClock });
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      await jq.work('many', async (job) => (job.data as number) + 1, { concurrency: 8 });
+      const ids = await jq.enqueueMany(
+        'many',
+        Array.from({ length: 60 }, (_, i) => ({ name: 'inc', data: i })),
+      );
+      const infos = await Promise.all(ids.map((id) => jq.waitFor<number>('many', id, 15_000)));
+      expect(infos.map((i) => i.result)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await jq.close();
+      await dropPrefix(url, prefix);
+    }
+  });
+
   it('keeps its keys under its prefix, and obliterate removes the queue’s keys', async () => {
     const prefix = `lkltest-${randomUUID().slice(0, 12)}`;
     const jq = await openBullMqJobQueue({ url, prefix, clock: systemClock });

@@ -74,6 +74,8 @@ export class BullMqJobQueue implements JobQueue {
   private readonly events = new Map<string, Promise<QueueEvents>>();
   private readonly listeners = new Map<string, Record<JobEvent, Set<Listener>>>();
   private readonly workers = new Set<Worker>();
+  /** waitFor() callers per queue and job id, woken by the queue's completed/failed events. */
+  private readonly finishWaiters = new Map<string, Map<string, Set<() => void>>>();
   private readonly life = new AbortController();
   private lastConnectionError: Error | undefined;
   private closed = false;
@@ -168,18 +170,20 @@ export class BullMqJobQueue implements JobQueue {
     this.assertOpen();
     checkQueueName(queue);
     checkTimeout(timeoutMs);
-    const events = await this.events_(queue);
+    await this.events_(queue);
     // An event for this job cuts the current nap short; one that arrives while the state is being
     // read makes the loop read it again at once.
     let eventSeen = false;
     let nap: AbortController | undefined;
-    const onEvent = ({ jobId }: { jobId: string }): void => {
-      if (jobId !== id) return;
+    const onEvent = (): void => {
       eventSeen = true;
       nap?.abort();
     };
-    events.on('completed', onEvent);
-    events.on('failed', onEvent);
+    let byJob = this.finishWaiters.get(queue);
+    if (!byJob) this.finishWaiters.set(queue, (byJob = new Map()));
+    let waiters = byJob.get(id);
+    if (!waiters) byJob.set(id, (waiters = new Set()));
+    waiters.add(onEvent);
     const deadline = this.options.clock.now() + timeoutMs;
     try {
       for (;;) {
@@ -204,13 +208,14 @@ export class BullMqJobQueue implements JobQueue {
         if (this.life.signal.aborted) throw closedError(this.safeUrl);
       }
     } finally {
-      events.off('completed', onEvent);
-      events.off('failed', onEvent);
+      waiters.delete(onEvent);
+      if (waiters.size === 0) byJob.delete(id);
     }
   }
 
   on(queue: string, event: JobEvent, listener: Listener): () => void {
     checkQueueName(queue);
+    if (this.closed) return () => undefined;
     let sets = this.listeners.get(queue);
     if (!sets)
       this.listeners.set(queue, (sets = { completed: new Set(), failed: new Set(), progress: new Set() }));
@@ -341,8 +346,12 @@ export class BullMqJobQueue implements JobQueue {
         ev.on('error', (err) => {
           this.lastConnectionError = err;
         });
-        ev.on('completed', ({ jobId }) => this.dispatch(queue, 'completed', jobId));
-        ev.on('failed', ({ jobId }) => this.dispatch(queue, 'failed', jobId));
+        const finished = (event: 'completed' | 'failed', jobId: string): void => {
+          for (const wake of [...(this.finishWaiters.get(queue)?.get(jobId) ?? [])]) wake();
+          this.dispatch(queue, event, jobId);
+        };
+        ev.on('completed', ({ jobId }) => finished('completed', jobId));
+        ev.on('failed', ({ jobId }) => finished('failed', jobId));
         ev.on('progress', ({ jobId, data }) => this.dispatch(queue, 'progress', jobId, data));
         await ev.waitUntilReady();
         return ev;
