@@ -1,0 +1,214 @@
+/**
+ * The write path: one idempotent kafkajs producer (acks = all, one request in flight per
+ * broker), replaced by a fresh one after any failed send.
+ *
+ * Why the replacement: an idempotent producer numbers its batches per partition. When kafkajs
+ * gives up on a batch the broker may still have written it; the old producer would then reuse
+ * that sequence number for the next, different batch and the broker would answer "duplicate"
+ * with the offset of the old data — an acknowledged append that is not in the log. A new
+ * producer gets a new producer id, so every acknowledged append is in the log exactly once.
+ */
+import type { Kafka, Message, PartitionMetadata, Producer, RecordMetadata } from 'kafkajs';
+import type { AppendAck, AppendRecord } from '../../ports/event-log.js';
+import { KAFKA_LOG_DEFAULTS, type KafkaRetrySettings } from './kafka-defaults.js';
+import { toKafkaRetry } from './kafka-retry.js';
+
+/** A partitioner as kafkajs creates it (Partitioners.DefaultPartitioner()). */
+export type PartitionerFn = (args: { topic: string; partitionMetadata: PartitionMetadata[]; message: Message }) => number;
+
+interface ProducerSlot {
+  producer: Producer;
+  connected: Promise<void>;
+  inflight: number;
+  retired: boolean;
+  /** Topics this producer wrote to (kafkajs refreshes their metadata on every refresh). */
+  topics: Set<string>;
+}
+
+export interface AppenderOptions {
+  retry: KafkaRetrySettings;
+  maxRequestBytesPerPartition?: number;
+  /** Called when a failed send retires the producer. */
+  onReset?: (reason: unknown) => void;
+}
+
+/** Thrown by send() when a later request of a multi-request append failed; `acked` were written. */
+export class PartialAppendError extends Error {
+  constructor(
+    readonly acked: AppendAck[],
+    readonly failure: unknown,
+  ) {
+    super('append partly written', { cause: failure });
+  }
+}
+
+export class KafkaAppender {
+  private slot: ProducerSlot | undefined;
+  private closed = false;
+  readonly maxRequestBytesPerPartition: number;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly createPartitioner: () => PartitionerFn,
+    private readonly options: AppenderOptions,
+  ) {
+    this.maxRequestBytesPerPartition =
+      options.maxRequestBytesPerPartition ?? KAFKA_LOG_DEFAULTS.maxRequestBytesPerPartition;
+  }
+
+  private partitioner: PartitionerFn | undefined;
+
+  /** Partition of each record: explicit, else murmur2 of the key (Java-compatible), else round-robin. */
+  assignPartitions(topic: string, records: readonly AppendRecord[], partitionMetadata: PartitionMetadata[]): number[] {
+    this.partitioner ??= this.createPartitioner();
+    const out = new Array<number>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      out[i] =
+        r.partition ??
+        this.partitioner({ topic, partitionMetadata, message: { key: r.key ?? null, value: r.value } });
+    }
+    return out;
+  }
+
+  /** Connects the first producer (open() fails fast when the broker is down). */
+  async connect(): Promise<void> {
+    const slot = this.current();
+    await slot.connected;
+  }
+
+  /**
+   * Sends the records (already validated and assigned) in as few produce requests as the
+   * per-partition size limit allows — one for ordinary appends. Returns one ack per partition
+   * (sorted), or several for one partition when another producer wrote between two requests.
+   */
+  async send(topic: string, records: readonly AppendRecord[], partitions: readonly number[], now: number): Promise<AppendAck[]> {
+    const requests = this.split(records, partitions, now);
+    const acks: AppendAck[] = [];
+    for (const { messages, counts } of requests) {
+      let meta: RecordMetadata[];
+      try {
+        meta = await this.sendOnce(topic, messages);
+      } catch (err) {
+        if (acks.length > 0) throw new PartialAppendError(mergeAcks(acks), err);
+        throw err;
+      }
+      for (const m of meta) {
+        const base = m.baseOffset ?? m.offset;
+        const count = counts.get(m.partition) ?? 0;
+        if (count === 0) continue;
+        acks.push({ partition: m.partition, baseOffset: Number(base), count });
+      }
+    }
+    return mergeAcks(acks);
+  }
+
+  private split(
+    records: readonly AppendRecord[],
+    partitions: readonly number[],
+    now: number,
+  ): Array<{ messages: Message[]; counts: Map<number, number> }> {
+    const limit = this.maxRequestBytesPerPartition;
+    const requests: Array<{ messages: Message[]; counts: Map<number, number> }> = [];
+    /** Per partition: index of the request it currently fills and that request's bytes for it. */
+    const fill = new Map<number, { request: number; bytes: number }>();
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const p = partitions[i]!;
+      // Size estimate: UTF-16 length is exact for ASCII; record overhead ≈ 20 bytes.
+      const bytes = r.value.length + (r.key?.length ?? 0) + 20;
+      let f = fill.get(p);
+      if (!f) {
+        f = { request: 0, bytes: 0 };
+        fill.set(p, f);
+      } else if (f.bytes + bytes > limit && f.bytes > 0) {
+        f.request++;
+        f.bytes = 0;
+      }
+      f.bytes += bytes;
+      const req = (requests[f.request] ??= { messages: [], counts: new Map() });
+      req.messages.push({
+        key: r.key ?? null,
+        value: r.value,
+        partition: p,
+        timestamp: String(r.timestamp ?? now),
+      });
+      req.counts.set(p, (req.counts.get(p) ?? 0) + 1);
+    }
+    return requests;
+  }
+
+  private async sendOnce(topic: string, messages: Message[]): Promise<RecordMetadata[]> {
+    const slot = this.current();
+    slot.inflight++;
+    slot.topics.add(topic);
+    try {
+      await slot.connected;
+      return await slot.producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
+    } catch (err) {
+      this.retire(slot, err);
+      throw err;
+    } finally {
+      slot.inflight--;
+      if (slot.retired && slot.inflight === 0) void slot.producer.disconnect().catch(() => undefined);
+    }
+  }
+
+  private current(): ProducerSlot {
+    if (this.slot && !this.slot.retired) return this.slot;
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: toKafkaRetry(this.options.retry),
+      createPartitioner: this.createPartitioner,
+    });
+    const slot: ProducerSlot = { producer, connected: producer.connect(), inflight: 0, retired: false, topics: new Set() };
+    slot.connected.catch((err) => this.retire(slot, err));
+    this.slot = slot;
+    return slot;
+  }
+
+  private retire(slot: ProducerSlot, reason: unknown): void {
+    if (slot.retired) return;
+    slot.retired = true;
+    if (this.slot === slot) this.slot = undefined;
+    if (slot.inflight === 0) void slot.producer.disconnect().catch(() => undefined);
+    if (!this.closed) this.options.onReset?.(reason);
+  }
+
+  /**
+   * A topic was deleted: a producer that wrote to it would fail its next metadata refresh
+   * (kafkajs keeps every topic it wrote to in its refresh list), so it is replaced.
+   */
+  forgetTopic(topic: string): void {
+    const slot = this.slot;
+    if (slot?.topics.has(topic)) this.retire(slot, new Error(`topic ${topic} was deleted`));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const slot = this.slot;
+    this.slot = undefined;
+    if (slot) {
+      slot.retired = true;
+      await slot.connected.catch(() => undefined);
+      await slot.producer.disconnect().catch(() => undefined);
+    }
+  }
+}
+
+/** Merges acks of one partition whose offsets are contiguous; sorts by partition. */
+export function mergeAcks(acks: readonly AppendAck[]): AppendAck[] {
+  const sorted = [...acks].sort((a, b) => a.partition - b.partition || a.baseOffset - b.baseOffset);
+  const out: AppendAck[] = [];
+  for (const a of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.partition === a.partition && last.baseOffset + last.count === a.baseOffset) {
+      last.count += a.count;
+    } else {
+      out.push({ ...a });
+    }
+  }
+  return out;
+}

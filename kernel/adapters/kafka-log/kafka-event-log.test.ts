@@ -1,0 +1,411 @@
+/**
+ * The Kafka adapter against a real broker (KAFKA_BROKERS, e.g. the local stack): the event-log
+ * contract suite, then what only Kafka has — topic configs as Kafka's own tools see them,
+ * Java-compatible key partitioning, multi-request appends, group membership, and a broker that
+ * is stopped and restarted under load (the broker fault test uses scripts/stack/stack.sh, so it
+ * runs only against the local stack).
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterEach, expect, it } from 'vitest';
+import { describeWithKafka, kafkaBrokers } from '../../../test-support/infra.js';
+import { systemClock } from '../../clock/system-clock.js';
+import { isLabError, type LabError } from '../../errors/lab-error.js';
+import { eventLogContract } from '../../ports/contracts/event-log.contract.js';
+import type { AppendAck, LogConsumer, LogRecord, RecordBatch } from '../../ports/event-log.js';
+import { partitionForKey } from '../embedded-log/partitioner.js';
+import { openKafkaEventLog, type KafkaEventLog, type KafkaEventLogOptions } from './kafka-event-log.js';
+import { KAFKA_LOG_EVENTS } from './kafka-instrumentation.js';
+
+const run = promisify(execFile);
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const stackScript = join(repoRoot, 'scripts', 'stack', 'stack.sh');
+const brokers = (): string[] => kafkaBrokers() ?? [];
+/** The broker fault test stops and starts the local stack's broker; only when KAFKA_BROKERS is that broker. */
+const onLocalStack = (): boolean => brokers().length === 1 && brokers()[0] === `127.0.0.1:${process.env.LKLAB_KAFKA_PORT ?? '19092'}`;
+
+const openLogs: KafkaEventLog[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+async function open(opts: Partial<KafkaEventLogOptions> = {}): Promise<KafkaEventLog> {
+  const log = await openKafkaEventLog({ brokers: brokers(), clientId: 'lkl-test', clock: systemClock, ...opts });
+  openLogs.push(log);
+  return log;
+}
+
+async function newTopic(log: KafkaEventLog, partitions: number, spec: { retentionMs?: number; retentionBytes?: number; segmentBytes?: number } = {}): Promise<string> {
+  const topic = `t-${randomUUID()}`;
+  await log.ensureTopic(topic, { partitions, ...spec });
+  cleanups.push(async () => {
+    const admin = await open();
+    await admin.deleteTopic(topic).catch(() => undefined);
+  });
+  return topic;
+}
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  for (const log of openLogs.splice(0)) await log.close();
+}, 60_000);
+
+async function labError(promise: Promise<unknown>): Promise<LabError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (isLabError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a LabError, but the call succeeded');
+}
+
+function syncLabError(fn: () => unknown): LabError {
+  try {
+    fn();
+  } catch (err) {
+    if (isLabError(err)) return err;
+    throw err;
+  }
+  throw new Error('expected a LabError, but the call succeeded');
+}
+
+async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+/** Every record of the topic, per partition, read from earliest by a fresh consumer group. */
+async function readAll(log: KafkaEventLog, topic: string): Promise<Map<number, LogRecord[]>> {
+  const ends = await log.offsets(topic);
+  const total = ends.reduce((a, p) => a + p.end - p.low, 0);
+  const got = new Map<number, LogRecord[]>(ends.map((p) => [p.partition, []]));
+  let n = 0;
+  const group = `g-read-${randomUUID()}`;
+  const consumer = log.consumer({ group, topic, start: 'earliest' });
+  await consumer.run(async (b) => {
+    got.get(b.partition)!.push(...b.records);
+    n += b.records.length;
+  });
+  try {
+    await waitFor(`${total} records`, () => n >= total, 60_000);
+  } finally {
+    await consumer.stop();
+    await log.deleteGroup(group).catch(() => undefined);
+  }
+  return got;
+}
+
+describeWithKafka('kafka event log', () => {
+  eventLogContract('kafka', async () => {
+    let current = await openKafkaEventLog({ brokers: brokers(), clientId: 'lkl-contract', clock: systemClock });
+    return {
+      log: current,
+      // A new client over the same cluster must see the same records and committed offsets.
+      reopen: async () => {
+        await current.close();
+        current = await openKafkaEventLog({ brokers: brokers(), clientId: 'lkl-contract', clock: systemClock });
+        return current;
+      },
+      cleanup: () => current.close(),
+    };
+  });
+
+  it('creates the topic with the requested partitions and configs, as Kafka\'s own tools see them', async () => {
+    const log = await open();
+    const topic = await newTopic(log, 6, { retentionMs: 7_200_000, retentionBytes: 50_000_000, segmentBytes: 10_485_760 });
+    const other = await newTopic(log, 2);
+    const listed = await log.listTopics();
+    expect(listed.find((t) => t.name === topic)).toEqual({ name: topic, partitions: 6, retentionMs: 7_200_000, retentionBytes: 50_000_000 });
+    expect(listed.find((t) => t.name === other)).toEqual({ name: other, partitions: 2, retentionMs: undefined, retentionBytes: undefined });
+    expect(listed.map((t) => t.name)).toEqual([...listed.map((t) => t.name)].sort());
+    expect((await log.listTopics()).some((t) => t.name.startsWith('__'))).toBe(false);
+
+    // Kafka's TopicCommand reads the same partitions and per-topic overrides.
+    const { stdout } = await run('bash', [stackScript, 'kafka-topics', '--describe', '--topic', topic], { cwd: repoRoot });
+    expect(stdout).toMatch(/PartitionCount:\s*6/);
+    expect(stdout).toMatch(/retention\.ms=7200000/);
+    expect(stdout).toMatch(/retention\.bytes=50000000/);
+    expect(stdout).toMatch(/segment\.bytes=10485760/);
+    expect(stdout.match(/Partition: \d+/g)).toHaveLength(6);
+  }, 60_000);
+
+  it('puts keyed records on the partition Java clients (and the embedded log) choose: murmur2(key) mod partitions', async () => {
+    const log = await open();
+    const topic = await newTopic(log, 7);
+    const keys = range(0, 200).map((i) => `user-${i}-${(i * 7919).toString(36)}`);
+    keys.push('ünïcødé', '日本語のキー', '');
+    const acks = await log.append(topic, keys.map((key) => ({ key, value: key })));
+    const records = await readAll(log, topic);
+    for (const [partition, rs] of records) {
+      for (const r of rs) expect([r.key, partition]).toEqual([r.key, partitionForKey(r.key!, 7)]);
+    }
+    expect([...records.values()].reduce((a, rs) => a + rs.length, 0)).toBe(keys.length);
+    expect(acks.reduce((a, x) => a + x.count, 0)).toBe(keys.length);
+    expect(acks.map((a) => a.partition)).toEqual([...acks.map((a) => a.partition)].sort((a, b) => a - b));
+  }, 60_000);
+
+  it('sends a large append in several requests and acknowledges each partition once, contiguously', async () => {
+    const log = await open();
+    const topic = await newTopic(log, 2);
+    await log.append(topic, [{ value: 'first', partition: 1 }]);
+    const value = 'x'.repeat(1000);
+    // ≈ 3 MB on partition 0, ≈ 1.5 MB on partition 1: more than one ~900 KiB request part each.
+    const records = range(0, 4500).map((i) => ({ value: `${i}:${value}`, partition: i % 3 === 0 ? 1 : 0, timestamp: 1_700_000_000_000 + i }));
+    const acks = await log.append(topic, records);
+    expect(acks).toEqual([
+      { partition: 0, baseOffset: 0, count: 3000 },
+      { partition: 1, baseOffset: 1, count: 1500 },
+    ]);
+    const read = await readAll(log, topic);
+    expect(read.get(0)!.map((r) => r.value)).toEqual(records.filter((r) => r.partition === 0).map((r) => r.value));
+    expect(read.get(1)!.slice(1).map((r) => [r.offset, r.timestamp])).toEqual(
+      records.filter((r) => r.partition === 1).map((r, i) => [i + 1, r.timestamp]),
+    );
+  }, 60_000);
+
+  it('rejects bad arguments at once, with the lab\'s codes', async () => {
+    const log = await open();
+    const topic = await newTopic(log, 2);
+    const t0 = performance.now();
+    expect((await labError(log.append(`missing-${randomUUID()}`, [{ value: 'x' }]))).code).toBe('LKL_ERR_LOG_TOPIC_UNKNOWN');
+    expect((await labError(log.offsets(`missing-${randomUUID()}`))).code).toBe('LKL_ERR_LOG_TOPIC_UNKNOWN');
+    expect((await labError(log.deleteTopic(`missing-${randomUUID()}`))).code).toBe('LKL_ERR_LOG_TOPIC_UNKNOWN');
+    expect(performance.now() - t0).toBeLessThan(3_000); // no retry loop on an unknown topic
+    expect((await labError(log.append(topic, [{ value: 'x', partition: 2 }]))).code).toBe('LKL_ERR_LOG_PARTITION_UNKNOWN');
+    const bad = await labError(log.append(topic, [{ value: 'ok' }, { value: 42 as unknown as string }]));
+    expect([bad.code, bad.details]).toEqual(['LKL_ERR_LOG_INVALID_ARGUMENT', { topic, index: 1 }]);
+    expect((await labError(log.ensureTopic('bad name!', { partitions: 1 }))).code).toBe('LKL_ERR_LOG_INVALID_ARGUMENT');
+    expect((await labError(log.ensureTopic(`t-${randomUUID()}`, { partitions: 0 }))).code).toBe('LKL_ERR_LOG_INVALID_ARGUMENT');
+    expect((await labError(log.commitOffsets('g', topic, [{ partition: 0, offset: -1 }]))).code).toBe('LKL_ERR_LOG_INVALID_ARGUMENT');
+    expect(syncLabError(() => log.consumer({ group: 'g', topic, partitions: [0] })).code).toBe('LKL_ERR_LOG_INVALID_ARGUMENT');
+    expect((await labError(log.consumer({ group: 'g', topic: `missing-${randomUUID()}` }).run(async () => undefined))).code).toBe(
+      'LKL_ERR_LOG_TOPIC_UNKNOWN',
+    );
+    expect(await log.offsets(topic)).toEqual([
+      { partition: 0, low: 0, end: 0 },
+      { partition: 1, low: 0, end: 0 },
+    ]);
+    await log.close();
+    expect((await labError(log.listTopics())).code).toBe('LKL_ERR_LOG_CLOSED');
+  }, 60_000);
+
+  it('a handler error stops the consumer and reports it; the failed batch is redelivered to the next consumer', async () => {
+    const log = await open();
+    const topic = await newTopic(log, 1);
+    const group = `g-${randomUUID()}`;
+    await log.append(topic, range(0, 30).map((i) => ({ value: `v-${i}`, partition: 0 })));
+    const seen: number[] = [];
+    const crashes: unknown[] = [];
+    const off = log.on(KAFKA_LOG_EVENTS.CONSUMER_CRASH, (e) => crashes.push(e.error));
+    const failing = log.consumer({ group, topic, maxBatchRecords: 10 });
+    const boom = new Error('handler failed on purpose');
+    await failing.run(async (b) => {
+      seen.push(...b.records.map((r) => r.offset));
+      if (b.records[0]!.offset === 10) throw boom;
+      await failing.commit([{ partition: 0, offset: b.records[b.records.length - 1]!.offset + 1 }]);
+    });
+    await expect(failing.done()).rejects.toBe(boom);
+    off();
+    expect(crashes).toEqual([boom]);
+    expect(seen).toEqual(range(0, 20));
+    expect(failing.assignment()).toEqual([]);
+    expect(await log.committedOffsets(group, topic)).toEqual([{ partition: 0, offset: 10 }]);
+
+    const next: number[] = [];
+    const c2 = log.consumer({ group, topic });
+    await c2.run(async (b) => void next.push(...b.records.map((r) => r.offset)));
+    await waitFor('20 records', () => next.length >= 20);
+    await sleep(300);
+    await c2.stop();
+    expect(next).toEqual(range(10, 30));
+    await log.deleteGroup(group);
+  }, 60_000);
+
+  it('seek before run wins over the committed offset, and applies once the partition is assigned', async () => {
+    const log = await open();
+    const topic = await newTopic(log, 2);
+    const group = `g-${randomUUID()}`;
+    await log.append(topic, range(0, 40).map((i) => ({ value: `v-${i}`, partition: i % 2 })));
+    await log.commitOffsets(group, topic, [
+      { partition: 0, offset: 5 },
+      { partition: 1, offset: 5 },
+    ]);
+    const got: Array<[number, number]> = [];
+    const consumer = log.consumer({ group, topic });
+    consumer.seek(1, 15);
+    await consumer.run(async (b) => void got.push(...b.records.map((r): [number, number] => [b.partition, r.offset])));
+    expect(consumer.assignment()).toEqual([0, 1]);
+    await waitFor('20 records', () => got.length >= 20);
+    await sleep(300);
+    await consumer.stop();
+    expect(got.filter(([p]) => p === 0).map(([, o]) => o)).toEqual(range(5, 20));
+    expect(got.filter(([p]) => p === 1).map(([, o]) => o)).toEqual(range(15, 20));
+    await log.deleteGroup(group);
+  }, 60_000);
+
+  it('two consumers of one group split the partitions and together receive every record once', async () => {
+    const log = await open();
+    const topic = await newTopic(log, 4);
+    const group = `g-${randomUUID()}`;
+    const got: Array<{ who: string; partition: number; offset: number }> = [];
+    const handler = (who: string) => async (b: RecordBatch) => {
+      for (const r of b.records) got.push({ who, partition: b.partition, offset: r.offset });
+    };
+    const a = log.consumer({ group, topic, start: 'latest' });
+    await a.run(handler('a'));
+    expect(a.assignment()).toEqual([0, 1, 2, 3]);
+    const b = log.consumer({ group, topic, start: 'latest' });
+    await b.run(handler('b'));
+    await waitFor('a rebalance', () => a.assignment().length === 2 && b.assignment().length === 2, 30_000);
+    expect([...a.assignment(), ...b.assignment()].sort()).toEqual([0, 1, 2, 3]);
+    await sleep(500); // a's first fetch after its rejoin resolves 'latest'
+    const acks = await log.append(topic, range(0, 200).map((i) => ({ key: `k-${i}`, value: `v-${i}` })));
+    await waitFor('200 records', () => got.length >= 200);
+    await sleep(300);
+    expect(got).toHaveLength(200);
+    for (const ack of acks) {
+      const owner = a.assignment().includes(ack.partition) ? 'a' : 'b';
+      expect(got.filter((g) => g.partition === ack.partition).map((g) => [g.who, g.offset])).toEqual(
+        range(0, ack.count).map((i) => [owner, ack.baseOffset + i]),
+      );
+    }
+    // The group has members in this log: commits go through them, with their generation.
+    await log.commitOffsets(group, topic, acks.map((x) => ({ partition: x.partition, offset: x.baseOffset + x.count })));
+    expect((await log.lag(group, topic)).totalLag).toBe(0);
+    await a.stop();
+    await b.stop();
+    await log.deleteGroup(group);
+  }, 90_000);
+
+  it('refuses to commit for, or delete, a group whose members are not this log\'s consumers', async () => {
+    const log = await open();
+    const topic = await newTopic(log, 1);
+    const group = `g-${randomUUID()}`;
+    const kafka = new Kafka({ brokers: brokers(), clientId: 'lkl-foreign', logLevel: logLevel.NOTHING });
+    const foreign = kafka.consumer({ groupId: group, maxWaitTimeInMs: 100 });
+    await foreign.connect();
+    await foreign.subscribe({ topic, fromBeginning: true });
+    const joined = new Promise<void>((resolve) => foreign.on(foreign.events.GROUP_JOIN, () => resolve()));
+    await foreign.run({ autoCommit: false, eachBatch: async () => undefined });
+    await joined;
+    try {
+      expect((await labError(log.commitOffsets(group, topic, [{ partition: 0, offset: 0 }]))).code).toBe('LKL_ERR_LOG_GROUP_ACTIVE');
+      expect((await labError(log.deleteGroup(group))).code).toBe('LKL_ERR_LOG_GROUP_ACTIVE');
+      expect(await log.listGroups()).toContain(group);
+    } finally {
+      await foreign.disconnect();
+    }
+    await log.commitOffsets(group, topic, [{ partition: 0, offset: 0 }]);
+    expect(await log.committedOffsets(group, topic)).toEqual([{ partition: 0, offset: 0 }]);
+    await log.deleteGroup(group);
+  }, 60_000);
+
+  it.runIf(onLocalStack())(
+    'survives a broker restart: every acknowledged append is in the log exactly once, in order; LKL_ERR_LOG_UNAVAILABLE while it is down',
+    async () => {
+      const log = await open({ logLevel: 'nothing' }); // default retries: rides out the outage
+      const fast = await open({ logLevel: 'nothing', producerRetry: { retries: 2, initialRetryTimeMs: 200, maxRetryTimeMs: 500 } });
+      const topic = await newTopic(log, 3);
+      const group = `g-${randomUUID()}`;
+
+      // A consumer that runs through the outage, committing after each batch (at-least-once).
+      const live = new Set<string>();
+      const liveConsumer: LogConsumer = log.consumer({ group, topic, start: 'earliest' });
+      await liveConsumer.run(async (b) => {
+        for (const r of b.records) live.add(r.value);
+        await liveConsumer.commit([{ partition: b.partition, offset: b.records[b.records.length - 1]!.offset + 1 }]).catch(() => undefined);
+      });
+
+      // The appender loop: batches of 20 unique values; a failed batch is not resent (new values next time).
+      const acked: Array<{ ack: AppendAck; values: string[] }> = [];
+      const sentValues = new Set<string>();
+      const errors: LabError[] = [];
+      let seq = 0;
+      let stop = false;
+      let downAt = Infinity;
+      let ackedAfterRestart = 0;
+      let upAt = Infinity;
+      const loop = (async () => {
+        while (!stop) {
+          const batch = range(0, 20).map(() => {
+            const n = seq++;
+            return { value: `s-${n}`, partition: n % 3 };
+          });
+          for (const r of batch) sentValues.add(r.value);
+          try {
+            const acks = await fast.append(topic, batch);
+            for (const ack of acks) acked.push({ ack, values: batch.filter((r) => r.partition === ack.partition).map((r) => r.value) });
+            if (performance.now() > upAt) ackedAfterRestart++;
+          } catch (err) {
+            if (!isLabError(err)) throw err;
+            errors.push(err);
+            await sleep(200);
+          }
+          await sleep(20);
+        }
+      })();
+
+      let survivor: Promise<AppendAck[]> | undefined;
+      try {
+        await waitFor('appends before the outage', () => acked.length >= 30);
+        await run('bash', [stackScript, 'kafka-stop'], { cwd: repoRoot });
+        downAt = performance.now();
+        // While the broker is down: fast-failing calls report UNAVAILABLE, retriable.
+        await waitFor('an append to fail', () => errors.length > 0, 30_000);
+        const adminError = await labError(log.offsets(topic));
+        // The default producer waits (≈ 39 s of retries) instead of failing.
+        survivor = log.append(topic, [{ value: 'survivor', partition: 0 }]);
+        survivor.catch(() => undefined);
+        await sleep(3_000);
+        for (const e of [...errors, adminError]) expect([e.code, e.retriable]).toEqual(['LKL_ERR_LOG_UNAVAILABLE', true]);
+        expect(performance.now() - downAt).toBeGreaterThan(2_000);
+      } finally {
+        await run('bash', [stackScript, 'kafka-start'], { cwd: repoRoot });
+        upAt = performance.now();
+      }
+      await waitFor('appends after the restart', () => ackedAfterRestart >= 10, 60_000);
+      stop = true;
+      await loop;
+      const survivorAcks = await survivor!;
+      expect(survivorAcks).toHaveLength(1);
+
+      // Read everything back from earliest and check every acknowledged append against its offsets.
+      const all = await readAll(log, topic);
+      const count = new Map<string, number>();
+      for (const rs of all.values()) for (const r of rs) count.set(r.value, (count.get(r.value) ?? 0) + 1);
+      for (const { ack, values } of acked) {
+        const rs = all.get(ack.partition)!;
+        const at = rs.findIndex((r) => r.offset === ack.baseOffset);
+        expect(rs.slice(at, at + ack.count).map((r) => r.value)).toEqual(values);
+        expect(rs.slice(at, at + ack.count).map((r) => r.offset)).toEqual(range(ack.baseOffset, ack.baseOffset + ack.count));
+      }
+      const ackedValues = acked.flatMap((a) => a.values);
+      for (const v of ackedValues) expect([v, count.get(v)]).toEqual([v, 1]);
+      // Nothing is ever duplicated, acknowledged or not (idempotent producer; failed batches are not resent).
+      expect([...count.entries()].filter(([, n]) => n > 1)).toEqual([]);
+      for (const v of count.keys()) expect(v === 'survivor' || sentValues.has(v)).toBe(true);
+      expect(count.get('survivor')).toBe(1);
+      // Per partition the acknowledged values are in the order they were sent.
+      for (const [p, rs] of all) {
+        const seqs = rs.map((r) => r.value).filter((v) => v !== 'survivor').map((v) => Number(v.slice(2)));
+        expect([p, seqs]).toEqual([p, [...seqs].sort((a, b) => a - b)]);
+      }
+      expect(errors.length).toBeGreaterThan(0);
+
+      // The live consumer rejoined by itself and has seen every acknowledged record.
+      await waitFor('the live consumer to catch up', () => ackedValues.every((v) => live.has(v)) && live.has('survivor'), 60_000);
+      await liveConsumer.stop();
+      await log.deleteGroup(group);
+    },
+    150_000,
+  );
+});
