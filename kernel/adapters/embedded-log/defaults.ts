@@ -14,6 +14,8 @@ export const EMBEDDED_LOG_DEFAULTS = Object.freeze({
   retentionCheckIntervalMs: 30_000,
   /** Size of one read from a segment file (bytes). 1 MiB. */
   readChunkBytes: 1024 * 1024,
+  /** Read chunks kept (and prefetched) per log, across partitions (bytes). 32 MiB. */
+  readCacheBytes: 32 * 1024 * 1024,
   /** One sparse-index entry per this many bytes of a segment (bytes). Kafka's index.interval.bytes. */
   indexIntervalBytes: 4096,
   /** Largest encoded record (bytes). 16 MiB. */

@@ -190,6 +190,36 @@ describe('embedded log: files and appends', () => {
     expect(got[1]!.value).toBe(big);
   });
 
+  it('small sequential reads across chunk and segment boundaries, interleaved with appends, return every record once', async () => {
+    const dir = await tempDir();
+    const log = await openLog(dir, { readChunkBytes: 64 * 1024 });
+    await log.ensureTopic('t', { partitions: 1, segmentBytes: 300_000 });
+    const value = (i: number): string => `r${i}:`.padEnd(90 + (i % 37), '*');
+    await log.append(
+      't',
+      range(0, 3000).map((i) => ({ value: value(i) })),
+    );
+    const got: string[] = [];
+    let offset = 0;
+    let appended = 3000;
+    while (offset < appended) {
+      const records = await log.read('t', 0, offset, 7 + (offset % 13));
+      expect(records[0]!.offset).toBe(offset);
+      got.push(...records.map((r) => r.value));
+      offset = records[records.length - 1]!.offset + 1;
+      if (appended < 6000 && offset % 500 < 10) {
+        await log.append(
+          't',
+          range(appended, appended + 250).map((i) => ({ value: value(i) })),
+        );
+        appended += 250;
+      }
+    }
+    expect(log.storage('t')[0]!.segments).toBeGreaterThan(1);
+    expect(got).toHaveLength(appended);
+    expect(got).toEqual(range(0, appended).map(value));
+  });
+
   it('serializes concurrent appends to a partition into contiguous offsets', async () => {
     const dir = await tempDir();
     const log = await openLog(dir);

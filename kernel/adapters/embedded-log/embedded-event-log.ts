@@ -39,6 +39,7 @@ import {
   type TailTruncation,
 } from './instrumentation.js';
 import { DataDirLock } from './lock-file.js';
+import { ChunkCache } from './read-cache.js';
 import type { PartitionLog } from './partition-log.js';
 import { Topic, type TopicOpenOptions } from './topic.js';
 import { normalizeTopicSpec, validateTopicName } from './topic-metadata.js';
@@ -83,6 +84,7 @@ export async function openEmbeddedEventLog(opts: EmbeddedEventLogOptions): Promi
 export class EmbeddedEventLog implements EventLog, ConsumerHost {
   readonly kind = 'embedded' as const;
   readonly instrumentation = new LogInstrumentation();
+  private readonly cache = new ChunkCache(EMBEDDED_LOG_DEFAULTS.readCacheBytes);
   private readonly topics = new Map<string, Topic>();
   private readonly creating = new Map<string, Promise<void>>();
   private readonly consumers = new Set<EmbeddedLogConsumer>();
@@ -169,6 +171,7 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
         join(this.logDir, e.name),
         e.name,
         this.instrumentation,
+        this.cache,
         this.topicOptions,
         this.recovery,
       );
@@ -203,7 +206,7 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
     if (pending) return pending;
     const creation = (async () => {
       const dir = await Topic.create(this.logDir, meta, this.topicOptions.indexIntervalBytes);
-      const opened = await Topic.open(dir, topic, this.instrumentation, this.topicOptions, {
+      const opened = await Topic.open(dir, topic, this.instrumentation, this.cache, this.topicOptions, {
         segmentsScanned: 0,
         bytesScanned: 0,
         truncations: [],

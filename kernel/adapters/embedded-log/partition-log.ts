@@ -9,10 +9,12 @@ import { LabError } from '../../errors/lab-error.js';
 import type { LogRecord } from '../../ports/event-log.js';
 import { fsyncDir } from './atomic-file.js';
 import { EMBEDDED_LOG_EVENTS, type LogInstrumentation, type TailTruncation } from './instrumentation.js';
+import { ChunkCache, type Chunk } from './read-cache.js';
 import {
   RECORD_PREFIX_BYTES,
   decodeRecords,
   encodeBatch,
+  lastFrameEnd,
   maxEncodedBytes,
   type EncodableRecord,
 } from './record-codec.js';
@@ -38,6 +40,8 @@ export interface PartitionContext {
   topic: string;
   partition: number;
   instrumentation: LogInstrumentation;
+  /** Read chunks shared by the partitions of the log. */
+  cache: ChunkCache;
 }
 
 export interface RecoveryStats {
@@ -173,6 +177,10 @@ export class PartitionLog {
     return this.segments.map((s) => s.baseOffset);
   }
 
+  private get cache(): ChunkCache {
+    return this.ctx.cache;
+  }
+
   private get active(): Segment {
     return this.segments[this.segments.length - 1]!;
   }
@@ -287,46 +295,88 @@ export class PartitionLog {
     const entry = seg.index.lookup(from);
     if (!entry) return from;
     let [expected, pos] = entry;
-    let buf = Buffer.allocUnsafe(
-      Math.max(RECORD_PREFIX_BYTES, Math.min(this.opts.readChunkBytes, visible - pos)),
-    );
+    const chunkBytes = this.opts.readChunkBytes;
+    const maxRecordBytes = this.opts.maxRecordBytes;
     while (out.length < maxRecords && pos < visible) {
-      const want = Math.min(buf.length, visible - pos);
-      const n = await seg.readAt(buf, want, pos);
-      if (n < want || n < RECORD_PREFIX_BYTES) {
-        throw corrupt(
-          seg.path,
-          pos + n,
-          `the file ends at ${pos + n} bytes, before its valid end ${visible}`,
-          this.ctx,
-        );
+      let chunk =
+        this.cache.find(seg, pos) ??
+        this.cache.add(this.loadChunk(seg, pos, Math.min(chunkBytes, visible - pos)));
+      let buf = await chunk.data;
+      let start = pos - chunk.position;
+      let frameEnd = (chunk.frameEnd ??= lastFrameEnd(buf, start, chunk.length, maxRecordBytes));
+      if (frameEnd <= start) {
+        // The record at `pos` does not fit in what this chunk holds: read from `pos`, enough for it.
+        const need =
+          chunk.length - start >= RECORD_PREFIX_BYTES ? RECORD_PREFIX_BYTES + buf.readUInt32LE(start + 4) : 0;
+        if (pos + need > visible) {
+          throw corrupt(
+            seg.path,
+            pos,
+            `a record of ${need} bytes runs past the valid end ${visible}`,
+            this.ctx,
+          );
+        }
+        chunk = this.cache.add(this.loadChunk(seg, pos, Math.min(Math.max(need, chunkBytes), visible - pos)));
+        buf = await chunk.data;
+        start = 0;
+        frameEnd = chunk.frameEnd = lastFrameEnd(buf, 0, chunk.length, maxRecordBytes);
       }
-      const checkFrom = this.opts.verifyChecksumsOnEveryRead ? 0 : seg.verifiedBytes - pos;
+      // Prefetch from the end of the last whole record, so that the next chunk starts on a record.
+      const next = chunk.position + frameEnd;
+      if (next < visible && next > pos && !this.cache.find(seg, next)) {
+        this.cache.add(this.loadChunk(seg, next, Math.min(chunkBytes, visible - next)));
+      }
+      const checkFrom = this.opts.verifyChecksumsOnEveryRead ? 0 : seg.verifiedBytes - chunk.position;
       const r = decodeRecords(
         buf,
-        0,
-        n,
+        start,
+        frameEnd,
         expected,
         from,
         maxRecords,
         out,
         checkFrom,
-        this.opts.maxRecordBytes,
+        maxRecordBytes,
       );
       if (r.problem) {
-        throw corrupt(seg.path, pos + r.problemAt, describeProblem(r.problem, r.nextOffset), this.ctx);
+        throw corrupt(
+          seg.path,
+          chunk.position + r.problemAt,
+          describeProblem(r.problem, r.nextOffset),
+          this.ctx,
+        );
       }
-      if (r.consumed === 0) {
-        // The next record is larger than the buffer: grow it to that record's size.
-        buf = Buffer.allocUnsafe(RECORD_PREFIX_BYTES + buf.readUInt32LE(4));
-        continue;
+      if (r.consumed === start) {
+        throw corrupt(seg.path, pos, 'a record is cut short before the valid end of the segment', this.ctx);
       }
-      if (pos <= seg.verifiedBytes && pos + r.consumed > seg.verifiedBytes)
-        seg.verifiedBytes = pos + r.consumed;
-      pos += r.consumed;
+      const consumedTo = chunk.position + r.consumed;
+      if (pos <= seg.verifiedBytes && consumedTo > seg.verifiedBytes) seg.verifiedBytes = consumedTo;
+      pos = consumedTo;
       expected = r.nextOffset;
     }
     return expected;
+  }
+
+  /** Starts reading `length` bytes of `seg` at `position`; holds the segment open until done. */
+  private loadChunk(seg: Segment, position: number, length: number): Chunk {
+    seg.acquire();
+    const buf = Buffer.allocUnsafe(length);
+    const data = seg
+      .readAt(buf, length, position)
+      .then((n) => {
+        if (n < length) {
+          throw corrupt(
+            seg.path,
+            position + n,
+            `the file ends at ${position + n} bytes, before its valid end`,
+            this.ctx,
+          );
+        }
+        return buf;
+      })
+      .finally(() => seg.release());
+    data.catch(() => undefined);
+    return { segment: seg, position, length, data, frameEnd: undefined };
   }
 
   /** The segment holding `offset` (the last one whose base offset is <= it). */
@@ -386,7 +436,10 @@ export class PartitionLog {
     const lowBefore = this.low;
     const doomed = this.segments.splice(0, count);
     const lowAfter = this.low;
-    for (const seg of doomed) await seg.retire();
+    for (const seg of doomed) {
+      this.cache.drop(seg);
+      await seg.retire();
+    }
     const result = {
       files: doomed.map((s) => s.path),
       bytes: doomed.reduce((a, s) => a + s.size, 0),
@@ -420,6 +473,7 @@ export class PartitionLog {
     this.closed = true;
     this.wake();
     await this.syncIfDirty();
+    for (const s of this.segments) this.cache.drop(s);
     await Promise.all(this.segments.map((s) => s.close()));
   }
 

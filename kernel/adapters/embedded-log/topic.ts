@@ -9,6 +9,7 @@ import { LabError } from '../../errors/lab-error.js';
 import type { AppendAck, AppendRecord, PartitionOffsets, TopicDescription } from '../../ports/event-log.js';
 import { fsyncDir } from './atomic-file.js';
 import type { LogInstrumentation } from './instrumentation.js';
+import type { ChunkCache } from './read-cache.js';
 import { PartitionLog, type PartitionLogOptions, type RecoveryStats } from './partition-log.js';
 import { RoundRobin, partitionForKey } from './partitioner.js';
 import { RECORD_OVERHEAD_BYTES } from './record-codec.js';
@@ -54,6 +55,7 @@ export class Topic {
     dir: string,
     name: string,
     instrumentation: LogInstrumentation,
+    cache: ChunkCache,
     opts: TopicOpenOptions,
     stats: RecoveryStats,
   ): Promise<Topic> {
@@ -64,7 +66,7 @@ export class Topic {
         partitions.push(
           await PartitionLog.open(
             join(dir, String(p)),
-            { topic: name, partition: p, instrumentation },
+            { topic: name, partition: p, instrumentation, cache },
             { ...opts, segmentBytes: meta.segmentBytes },
             stats,
           ),
@@ -134,30 +136,31 @@ export class Topic {
     return Promise.all(pending);
   }
 
+  /** Throws LKL_ERR_LOG_INVALID_ARGUMENT (or PARTITION_UNKNOWN) for a malformed record. Hot path: no allocation. */
   private validate(r: AppendRecord, i: number): void {
-    const bad = (why: string): never => {
-      throw new LabError(
-        'LKL_ERR_LOG_INVALID_ARGUMENT',
-        `Record ${i} appended to ${this.name} is invalid: ${why}. Nothing was appended.`,
-        {
-          details: { topic: this.name, index: i },
-        },
-      );
-    };
-    if (r === null || typeof r !== 'object') bad('not an object');
-    if (typeof r.value !== 'string') bad('value must be a string');
-    if (r.key != null && typeof r.key !== 'string') bad('key must be a string or undefined');
+    if (r === null || typeof r !== 'object') this.invalid(i, 'not an object');
+    if (typeof r.value !== 'string') this.invalid(i, 'value must be a string');
+    if (r.key != null && typeof r.key !== 'string') this.invalid(i, 'key must be a string or undefined');
     if (r.timestamp !== undefined && (!Number.isSafeInteger(r.timestamp) || r.timestamp < 0)) {
-      bad('timestamp must be a non-negative integer number of ms');
+      this.invalid(i, 'timestamp must be a non-negative integer number of ms');
     }
     if (r.partition !== undefined) this.partition(r.partition);
     const worst = RECORD_OVERHEAD_BYTES + 3 * (r.value.length + (r.key?.length ?? 0));
     if (worst > this.maxRecordBytes) {
       const exact =
         RECORD_OVERHEAD_BYTES + Buffer.byteLength(r.value) + (r.key ? Buffer.byteLength(r.key) : 0);
-      if (exact > this.maxRecordBytes)
-        bad(`it takes ${exact} bytes, more than the ${this.maxRecordBytes} allowed`);
+      if (exact > this.maxRecordBytes) {
+        this.invalid(i, `it takes ${exact} bytes, more than the ${this.maxRecordBytes} allowed`);
+      }
     }
+  }
+
+  private invalid(i: number, why: string): never {
+    throw new LabError(
+      'LKL_ERR_LOG_INVALID_ARGUMENT',
+      `Record ${i} appended to ${this.name} is invalid: ${why}. Nothing was appended.`,
+      { details: { topic: this.name, index: i } },
+    );
   }
 
   /** Waits for pending appends and fsyncs every partition. */
