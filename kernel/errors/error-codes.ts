@@ -32,6 +32,16 @@ export const ERROR_CODES = {
   LKL_ERR_QUEUE_OPTIONS_INVALID: { http: 400, retriable: false, summary: 'A job-queue call has an invalid queue name, job id or option.' },
   LKL_ERR_QUEUE_JOB_UNKNOWN: { http: 404, retriable: false, summary: 'The job does not exist in that queue (never added, or removed).' },
   LKL_ERR_QUEUE_WAIT_TIMEOUT: { http: 504, retriable: true, summary: 'A job did not finish within the time the caller was willing to wait.' },
+  LKL_ERR_KAPPA_LOGIC_UNKNOWN: { http: 400, retriable: false, summary: 'The Kappa logic version does not exist (no module in kappa-reprocessor/logic/).' },
+  LKL_ERR_KAPPA_HISTORY_INCOMPLETE: { http: 409, retriable: false, summary: 'A replay was refused: the log no longer holds the whole history (low offset above 0, or retention shorter than the history needed).' },
+  LKL_ERR_KAPPA_REPLAY_RUNNING: { http: 409, retriable: false, summary: 'A Kappa replay is already running or waiting for switchover.' },
+  LKL_ERR_KAPPA_JOB_UNKNOWN: { http: 404, retriable: false, summary: 'The Kappa job does not exist (or was already retired or aborted).' },
+  LKL_ERR_KAPPA_NOT_CAUGHT_UP: { http: 409, retriable: true, summary: 'The replay has not caught up with the log yet, so readers cannot be switched to it.' },
+  LKL_ERR_KAPPA_NO_CANDIDATE: { http: 409, retriable: false, summary: 'There is no replay to switch readers to.' },
+  LKL_ERR_KAPPA_NO_ROLLBACK: { http: 409, retriable: false, summary: 'There is no previous Kappa job left to roll back to.' },
+  LKL_ERR_KAPPA_JOB_ACTIVE: { http: 409, retriable: false, summary: 'The Kappa job is the one readers use; it cannot be aborted.' },
+  LKL_ERR_KAPPA_STATE_CORRUPT: { http: 500, retriable: false, summary: 'The Kappa job registry in the realtime store cannot be parsed.' },
+  LKL_ERR_KAPPA_WORKER_UNSUPPORTED: { http: 400, retriable: false, summary: 'lklab kappa-worker needs Kafka and Redis (the embedded log and store belong to one process).' },
 } as const satisfies Record<string, { http: number; retriable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
