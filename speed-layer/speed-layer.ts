@@ -176,6 +176,12 @@ export class SpeedLayer {
 
   /** Waits until everything appended to the log so far has been processed, then flushes. */
   async sync(timeoutMs: number): Promise<void> {
+    await this.waitProcessed(timeoutMs);
+    await this.flush();
+  }
+
+  /** Waits until everything appended to the log so far has been folded into memory (no flush). */
+  async waitProcessed(timeoutMs: number): Promise<void> {
     const ends = await this.log.offsets(this.options.topic);
     const started = performance.now();
     const committed = await this.log.committedOffsets(this.options.group, this.options.topic);
@@ -184,7 +190,6 @@ export class SpeedLayer {
       if (performance.now() - started > timeoutMs) throw new Error(`speed layer did not catch up with the log within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 10));
     }
-    await this.flush();
   }
 
   /** Flush then commit (at-least-once). */
@@ -193,6 +198,9 @@ export class SpeedLayer {
       const offsets = new Map(this.pendingOffsets);
       try {
         await this.writePending();
+        // The embedded store is durable at its checkpoints: make the flush durable before the
+        // commit, so that a crash re-counts (at-least-once) rather than loses counts.
+        if (offsets.size) await (this.store as { checkpoint?: () => Promise<void> }).checkpoint?.();
         if (offsets.size && this.consumer) {
           await this.consumer.commit([...offsets].map(([partition, offset]) => ({ partition, offset })));
           for (const [p, o] of offsets) this.flushedOffsets.set(p, o);
