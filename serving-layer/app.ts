@@ -5,6 +5,7 @@ import type { LabServices } from './lab-services.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { eventRoutes } from './plugins/events.js';
 import { healthRoutes } from './plugins/health.js';
+import { kappaRoutes } from './plugins/kappa.js';
 import { lambdaRoutes } from './plugins/lambda.js';
 import { referenceRoutes } from './plugins/reference.js';
 import { statusRoutes } from './plugins/status.js';
@@ -33,5 +34,6 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
   await app.register(eventRoutes, { lab });
   await app.register(viewRoutes, { lab });
   await app.register(lambdaRoutes, { lab });
+  await app.register(kappaRoutes, { lab });
   return app;
 }

@@ -1,4 +1,5 @@
 import type { BatchLayer } from '../batch-layer/batch-layer.js';
+import type { KappaReprocessor } from '../kappa-reprocessor/kappa-reprocessor.js';
 import type { Clock } from '../kernel/clock/clock.js';
 import type { LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { JobQueue } from '../kernel/ports/job-queue.js';
@@ -37,5 +38,6 @@ export interface LabServices {
   readonly queue: JobQueue;
   readonly batch: BatchLayer;
   readonly speed: SpeedLayer;
+  readonly kappa: KappaReprocessor;
   dependencies(): Promise<DependencyHealth[]>;
 }

@@ -5,6 +5,8 @@ import type { LabConfig } from '../../kernel/config/defaults.js';
 import { createEventLog } from '../../kernel/adapters/event-log-factory.js';
 import { createJobQueue, createRealtimeStore } from '../../kernel/adapters/store-factory.js';
 import { BatchLayer } from '../../batch-layer/batch-layer.js';
+import { KappaReprocessor } from '../../kappa-reprocessor/kappa-reprocessor.js';
+import { createReplayEngine } from '../../kappa-reprocessor/replay/worker-engine.js';
 import { LabEventBus } from '../../kernel/instrumentation/lab-events.js';
 import { onBatchViewPublished } from '../../speed-layer/expiry.js';
 import { SpeedLayer } from '../../speed-layer/speed-layer.js';
@@ -72,6 +74,11 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     flushIntervalMs: config.speed.flushIntervalMs,
     logicVersion: config.speed.logicVersion,
   });
+  const kappa = new KappaReprocessor(log, store, deadLetters, reference, clock, bus, {
+    topic: AD_EVENTS_TOPIC,
+    settings: config.kappa,
+    replayEngine: createReplayEngine,
+  });
   // Marz's expiry: realtime windows go only once a batch view covers them, and never below the
   // boundary of a version a query still holds.
   batch.onPublished = async (view) => {
@@ -93,6 +100,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     queue,
     batch,
     speed,
+    kappa,
     async dependencies(): Promise<DependencyHealth[]> {
       const deps: DependencyHealth[] = [];
       try {
@@ -125,6 +133,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
   let closed = false;
   await batch.start();
   await speed.start();
+  await kappa.start();
   const initial = batch.views.current();
   if (initial) await onBatchViewPublished(store, bus, clock, initial, initial.boundary);
   generator.start();
@@ -144,6 +153,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
       await generator.stop();
       await app.close();
       await speed.stop();
+      await kappa.stop();
       await batch.stop();
       await queue.close();
       await store.close();

@@ -9,6 +9,11 @@ export const DEFAULTS = {
     /** TCP port of the API and dashboard. */
     port: 3000,
   },
+  /**
+   * Isolates this lab on shared Kafka/Redis (several labs, parallel test suites): prefixes topics
+   * and groups with `<namespace>.` and Redis keys with `lklab:<namespace>:`. Empty = no prefix.
+   */
+  namespace: '',
   /** Where the embedded log, master dataset, views and state live. */
   dataDir: '.lklab/data',
   generator: {
@@ -87,6 +92,32 @@ export const DEFAULTS = {
     flushIntervalMs: 1_000,
     /** Logic version deployed at first start (a TS module in speed-layer/logic/). */
     logicVersion: 1,
+  },
+  kappa: {
+    /** Logic version of the live Kappa job at first start (a TS module in kappa-reprocessor/logic/). */
+    logicVersion: 1,
+    /** Apply the pre-aggregated output AND the consumed offsets in one atomic store update every this many ms. */
+    checkpointIntervalMs: 1_000,
+    /** Watermark = highest event time seen in a partition − this, in ms (tolerated disorder). */
+    maxOutOfOrderMs: 1_000,
+    /** A window still takes late events (a revision) until the watermark passes its end + this, in ms; later ones are dead-lettered. */
+    allowedLatenessMs: 60_000,
+    /** A replay has caught up when its total lag is at most this many events ... */
+    catchUpLagThreshold: 5_000,
+    /** ... continuously for this many ms (after passing the end offsets snapshotted at its start). */
+    catchUpDwellMs: 2_000,
+    /** Switch readers to a caught-up replay at once; false = wait for POST /api/kappa/switchover. */
+    autoSwitchover: true,
+    /** Keep the previous job running, and its table, this many ms after a switchover (the rollback window). */
+    graceMs: 600_000,
+    /** Replay parallelism: worker threads (embedded log) or consumers in the group (Kafka); 0 = one per CPU core. */
+    replayParallelism: 0,
+    /** Default replay rate limit in events/s; 0 = as fast as possible. */
+    replayRateLimit: 0,
+    /** Records per batch handed to a Kappa job by the log. */
+    maxBatchRecords: 10_000,
+    /** Pre-flight: time retention must exceed the oldest record's age by this many ms (room for the replay itself). */
+    retentionMarginMs: 600_000,
   },
   kafka: {
     /** Broker list, e.g. ["127.0.0.1:19092"]; empty = embedded log. */

@@ -15,6 +15,18 @@ export const LAB_EVENTS = {
   SPEED_FLUSH: 'speed.flush',
   SPEED_EXPIRED: 'speed.expired',
   SPEED_CRASH: 'speed.crash',
+  KAPPA_JOB_STARTED: 'kappa.job.started',
+  KAPPA_JOB_STOPPED: 'kappa.job.stopped',
+  KAPPA_CHECKPOINT: 'kappa.checkpoint',
+  KAPPA_CHECKPOINT_FAILED: 'kappa.checkpoint.failed',
+  KAPPA_PARTITION_FENCED: 'kappa.partition.fenced',
+  KAPPA_LATE_DROPPED: 'kappa.late.dropped',
+  KAPPA_REPLAY_STARTED: 'kappa.replay.started',
+  KAPPA_REPLAY_CAUGHT_UP: 'kappa.replay.caught-up',
+  KAPPA_SWITCHOVER: 'kappa.switchover',
+  KAPPA_ROLLBACK: 'kappa.rollback',
+  KAPPA_REPLAY_ABORTED: 'kappa.replay.aborted',
+  KAPPA_JOB_RETIRED: 'kappa.job.retired',
 } as const;
 
 export type LabEventName = (typeof LAB_EVENTS)[keyof typeof LAB_EVENTS];

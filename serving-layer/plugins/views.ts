@@ -19,13 +19,13 @@ export async function viewRoutes(app: FastifyInstance, opts: { lab: LabServices 
       schema: {
         tags: ['views'],
         summary:
-          'Views per campaign and 10 s window. arch=lambda merges at the batch boundary (below: batch view, at/above: realtime view); batch and speed answer from one layer. Each window carries its provenance.',
+          'Views per campaign and 10 s window. arch=lambda merges at the batch boundary (below: batch view, at/above: realtime view); batch and speed answer from one layer; kappa answers from the active Kappa table (source kappa, version = job N). Each window carries its provenance.',
         querystring: {
           type: 'object',
           required: ['arch', 'from', 'to'],
           additionalProperties: false,
           properties: {
-            arch: { type: 'string', enum: ['lambda', 'batch', 'speed'] },
+            arch: { type: 'string', enum: ['lambda', 'batch', 'speed', 'kappa'] },
             metric: { type: 'string', enum: ['views', 'distinct_users'], default: 'views' },
             from: { type: 'integer', minimum: 0, description: 'event time, epoch ms (inclusive)' },
             to: { type: 'integer', minimum: 0, description: 'event time, epoch ms (exclusive)' },

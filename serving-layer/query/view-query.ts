@@ -2,8 +2,9 @@ import { WINDOW_MS, windowStart } from '../../kernel/events/ysb-event.js';
 import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
 import type { BatchView, BatchViews } from '../../batch-layer/batch-views.js';
 import { readRealtimeWindows } from '../../speed-layer/realtime-views.js';
+import { queryKappaViews } from './kappa-query.js';
 
-export type Arch = 'lambda' | 'batch' | 'speed';
+export type Arch = 'lambda' | 'batch' | 'speed' | 'kappa';
 export type Metric = 'views' | 'distinct_users';
 
 export interface ViewQuery {
@@ -18,8 +19,8 @@ export interface ServedWindow {
   campaign_id: string;
   window_start: number;
   value: number;
-  source: 'batch' | 'speed';
-  /** Batch view version, or the speed layer's logic version for realtime windows. */
+  source: 'batch' | 'speed' | 'kappa';
+  /** Batch view version, the speed layer's logic version for realtime windows, or the Kappa job (N of kappa_vN). */
   version: number;
   logicVersion: number;
 }
@@ -47,6 +48,7 @@ export const MAX_QUERY_WINDOWS = 10_000;
  * (Pinot's hybrid-table split). One batch version per query: it is pinned for the whole answer.
  */
 export async function queryViews(q: ViewQuery, views: BatchViews, store: RealtimeStore, now: number): Promise<ViewAnswer> {
+  if (q.arch === 'kappa') return queryKappaViews({ ...q, arch: 'kappa' }, store);
   const pinned = views.pin();
   try {
     const batch = pinned.view;

@@ -1,0 +1,22 @@
+/** Messages between the worker-thread replay engine and its workers. */
+import type { SerializedDelta } from '../checkpoint-delta.js';
+import type { EventTimePolicy } from '../partition-processor.js';
+
+export interface ReplayWorkerData {
+  logicVersion: number;
+  /** [ad_id, campaign_id] pairs. */
+  ads: Array<[string, string]>;
+  bots: string[];
+  policy: EventTimePolicy;
+}
+
+export type ToWorker =
+  | { type: 'init'; partition: number; maxEventTime: number }
+  /** Record values of one partition, concatenated; `lengths[i]` is the length of value i; offsets are firstOffset + i. */
+  | { type: 'batch'; partition: number; firstOffset: number; text: string; lengths: Uint32Array }
+  | { type: 'drain'; id: number; partitions: number[] };
+
+export type FromWorker =
+  | { type: 'ack'; partition: number; count: number }
+  | { type: 'drained'; id: number; results: Array<{ partition: number; maxEventTime: number; delta: SerializedDelta }> }
+  | { type: 'error'; message: string };
