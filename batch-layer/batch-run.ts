@@ -4,7 +4,7 @@ import type { Clock } from '../kernel/clock/clock.js';
 import { windowStart } from '../kernel/events/ysb-event.js';
 import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { JobQueue } from '../kernel/ports/job-queue.js';
-import { sqlList, sqlString, type AnalyticDb } from './analytic-db.js';
+import type { AnalyticDb } from './analytic-db.js';
 import { BATCH_QUEUE, type QueuedTask } from './batch-worker.js';
 import { pad, type BatchViewMeta, type BatchViews } from './batch-views.js';
 import type { MasterDataset, MasterManifest } from './master-dataset.js';
@@ -107,23 +107,20 @@ export async function executeBatchRun(ctx: RunContext, run: BatchRunRecord, onCh
     run.mapRows = mapResults.reduce((s, r) => s + r.rows, 0);
     const shuffled = await phase('shuffle', async () => shuffle(mapDirs, ctx.reducers));
     run.shuffleBytes = shuffled.bytes.reduce((a, b) => a + b, 0);
-    const reduceOuts = shuffled.inputs.map((_, r) => join(runDir, `reduce-${pad(r)}.parquet`));
+    // Reducers write the view's parts straight into a staging folder; publishing renames it.
+    const version = ctx.views.nextVersion();
+    const staging = ctx.views.stagingDir(version);
+    const reduceOuts = shuffled.inputs.map((_, r) => join(staging, `part-${pad(r)}.parquet`));
     const reduceResults = await phase('reduce', () =>
       runTasks<ReduceResult>(
         ctx,
         run,
-        shuffled.inputs.map((inputs, r) => ({ kind: 'reduce', runId: run.id, partition: r, inputs, out: reduceOuts[r]! })),
+        shuffled.inputs.map((inputs, r) => ({ kind: 'reduce', runId: run.id, partition: r, inputs, out: reduceOuts[r]!, boundary: boundary ?? null })),
       ),
     );
     run.reduceTasks = reduceResults.length;
-    const version = ctx.views.nextVersion();
     await phase('publish', async () => {
-      const file = `v${pad(version)}.parquet`;
-      const bound = boundary ?? Number.MIN_SAFE_INTEGER;
-      await ctx.db.connection.run(
-        `COPY (SELECT * FROM read_parquet(${sqlList(reduceOuts)}) WHERE window_start < ${bound} ORDER BY window_start, campaign_id)
-         TO ${sqlString(join(ctx.views.viewsDir, file))} (FORMAT parquet)`,
-      );
+      const file = `v${pad(version)}`;
       const meta: BatchViewMeta = {
         version,
         runId: run.id,

@@ -33,3 +33,5 @@ function gated(what: string, available: boolean): Suite {
 export const describeWithKafka: Suite = gated('KAFKA_BROKERS', kafkaBrokers() !== undefined);
 /** describe() for suites that need a real Redis (REDIS_URL). */
 export const describeWithRedis: Suite = gated('REDIS_URL', redisUrl() !== undefined);
+/** describe() for suites that need both (the distributed lab). */
+export const describeDistributed: Suite = gated('KAFKA_BROKERS and REDIS_URL', kafkaBrokers() !== undefined && redisUrl() !== undefined);

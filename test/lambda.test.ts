@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../cli/runtime/lab-runtime.js';
 import { loadConfig } from '../kernel/config/load-config.js';
@@ -8,6 +9,7 @@ import { AD_EVENTS_TOPIC, type YsbEvent } from '../kernel/events/ysb-event.js';
 import { SKETCH_STANDARD_ERROR } from '../kernel/ports/realtime-store.js';
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
+import { describeDistributed, kafkaBrokers, redisUrl } from '../test-support/infra.js';
 import { cellKey, recount, verdicts } from '../test-support/recount.js';
 
 const ref = buildReferenceData();
@@ -38,10 +40,10 @@ async function appendEvents(lab: Lab, events: YsbEvent[], values: string[]): Pro
   }
 }
 
-describe('Lambda on the embedded adapters', () => {
+function lambdaSuite(mode: 'embedded' | 'distributed'): void {
   let lab: Lab;
   let dir: string;
-  const N = 200_000;
+  const N = 1_000_000;
   const gen = new YsbGenerator(ref, { seed: 5, mode: 'catch-up', rate: 0, startTime: T0 });
   const records = gen.take(N);
   const events = records.map((r) => r.event!);
@@ -52,14 +54,34 @@ describe('Lambda on the embedded adapters', () => {
     dir = mkdtempSync(join(tmpdir(), 'lkl-lambda-'));
     const config = loadConfig({
       env: {},
-      overrides: { dataDir: dir, generator: { rate: 0 }, batch: { intervalMs: 0, ingestIntervalMs: 60_000 }, speed: { flushIntervalMs: 60_000 } },
+      overrides: {
+        dataDir: dir,
+        generator: { rate: 0 },
+        batch: { intervalMs: 0, ingestIntervalMs: 60_000 },
+        speed: { flushIntervalMs: 60_000 },
+        ...(mode === 'distributed'
+          ? { namespace: `t${randomUUID().slice(0, 8)}`, kafka: { brokers: kafkaBrokers()!, clientId: 'lklab-test' }, redis: { url: redisUrl()! } }
+          : {}),
+      },
     });
     lab = await createLab(config);
     await appendEvents(lab, events, records.map((r) => r.value));
-    await lab.services.speed.sync(60_000);
-  });
+    await lab.services.speed.sync(240_000);
+  }, 300_000);
   afterAll(async () => {
+    if (lab && mode === 'distributed') {
+      // Clean up through the systems' own APIs.
+      await lab.services.store.deleteByPrefix('');
+      await lab.services.queue.obliterate('lklab-batch');
+    }
     await lab?.close();
+    if (lab && mode === 'distributed') {
+      const { createEventLog } = await import('../kernel/adapters/event-log-factory.js');
+      const log = await createEventLog(lab.services.config, lab.services.clock);
+      for (const t of await log.listTopics()) await log.deleteTopic(t.name);
+      for (const g of await log.listGroups()) await log.deleteGroup(g);
+      await log.close();
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -71,11 +93,17 @@ describe('Lambda on the embedded adapters', () => {
     expect(v).toMatchObject({ differ: 0, missing: 0, extra: 0 });
   });
 
-  it('a batch run covers everything below its boundary: 100 % CORRECT views and exact distinct users, the rest from speed', async () => {
+  it(`runs in ${mode} mode`, async () => {
+    const health = (await lab.app.inject({ url: '/api/health' })).json();
+    expect(health.mode).toBe(mode);
+    expect(health.dependencies.map((d: { kind: string }) => d.kind)).toEqual(mode === 'embedded' ? ['embedded', 'embedded', 'embedded'] : ['kafka', 'redis', 'bullmq']);
+  });
+
+  it('a batch run covers everything below its boundary: 100 % CORRECT views and exact distinct users, the rest from speed', { timeout: 300_000 }, async () => {
     const run = await lab.app.inject({ method: 'POST', url: '/api/lambda/batch-runs', payload: {} });
     expect(run.statusCode).toBe(202);
     const id = run.json().id as number;
-    const done = await lab.services.batch.waitForRun(id, 120_000);
+    const done = await lab.services.batch.waitForRun(id, 300_000);
     expect(done.state, done.error).toBe('completed');
     expect(done.events).toBe(N);
     expect(done.mapTasks).toBeGreaterThan(0);
@@ -135,4 +163,7 @@ describe('Lambda on the embedded adapters', () => {
     const r4 = await lab.app.inject({ url: '/api/lambda/batch-runs/999' });
     expect(r4.statusCode).toBe(404);
   });
-});
+}
+
+describe('Lambda, embedded: 1 M YSB events in catch-up mode', () => lambdaSuite('embedded'));
+describeDistributed('Lambda, distributed on Kafka + Redis + BullMQ: 1 M YSB events', () => lambdaSuite('distributed'));

@@ -27,6 +27,8 @@ export interface ReduceTask {
   partition: number;
   inputs: string[];
   out: string;
+  /** Only windows below this event time are complete: the rest is left to the speed layer. */
+  boundary: number | null;
 }
 
 export interface ReduceResult {
@@ -70,6 +72,7 @@ export async function runReduceTask(c: DuckDBConnection, t: ReduceTask, now: () 
     `COPY (
        SELECT campaign_id, window_start, sum(views)::BIGINT AS views, count(DISTINCT user_id)::BIGINT AS distinct_users
        FROM read_parquet(${sqlList(t.inputs)})
+       ${t.boundary === null ? 'WHERE false' : `WHERE window_start < ${t.boundary}`}
        GROUP BY campaign_id, window_start
      ) TO ${sqlString(t.out)} (FORMAT parquet)`,
   );

@@ -3,6 +3,7 @@ import type { Clock } from '../clock/clock.js';
 import type { LabConfig } from '../config/defaults.js';
 import type { EventLog } from '../ports/event-log.js';
 import { openEmbeddedEventLog } from './embedded-log/embedded-event-log.js';
+import { NamespacedEventLog } from './namespaced-event-log.js';
 
 export type EventLogFactory = (config: Readonly<LabConfig>, clock: Clock) => Promise<EventLog>;
 
@@ -10,7 +11,8 @@ export type EventLogFactory = (config: Readonly<LabConfig>, clock: Clock) => Pro
 const builtInFactory: EventLogFactory = async (config, clock) => {
   if (config.kafka.brokers.length > 0) {
     const { openKafkaEventLog } = await import('./kafka-log/kafka-event-log.js');
-    return openKafkaEventLog({ brokers: [...config.kafka.brokers], clientId: config.kafka.clientId, clock });
+    const log = await openKafkaEventLog({ brokers: [...config.kafka.brokers], clientId: config.kafka.clientId, clock });
+    return config.namespace ? new NamespacedEventLog(log, config.namespace) : log;
   }
   return openEmbeddedEventLog({ dataDir: join(config.dataDir), clock, fsyncIntervalMs: config.log.fsyncIntervalMs });
 };

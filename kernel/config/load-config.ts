@@ -11,6 +11,7 @@ export const ENV_SETTINGS: Record<string, { path: string; type: 'string' | 'numb
   LKLAB_HOST: { path: 'server.host', type: 'string' },
   LKLAB_PORT: { path: 'server.port', type: 'number' },
   LKLAB_DATA_DIR: { path: 'dataDir', type: 'string' },
+  LKLAB_NAMESPACE: { path: 'namespace', type: 'string' },
   LKLAB_RATE: { path: 'generator.rate', type: 'number' },
   LKLAB_GENERATOR_MODE: { path: 'generator.mode', type: 'string' },
   LKLAB_SEED: { path: 'generator.seed', type: 'number' },
