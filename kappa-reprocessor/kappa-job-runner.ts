@@ -324,7 +324,14 @@ export class KappaJobRunner {
       if (good.length === 0) return;
       // Offsets and drain in the same tick: the drained records are exactly those below `next`.
       const nexts = good.map((t) => t.next);
-      const drained = await this.opts.engine.drain(good.map((t) => t.partition));
+      let drained;
+      try {
+        drained = await this.opts.engine.drain(good.map((t) => t.partition));
+      } catch (err) {
+        // The engine lost what it held (a worker died): restart from the store's offsets.
+        void this.recover(err);
+        throw err;
+      }
       const parts = good.map((t, i) => {
         const d = drained.get(t.partition) ?? { delta: new CheckpointDelta(), maxEventTime: NO_EVENT_TIME };
         const carried = this.carry.get(t.partition);
