@@ -315,7 +315,10 @@ export class KappaReprocessor {
     const started = performance.now();
     for (;;) {
       const rec = this.jobs.get(job);
-      if (rec && states.includes(rec.state)) return { ...rec };
+      if (rec && states.includes(rec.state)) {
+        await this.control.catch(() => undefined); // let the transition finish (e.g. the engine swap)
+        return { ...this.jobs.get(job)! };
+      }
       if (performance.now() - started > timeoutMs) {
         throw new Error(`Kappa job ${job} did not reach ${states.join('/')} within ${timeoutMs} ms (state ${rec?.state ?? 'unknown'}; ${this.lastError ?? 'no error'})`);
       }

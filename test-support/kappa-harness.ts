@@ -58,11 +58,11 @@ export function* catchUpEvents(seed: number, n: number, startTime = T0, knobs: P
   }
 }
 
-/** Appends the same stream to the log, keyed by ad_id, in chunks of 20,000. */
-export async function appendCatchUp(log: EventLog, topic: string, seed: number, n: number, startTime = T0, knobs: Partial<GeneratorKnobs> = {}): Promise<void> {
+/** Appends the same stream to the log, keyed by ad_id, in appends of `chunk` events (a segment rolls only between appends). */
+export async function appendCatchUp(log: EventLog, topic: string, seed: number, n: number, startTime = T0, knobs: Partial<GeneratorKnobs> = {}, chunkSize = 20_000): Promise<void> {
   const gen = new YsbGenerator(ref, { seed, mode: 'catch-up', rate: 0, startTime, knobs });
   for (let done = 0; done < n; ) {
-    const chunk = gen.take(Math.min(20_000, n - done));
+    const chunk = gen.take(Math.min(chunkSize, n - done));
     done += chunk.length;
     await log.append(
       topic,
