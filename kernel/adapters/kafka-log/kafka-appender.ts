@@ -14,7 +14,11 @@ import { KAFKA_LOG_DEFAULTS, type KafkaRetrySettings } from './kafka-defaults.js
 import { toKafkaRetry } from './kafka-retry.js';
 
 /** A partitioner as kafkajs creates it (Partitioners.DefaultPartitioner()). */
-export type PartitionerFn = (args: { topic: string; partitionMetadata: PartitionMetadata[]; message: Message }) => number;
+export type PartitionerFn = (args: {
+  topic: string;
+  partitionMetadata: PartitionMetadata[];
+  message: Message;
+}) => number;
 
 interface ProducerSlot {
   producer: Producer;
@@ -28,6 +32,7 @@ interface ProducerSlot {
 export interface AppenderOptions {
   retry: KafkaRetrySettings;
   maxRequestBytesPerPartition?: number;
+  maxRecordsPerRequest?: number;
   /** Called when a failed send retires the producer. */
   onReset?: (reason: unknown) => void;
 }
@@ -46,6 +51,7 @@ export class KafkaAppender {
   private slot: ProducerSlot | undefined;
   private closed = false;
   readonly maxRequestBytesPerPartition: number;
+  readonly maxRecordsPerRequest: number;
 
   constructor(
     private readonly kafka: Kafka,
@@ -54,12 +60,17 @@ export class KafkaAppender {
   ) {
     this.maxRequestBytesPerPartition =
       options.maxRequestBytesPerPartition ?? KAFKA_LOG_DEFAULTS.maxRequestBytesPerPartition;
+    this.maxRecordsPerRequest = options.maxRecordsPerRequest ?? KAFKA_LOG_DEFAULTS.maxRecordsPerRequest;
   }
 
   private partitioner: PartitionerFn | undefined;
 
   /** Partition of each record: explicit, else murmur2 of the key (Java-compatible), else round-robin. */
-  assignPartitions(topic: string, records: readonly AppendRecord[], partitionMetadata: PartitionMetadata[]): number[] {
+  assignPartitions(
+    topic: string,
+    records: readonly AppendRecord[],
+    partitionMetadata: PartitionMetadata[],
+  ): number[] {
     this.partitioner ??= this.createPartitioner();
     const out = new Array<number>(records.length);
     for (let i = 0; i < records.length; i++) {
@@ -82,8 +93,16 @@ export class KafkaAppender {
    * per-partition size limit allows — one for ordinary appends. Returns one ack per partition
    * (sorted), or several for one partition when another producer wrote between two requests.
    */
-  async send(topic: string, records: readonly AppendRecord[], partitions: readonly number[], now: number): Promise<AppendAck[]> {
-    const requests = this.split(records, partitions, now);
+  async send(
+    topic: string,
+    records: readonly AppendRecord[],
+    partitions: readonly number[],
+    now: number,
+  ): Promise<AppendAck[]> {
+    const requests = planRequests(records, partitions, now, {
+      maxBytesPerPartition: this.maxRequestBytesPerPartition,
+      maxRecords: this.maxRecordsPerRequest,
+    });
     const acks: AppendAck[] = [];
     for (const { messages, counts } of requests) {
       let meta: RecordMetadata[];
@@ -101,41 +120,6 @@ export class KafkaAppender {
       }
     }
     return mergeAcks(acks);
-  }
-
-  private split(
-    records: readonly AppendRecord[],
-    partitions: readonly number[],
-    now: number,
-  ): Array<{ messages: Message[]; counts: Map<number, number> }> {
-    const limit = this.maxRequestBytesPerPartition;
-    const requests: Array<{ messages: Message[]; counts: Map<number, number> }> = [];
-    /** Per partition: index of the request it currently fills and that request's bytes for it. */
-    const fill = new Map<number, { request: number; bytes: number }>();
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      const p = partitions[i]!;
-      // Size estimate: UTF-16 length is exact for ASCII; record overhead ≈ 20 bytes.
-      const bytes = r.value.length + (r.key?.length ?? 0) + 20;
-      let f = fill.get(p);
-      if (!f) {
-        f = { request: 0, bytes: 0 };
-        fill.set(p, f);
-      } else if (f.bytes + bytes > limit && f.bytes > 0) {
-        f.request++;
-        f.bytes = 0;
-      }
-      f.bytes += bytes;
-      const req = (requests[f.request] ??= { messages: [], counts: new Map() });
-      req.messages.push({
-        key: r.key ?? null,
-        value: r.value,
-        partition: p,
-        timestamp: String(r.timestamp ?? now),
-      });
-      req.counts.set(p, (req.counts.get(p) ?? 0) + 1);
-    }
-    return requests;
   }
 
   private async sendOnce(topic: string, messages: Message[]): Promise<RecordMetadata[]> {
@@ -163,7 +147,13 @@ export class KafkaAppender {
       retry: toKafkaRetry(this.options.retry),
       createPartitioner: this.createPartitioner,
     });
-    const slot: ProducerSlot = { producer, connected: producer.connect(), inflight: 0, retired: false, topics: new Set() };
+    const slot: ProducerSlot = {
+      producer,
+      connected: producer.connect(),
+      inflight: 0,
+      retired: false,
+      topics: new Set(),
+    };
     slot.connected.catch((err) => this.retire(slot, err));
     this.slot = slot;
     return slot;
@@ -196,6 +186,59 @@ export class KafkaAppender {
       await slot.producer.disconnect().catch(() => undefined);
     }
   }
+}
+
+export interface ProduceRequestPlan {
+  messages: Message[];
+  /** Records per partition in this request. */
+  counts: Map<number, number>;
+}
+
+/**
+ * Splits an append into produce requests, in order: a new request starts for a partition when
+ * its share of the current one would exceed `maxBytesPerPartition` (the broker refuses a record
+ * batch above message.max.bytes), and for all partitions once a request holds `maxRecords`.
+ * A partition's records keep their order across requests, which are sent one after another.
+ */
+export function planRequests(
+  records: readonly AppendRecord[],
+  partitions: readonly number[],
+  now: number,
+  limits: { maxBytesPerPartition: number; maxRecords: number },
+): ProduceRequestPlan[] {
+  const requests: ProduceRequestPlan[] = [];
+  /** Per partition: index of the request it currently fills and that request's bytes for it. */
+  const fill = new Map<number, { request: number; bytes: number }>();
+  /** Requests before this one are full (maxRecords). */
+  let floor = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const p = partitions[i]!;
+    if ((requests[floor]?.messages.length ?? 0) >= limits.maxRecords) floor++;
+    // Record size: key and value bytes plus ≈ 20 bytes of record header.
+    const bytes = Buffer.byteLength(r.value) + (r.key ? Buffer.byteLength(r.key) : 0) + 20;
+    let f = fill.get(p);
+    if (!f) {
+      f = { request: floor, bytes: 0 };
+      fill.set(p, f);
+    } else if (f.request < floor) {
+      f.request = floor;
+      f.bytes = 0;
+    } else if (f.bytes + bytes > limits.maxBytesPerPartition && f.bytes > 0) {
+      f.request++;
+      f.bytes = 0;
+    }
+    f.bytes += bytes;
+    const req = (requests[f.request] ??= { messages: [], counts: new Map() });
+    req.messages.push({
+      key: r.key ?? null,
+      value: r.value,
+      partition: p,
+      timestamp: String(r.timestamp ?? now),
+    });
+    req.counts.set(p, (req.counts.get(p) ?? 0) + 1);
+  }
+  return requests;
 }
 
 /** Merges acks of one partition whose offsets are contiguous; sorts by partition. */

@@ -17,7 +17,13 @@
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { LabError } from '../../errors/lab-error.js';
-import type { ConsumerOptions, LogConsumer, LogRecord, PartitionOffset, RecordBatch } from '../../ports/event-log.js';
+import type {
+  ConsumerOptions,
+  LogConsumer,
+  LogRecord,
+  PartitionOffset,
+  RecordBatch,
+} from '../../ports/event-log.js';
 import { KAFKA_LOG_DEFAULTS, type KafkaRetrySettings } from './kafka-defaults.js';
 import { toLabError } from './kafka-errors.js';
 import { KAFKA_LOG_EVENTS, type KafkaLogInstrumentation } from './kafka-instrumentation.js';
@@ -84,9 +90,13 @@ export class KafkaLogConsumer implements LogConsumer {
     private readonly opts: KafkaConsumerOptions,
   ) {
     const bad = (field: string, rule: string, value: unknown): never => {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Invalid consumer option ${field} ${JSON.stringify(value)}: ${rule}.`, {
-        details: { field, value },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        `Invalid consumer option ${field} ${JSON.stringify(value)}: ${rule}.`,
+        {
+          details: { field, value },
+        },
+      );
     };
     validateGroupName(opts.group);
     validateTopicName(opts.topic);
@@ -98,7 +108,11 @@ export class KafkaLogConsumer implements LogConsumer {
       bad('maxBatchRecords', 'use a positive integer', opts.maxBatchRecords);
     }
     if (opts.partitions !== undefined) {
-      bad('partitions', 'Kafka assigns partitions through the consumer-group protocol; run one consumer per share of the work in the same group instead (the option is embedded-only)', opts.partitions);
+      bad(
+        'partitions',
+        'Kafka assigns partitions through the consumer-group protocol; run one consumer per share of the work in the same group instead (the option is embedded-only)',
+        opts.partitions,
+      );
     }
     const concurrency = opts.partitionsConsumedConcurrently;
     if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
@@ -183,10 +197,19 @@ export class KafkaLogConsumer implements LogConsumer {
       this.assigned = [];
       const { error, restart } = e.payload;
       if (restart) {
-        this.host.instrumentation.emit(KAFKA_LOG_EVENTS.CONSUMER_RESTART, { group: this.group, topic: this.topic, error });
+        this.host.instrumentation.emit(KAFKA_LOG_EVENTS.CONSUMER_RESTART, {
+          group: this.group,
+          topic: this.topic,
+          error,
+        });
         return;
       }
-      const mapped = toLabError(error, { what: `Consumer of group ${this.group} on ${this.topic}`, brokers: this.host.brokers, topic: this.topic, group: this.group });
+      const mapped = toLabError(error, {
+        what: `Consumer of group ${this.group} on ${this.topic}`,
+        brokers: this.host.brokers,
+        topic: this.topic,
+        group: this.group,
+      });
       if (this.state === 'starting') settle(mapped);
       else this.fail(mapped, undefined);
     });
@@ -199,7 +222,10 @@ export class KafkaLogConsumer implements LogConsumer {
         new LabError(
           'LKL_ERR_LOG_UNAVAILABLE',
           `${what}: it did not join the group and fetch within ${this.joinTimeoutMs} ms. Check that Kafka at ${this.host.brokers.join(',')} is up (\`bash scripts/stack/stack.sh status\`), that no stuck consumer of group ${this.group} holds up the rebalance (\`listGroups\`), and raise joinTimeoutMs for a slow cluster.`,
-          { retriable: true, details: { group: this.group, topic: this.topic, brokers: [...this.host.brokers], joined } },
+          {
+            retriable: true,
+            details: { group: this.group, topic: this.topic, brokers: [...this.host.brokers], joined },
+          },
         ),
       );
     }, this.joinTimeoutMs);
@@ -229,7 +255,11 @@ export class KafkaLogConsumer implements LogConsumer {
       else if (previous.includes(p)) this.pendingSeeks.delete(p); // revoked: its new owner decides
     }
     this.assigned = next;
-    this.host.instrumentation.emit(KAFKA_LOG_EVENTS.CONSUMER_GROUP_JOIN, { group: this.group, topic: this.topic, partitions: [...next] });
+    this.host.instrumentation.emit(KAFKA_LOG_EVENTS.CONSUMER_GROUP_JOIN, {
+      group: this.group,
+      topic: this.topic,
+      partitions: [...next],
+    });
   }
 
   private applySeek(partition: number, offset: number): void {
@@ -240,7 +270,10 @@ export class KafkaLogConsumer implements LogConsumer {
     }
   }
 
-  private async eachBatch(payload: EachBatchPayload, handler: (batch: RecordBatch) => Promise<void>): Promise<void> {
+  private async eachBatch(
+    payload: EachBatchPayload,
+    handler: (batch: RecordBatch) => Promise<void>,
+  ): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     if (!this.delivering() || isStale()) return;
     const messages = batch.messages;
@@ -271,11 +304,19 @@ export class KafkaLogConsumer implements LogConsumer {
 
   seek(partition: number, offset: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `Cannot seek to ${String(offset)}: use a non-negative integer offset.`, {
-        details: { topic: this.topic, partition, offset },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_INVALID_ARGUMENT',
+        `Cannot seek to ${String(offset)}: use a non-negative integer offset.`,
+        {
+          details: { topic: this.topic, partition, offset },
+        },
+      );
     }
-    if (!Number.isInteger(partition) || partition < 0 || (this.partitions > 0 && partition >= this.partitions)) {
+    if (
+      !Number.isInteger(partition) ||
+      partition < 0 ||
+      (this.partitions > 0 && partition >= this.partitions)
+    ) {
       throw new LabError(
         'LKL_ERR_LOG_PARTITION_UNKNOWN',
         `Topic ${this.topic} has no partition ${String(partition)}${this.partitions > 0 ? `; use 0 to ${this.partitions - 1}` : ''}.`,
@@ -358,7 +399,12 @@ export class KafkaLogConsumer implements LogConsumer {
     if (this.failure) return;
     this.failure = { error };
     const observers = this.host.instrumentation.listeners(KAFKA_LOG_EVENTS.CONSUMER_CRASH);
-    this.host.instrumentation.emit(KAFKA_LOG_EVENTS.CONSUMER_CRASH, { group: this.group, topic: this.topic, partition, error });
+    this.host.instrumentation.emit(KAFKA_LOG_EVENTS.CONSUMER_CRASH, {
+      group: this.group,
+      topic: this.topic,
+      partition,
+      error,
+    });
     this.opts.onError?.(error);
     if (!this.opts.onError && !this.doneObserved && observers === 0) {
       process.emitWarning(

@@ -26,10 +26,14 @@ export const KAFKA_LOG_DEFAULTS = Object.freeze({
   consumerRetry: Object.freeze({ retries: 8, initialRetryTimeMs: 300, maxRetryTimeMs: 10_000 }),
   /** Records handed to one handler call (a fetched batch is split into chunks of this size). */
   maxBatchRecords: 5_000,
-  /** Bytes fetched per partition per fetch request. 10 MiB. */
-  maxBytesPerPartition: 10 * 1024 * 1024,
-  /** Bytes per fetch response. 50 MiB. */
-  maxBytes: 50 * 1024 * 1024,
+  /**
+   * Bytes fetched per partition per fetch request. 2 MiB: kafkajs decodes a whole fetch
+   * response at once, and 1–4 MiB per partition used ~10 % less CPU per event than 10 MiB
+   * (fewer objects outlive a young-generation GC); see docs/kafka.md.
+   */
+  maxBytesPerPartition: 2 * 1024 * 1024,
+  /** Bytes per fetch response. 16 MiB. */
+  maxBytes: 16 * 1024 * 1024,
   /** The broker answers a fetch as soon as this many bytes are available. */
   minBytes: 1,
   /** Longest time the broker holds a fetch when no data is available (ms). */
@@ -45,6 +49,12 @@ export const KAFKA_LOG_DEFAULTS = Object.freeze({
    * bigger appends are sent in several requests. Below the broker's message.max.bytes (1 MiB).
    */
   maxRequestBytesPerPartition: 900 * 1024,
+  /**
+   * Most records in one produce request (soft limit). kafkajs groups a request's records by
+   * partition in O(n²) (it copies the partition's array for every record), so a request of
+   * 10 000 records costs more CPU than two of 5 000.
+   */
+  maxRecordsPerRequest: 5_000,
   /** How long a topic's partition metadata is reused by append() (ms). */
   topicMetadataMaxAgeMs: 30_000,
   /** How long deleteTopic() waits for the topic to disappear from the metadata (ms). */

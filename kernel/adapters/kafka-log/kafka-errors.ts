@@ -93,7 +93,12 @@ export function toLabError(err: unknown, ctx: ErrorContext): LabError {
   const type = kafkaErrorType(err);
   const root = links[links.length - 1];
   const reason = root?.message ?? String(err);
-  const details = { brokers: [...ctx.brokers], topic: ctx.topic, group: ctx.group, kafkaError: type ?? root?.name };
+  const details = {
+    brokers: [...ctx.brokers],
+    topic: ctx.topic,
+    group: ctx.group,
+    kafkaError: type ?? root?.name,
+  };
   if (type === 'UNKNOWN_TOPIC_OR_PARTITION' && ctx.topic !== undefined) {
     return new LabError(
       'LKL_ERR_LOG_TOPIC_UNKNOWN',
@@ -102,7 +107,10 @@ export function toLabError(err: unknown, ctx: ErrorContext): LabError {
     );
   }
   if (type === 'OFFSET_OUT_OF_RANGE') {
-    return new LabError('LKL_ERR_LOG_OFFSET_OUT_OF_RANGE', `${ctx.what}: ${reason}.`, { cause: err, details });
+    return new LabError('LKL_ERR_LOG_OFFSET_OUT_OF_RANGE', `${ctx.what}: ${reason}.`, {
+      cause: err,
+      details,
+    });
   }
   if (type === 'NON_EMPTY_GROUP') {
     return new LabError(
@@ -112,14 +120,19 @@ export function toLabError(err: unknown, ctx: ErrorContext): LabError {
     );
   }
   if (type !== undefined && INVALID_TYPES.has(type)) {
-    return new LabError('LKL_ERR_LOG_INVALID_ARGUMENT', `${ctx.what}: Kafka rejected the request (${type}: ${reason}).`, {
-      cause: err,
-      details,
-    });
+    return new LabError(
+      'LKL_ERR_LOG_INVALID_ARGUMENT',
+      `${ctx.what}: Kafka rejected the request (${type}: ${reason}).`,
+      {
+        cause: err,
+        details,
+      },
+    );
   }
   const unreachable = links.some((e) => e.name !== undefined && UNREACHABLE.has(e.name));
   const transient = type !== undefined && TRANSIENT_TYPES.has(type);
-  const retriable = unreachable || transient || links.some((e) => e.retriable === true) || root?.retriable === true;
+  const retriable =
+    unreachable || transient || links.some((e) => e.retriable === true) || root?.retriable === true;
   const why = unreachable
     ? `Kafka at ${ctx.brokers.join(',')} cannot be reached (${reason})`
     : `Kafka did not complete the request (${type ?? root?.name ?? 'error'}: ${reason})`;

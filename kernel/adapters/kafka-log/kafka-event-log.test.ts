@@ -10,34 +10,51 @@ import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
-import { afterEach, expect, it } from 'vitest';
+import kafkajs from 'kafkajs';
+import { afterEach, describe, expect, it } from 'vitest';
 import { describeWithKafka, kafkaBrokers } from '../../../test-support/infra.js';
 import { systemClock } from '../../clock/system-clock.js';
 import { isLabError, type LabError } from '../../errors/lab-error.js';
 import { eventLogContract } from '../../ports/contracts/event-log.contract.js';
 import type { AppendAck, LogConsumer, LogRecord, RecordBatch } from '../../ports/event-log.js';
+import { LabError as LabErrorClass } from '../../errors/lab-error.js';
 import { partitionForKey } from '../embedded-log/partitioner.js';
+import { mergeAcks, planRequests } from './kafka-appender.js';
+import { KAFKA_LOG_DEFAULTS } from './kafka-defaults.js';
+import { toLabError } from './kafka-errors.js';
 import { openKafkaEventLog, type KafkaEventLog, type KafkaEventLogOptions } from './kafka-event-log.js';
 import { KAFKA_LOG_EVENTS } from './kafka-instrumentation.js';
+import { quietLogCreator } from './kafka-logger.js';
+import { retryWindowMs } from './kafka-retry.js';
 
+const { Kafka, logLevel } = kafkajs;
 const run = promisify(execFile);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const stackScript = join(repoRoot, 'scripts', 'stack', 'stack.sh');
 const brokers = (): string[] => kafkaBrokers() ?? [];
 /** The broker fault test stops and starts the local stack's broker; only when KAFKA_BROKERS is that broker. */
-const onLocalStack = (): boolean => brokers().length === 1 && brokers()[0] === `127.0.0.1:${process.env.LKLAB_KAFKA_PORT ?? '19092'}`;
+const onLocalStack = (): boolean =>
+  brokers().length === 1 && brokers()[0] === `127.0.0.1:${process.env.LKLAB_KAFKA_PORT ?? '19092'}`;
 
 const openLogs: KafkaEventLog[] = [];
 const cleanups: Array<() => Promise<void>> = [];
 
 async function open(opts: Partial<KafkaEventLogOptions> = {}): Promise<KafkaEventLog> {
-  const log = await openKafkaEventLog({ brokers: brokers(), clientId: 'lkl-test', clock: systemClock, ...opts });
+  const log = await openKafkaEventLog({
+    brokers: brokers(),
+    clientId: 'lkl-test',
+    clock: systemClock,
+    ...opts,
+  });
   openLogs.push(log);
   return log;
 }
 
-async function newTopic(log: KafkaEventLog, partitions: number, spec: { retentionMs?: number; retentionBytes?: number; segmentBytes?: number } = {}): Promise<string> {
+async function newTopic(
+  log: KafkaEventLog,
+  partitions: number,
+  spec: { retentionMs?: number; retentionBytes?: number; segmentBytes?: number } = {},
+): Promise<string> {
   const topic = `t-${randomUUID()}`;
   await log.ensureTopic(topic, { partitions, ...spec });
   cleanups.push(async () => {
@@ -72,7 +89,11 @@ function syncLabError(fn: () => unknown): LabError {
   throw new Error('expected a LabError, but the call succeeded');
 }
 
-async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+async function waitFor(
+  what: string,
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await predicate())) {
     if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -104,33 +125,152 @@ async function readAll(log: KafkaEventLog, topic: string): Promise<Map<number, L
   return got;
 }
 
+describe('kafka adapter: pure parts (no broker)', () => {
+  it("plans produce requests: at most maxRecords each, a partition's share under maxBytesPerPartition, order kept", () => {
+    const records = range(0, 10_000).map((i) => ({ value: `v-${i}`, partition: i % 4 }));
+    const plan = planRequests(
+      records,
+      records.map((r) => r.partition),
+      5,
+      { maxBytesPerPartition: 900 * 1024, maxRecords: 5_000 },
+    );
+    expect(plan.map((r) => r.messages.length)).toEqual([5_000, 5_000]);
+    expect(plan[0]!.messages[0]).toEqual({ key: null, value: 'v-0', partition: 0, timestamp: '5' });
+    for (let p = 0; p < 4; p++) {
+      const values = plan.flatMap((r) => r.messages.filter((m) => m.partition === p).map((m) => m.value));
+      expect(values).toEqual(records.filter((r) => r.partition === p).map((r) => r.value));
+      expect(plan.map((r) => r.counts.get(p))).toEqual([1_250, 1_250]);
+    }
+
+    // 3 000 records of ≈ 1 KB on one partition: split by bytes, counting UTF-8 bytes (é = 2 bytes).
+    const big = range(0, 3_000).map((i) => ({ value: 'é'.repeat(500), partition: 0, timestamp: i }));
+    const byBytes = planRequests(
+      big,
+      big.map(() => 0),
+      0,
+      { maxBytesPerPartition: 900 * 1024, maxRecords: 100_000 },
+    );
+    expect(byBytes.map((r) => r.messages.length)).toEqual([903, 903, 903, 291]);
+    expect(byBytes.flatMap((r) => r.messages.map((m) => Number(m.timestamp)))).toEqual(range(0, 3_000));
+  });
+
+  it('merges acks of contiguous requests per partition and sorts them', () => {
+    expect(
+      mergeAcks([
+        { partition: 1, baseOffset: 10, count: 5 },
+        { partition: 0, baseOffset: 0, count: 3 },
+        { partition: 1, baseOffset: 15, count: 5 },
+        { partition: 0, baseOffset: 7, count: 2 }, // another producer wrote 3..6 in between
+      ]),
+    ).toEqual([
+      { partition: 0, baseOffset: 0, count: 3 },
+      { partition: 0, baseOffset: 7, count: 2 },
+      { partition: 1, baseOffset: 10, count: 10 },
+    ]);
+  });
+
+  it("maps kafkajs errors to the lab's codes", () => {
+    const ctx = { what: 'Appending to t', brokers: ['127.0.0.1:19092'], topic: 't', group: 'g' };
+    const refused = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:19092'), {
+      name: 'KafkaJSConnectionError',
+      retriable: true,
+    });
+    const exhausted = Object.assign(new Error(refused.message), {
+      name: 'KafkaJSNumberOfRetriesExceeded',
+      retriable: false,
+      cause: refused,
+    });
+    const down = toLabError(exhausted, ctx);
+    expect([down.code, down.retriable, down.httpStatus]).toEqual(['LKL_ERR_LOG_UNAVAILABLE', true, 503]);
+    expect(down.message).toContain('stack.sh status');
+    expect(down.cause).toBe(exhausted);
+    const protocol = (type: string, retriable = false) =>
+      Object.assign(new Error(type), { name: 'KafkaJSProtocolError', type, retriable });
+    expect(toLabError(protocol('UNKNOWN_TOPIC_OR_PARTITION', true), ctx).code).toBe(
+      'LKL_ERR_LOG_TOPIC_UNKNOWN',
+    );
+    expect(toLabError(protocol('INVALID_PARTITIONS'), ctx).code).toBe('LKL_ERR_LOG_INVALID_ARGUMENT');
+    expect(toLabError(protocol('NON_EMPTY_GROUP'), ctx).code).toBe('LKL_ERR_LOG_GROUP_ACTIVE');
+    const rebalancing = toLabError(protocol('REBALANCE_IN_PROGRESS', true), ctx);
+    expect([rebalancing.code, rebalancing.retriable]).toEqual(['LKL_ERR_LOG_UNAVAILABLE', true]);
+    const own = new LabErrorClass('LKL_ERR_LOG_CLOSED', 'closed');
+    expect(toLabError(own, ctx)).toBe(own);
+  });
+
+  it('logs kafkajs lines without handled error responses, and folds repeats', () => {
+    const lines: string[] = [];
+    const log = quietLogCreator((l) => lines.push(l))(kafkajs.logLevel.ERROR);
+    const entry = (namespace: string, message: string) => ({
+      namespace,
+      level: kafkajs.logLevel.ERROR,
+      label: 'ERROR',
+      log: { timestamp: '', message },
+    });
+    log(entry('Connection', 'Response Metadata(key: 3, version: 6)'));
+    for (let i = 0; i < 5; i++)
+      log(entry('Connection', 'Connection error: connect ECONNREFUSED 127.0.0.1:19092'));
+    expect(lines).toEqual([
+      '[kafkajs] ERROR Connection: Connection error: connect ECONNREFUSED 127.0.0.1:19092\n',
+    ]);
+  });
+
+  it('retry windows: append rides out ≈ 39 s of broker downtime, admin calls give up after ≈ 4 s', () => {
+    expect(retryWindowMs(KAFKA_LOG_DEFAULTS.producerRetry)).toBe(38_900);
+    expect(retryWindowMs(KAFKA_LOG_DEFAULTS.adminRetry)).toBe(3_750);
+  });
+});
+
 describeWithKafka('kafka event log', () => {
   eventLogContract('kafka', async () => {
-    let current = await openKafkaEventLog({ brokers: brokers(), clientId: 'lkl-contract', clock: systemClock });
+    let current = await openKafkaEventLog({
+      brokers: brokers(),
+      clientId: 'lkl-contract',
+      clock: systemClock,
+    });
     return {
       log: current,
       // A new client over the same cluster must see the same records and committed offsets.
       reopen: async () => {
         await current.close();
-        current = await openKafkaEventLog({ brokers: brokers(), clientId: 'lkl-contract', clock: systemClock });
+        current = await openKafkaEventLog({
+          brokers: brokers(),
+          clientId: 'lkl-contract',
+          clock: systemClock,
+        });
         return current;
       },
       cleanup: () => current.close(),
     };
   });
 
-  it('creates the topic with the requested partitions and configs, as Kafka\'s own tools see them', async () => {
+  it("creates the topic with the requested partitions and configs, as Kafka's own tools see them", async () => {
     const log = await open();
-    const topic = await newTopic(log, 6, { retentionMs: 7_200_000, retentionBytes: 50_000_000, segmentBytes: 10_485_760 });
+    const topic = await newTopic(log, 6, {
+      retentionMs: 7_200_000,
+      retentionBytes: 50_000_000,
+      segmentBytes: 10_485_760,
+    });
     const other = await newTopic(log, 2);
     const listed = await log.listTopics();
-    expect(listed.find((t) => t.name === topic)).toEqual({ name: topic, partitions: 6, retentionMs: 7_200_000, retentionBytes: 50_000_000 });
-    expect(listed.find((t) => t.name === other)).toEqual({ name: other, partitions: 2, retentionMs: undefined, retentionBytes: undefined });
+    expect(listed.find((t) => t.name === topic)).toEqual({
+      name: topic,
+      partitions: 6,
+      retentionMs: 7_200_000,
+      retentionBytes: 50_000_000,
+    });
+    expect(listed.find((t) => t.name === other)).toEqual({
+      name: other,
+      partitions: 2,
+      retentionMs: undefined,
+      retentionBytes: undefined,
+    });
     expect(listed.map((t) => t.name)).toEqual([...listed.map((t) => t.name)].sort());
     expect((await log.listTopics()).some((t) => t.name.startsWith('__'))).toBe(false);
 
     // Kafka's TopicCommand reads the same partitions and per-topic overrides.
-    const { stdout } = await run('bash', [stackScript, 'kafka-topics', '--describe', '--topic', topic], { cwd: repoRoot });
+    const { stdout } = await run('bash', [stackScript, 'kafka-topics', '--describe', '--topic', topic], {
+      cwd: repoRoot,
+    });
     expect(stdout).toMatch(/PartitionCount:\s*6/);
     expect(stdout).toMatch(/retention\.ms=7200000/);
     expect(stdout).toMatch(/retention\.bytes=50000000/);
@@ -143,7 +283,10 @@ describeWithKafka('kafka event log', () => {
     const topic = await newTopic(log, 7);
     const keys = range(0, 200).map((i) => `user-${i}-${(i * 7919).toString(36)}`);
     keys.push('ünïcødé', '日本語のキー', '');
-    const acks = await log.append(topic, keys.map((key) => ({ key, value: key })));
+    const acks = await log.append(
+      topic,
+      keys.map((key) => ({ key, value: key })),
+    );
     const records = await readAll(log, topic);
     for (const [partition, rs] of records) {
       for (const r of rs) expect([r.key, partition]).toEqual([r.key, partitionForKey(r.key!, 7)]);
@@ -159,37 +302,64 @@ describeWithKafka('kafka event log', () => {
     await log.append(topic, [{ value: 'first', partition: 1 }]);
     const value = 'x'.repeat(1000);
     // ≈ 3 MB on partition 0, ≈ 1.5 MB on partition 1: more than one ~900 KiB request part each.
-    const records = range(0, 4500).map((i) => ({ value: `${i}:${value}`, partition: i % 3 === 0 ? 1 : 0, timestamp: 1_700_000_000_000 + i }));
+    const records = range(0, 4500).map((i) => ({
+      value: `${i}:${value}`,
+      partition: i % 3 === 0 ? 1 : 0,
+      timestamp: 1_700_000_000_000 + i,
+    }));
     const acks = await log.append(topic, records);
     expect(acks).toEqual([
       { partition: 0, baseOffset: 0, count: 3000 },
       { partition: 1, baseOffset: 1, count: 1500 },
     ]);
     const read = await readAll(log, topic);
-    expect(read.get(0)!.map((r) => r.value)).toEqual(records.filter((r) => r.partition === 0).map((r) => r.value));
-    expect(read.get(1)!.slice(1).map((r) => [r.offset, r.timestamp])).toEqual(
-      records.filter((r) => r.partition === 1).map((r, i) => [i + 1, r.timestamp]),
+    expect(read.get(0)!.map((r) => r.value)).toEqual(
+      records.filter((r) => r.partition === 0).map((r) => r.value),
     );
+    expect(
+      read
+        .get(1)!
+        .slice(1)
+        .map((r) => [r.offset, r.timestamp]),
+    ).toEqual(records.filter((r) => r.partition === 1).map((r, i) => [i + 1, r.timestamp]));
   }, 60_000);
 
-  it('rejects bad arguments at once, with the lab\'s codes', async () => {
+  it("rejects bad arguments at once, with the lab's codes", async () => {
     const log = await open();
     const topic = await newTopic(log, 2);
     const t0 = performance.now();
-    expect((await labError(log.append(`missing-${randomUUID()}`, [{ value: 'x' }]))).code).toBe('LKL_ERR_LOG_TOPIC_UNKNOWN');
-    expect((await labError(log.offsets(`missing-${randomUUID()}`))).code).toBe('LKL_ERR_LOG_TOPIC_UNKNOWN');
-    expect((await labError(log.deleteTopic(`missing-${randomUUID()}`))).code).toBe('LKL_ERR_LOG_TOPIC_UNKNOWN');
-    expect(performance.now() - t0).toBeLessThan(3_000); // no retry loop on an unknown topic
-    expect((await labError(log.append(topic, [{ value: 'x', partition: 2 }]))).code).toBe('LKL_ERR_LOG_PARTITION_UNKNOWN');
-    const bad = await labError(log.append(topic, [{ value: 'ok' }, { value: 42 as unknown as string }]));
-    expect([bad.code, bad.details]).toEqual(['LKL_ERR_LOG_INVALID_ARGUMENT', { topic, index: 1 }]);
-    expect((await labError(log.ensureTopic('bad name!', { partitions: 1 }))).code).toBe('LKL_ERR_LOG_INVALID_ARGUMENT');
-    expect((await labError(log.ensureTopic(`t-${randomUUID()}`, { partitions: 0 }))).code).toBe('LKL_ERR_LOG_INVALID_ARGUMENT');
-    expect((await labError(log.commitOffsets('g', topic, [{ partition: 0, offset: -1 }]))).code).toBe('LKL_ERR_LOG_INVALID_ARGUMENT');
-    expect(syncLabError(() => log.consumer({ group: 'g', topic, partitions: [0] })).code).toBe('LKL_ERR_LOG_INVALID_ARGUMENT');
-    expect((await labError(log.consumer({ group: 'g', topic: `missing-${randomUUID()}` }).run(async () => undefined))).code).toBe(
+    expect((await labError(log.append(`missing-${randomUUID()}`, [{ value: 'x' }]))).code).toBe(
       'LKL_ERR_LOG_TOPIC_UNKNOWN',
     );
+    expect((await labError(log.offsets(`missing-${randomUUID()}`))).code).toBe('LKL_ERR_LOG_TOPIC_UNKNOWN');
+    expect((await labError(log.deleteTopic(`missing-${randomUUID()}`))).code).toBe(
+      'LKL_ERR_LOG_TOPIC_UNKNOWN',
+    );
+    expect(performance.now() - t0).toBeLessThan(3_000); // no retry loop on an unknown topic
+    expect((await labError(log.append(topic, [{ value: 'x', partition: 2 }]))).code).toBe(
+      'LKL_ERR_LOG_PARTITION_UNKNOWN',
+    );
+    const bad = await labError(log.append(topic, [{ value: 'ok' }, { value: 42 as unknown as string }]));
+    expect([bad.code, bad.details]).toEqual(['LKL_ERR_LOG_INVALID_ARGUMENT', { topic, index: 1 }]);
+    expect((await labError(log.ensureTopic('bad name!', { partitions: 1 }))).code).toBe(
+      'LKL_ERR_LOG_INVALID_ARGUMENT',
+    );
+    expect((await labError(log.ensureTopic(`t-${randomUUID()}`, { partitions: 0 }))).code).toBe(
+      'LKL_ERR_LOG_INVALID_ARGUMENT',
+    );
+    expect((await labError(log.commitOffsets('g', topic, [{ partition: 0, offset: -1 }]))).code).toBe(
+      'LKL_ERR_LOG_INVALID_ARGUMENT',
+    );
+    expect(syncLabError(() => log.consumer({ group: 'g', topic, partitions: [0] })).code).toBe(
+      'LKL_ERR_LOG_INVALID_ARGUMENT',
+    );
+    expect(
+      (
+        await labError(
+          log.consumer({ group: 'g', topic: `missing-${randomUUID()}` }).run(async () => undefined),
+        )
+      ).code,
+    ).toBe('LKL_ERR_LOG_TOPIC_UNKNOWN');
     expect(await log.offsets(topic)).toEqual([
       { partition: 0, low: 0, end: 0 },
       { partition: 1, low: 0, end: 0 },
@@ -202,7 +372,10 @@ describeWithKafka('kafka event log', () => {
     const log = await open();
     const topic = await newTopic(log, 1);
     const group = `g-${randomUUID()}`;
-    await log.append(topic, range(0, 30).map((i) => ({ value: `v-${i}`, partition: 0 })));
+    await log.append(
+      topic,
+      range(0, 30).map((i) => ({ value: `v-${i}`, partition: 0 })),
+    );
     const seen: number[] = [];
     const crashes: unknown[] = [];
     const off = log.on(KAFKA_LOG_EVENTS.CONSUMER_CRASH, (e) => crashes.push(e.error));
@@ -234,7 +407,10 @@ describeWithKafka('kafka event log', () => {
     const log = await open();
     const topic = await newTopic(log, 2);
     const group = `g-${randomUUID()}`;
-    await log.append(topic, range(0, 40).map((i) => ({ value: `v-${i}`, partition: i % 2 })));
+    await log.append(
+      topic,
+      range(0, 40).map((i) => ({ value: `v-${i}`, partition: i % 2 })),
+    );
     await log.commitOffsets(group, topic, [
       { partition: 0, offset: 5 },
       { partition: 1, offset: 5 },
@@ -242,7 +418,9 @@ describeWithKafka('kafka event log', () => {
     const got: Array<[number, number]> = [];
     const consumer = log.consumer({ group, topic });
     consumer.seek(1, 15);
-    await consumer.run(async (b) => void got.push(...b.records.map((r): [number, number] => [b.partition, r.offset])));
+    await consumer.run(
+      async (b) => void got.push(...b.records.map((r): [number, number] => [b.partition, r.offset])),
+    );
     expect(consumer.assignment()).toEqual([0, 1]);
     await waitFor('20 records', () => got.length >= 20);
     await sleep(300);
@@ -268,7 +446,10 @@ describeWithKafka('kafka event log', () => {
     await waitFor('a rebalance', () => a.assignment().length === 2 && b.assignment().length === 2, 30_000);
     expect([...a.assignment(), ...b.assignment()].sort()).toEqual([0, 1, 2, 3]);
     await sleep(500); // a's first fetch after its rejoin resolves 'latest'
-    const acks = await log.append(topic, range(0, 200).map((i) => ({ key: `k-${i}`, value: `v-${i}` })));
+    const acks = await log.append(
+      topic,
+      range(0, 200).map((i) => ({ key: `k-${i}`, value: `v-${i}` })),
+    );
     await waitFor('200 records', () => got.length >= 200);
     await sleep(300);
     expect(got).toHaveLength(200);
@@ -279,14 +460,18 @@ describeWithKafka('kafka event log', () => {
       );
     }
     // The group has members in this log: commits go through them, with their generation.
-    await log.commitOffsets(group, topic, acks.map((x) => ({ partition: x.partition, offset: x.baseOffset + x.count })));
+    await log.commitOffsets(
+      group,
+      topic,
+      acks.map((x) => ({ partition: x.partition, offset: x.baseOffset + x.count })),
+    );
     expect((await log.lag(group, topic)).totalLag).toBe(0);
     await a.stop();
     await b.stop();
     await log.deleteGroup(group);
   }, 90_000);
 
-  it('refuses to commit for, or delete, a group whose members are not this log\'s consumers', async () => {
+  it("refuses to commit for, or delete, a group whose members are not this log's consumers", async () => {
     const log = await open();
     const topic = await newTopic(log, 1);
     const group = `g-${randomUUID()}`;
@@ -298,7 +483,9 @@ describeWithKafka('kafka event log', () => {
     await foreign.run({ autoCommit: false, eachBatch: async () => undefined });
     await joined;
     try {
-      expect((await labError(log.commitOffsets(group, topic, [{ partition: 0, offset: 0 }]))).code).toBe('LKL_ERR_LOG_GROUP_ACTIVE');
+      expect((await labError(log.commitOffsets(group, topic, [{ partition: 0, offset: 0 }]))).code).toBe(
+        'LKL_ERR_LOG_GROUP_ACTIVE',
+      );
       expect((await labError(log.deleteGroup(group))).code).toBe('LKL_ERR_LOG_GROUP_ACTIVE');
       expect(await log.listGroups()).toContain(group);
     } finally {
@@ -313,7 +500,10 @@ describeWithKafka('kafka event log', () => {
     'survives a broker restart: every acknowledged append is in the log exactly once, in order; LKL_ERR_LOG_UNAVAILABLE while it is down',
     async () => {
       const log = await open({ logLevel: 'nothing' }); // default retries: rides out the outage
-      const fast = await open({ logLevel: 'nothing', producerRetry: { retries: 2, initialRetryTimeMs: 200, maxRetryTimeMs: 500 } });
+      const fast = await open({
+        logLevel: 'nothing',
+        producerRetry: { retries: 2, initialRetryTimeMs: 200, maxRetryTimeMs: 500 },
+      });
       const topic = await newTopic(log, 3);
       const group = `g-${randomUUID()}`;
 
@@ -322,7 +512,9 @@ describeWithKafka('kafka event log', () => {
       const liveConsumer: LogConsumer = log.consumer({ group, topic, start: 'earliest' });
       await liveConsumer.run(async (b) => {
         for (const r of b.records) live.add(r.value);
-        await liveConsumer.commit([{ partition: b.partition, offset: b.records[b.records.length - 1]!.offset + 1 }]).catch(() => undefined);
+        await liveConsumer
+          .commit([{ partition: b.partition, offset: b.records[b.records.length - 1]!.offset + 1 }])
+          .catch(() => undefined);
       });
 
       // The appender loop: batches of 20 unique values; a failed batch is not resent (new values next time).
@@ -343,7 +535,11 @@ describeWithKafka('kafka event log', () => {
           for (const r of batch) sentValues.add(r.value);
           try {
             const acks = await fast.append(topic, batch);
-            for (const ack of acks) acked.push({ ack, values: batch.filter((r) => r.partition === ack.partition).map((r) => r.value) });
+            for (const ack of acks)
+              acked.push({
+                ack,
+                values: batch.filter((r) => r.partition === ack.partition).map((r) => r.value),
+              });
             if (performance.now() > upAt) ackedAfterRestart++;
           } catch (err) {
             if (!isLabError(err)) throw err;
@@ -366,7 +562,8 @@ describeWithKafka('kafka event log', () => {
         survivor = log.append(topic, [{ value: 'survivor', partition: 0 }]);
         survivor.catch(() => undefined);
         await sleep(3_000);
-        for (const e of [...errors, adminError]) expect([e.code, e.retriable]).toEqual(['LKL_ERR_LOG_UNAVAILABLE', true]);
+        for (const e of [...errors, adminError])
+          expect([e.code, e.retriable]).toEqual(['LKL_ERR_LOG_UNAVAILABLE', true]);
         expect(performance.now() - downAt).toBeGreaterThan(2_000);
       } finally {
         await run('bash', [stackScript, 'kafka-start'], { cwd: repoRoot });
@@ -386,7 +583,9 @@ describeWithKafka('kafka event log', () => {
         const rs = all.get(ack.partition)!;
         const at = rs.findIndex((r) => r.offset === ack.baseOffset);
         expect(rs.slice(at, at + ack.count).map((r) => r.value)).toEqual(values);
-        expect(rs.slice(at, at + ack.count).map((r) => r.offset)).toEqual(range(ack.baseOffset, ack.baseOffset + ack.count));
+        expect(rs.slice(at, at + ack.count).map((r) => r.offset)).toEqual(
+          range(ack.baseOffset, ack.baseOffset + ack.count),
+        );
       }
       const ackedValues = acked.flatMap((a) => a.values);
       for (const v of ackedValues) expect([v, count.get(v)]).toEqual([v, 1]);
@@ -396,13 +595,20 @@ describeWithKafka('kafka event log', () => {
       expect(count.get('survivor')).toBe(1);
       // Per partition the acknowledged values are in the order they were sent.
       for (const [p, rs] of all) {
-        const seqs = rs.map((r) => r.value).filter((v) => v !== 'survivor').map((v) => Number(v.slice(2)));
+        const seqs = rs
+          .map((r) => r.value)
+          .filter((v) => v !== 'survivor')
+          .map((v) => Number(v.slice(2)));
         expect([p, seqs]).toEqual([p, [...seqs].sort((a, b) => a - b)]);
       }
       expect(errors.length).toBeGreaterThan(0);
 
       // The live consumer rejoined by itself and has seen every acknowledged record.
-      await waitFor('the live consumer to catch up', () => ackedValues.every((v) => live.has(v)) && live.has('survivor'), 60_000);
+      await waitFor(
+        'the live consumer to catch up',
+        () => ackedValues.every((v) => live.has(v)) && live.has('survivor'),
+        60_000,
+      );
       await liveConsumer.stop();
       await log.deleteGroup(group);
     },

@@ -12,7 +12,7 @@
  *   through a short-lived member that joins, commits and leaves; a group with members elsewhere
  *   is refused with LKL_ERR_LOG_GROUP_ACTIVE (Kafka would reject the commit).
  */
-import { ConfigResourceTypes, Kafka, Partitioners, type Admin, type PartitionMetadata } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka, type PartitionMetadata } from 'kafkajs';
 import type { Clock } from '../../clock/clock.js';
 import { LabError, isLabError } from '../../errors/lab-error.js';
 import type {
@@ -28,15 +28,34 @@ import type {
   TopicSpec,
 } from '../../ports/event-log.js';
 import { KafkaAppender, PartialAppendError, type PartitionerFn } from './kafka-appender.js';
-import { KafkaLogConsumer, type KafkaConsumerHost, type KafkaConsumerOptions, type KafkaConsumerSettings } from './kafka-consumer.js';
+import {
+  KafkaLogConsumer,
+  type KafkaConsumerHost,
+  type KafkaConsumerOptions,
+  type KafkaConsumerSettings,
+} from './kafka-consumer.js';
 import { KAFKA_LOG_DEFAULTS, type KafkaRetrySettings } from './kafka-defaults.js';
 import { kafkaErrorType, toLabError } from './kafka-errors.js';
-import { KafkaLogInstrumentation, KAFKA_LOG_EVENTS, type KafkaLogEventName, type KafkaLogEventPayloads } from './kafka-instrumentation.js';
+import {
+  KafkaLogInstrumentation,
+  KAFKA_LOG_EVENTS,
+  type KafkaLogEventName,
+  type KafkaLogEventPayloads,
+} from './kafka-instrumentation.js';
 import { KAFKAJS_LEVELS, quietLogCreator, type KafkaLogLevel } from './kafka-logger.js';
 import { retryWindowMs, toKafkaRetry } from './kafka-retry.js';
-import { validateGroupName, validateOffsets, validateRecords, validateTopicName, validateTopicSpec } from './kafka-validation.js';
+import {
+  validateGroupName,
+  validateOffsets,
+  validateRecords,
+  validateTopicName,
+  validateTopicSpec,
+} from './kafka-validation.js';
 
 export type { KafkaLogLevel };
+
+// kafkajs is CommonJS; Node's ESM loader does not see all of its named exports.
+const { ConfigResourceTypes, Kafka: KafkaClient, Partitioners } = kafkajs;
 
 export interface KafkaEventLogOptions {
   brokers: string[];
@@ -54,6 +73,8 @@ export interface KafkaEventLogOptions {
   consumerRetry?: Partial<KafkaRetrySettings>;
   /** Fetch tuning and group timeouts of consumers (see KAFKA_LOG_DEFAULTS). */
   consumer?: Partial<Omit<KafkaConsumerSettings, 'retry'>>;
+  /** Produce request limits (see KAFKA_LOG_DEFAULTS). */
+  producer?: { maxRequestBytesPerPartition?: number; maxRecordsPerRequest?: number };
   /** kafkajs log lines at or above this level go to stderr (handled error responses and repeats are dropped). Default 'error'. */
   logLevel?: KafkaLogLevel;
 }
@@ -86,7 +107,11 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
   private closed = false;
 
   private constructor(private readonly opts: KafkaEventLogOptions) {
-    if (!Array.isArray(opts.brokers) || opts.brokers.length === 0 || opts.brokers.some((b) => typeof b !== 'string' || !/^[^:\s]+:\d+$/.test(b))) {
+    if (
+      !Array.isArray(opts.brokers) ||
+      opts.brokers.length === 0 ||
+      opts.brokers.some((b) => typeof b !== 'string' || !/^[^:\s]+:\d+$/.test(b))
+    ) {
       throw new LabError(
         'LKL_ERR_LOG_INVALID_ARGUMENT',
         `openKafkaEventLog needs brokers as host:port strings, got ${JSON.stringify(opts.brokers)}; set KAFKA_BROKERS, e.g. 127.0.0.1:19092.`,
@@ -104,7 +129,7 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
     const adminRetry = { ...d.adminRetry, ...opts.adminRetry };
     const consumerRetry = { ...d.consumerRetry, ...opts.consumerRetry };
     const client = (retry: KafkaRetrySettings): Kafka =>
-      new Kafka({
+      new KafkaClient({
         brokers: [...opts.brokers],
         clientId: opts.clientId,
         connectionTimeout: opts.connectionTimeoutMs ?? d.connectionTimeoutMs,
@@ -123,6 +148,8 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
     this.producerRetryWindowMs = retryWindowMs(producerRetry);
     this.appender = new KafkaAppender(producerKafka, Partitioners.DefaultPartitioner as () => PartitionerFn, {
       retry: producerRetry,
+      maxRequestBytesPerPartition: opts.producer?.maxRequestBytesPerPartition,
+      maxRecordsPerRequest: opts.producer?.maxRecordsPerRequest,
       onReset: (error) => this.instrumentation.emit(KAFKA_LOG_EVENTS.PRODUCER_RESET, { error }),
     });
     this.consumerSettings = {
@@ -150,7 +177,10 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
   }
 
   /** Subscribes to an instrumentation event; returns the unsubscribe function. */
-  on<E extends KafkaLogEventName>(event: E, listener: (payload: KafkaLogEventPayloads[E]) => void): () => void {
+  on<E extends KafkaLogEventName>(
+    event: E,
+    listener: (payload: KafkaLogEventPayloads[E]) => void,
+  ): () => void {
     return this.instrumentation.on(event, listener);
   }
 
@@ -165,15 +195,20 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
       { name: 'retention.bytes', value: String(spec.retentionBytes ?? -1) },
     ];
     // segment.bytes has no "unlimited" value (-1 is invalid); without it the broker default applies.
-    if (spec.segmentBytes !== undefined) configEntries.push({ name: 'segment.bytes', value: String(spec.segmentBytes) });
+    if (spec.segmentBytes !== undefined)
+      configEntries.push({ name: 'segment.bytes', value: String(spec.segmentBytes) });
     if (await this.topicExists(topic)) return; // an existing topic keeps its partitions and configs
     try {
       // false = another client created it meanwhile.
       await this.withAdmin((admin) =>
-        admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: spec.partitions, configEntries }] }),
+        admin.createTopics({
+          waitForLeaders: true,
+          topics: [{ topic, numPartitions: spec.partitions, configEntries }],
+        }),
       );
     } catch (err) {
-      if (kafkaErrorType(err) !== 'TOPIC_ALREADY_EXISTS') throw this.error(err, `Creating topic ${topic}`, { topic });
+      if (kafkaErrorType(err) !== 'TOPIC_ALREADY_EXISTS')
+        throw this.error(err, `Creating topic ${topic}`, { topic });
     }
     this.topicMeta.delete(topic);
   }
@@ -205,7 +240,9 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
     this.assertOpen();
     try {
       const { topics } = await this.withAdmin((admin) => admin.fetchTopicMetadata());
-      const visible = topics.filter((t) => !t.name.startsWith('__')).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const visible = topics
+        .filter((t) => !t.name.startsWith('__'))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (visible.length === 0) return [];
       const { resources } = await this.withAdmin((admin) =>
         admin.describeConfigs({
@@ -217,7 +254,12 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
           })),
         }),
       );
-      const configs = new Map(resources.map((r) => [r.resourceName, new Map(r.configEntries.map((e) => [e.configName, e.configValue]))]));
+      const configs = new Map(
+        resources.map((r) => [
+          r.resourceName,
+          new Map(r.configEntries.map((e) => [e.configName, e.configValue])),
+        ]),
+      );
       return visible.map((t) => {
         const c = configs.get(t.name);
         return {
@@ -244,7 +286,11 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
     try {
       return await this.appender.send(topic, records, partitions, this.opts.clock.now());
     } catch (err) {
-      const e = this.error(err instanceof PartialAppendError ? err.failure : err, `Appending ${records.length} records to ${topic}`, { topic });
+      const e = this.error(
+        err instanceof PartialAppendError ? err.failure : err,
+        `Appending ${records.length} records to ${topic}`,
+        { topic },
+      );
       if (e.code !== 'LKL_ERR_LOG_UNAVAILABLE') this.topicMeta.delete(topic);
       if (err instanceof PartialAppendError) {
         throw new LabError(
@@ -291,14 +337,20 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
     }
   }
 
-  async committedOffsets(group: string, topic: string): Promise<Array<{ partition: number; offset: number | null }>> {
+  async committedOffsets(
+    group: string,
+    topic: string,
+  ): Promise<Array<{ partition: number; offset: number | null }>> {
     this.assertOpen();
     validateGroupName(group);
     validateTopicName(topic);
     const meta = await this.partitionMetadata(topic, true);
     let rows: Array<{ partition: number; offset: string }> = [];
     try {
-      const res = await this.withAdmin((admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }), topic);
+      const res = await this.withAdmin(
+        (admin) => admin.fetchOffsets({ groupId: group, topics: [topic] }),
+        topic,
+      );
       rows = res.find((r) => r.topic === topic)?.partitions ?? [];
     } catch (err) {
       throw this.error(err, `Reading the committed offsets of group ${group} on ${topic}`, { topic, group });
@@ -332,21 +384,30 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
     validateGroupName(group);
     const active = [...this.consumers].find((c) => c.group === group);
     if (active) {
-      throw new LabError('LKL_ERR_LOG_GROUP_ACTIVE', `Group ${group} has a running consumer on ${active.topic}; stop it before deleting the group.`, {
-        details: { group, topic: active.topic },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_GROUP_ACTIVE',
+        `Group ${group} has a running consumer on ${active.topic}; stop it before deleting the group.`,
+        {
+          details: { group, topic: active.topic },
+        },
+      );
     }
     try {
       await this.withAdmin((admin) => admin.deleteGroups([group]));
     } catch (err) {
-      const results = (err as { groups?: Array<{ groupId: string; error?: { type?: string } }> }).groups ?? [];
+      const results =
+        (err as { groups?: Array<{ groupId: string; error?: { type?: string } }> }).groups ?? [];
       const type = results.find((g) => g.groupId === group)?.error?.type ?? kafkaErrorType(err);
       if (type === 'GROUP_ID_NOT_FOUND') return;
       if (type === 'NON_EMPTY_GROUP') {
-        throw new LabError('LKL_ERR_LOG_GROUP_ACTIVE', `Group ${group} still has members (consumers in another process?); stop them before deleting the group.`, {
-          cause: err,
-          details: { group },
-        });
+        throw new LabError(
+          'LKL_ERR_LOG_GROUP_ACTIVE',
+          `Group ${group} still has members (consumers in another process?); stop them before deleting the group.`,
+          {
+            cause: err,
+            details: { group },
+          },
+        );
       }
       throw this.error(err, `Deleting group ${group}`, { group });
     }
@@ -354,7 +415,10 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
 
   /** Lag per partition: end − committed, or end − low when the group has committed nothing there. */
   async lag(group: string, topic: string): Promise<GroupLag> {
-    const [offsets, committed] = await Promise.all([this.offsets(topic), this.committedOffsets(group, topic)]);
+    const [offsets, committed] = await Promise.all([
+      this.offsets(topic),
+      this.committedOffsets(group, topic),
+    ]);
     const committedOf = new Map(committed.map((c) => [c.partition, c.offset]));
     const partitions = offsets.map((o) => {
       const c = committedOf.get(o.partition) ?? null;
@@ -406,9 +470,15 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
       return cached.partitions;
     }
     try {
-      const { topics } = await this.withAdmin((admin) => admin.fetchTopicMetadata({ topics: [topic] }), topic);
-      const partitions = [...(topics.find((t) => t.name === topic)?.partitions ?? [])].sort((a, b) => a.partitionId - b.partitionId);
-      if (partitions.length === 0) throw Object.assign(new Error('no partitions'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+      const { topics } = await this.withAdmin(
+        (admin) => admin.fetchTopicMetadata({ topics: [topic] }),
+        topic,
+      );
+      const partitions = [...(topics.find((t) => t.name === topic)?.partitions ?? [])].sort(
+        (a, b) => a.partitionId - b.partitionId,
+      );
+      if (partitions.length === 0)
+        throw Object.assign(new Error('no partitions'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
       this.topicMeta.set(topic, { partitions, fetchedAt: performance.now() });
       return partitions;
     } catch (err) {
@@ -513,9 +583,13 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
 
   private assertOpen(): void {
     if (this.closed) {
-      throw new LabError('LKL_ERR_LOG_CLOSED', `The Kafka event log (${this.brokers.join(',')}) is closed; open it again with openKafkaEventLog().`, {
-        details: { brokers: [...this.brokers] },
-      });
+      throw new LabError(
+        'LKL_ERR_LOG_CLOSED',
+        `The Kafka event log (${this.brokers.join(',')}) is closed; open it again with openKafkaEventLog().`,
+        {
+          details: { brokers: [...this.brokers] },
+        },
+      );
     }
   }
 }
@@ -531,8 +605,18 @@ function limit(value: string | undefined): number | undefined {
  * Commits offsets for a group that has no members: a kafkajs consumer joins it (fetching
  * nothing: its partitions are paused), commits with the generation it got, and leaves.
  */
-async function commitAsShortLivedMember(kafka: Kafka, group: string, topic: string, offsets: PartitionOffset[]): Promise<void> {
-  const consumer = kafka.consumer({ groupId: group, allowAutoTopicCreation: false, maxWaitTimeInMs: 20, retry: { retries: 3 } });
+async function commitAsShortLivedMember(
+  kafka: Kafka,
+  group: string,
+  topic: string,
+  offsets: PartitionOffset[],
+): Promise<void> {
+  const consumer = kafka.consumer({
+    groupId: group,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 20,
+    retry: { retries: 3 },
+  });
   try {
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -544,7 +628,9 @@ async function commitAsShortLivedMember(kafka: Kafka, group: string, topic: stri
     });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => undefined });
     await joined;
-    await consumer.commitOffsets(offsets.map((o) => ({ topic, partition: o.partition, offset: String(o.offset) })));
+    await consumer.commitOffsets(
+      offsets.map((o) => ({ topic, partition: o.partition, offset: String(o.offset) })),
+    );
   } finally {
     await consumer.disconnect().catch(() => undefined);
   }

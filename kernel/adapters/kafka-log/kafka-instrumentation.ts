@@ -18,7 +18,12 @@ export const KAFKA_LOG_EVENTS = {
 export interface KafkaLogEventPayloads {
   [KAFKA_LOG_EVENTS.CONSUMER_GROUP_JOIN]: { group: string; topic: string; partitions: number[] };
   [KAFKA_LOG_EVENTS.CONSUMER_RESTART]: { group: string; topic: string; error: unknown };
-  [KAFKA_LOG_EVENTS.CONSUMER_CRASH]: { group: string; topic: string; partition: number | undefined; error: unknown };
+  [KAFKA_LOG_EVENTS.CONSUMER_CRASH]: {
+    group: string;
+    topic: string;
+    partition: number | undefined;
+    error: unknown;
+  };
   [KAFKA_LOG_EVENTS.PRODUCER_RESET]: { error: unknown };
 }
 
@@ -27,7 +32,10 @@ export type KafkaLogEventName = keyof KafkaLogEventPayloads;
 export class KafkaLogInstrumentation {
   private readonly emitter = new EventEmitter();
 
-  on<E extends KafkaLogEventName>(event: E, listener: (payload: KafkaLogEventPayloads[E]) => void): () => void {
+  on<E extends KafkaLogEventName>(
+    event: E,
+    listener: (payload: KafkaLogEventPayloads[E]) => void,
+  ): () => void {
     this.emitter.on(event, listener);
     return () => this.emitter.off(event, listener);
   }

@@ -4,11 +4,14 @@
  * dropped, and a line repeated while a broker is down is printed once per window with a count
  * of the repeats it stands for.
  */
-import { logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import kafkajs, { type LogEntry, type logCreator, type logLevel as KafkaJsLevel } from 'kafkajs';
+
+// kafkajs is CommonJS; Node's ESM loader does not see all of its named exports.
+const { logLevel } = kafkajs;
 
 export type KafkaLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
-export const KAFKAJS_LEVELS: Record<KafkaLogLevel, logLevel> = {
+export const KAFKAJS_LEVELS: Record<KafkaLogLevel, KafkaJsLevel> = {
   nothing: logLevel.NOTHING,
   error: logLevel.ERROR,
   warn: logLevel.WARN,
@@ -33,7 +36,10 @@ export function quietLogCreator(write: (line: string) => void = (l) => process.s
         prev.suppressed++;
         return;
       }
-      const repeats = prev && prev.suppressed > 0 ? ` [${prev.suppressed} repeats in the last ${Math.round((now - prev.at) / 1000)} s]` : '';
+      const repeats =
+        prev && prev.suppressed > 0
+          ? ` [${prev.suppressed} repeats in the last ${Math.round((now - prev.at) / 1000)} s]`
+          : '';
       seen.set(key, { at: now, suppressed: 0 });
       if (seen.size > 200) seen.delete(seen.keys().next().value as string);
       write(`[kafkajs] ${key}${error ? ` (${error})` : ''}${repeats}\n`);

@@ -1,0 +1,333 @@
+/**
+ * Benchmark of the Kafka adapter against a real broker (not a test):
+ *   (a) produce: N pre-generated YSB events through the adapter's append() in batches
+ *       (idempotent producer, acks = all) into a fresh topic;
+ *   (b) consume: all N through the adapter's consumer from earliest, JSON.parse of every value
+ *       (counting views, checked against the generator);
+ *   (c) Kafka's Java ConsumerPerformance on the same topic in the same run, as the reference;
+ * then prints a table, the machine, and one JSON line with the figures. The topic is deleted at
+ * the end.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/kafka-bench.js [--events N] [--batch N] [--partitions N] [--rounds N] [--brokers host:port]
+ *   node --import tsx bench/kafka-bench.ts [...]                      (from the sources)
+ *
+ * Needs the local stack (`bash scripts/stack/stack.sh up`) for (c); --brokers defaults to
+ * KAFKA_BROKERS, else 127.0.0.1:19092.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { systemClock } from '../kernel/clock/system-clock.js';
+import type { AppendRecord } from '../kernel/ports/event-log.js';
+import { buildReferenceData } from '../kernel/workload/reference-data.js';
+import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
+import { openKafkaEventLog, type KafkaEventLog } from '../kernel/adapters/kafka-log/kafka-event-log.js';
+
+const run = promisify(execFile);
+
+interface Args {
+  events: number;
+  batch: number;
+  partitions: number;
+  rounds: number;
+  brokers: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = {
+    events: 1_000_000,
+    batch: 10_000,
+    partitions: 4,
+    rounds: 3,
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    const num = (): number => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n <= 0)
+        throw new Error(`${flag} needs a positive integer, got ${String(value)}`);
+      i++;
+      return n;
+    };
+    if (flag === '--events') args.events = num();
+    else if (flag === '--batch') args.batch = num();
+    else if (flag === '--partitions') args.partitions = num();
+    else if (flag === '--rounds') args.rounds = num();
+    else if (flag === '--brokers') {
+      args.brokers = String(value).split(',');
+      i++;
+    } else
+      throw new Error(
+        `unknown argument ${String(flag)} (use --events N, --batch N, --partitions N, --rounds N, --brokers host:port)`,
+      );
+  }
+  return args;
+}
+
+/** N YSB events (catch-up mode: event_time = start + n × 10 ms), values only. */
+function generateEvents(n: number): { values: string[]; views: number } {
+  const gen = new YsbGenerator(buildReferenceData(), {
+    seed: 42,
+    mode: 'catch-up',
+    rate: 0,
+    startTime: 1_700_000_000_000,
+  });
+  const values = new Array<string>(n);
+  let views = 0;
+  for (let i = 0; i < n;) {
+    for (const r of gen.take(Math.min(50_000, n - i))) {
+      values[i++] = r.value;
+      if (r.event?.event_type === 'view') views++;
+    }
+  }
+  return { values, views };
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Wall-clock and CPU time (all threads of the process) of `fn`. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await fn();
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  return { value, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+interface ConsumeRound {
+  /** From run() to the last record handled: join + fetch + decode + JSON.parse. */
+  eventsPerSec: number;
+  /** From the first batch to the last (like ConsumerPerformance's fetch.nMsg.sec). */
+  fetchEventsPerSec: number;
+  cpuEventsPerSec: number;
+  joinMs: number;
+  views: number;
+}
+
+async function consumeAll(log: KafkaEventLog, topic: string, n: number): Promise<ConsumeRound> {
+  const group = `bench-${randomUUID()}`;
+  let count = 0;
+  let views = 0;
+  let firstBatchAt = 0;
+  let lastAt = 0;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const consumer = log.consumer({ group, topic, start: 'earliest' });
+  const t = await timed(async () => {
+    const t0 = performance.now();
+    await consumer.run(async (batch) => {
+      if (firstBatchAt === 0) firstBatchAt = performance.now();
+      for (const r of batch.records) {
+        const e = JSON.parse(r.value) as { event_type: string };
+        if (e.event_type === 'view') views++;
+      }
+      count += batch.records.length;
+      if (count >= n) {
+        lastAt = performance.now();
+        finish();
+      }
+    });
+    const joinMs = performance.now() - t0;
+    await done;
+    return { t0, joinMs };
+  });
+  await consumer.stop();
+  await log.deleteGroup(group).catch(() => undefined);
+  if (count !== n) throw new Error(`consumed ${count} events, expected ${n}`);
+  const perSec = (ms: number): number => Math.round(n / (ms / 1000));
+  return {
+    eventsPerSec: perSec(lastAt - t.value.t0),
+    fetchEventsPerSec: perSec(lastAt - firstBatchAt),
+    cpuEventsPerSec: perSec(t.cpuMs),
+    joinMs: Math.round(t.value.joinMs),
+    views,
+  };
+}
+
+interface JavaPerf {
+  mbPerSec: number;
+  eventsPerSec: number;
+  fetchMbPerSec: number;
+  fetchEventsPerSec: number;
+  rebalanceMs: number;
+  messages: number;
+}
+
+/** Kafka's ConsumerPerformance through the stack script; parses its CSV-like report. */
+async function javaConsumerPerf(topic: string, n: number): Promise<JavaPerf> {
+  const script = join(
+    dirname(fileURLToPath(import.meta.url)),
+    '..',
+    ...(import.meta.url.includes('/dist/') ? ['..'] : []),
+    'scripts',
+    'stack',
+    'stack.sh',
+  );
+  const { stdout } = await run('bash', [script, 'consumer-perf', topic, String(n), '--timeout', '60000'], {
+    maxBuffer: 10 * 2 ** 20,
+  });
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const headerAt = lines.findIndex((l) => l.startsWith('start.time'));
+  if (headerAt < 0 || !lines[headerAt + 1])
+    throw new Error(`unexpected ConsumerPerformance output:\n${stdout}`);
+  const header = lines[headerAt]!.split(',').map((s) => s.trim());
+  const values = lines[headerAt + 1]!.split(',').map((s) => s.trim());
+  const col = (name: string): number => {
+    const i = header.indexOf(name);
+    if (i < 0) throw new Error(`ConsumerPerformance output has no ${name} column:\n${stdout}`);
+    return Number(values[i]);
+  };
+  return {
+    mbPerSec: col('MB.sec'),
+    eventsPerSec: col('nMsg.sec'),
+    fetchMbPerSec: col('fetch.MB.sec'),
+    fetchEventsPerSec: col('fetch.nMsg.sec'),
+    rebalanceMs: col('rebalance.time.ms'),
+    messages: col('data.consumed.in.nMsg'),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const cpu = cpus();
+  const machine = {
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${process.platform} ${process.arch} ${release()}`,
+    loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+  console.log(
+    `machine: ${machine.cpu} × ${machine.cores}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}, load average ${machine.loadAverageAtStart.join(' ')}`,
+  );
+  console.log(`generating ${fmt(args.events)} YSB events...`);
+  const generated = generateEvents(args.events);
+  const expectedViews = generated.views;
+  const bytes = generated.values.reduce((a, v) => a + v.length, 0);
+  let records: AppendRecord[] | undefined = generated.values.map((value) => ({ value }));
+  generated.values = [];
+
+  const log = await openKafkaEventLog({
+    brokers: args.brokers,
+    clientId: 'lkl-kafka-bench',
+    clock: systemClock,
+  });
+  const topic = `bench-ysb-${randomUUID()}`;
+  try {
+    await log.ensureTopic(topic, { partitions: args.partitions });
+    // (a) produce
+    const produce = await timed(async () => {
+      for (let i = 0; i < records!.length; i += args.batch)
+        await log.append(topic, records!.slice(i, i + args.batch));
+    });
+    // A consumer does not hold a million events in memory: drop them before consuming.
+    records = undefined;
+    const offsets = await log.offsets(topic);
+    const stored = offsets.reduce((a, p) => a + p.end - p.low, 0);
+    if (stored !== args.events) throw new Error(`the topic holds ${stored} events, expected ${args.events}`);
+    const produceRate = Math.round(args.events / (produce.ms / 1000));
+    console.log(
+      `(a) produce: ${fmt(produceRate)} events/s (${fmt(args.events / (produce.cpuMs / 1000))} per CPU-second)`,
+    );
+
+    // (b) consume through the adapter, (c) Java ConsumerPerformance, alternating rounds
+    const ours: ConsumeRound[] = [];
+    const java: JavaPerf[] = [];
+    for (let r = 0; r < args.rounds; r++) {
+      const round = await consumeAll(log, topic, args.events);
+      if (round.views !== expectedViews)
+        throw new Error(`counted ${round.views} views, expected ${expectedViews}`);
+      ours.push(round);
+      const j = await javaConsumerPerf(topic, args.events);
+      if (j.messages !== args.events)
+        throw new Error(`ConsumerPerformance read ${j.messages} messages, expected ${args.events}`);
+      java.push(j);
+      console.log(
+        `round ${r + 1}/${args.rounds}: ours ${fmt(round.eventsPerSec)}/s (fetch ${fmt(round.fetchEventsPerSec)}/s, join ${round.joinMs} ms); Java ${fmt(j.eventsPerSec)}/s (fetch ${fmt(j.fetchEventsPerSec)}/s, rebalance ${fmt(j.rebalanceMs)} ms)`,
+      );
+    }
+
+    const results = {
+      events: args.events,
+      avgEventBytes: Math.round(bytes / args.events),
+      partitions: args.partitions,
+      batch: args.batch,
+      rounds: args.rounds,
+      produceEventsPerSec: produceRate,
+      produceCpuEventsPerSec: Math.round(args.events / (produce.cpuMs / 1000)),
+      oursConsumeEventsPerSec: median(ours.map((o) => o.eventsPerSec)),
+      oursConsumeFetchEventsPerSec: median(ours.map((o) => o.fetchEventsPerSec)),
+      oursConsumeCpuEventsPerSec: median(ours.map((o) => o.cpuEventsPerSec)),
+      oursJoinMs: median(ours.map((o) => o.joinMs)),
+      javaConsumerPerfEventsPerSec: median(java.map((j) => j.eventsPerSec)),
+      javaConsumerPerfMbPerSec: median(java.map((j) => j.mbPerSec)),
+      javaConsumerPerfFetchEventsPerSec: median(java.map((j) => j.fetchEventsPerSec)),
+      javaRebalanceMs: median(java.map((j) => j.rebalanceMs)),
+      ratio: 0,
+      fetchRatio: 0,
+      loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
+    };
+    results.ratio =
+      Math.round((results.oursConsumeEventsPerSec / results.javaConsumerPerfEventsPerSec) * 1000) / 10;
+    results.fetchRatio =
+      Math.round((results.oursConsumeFetchEventsPerSec / results.javaConsumerPerfFetchEventsPerSec) * 1000) /
+      10;
+
+    const rows: Array<[string, string]> = [
+      ['figure (median of ' + args.rounds + ' rounds)', 'events/s'],
+      [
+        `ours: produce (append, batches of ${fmt(args.batch)}, acks=all, idempotent)`,
+        fmt(results.produceEventsPerSec),
+      ],
+      ['ours: consume from earliest + JSON.parse (incl. group join)', fmt(results.oursConsumeEventsPerSec)],
+      [
+        'Java ConsumerPerformance nMsg.sec (incl. rebalance, no deserialization)',
+        fmt(results.javaConsumerPerfEventsPerSec),
+      ],
+      ['ratio ours / Java (target ≥ 50 %)', `${results.ratio} %`],
+      ['ours: consume, first batch → last (like fetch.nMsg.sec)', fmt(results.oursConsumeFetchEventsPerSec)],
+      ['Java ConsumerPerformance fetch.nMsg.sec', fmt(results.javaConsumerPerfFetchEventsPerSec)],
+      ['ratio ours / Java, fetch only', `${results.fetchRatio} %`],
+    ];
+    const w0 = Math.max(...rows.map((r) => r[0].length));
+    const w1 = Math.max(...rows.map((r) => r[1].length));
+    console.log('');
+    console.log(
+      `${fmt(args.events)} YSB events of ${results.avgEventBytes} B on average (${fmt(bytes / 2 ** 20)} MiB), ${args.partitions} partitions, brokers ${args.brokers.join(',')}; Java ConsumerPerformance ${fmt(results.javaConsumerPerfMbPerSec)} MB/s; load average at end ${results.loadAverageAtEnd.join(' ')}`,
+    );
+    for (const [a, b] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}`);
+    console.log('');
+    console.log(JSON.stringify({ bench: 'kafka-log', machine, results, perRound: { ours, java } }));
+  } finally {
+    await log
+      .deleteTopic(topic)
+      .catch((err: unknown) => console.error(`could not delete topic ${topic}:`, err));
+    await log.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
