@@ -552,6 +552,8 @@ describe('embedded log: retention', () => {
     const dir = await tempDir();
     const clock = new VirtualClock(0);
     const log = await openLog(dir, { clock, retentionCheckIntervalMs: 20 });
+    // Let the timer fire while there is nothing to do: it must keep running afterwards.
+    await new Promise((r) => setTimeout(r, 100));
     await log.ensureTopic('t', { partitions: 1, segmentBytes: 1000, retentionMs: 1000 });
     for (let i = 0; i < 25; i++) await log.append('t', [{ value: fixedValue(i) }]);
     await log.commitOffsets('g', 't', [{ partition: 0, offset: 5 }]);

@@ -439,19 +439,21 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
   /** Applies retention now: drops whole sealed segments by age and size, raising `low`. */
   enforceRetention(): Promise<void> {
     this.assertOpen();
-    this.retentionRun ??= (async () => {
-      try {
-        const now = this.clock.now();
-        for (const t of [...this.topics.values()]) {
-          const spec = { retentionMs: t.meta.retentionMs, retentionBytes: t.meta.retentionBytes };
-          if (spec.retentionMs === undefined && spec.retentionBytes === undefined) continue;
-          for (const p of t.partitions) await p.enforceRetention(now, spec);
-        }
-      } finally {
-        this.retentionRun = undefined;
-      }
-    })();
-    return this.retentionRun;
+    if (this.retentionRun) return this.retentionRun;
+    const run = this.applyRetention().finally(() => {
+      if (this.retentionRun === run) this.retentionRun = undefined;
+    });
+    this.retentionRun = run;
+    return run;
+  }
+
+  private async applyRetention(): Promise<void> {
+    const now = this.clock.now();
+    for (const t of [...this.topics.values()]) {
+      const spec = { retentionMs: t.meta.retentionMs, retentionBytes: t.meta.retentionBytes };
+      if (spec.retentionMs === undefined && spec.retentionBytes === undefined) continue;
+      for (const p of t.partitions) await p.enforceRetention(now, spec);
+    }
   }
 
   private async backgroundRetention(): Promise<void> {
@@ -465,18 +467,21 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
 
   private async backgroundSync(): Promise<void> {
     if (this.closed || this.syncRun) return;
-    this.syncRun = (async () => {
-      try {
-        await Promise.all([...this.topics.values()].map((t) => t.syncIfDirty()));
-      } catch (error) {
-        if (this.closed) return;
-        this.storageFailure = error;
-        this.instrumentation.emit(EMBEDDED_LOG_EVENTS.BACKGROUND_ERROR, { task: 'fsync', error });
-      } finally {
-        this.syncRun = undefined;
-      }
-    })();
-    await this.syncRun;
+    const run = this.syncDirty().finally(() => {
+      if (this.syncRun === run) this.syncRun = undefined;
+    });
+    this.syncRun = run;
+    await run;
+  }
+
+  private async syncDirty(): Promise<void> {
+    try {
+      await Promise.all([...this.topics.values()].map((t) => t.syncIfDirty()));
+    } catch (error) {
+      if (this.closed) return;
+      this.storageFailure = error;
+      this.instrumentation.emit(EMBEDDED_LOG_EVENTS.BACKGROUND_ERROR, { task: 'fsync', error });
+    }
   }
 
   /** Stops consumers (after their in-flight batch), flushes, fsyncs, closes files, releases the lock. */

@@ -71,22 +71,22 @@ export function encodeBatch(
     const ts = r.timestamp ?? defaultTimestamp;
     if (ts > maxTimestamp) maxTimestamp = ts;
     const offLo = offset >>> 0;
-    target.writeUInt32LE(offLo, start + 8);
-    target.writeUInt32LE((offset - offLo) / TWO_32, start + 12);
+    w32(target, start + 8, offLo);
+    w32(target, start + 12, (offset - offLo) / TWO_32);
     const tsLo = ts >>> 0;
-    target.writeUInt32LE(tsLo, start + 16);
-    target.writeUInt32LE((ts - tsLo) / TWO_32, start + 20);
+    w32(target, start + 16, tsLo);
+    w32(target, start + 20, (ts - tsLo) / TWO_32);
     pos = start + RECORD_OVERHEAD_BYTES;
     if (r.key == null) {
-      target.writeInt32LE(-1, start + 24);
+      w32(target, start + 24, -1);
     } else {
       const keyBytes = r.key.length === 0 ? 0 : writeUtf8(target, r.key, pos);
-      target.writeInt32LE(keyBytes, start + 24);
+      w32(target, start + 24, keyBytes);
       pos += keyBytes;
     }
     if (r.value.length > 0) pos += writeUtf8(target, r.value, pos);
-    target.writeUInt32LE(pos - start - RECORD_PREFIX_BYTES, start + 4);
-    target.writeUInt32LE(crc32Range(target, start + 4, pos), start);
+    w32(target, start + 4, pos - start - RECORD_PREFIX_BYTES);
+    w32(target, start, crc32Range(target, start + 4, pos));
     offset++;
   }
   return { bytes: pos, count: records.length, maxTimestamp, indexCandidates };
@@ -122,7 +122,7 @@ export function readFrameTimestamp(buf: Buffer, pos: number): number {
 export function lastFrameEnd(buf: Buffer, start: number, limit: number, maxRecordBytes: number): number {
   let pos = start;
   while (limit - pos >= RECORD_PREFIX_BYTES) {
-    const bodyLength = buf.readUInt32LE(pos + 4);
+    const bodyLength = u32(buf, pos + 4);
     if (bodyLength < RECORD_BODY_HEADER_BYTES || bodyLength + RECORD_PREFIX_BYTES > maxRecordBytes) {
       // Let the decoder meet (and report) the damaged frame.
       return pos === start ? limit : pos;
@@ -151,6 +151,23 @@ function writeUtf8(target: Buffer, value: string, offset: number): number {
   return HAS_UTF8_FAST_PATH
     ? (target as unknown as Utf8Buffer).utf8Write(value, offset)
     : target.write(value, offset, 'utf8');
+}
+
+/** Little-endian u32 / i32 at `p` (the caller has checked the bounds): no argument validation. */
+function u32(buf: Buffer, p: number): number {
+  return (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16)) + buf[p + 3]! * 0x1000000;
+}
+
+/** Writes the low 32 bits of `v` little-endian at `p` (the caller has checked the bounds). */
+function w32(buf: Buffer, p: number, v: number): void {
+  buf[p] = v;
+  buf[p + 1] = v >>> 8;
+  buf[p + 2] = v >>> 16;
+  buf[p + 3] = v >>> 24;
+}
+
+function i32(buf: Buffer, p: number): number {
+  return buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24);
 }
 
 export type DecodeProblem = 'bad-length' | 'checksum-mismatch' | 'offset-gap';
@@ -184,26 +201,26 @@ export function decodeRecords(
   let pos = start;
   let expected = expectedOffset;
   while (out.length < maxRecords && limit - pos >= RECORD_PREFIX_BYTES) {
-    const bodyLength = buf.readUInt32LE(pos + 4);
+    const bodyLength = u32(buf, pos + 4);
     if (bodyLength < RECORD_BODY_HEADER_BYTES || bodyLength + RECORD_PREFIX_BYTES > maxRecordBytes) {
       return { consumed: pos, nextOffset: expected, problem: 'bad-length', problemAt: pos };
     }
     const end = pos + RECORD_PREFIX_BYTES + bodyLength;
     if (end > limit) break;
-    if (pos >= checkFrom && buf.readUInt32LE(pos) !== crc32Range(buf, pos + 4, end)) {
+    if (pos >= checkFrom && u32(buf, pos) !== crc32Range(buf, pos + 4, end)) {
       return { consumed: pos, nextOffset: expected, problem: 'checksum-mismatch', problemAt: pos };
     }
-    const offset = buf.readUInt32LE(pos + 8) + buf.readUInt32LE(pos + 12) * TWO_32;
+    const offset = u32(buf, pos + 8) + u32(buf, pos + 12) * TWO_32;
     if (offset !== expected) {
       return { consumed: pos, nextOffset: expected, problem: 'offset-gap', problemAt: pos };
     }
     if (offset >= fromOffset) {
-      const keyLength = buf.readInt32LE(pos + 24);
+      const keyLength = i32(buf, pos + 24);
       const keyStart = pos + RECORD_OVERHEAD_BYTES;
       const valueStart = keyLength < 0 ? keyStart : keyStart + keyLength;
       out.push({
         offset,
-        timestamp: buf.readUInt32LE(pos + 16) + buf.readUInt32LE(pos + 20) * TWO_32,
+        timestamp: u32(buf, pos + 16) + u32(buf, pos + 20) * TWO_32,
         key:
           keyLength < 0
             ? undefined
