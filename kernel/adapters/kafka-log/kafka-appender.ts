@@ -1,6 +1,10 @@
 /**
- * The write path: one idempotent kafkajs producer (acks = all, one request in flight per
- * broker), replaced by a fresh one after any failed send.
+ * The write path: one idempotent kafkajs producer per topic (acks = all, one request in flight
+ * per broker), replaced by a fresh one after any failed send.
+ *
+ * Why per topic: a kafkajs client refreshes the metadata of every topic it ever wrote to, and
+ * every refresh fails once one of them has been deleted (by any client) — one shared producer
+ * would then fail every append, to every topic, until it is replaced.
  *
  * Why the replacement: an idempotent producer numbers its batches per partition. When kafkajs
  * gives up on a batch the broker may still have written it; the old producer would then reuse
@@ -21,20 +25,19 @@ export type PartitionerFn = (args: {
 }) => number;
 
 interface ProducerSlot {
+  topic: string;
   producer: Producer;
   connected: Promise<void>;
   inflight: number;
   retired: boolean;
-  /** Topics this producer wrote to (kafkajs refreshes their metadata on every refresh). */
-  topics: Set<string>;
 }
 
 export interface AppenderOptions {
   retry: KafkaRetrySettings;
   maxRequestBytesPerPartition?: number;
   maxRecordsPerRequest?: number;
-  /** Called when a failed send retires the producer. */
-  onReset?: (reason: unknown) => void;
+  /** Called when a failed send (or the topic's deletion) retires a topic's producer. */
+  onReset?: (topic: string, reason: unknown) => void;
 }
 
 /** Thrown by send() when a later request of a multi-request append failed; `acked` were written. */
@@ -48,7 +51,7 @@ export class PartialAppendError extends Error {
 }
 
 export class KafkaAppender {
-  private slot: ProducerSlot | undefined;
+  private readonly slots = new Map<string, ProducerSlot>();
   private closed = false;
   readonly maxRequestBytesPerPartition: number;
   readonly maxRecordsPerRequest: number;
@@ -80,12 +83,6 @@ export class KafkaAppender {
         this.partitioner({ topic, partitionMetadata, message: { key: r.key ?? null, value: r.value } });
     }
     return out;
-  }
-
-  /** Connects the first producer (open() fails fast when the broker is down). */
-  async connect(): Promise<void> {
-    const slot = this.current();
-    await slot.connected;
   }
 
   /**
@@ -123,9 +120,8 @@ export class KafkaAppender {
   }
 
   private async sendOnce(topic: string, messages: Message[]): Promise<RecordMetadata[]> {
-    const slot = this.current();
+    const slot = this.current(topic);
     slot.inflight++;
-    slot.topics.add(topic);
     try {
       await slot.connected;
       return await slot.producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
@@ -138,8 +134,9 @@ export class KafkaAppender {
     }
   }
 
-  private current(): ProducerSlot {
-    if (this.slot && !this.slot.retired) return this.slot;
+  private current(topic: string): ProducerSlot {
+    const existing = this.slots.get(topic);
+    if (existing && !existing.retired) return existing;
     const producer = this.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -148,43 +145,42 @@ export class KafkaAppender {
       createPartitioner: this.createPartitioner,
     });
     const slot: ProducerSlot = {
+      topic,
       producer,
       connected: producer.connect(),
       inflight: 0,
       retired: false,
-      topics: new Set(),
     };
     slot.connected.catch((err) => this.retire(slot, err));
-    this.slot = slot;
+    this.slots.set(topic, slot);
     return slot;
   }
 
   private retire(slot: ProducerSlot, reason: unknown): void {
     if (slot.retired) return;
     slot.retired = true;
-    if (this.slot === slot) this.slot = undefined;
+    if (this.slots.get(slot.topic) === slot) this.slots.delete(slot.topic);
     if (slot.inflight === 0) void slot.producer.disconnect().catch(() => undefined);
-    if (!this.closed) this.options.onReset?.(reason);
+    if (!this.closed) this.options.onReset?.(slot.topic, reason);
   }
 
-  /**
-   * A topic was deleted: a producer that wrote to it would fail its next metadata refresh
-   * (kafkajs keeps every topic it wrote to in its refresh list), so it is replaced.
-   */
+  /** The topic was deleted: its producer is closed (a recreated topic gets a new one). */
   forgetTopic(topic: string): void {
-    const slot = this.slot;
-    if (slot?.topics.has(topic)) this.retire(slot, new Error(`topic ${topic} was deleted`));
+    const slot = this.slots.get(topic);
+    if (slot) this.retire(slot, new Error(`topic ${topic} was deleted`));
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    const slot = this.slot;
-    this.slot = undefined;
-    if (slot) {
-      slot.retired = true;
-      await slot.connected.catch(() => undefined);
-      await slot.producer.disconnect().catch(() => undefined);
-    }
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    await Promise.all(
+      slots.map(async (slot) => {
+        slot.retired = true;
+        await slot.connected.catch(() => undefined);
+        await slot.producer.disconnect().catch(() => undefined);
+      }),
+    );
   }
 }
 

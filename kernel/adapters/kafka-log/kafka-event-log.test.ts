@@ -368,6 +368,31 @@ describeWithKafka('kafka event log', () => {
     expect((await labError(log.listTopics())).code).toBe('LKL_ERR_LOG_CLOSED');
   }, 60_000);
 
+  it('keeps working for other topics when another client deletes a topic this log used', async () => {
+    const log = await open();
+    const other = await open();
+    const a = await newTopic(log, 1);
+    const b = await newTopic(log, 2);
+    await log.append(a, [{ value: 'a' }]);
+    await log.append(b, [{ value: 'b', partition: 0 }]);
+    expect(await log.offsets(a)).toEqual([{ partition: 0, low: 0, end: 1 }]);
+    expect(await log.committedOffsets('g-none', a)).toEqual([{ partition: 0, offset: null }]);
+    await other.deleteTopic(a);
+
+    const t0 = performance.now();
+    expect(await log.append(b, [{ value: 'b2', partition: 1 }])).toEqual([
+      { partition: 1, baseOffset: 0, count: 1 },
+    ]);
+    expect(await log.offsets(b)).toEqual([
+      { partition: 0, low: 0, end: 1 },
+      { partition: 1, low: 0, end: 1 },
+    ]);
+    expect((await log.lag('g-none', b)).totalLag).toBe(2);
+    expect((await labError(log.offsets(a))).code).toBe('LKL_ERR_LOG_TOPIC_UNKNOWN');
+    expect((await labError(log.append(a, [{ value: 'x' }]))).code).toBe('LKL_ERR_LOG_TOPIC_UNKNOWN');
+    expect(performance.now() - t0).toBeLessThan(15_000);
+  }, 60_000);
+
   it('a handler error stops the consumer and reports it; the failed batch is redelivered to the next consumer', async () => {
     const log = await open();
     const topic = await newTopic(log, 1);

@@ -2,7 +2,7 @@
  * The Kafka adapter of the event-log port, over kafkajs: topics are Kafka topics, partitions
  * and offsets are Kafka's, consumer groups are Kafka consumer groups. See docs/kafka.md.
  *
- * - append(): one idempotent producer (acks = all); the records of one call are grouped by
+ * - append(): an idempotent producer per topic (acks = all); the records of one call are grouped by
  *   partition (explicit, else kafkajs's Java-compatible murmur2 of the key, else round-robin)
  *   and sent in one produce request (more only when a partition's share exceeds ~900 KiB).
  * - Admin calls go through one kafkajs admin client and fail fast (≈ 4 s) with
@@ -150,7 +150,7 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
       retry: producerRetry,
       maxRequestBytesPerPartition: opts.producer?.maxRequestBytesPerPartition,
       maxRecordsPerRequest: opts.producer?.maxRecordsPerRequest,
-      onReset: (error) => this.instrumentation.emit(KAFKA_LOG_EVENTS.PRODUCER_RESET, { error }),
+      onReset: (topic, error) => this.instrumentation.emit(KAFKA_LOG_EVENTS.PRODUCER_RESET, { topic, error }),
     });
     this.consumerSettings = {
       retry: consumerRetry,
@@ -167,7 +167,6 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
     const log = new KafkaEventLog(opts);
     try {
       await log.admin.connect();
-      await log.appender.connect();
     } catch (err) {
       await log.admin.disconnect().catch(() => undefined);
       await log.appender.close();
@@ -223,7 +222,6 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
       throw this.error(err, `Deleting topic ${topic}`, { topic });
     } finally {
       this.topicMeta.delete(topic);
-      // kafkajs keeps refreshing the metadata of every topic a producer wrote to, and fails once one is gone.
       this.appender.forgetTopic(topic);
     }
     // The controller has deleted it; wait until the broker's metadata agrees, so listTopics() does too.

@@ -11,7 +11,7 @@ export const KAFKA_LOG_EVENTS = {
   CONSUMER_RESTART: 'log.consumer.restart',
   /** A consumer stopped because its handler failed or kafkajs gave up. */
   CONSUMER_CRASH: 'log.consumer.crash',
-  /** A failed send retired the idempotent producer; the next append uses a new producer id. */
+  /** A failed send retired a topic's idempotent producer; the next append uses a new producer id. */
   PRODUCER_RESET: 'log.producer.reset',
 } as const;
 
@@ -24,7 +24,7 @@ export interface KafkaLogEventPayloads {
     partition: number | undefined;
     error: unknown;
   };
-  [KAFKA_LOG_EVENTS.PRODUCER_RESET]: { error: unknown };
+  [KAFKA_LOG_EVENTS.PRODUCER_RESET]: { topic: string; error: unknown };
 }
 
 export type KafkaLogEventName = keyof KafkaLogEventPayloads;
