@@ -3,13 +3,18 @@
  * are serialized (one write call per append), reads locate the segment and position through the
  * sparse index and read large chunks, retention drops whole sealed segments from the front.
  */
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { LabError } from '../../errors/lab-error.js';
 import type { LogRecord } from '../../ports/event-log.js';
 import { fsyncDir } from './atomic-file.js';
-import { EMBEDDED_LOG_EVENTS, type LogInstrumentation, type TailTruncation } from './instrumentation.js';
-import { ChunkCache, type Chunk } from './read-cache.js';
+import { EMBEDDED_LOG_EVENTS } from './instrumentation.js';
+import {
+  corruptSegment,
+  type PartitionContext,
+  type PartitionLogOptions,
+  type RecoveryStats,
+} from './partition-context.js';
+import { recoverSegments } from './partition-recovery.js';
+import type { ChunkCache, Chunk } from './read-cache.js';
 import {
   RECORD_PREFIX_BYTES,
   decodeRecords,
@@ -19,36 +24,7 @@ import {
   type EncodableRecord,
 } from './record-codec.js';
 import { segmentsToDelete, type RetentionSpec } from './retention-policy.js';
-import { Segment, parseSegmentFileName } from './segment.js';
-import { scanSegment } from './segment-scanner.js';
-
-export interface PartitionLogOptions {
-  segmentBytes: number;
-  indexIntervalBytes: number;
-  readChunkBytes: number;
-  maxRecordBytes: number;
-  maxScratchBytes: number;
-  /** fsync before acknowledging every append (fsyncIntervalMs = 0). */
-  fsyncEveryAppend: boolean;
-  /** Check every record's CRC on every read, not only the first time a record is read from disk. */
-  verifyChecksumsOnEveryRead: boolean;
-  /** Check CRCs of all segments on open, not only of the last one. */
-  verifyAllSegmentsOnOpen: boolean;
-}
-
-export interface PartitionContext {
-  topic: string;
-  partition: number;
-  instrumentation: LogInstrumentation;
-  /** Read chunks shared by the partitions of the log. */
-  cache: ChunkCache;
-}
-
-export interface RecoveryStats {
-  segmentsScanned: number;
-  bytesScanned: number;
-  truncations: TailTruncation[];
-}
+import { Segment } from './segment.js';
 
 export class PartitionLog {
   private chain: Promise<unknown> = Promise.resolve();
@@ -72,7 +48,8 @@ export class PartitionLog {
 
   /**
    * Opens a partition: scans every segment (the last one with CRCs, to find and cut a torn
-   * tail), checks that offsets are contiguous across segments, builds the sparse indexes.
+   * tail), checks that offsets are contiguous across segments, builds the sparse indexes
+   * (see partition-recovery.ts).
    */
   static async open(
     dir: string,
@@ -80,71 +57,7 @@ export class PartitionLog {
     opts: PartitionLogOptions,
     stats: RecoveryStats,
   ): Promise<PartitionLog> {
-    const names = await readdir(dir);
-    const bases = names
-      .map(parseSegmentFileName)
-      .filter((b): b is number => b !== undefined)
-      .sort((a, b) => a - b);
-    await Promise.all(names.filter((n) => n.includes('.tmp-')).map((n) => rm(join(dir, n), { force: true })));
-    const segments: Segment[] = [];
-    try {
-      if (bases.length === 0) {
-        throw new LabError(
-          'LKL_ERR_LOG_CORRUPT',
-          `Partition directory ${dir} has no segment file. Restore it from a copy, or delete the topic directory to lose its data.`,
-          { details: { topic: ctx.topic, partition: ctx.partition, dir } },
-        );
-      }
-      for (let i = 0; i < bases.length; i++) {
-        const base = bases[i]!;
-        const last = i === bases.length - 1;
-        const path = join(dir, `${String(base).padStart(20, '0')}.log`);
-        const prev = segments[segments.length - 1];
-        if (prev && prev.nextOffset !== base) {
-          throw corrupt(
-            path,
-            0,
-            `segment starts at offset ${base} but the previous one ends at ${prev.nextOffset}`,
-            ctx,
-          );
-        }
-        const fh = await Segment.openFile(path);
-        let scan;
-        try {
-          scan = await scanSegment(fh, base, {
-            verifyChecksums: last || opts.verifyAllSegmentsOnOpen,
-            chunkBytes: opts.readChunkBytes,
-            maxRecordBytes: opts.maxRecordBytes,
-            indexIntervalBytes: opts.indexIntervalBytes,
-          });
-        } catch (err) {
-          await fh.close();
-          throw err;
-        }
-        const segment = Segment.fromScan(path, base, fh, scan.state);
-        segments.push(segment);
-        stats.segmentsScanned++;
-        stats.bytesScanned += scan.damage ? scan.damage.fileSize : scan.state.size;
-        const damage = scan.damage;
-        if (damage) {
-          if (!last || damage.notATornTail) throw corrupt(path, damage.position, damage.reason, ctx);
-          await segment.truncate(damage.position);
-          const truncation: TailTruncation = {
-            topic: ctx.topic,
-            partition: ctx.partition,
-            file: path,
-            position: damage.position,
-            bytesDropped: damage.fileSize - damage.position,
-            reason: damage.reason,
-          };
-          stats.truncations.push(truncation);
-          ctx.instrumentation.emit(EMBEDDED_LOG_EVENTS.TAIL_TRUNCATED, truncation);
-        }
-      }
-    } catch (err) {
-      await Promise.all(segments.map((s) => s.close()));
-      throw err;
-    }
+    const segments = await recoverSegments(dir, ctx, opts, stats);
     return new PartitionLog(ctx, dir, opts, segments);
   }
 
@@ -309,7 +222,7 @@ export class PartitionLog {
         const need =
           chunk.length - start >= RECORD_PREFIX_BYTES ? RECORD_PREFIX_BYTES + buf.readUInt32LE(start + 4) : 0;
         if (pos + need > visible) {
-          throw corrupt(
+          throw corruptSegment(
             seg.path,
             pos,
             `a record of ${need} bytes runs past the valid end ${visible}`,
@@ -339,7 +252,7 @@ export class PartitionLog {
         maxRecordBytes,
       );
       if (r.problem) {
-        throw corrupt(
+        throw corruptSegment(
           seg.path,
           chunk.position + r.problemAt,
           describeProblem(r.problem, r.nextOffset),
@@ -347,7 +260,12 @@ export class PartitionLog {
         );
       }
       if (r.consumed === start) {
-        throw corrupt(seg.path, pos, 'a record is cut short before the valid end of the segment', this.ctx);
+        throw corruptSegment(
+          seg.path,
+          pos,
+          'a record is cut short before the valid end of the segment',
+          this.ctx,
+        );
       }
       const consumedTo = chunk.position + r.consumed;
       if (pos <= seg.verifiedBytes && consumedTo > seg.verifiedBytes) seg.verifiedBytes = consumedTo;
@@ -365,7 +283,7 @@ export class PartitionLog {
       .readAt(buf, length, position)
       .then((n) => {
         if (n < length) {
-          throw corrupt(
+          throw corruptSegment(
             seg.path,
             position + n,
             `the file ends at ${position + n} bytes, before its valid end`,
@@ -499,12 +417,4 @@ function describeProblem(problem: string, expectedOffset: number): string {
     default:
       return `record does not carry the expected offset ${expectedOffset}`;
   }
-}
-
-function corrupt(file: string, position: number, reason: string, ctx: PartitionContext): LabError {
-  return new LabError(
-    'LKL_ERR_LOG_CORRUPT',
-    `Segment ${file} of ${ctx.topic}/${ctx.partition} is corrupt at byte ${position} (${reason}). Restore the data directory from a copy, or delete the partition directory to lose its data.`,
-    { details: { topic: ctx.topic, partition: ctx.partition, file, position, reason } },
-  );
 }

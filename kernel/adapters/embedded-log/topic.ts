@@ -10,7 +10,8 @@ import type { AppendAck, AppendRecord, PartitionOffsets, TopicDescription } from
 import { fsyncDir } from './atomic-file.js';
 import type { LogInstrumentation } from './instrumentation.js';
 import type { ChunkCache } from './read-cache.js';
-import { PartitionLog, type PartitionLogOptions, type RecoveryStats } from './partition-log.js';
+import type { PartitionLogOptions, RecoveryStats } from './partition-context.js';
+import { PartitionLog } from './partition-log.js';
 import { RoundRobin, partitionForKey } from './partitioner.js';
 import { RECORD_OVERHEAD_BYTES } from './record-codec.js';
 import { readTopicMetadata, writeTopicMetadata, type TopicMetadata } from './topic-metadata.js';
