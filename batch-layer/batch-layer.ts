@@ -177,7 +177,7 @@ export class BatchLayer {
       run.logicVersion = this.logic;
       this.active = (async () => {
         // Include everything the log holds now: ingest catches up, then the run snapshots the dataset.
-        await this.ingestor.sync(this.options.taskTimeoutMs).catch(() => this.ingestor.flush());
+        await this.ingestor.sync(Math.min(this.options.taskTimeoutMs, 120_000)).catch(() => this.ingestor.flush());
         const t = this.clock.now();
         await executeBatchRun(
           {
