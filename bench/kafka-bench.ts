@@ -162,6 +162,8 @@ interface JavaPerf {
   fetchEventsPerSec: number;
   rebalanceMs: number;
   messages: number;
+  /** Events per CPU-second of the whole tool run (JVM start and JIT included). */
+  cpuEventsPerSec: number;
 }
 
 /** Kafka's ConsumerPerformance through the stack script; parses its CSV-like report. */
@@ -174,9 +176,20 @@ async function javaConsumerPerf(topic: string, n: number): Promise<JavaPerf> {
     'stack',
     'stack.sh',
   );
-  const { stdout } = await run('bash', [script, 'consumer-perf', topic, String(n), '--timeout', '60000'], {
-    maxBuffer: 10 * 2 ** 20,
-  });
+  // bash's `time` reports the CPU time of the whole tool run (JVM start and JIT included).
+  const { stdout, stderr } = await run(
+    'bash',
+    [
+      '-c',
+      'TIMEFORMAT="LKL_CPU %U %S"; time bash "$0" consumer-perf "$1" "$2" --timeout 60000',
+      script,
+      topic,
+      String(n),
+    ],
+    { maxBuffer: 10 * 2 ** 20 },
+  );
+  const cpu = /LKL_CPU ([\d.]+) ([\d.]+)/.exec(stderr);
+  const cpuSeconds = cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN;
   const lines = stdout
     .split('\n')
     .map((l) => l.trim())
@@ -198,6 +211,7 @@ async function javaConsumerPerf(topic: string, n: number): Promise<JavaPerf> {
     fetchEventsPerSec: col('fetch.nMsg.sec'),
     rebalanceMs: col('rebalance.time.ms'),
     messages: col('data.consumed.in.nMsg'),
+    cpuEventsPerSec: Math.round(n / cpuSeconds),
   };
 }
 
@@ -284,6 +298,7 @@ async function main(): Promise<void> {
       javaConsumerPerfMbPerSec: median(java.map((j) => j.mbPerSec)),
       javaConsumerPerfFetchEventsPerSec: median(java.map((j) => j.fetchEventsPerSec)),
       javaRebalanceMs: median(java.map((j) => j.rebalanceMs)),
+      javaCpuEventsPerSec: median(java.map((j) => j.cpuEventsPerSec)),
       ratio: 0,
       fetchRatio: 0,
       loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
@@ -309,6 +324,8 @@ async function main(): Promise<void> {
       ['ours: consume, first batch → last (like fetch.nMsg.sec)', fmt(results.oursConsumeFetchEventsPerSec)],
       ['Java ConsumerPerformance fetch.nMsg.sec', fmt(results.javaConsumerPerfFetchEventsPerSec)],
       ['ratio ours / Java, fetch only', `${results.fetchRatio} %`],
+      ['ours: consume, events per CPU-second of the process', fmt(results.oursConsumeCpuEventsPerSec)],
+      ['Java: events per CPU-second of the tool run (JVM start incl.)', fmt(results.javaCpuEventsPerSec)],
     ];
     const w0 = Math.max(...rows.map((r) => r[0].length));
     const w1 = Math.max(...rows.map((r) => r[1].length));

@@ -576,16 +576,23 @@ describeWithKafka('kafka event log', () => {
       })();
 
       let survivor: Promise<AppendAck[]> | undefined;
+      let survivorDoneAt = 0;
+      let adminFailMs = 0;
+      let stopStart = 0;
       try {
         await waitFor('appends before the outage', () => acked.length >= 30);
+        stopStart = performance.now();
         await run('bash', [stackScript, 'kafka-stop'], { cwd: repoRoot });
         downAt = performance.now();
         // While the broker is down: fast-failing calls report UNAVAILABLE, retriable.
         await waitFor('an append to fail', () => errors.length > 0, 30_000);
+        const a0 = performance.now();
         const adminError = await labError(log.offsets(topic));
+        adminFailMs = performance.now() - a0;
+        expect(adminFailMs).toBeLessThan(10_000); // admin calls fail fast (≈ 4 s of retries)
         // The default producer waits (≈ 39 s of retries) instead of failing.
         survivor = log.append(topic, [{ value: 'survivor', partition: 0 }]);
-        survivor.catch(() => undefined);
+        survivor.then(() => (survivorDoneAt = performance.now())).catch(() => undefined);
         await sleep(3_000);
         for (const e of [...errors, adminError])
           expect([e.code, e.retriable]).toEqual(['LKL_ERR_LOG_UNAVAILABLE', true]);
@@ -599,6 +606,12 @@ describeWithKafka('kafka event log', () => {
       await loop;
       const survivorAcks = await survivor!;
       expect(survivorAcks).toHaveLength(1);
+      expect(survivorDoneAt).toBeGreaterThan(upAt - 10_000); // it waited for the broker, it did not fail
+      console.info(
+        `broker fault: kafka-stop took ${Math.round(downAt - stopStart)} ms, down ≈ ${Math.round((upAt - downAt) / 1000)} s (incl. the start); ` +
+          `${errors.length} fast appends failed with LKL_ERR_LOG_UNAVAILABLE, admin call failed after ${Math.round(adminFailMs)} ms; ` +
+          `${acked.length} acknowledged appends; the default-retry append resolved ${Math.round((survivorDoneAt - upAt) / 1000)} s after the broker was back`,
+      );
 
       // Read everything back from earliest and check every acknowledged append against its offsets.
       const all = await readAll(log, topic);
