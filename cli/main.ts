@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isLabError } from '../kernel/errors/lab-error.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
+import { registerKappa } from './commands/kappa.js';
 import { registerLambda } from './commands/lambda.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerImport(program);
   registerLambda(program);
+  registerKappa(program);
   return program;
 }
 

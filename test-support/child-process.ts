@@ -12,8 +12,8 @@ export interface Child {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export function spawnTsChild(file: string, args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnTsChild(file: string, args: string[], env: Record<string, string> = {}): Child {
+  const proc = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let buffered = '';
   let err = '';
   const lines: unknown[] = [];
