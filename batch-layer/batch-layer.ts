@@ -90,6 +90,12 @@ export class BatchLayer {
     if (this.options.intervalMs > 0) this.scheduleLoop = this.schedule(this.abort.signal);
   }
 
+  /** Serves the published views without ingesting or running (a process that only answers queries). */
+  async startReadOnly(): Promise<void> {
+    this.db = await AnalyticDb.open(this.reference);
+    await this.views.restore(this.db);
+  }
+
   async stop(): Promise<void> {
     this.abort.abort();
     await this.scheduleLoop;

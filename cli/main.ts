@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isLabError } from '../kernel/errors/lab-error.js';
+import { registerComponents } from './commands/components.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerKappa } from './commands/kappa.js';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)');
   registerStart(program);
   registerStatus(program);
+  registerComponents(program);
   registerGenerate(program);
   registerImport(program);
   registerLambda(program);

@@ -136,8 +136,27 @@ export class SpeedLayer {
     this.bus.emit(LAB_EVENTS.SPEED_CRASH, this.clock.now(), { point });
   }
 
-  /** Deploys a logic version (a TS module); the batch layer is deployed separately. */
-  async deploy(version: number): Promise<void> {
+  /**
+   * Deploys a logic version to the speed layer wherever it runs: the desired version goes to the
+   * store's control key (a speed layer in another process picks it up at its next flush) and is
+   * applied at once when the speed layer runs here.
+   */
+  async requestDeploy(version: number): Promise<void> {
+    speedLogic(version); // validates
+    await this.store.apply({ sets: [{ key: CONTROL_KEY, field: 'speedLogicVersion', value: version }] });
+    if (this.running) await this.deploy(version);
+    else this.logic = speedLogic(version);
+  }
+
+  /** Status of the speed layer: this process's, or the last one a speed layer elsewhere published. */
+  async currentStatus(): Promise<Record<string, unknown>> {
+    if (this.running) return this.status;
+    const [published] = await this.store.getManyFields([SPEED_STATUS_KEY]);
+    return published?.json ? { ...(JSON.parse(published.json) as Record<string, unknown>), host: 'remote' } : { running: false, logicVersion: this.logic.version };
+  }
+
+  /** Switches the running logic (a TS module); the batch layer is deployed separately. */
+  private async deploy(version: number): Promise<void> {
     const next = speedLogic(version);
     if (next === this.logic) return;
     await this.flush();

@@ -33,7 +33,16 @@ export interface StartOptions {
   /** Pass a log to share one between several labs (tests); otherwise the configured adapter opens one. */
   log?: EventLog;
   logger?: boolean;
+  /**
+   * Which components run in this process (all by default: the all-in-one lab). The distributed
+   * topology runs them as separate processes over Kafka + Redis (docker-compose.yml):
+   * `lklab serve` = API + batch coordinator + Kappa control plane, `lklab speed-layer`,
+   * `lklab kappa-worker`, `lklab batch-worker`, `lklab produce`.
+   */
+  roles?: Partial<Record<LabRole, boolean>>;
 }
+
+export type LabRole = 'generator' | 'speed' | 'batch' | 'kappa';
 
 /** The composition root: opens the adapters, wires the layers and the serving layer. */
 export async function createLab(config: Readonly<LabConfig>, options: StartOptions = {}): Promise<Lab> {
@@ -131,12 +140,14 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
   const app = await buildApp(services, { logger: options.logger ?? false });
   let url: string | undefined;
   let closed = false;
-  await batch.start();
-  await speed.start();
-  await kappa.start();
+  const runs = (role: LabRole): boolean => options.roles?.[role] ?? true;
+  if (runs('batch')) await batch.start();
+  else await batch.startReadOnly();
+  if (runs('speed')) await speed.start();
+  if (runs('kappa')) await kappa.start();
   const initial = batch.views.current();
-  if (initial) await onBatchViewPublished(store, bus, clock, initial, initial.boundary);
-  generator.start();
+  if (initial && runs('batch')) await onBatchViewPublished(store, bus, clock, initial, initial.boundary);
+  if (runs('generator')) generator.start();
   return {
     services,
     app,
@@ -152,8 +163,8 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
       closed = true;
       await generator.stop();
       await app.close();
-      await speed.stop();
-      await kappa.stop();
+      if (runs('speed')) await speed.stop();
+      if (runs('kappa')) await kappa.stop();
       await batch.stop();
       await queue.close();
       await store.close();

@@ -18,7 +18,7 @@ export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabService
         master: { splits: lab.batch.master.snapshot.splits.length, events: lab.batch.master.totalEvents(), bytes: lab.batch.master.totalBytes() },
         ingestError: lab.batch.ingestError ?? null,
       },
-      speed: { ...lab.speed.status, availableLogicVersions: [...SPEED_LOGIC.keys()] },
+      speed: { ...(await lab.speed.currentStatus()), availableLogicVersions: [...SPEED_LOGIC.keys()] },
     };
   });
 
@@ -73,7 +73,7 @@ export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabService
         throw new LabError('LKL_ERR_API_BAD_REQUEST', `The ${layer} layer has no logic v${logicVersion}; available: ${available.map((v) => `v${v}`).join(', ')}.`);
       }
       if (layer === 'batch') lab.batch.deploy(logicVersion);
-      else await lab.speed.deploy(logicVersion);
+      else await lab.speed.requestDeploy(logicVersion);
       return { layer, logicVersion, batchLogicVersion: lab.batch.logicVersion, speedLogicVersion: lab.speed.logicVersion };
     },
   );
