@@ -5,7 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'dist/**'],
+    // *.fault.test.ts stop shared servers (the Kafka broker): they run alone, after the rest
+    // (vitest.faults.config.ts; scripts/test-with-stack.sh runs both).
+    exclude: ['node_modules/**', 'dist/**', '**/*.fault.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -23,13 +23,21 @@ trap cleanup EXIT
 echo "[test] KAFKA_BROKERS=$KAFKA_BROKERS REDIS_URL=$REDIS_URL LKLAB_REQUIRE_INFRA=${LKLAB_REQUIRE_INFRA:-0}"
 mkdir -p test-artifacts
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile=test-artifacts/vitest-results.json "$@" || status=$?
+rm -f test-artifacts/vitest-*.json
+# The suites in parallel, then the fault tests (they stop shared servers) one file at a time.
+npx vitest run --reporter=default --reporter=json --outputFile=test-artifacts/vitest-main.json "$@" || status=$?
+if [[ $# == 0 ]]; then
+  npx vitest run --config vitest.faults.config.ts --reporter=default --reporter=json --outputFile=test-artifacts/vitest-faults.json || status=$?
+fi
 
 node --input-type=module -e '
-  import { readFileSync } from "node:fs";
-  const r = JSON.parse(readFileSync("test-artifacts/vitest-results.json", "utf8"));
-  const skipped = r.numPendingTests + r.numTodoTests;
-  const failedSuites = r.testResults.filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+  import { existsSync, readFileSync } from "node:fs";
+  const files = ["test-artifacts/vitest-main.json", "test-artifacts/vitest-faults.json"].filter((f) => existsSync(f));
+  const rs = files.map((f) => JSON.parse(readFileSync(f, "utf8")));
+  const sum = (k) => rs.reduce((s, r) => s + r[k], 0);
+  const skipped = sum("numPendingTests") + sum("numTodoTests");
+  const failedSuites = rs.flatMap((r) => r.testResults).filter((f) => f.status === "failed" && f.assertionResults.length === 0).length;
+  const r = { numPassedTests: sum("numPassedTests"), numFailedTests: sum("numFailedTests") };
   console.log(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests + failedSuites} failed, ${skipped} skipped`);
   if (process.env.LKLAB_REQUIRE_INFRA === "1" && skipped > 0) {
     console.error(`[test] ${skipped} test(s) were skipped while LKLAB_REQUIRE_INFRA=1: every real-infrastructure suite must run.`);

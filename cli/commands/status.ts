@@ -15,7 +15,7 @@ export function registerStatus(program: Command): void {
         return;
       }
       console.log(`mode: ${status.mode}   uptime: ${(status.uptimeMs / 1000).toFixed(0)} s   url: ${opts.url}`);
-      console.log(`generator: ${status.generator.running ? `${status.generator.rate} events/s (${status.generator.mode})` : 'off'}, produced ${status.generator.produced}` + (status.generator.lastError ? `, last error: ${status.generator.lastError}` : ''));
+      console.log(`generator (in the lab's own process): ${status.generator.running ? `${status.generator.rate} events/s (${status.generator.mode})` : 'off'}, produced ${status.generator.produced}` + (status.generator.lastError ? `, last error: ${status.generator.lastError}` : ''));
       console.log(`ingest: ${status.ingest.accepted} accepted, ${status.ingest.rejected} rejected; dead letters: ${status.deadLetters}`);
       console.log('\ntopics:');
       for (const t of status.topics) {
