@@ -23,9 +23,10 @@ interface Pending {
   users: Set<string>;
 }
 
-/** Final-event latency of one window (YSB: time_updated − window_start − 10 s). */
+/** Final-event latency of one campaign window (YSB: time_updated − window_start − 10 s). */
 export interface WindowLatency {
   window: number;
+  campaign: string;
   latencyMs: number;
 }
 
@@ -45,7 +46,8 @@ export class SpeedLayer {
   private loop: Promise<void> | undefined;
   private abort: AbortController | undefined;
   private flushing: Promise<void> = Promise.resolve();
-  private readonly lastUpdate = new Map<number, number>();
+  /** window → campaign → last time_updated (YSB measures final-event latency per campaign window). */
+  private readonly lastUpdate = new Map<number, Map<string, number>>();
   private readonly latencies: WindowLatency[] = [];
   private boundary = 0;
   private running = false;
@@ -268,13 +270,16 @@ export class SpeedLayer {
     }
     this.stats.flushes++;
     this.stats.lastFlushMs = this.clock.now() - now;
-    for (const w of pending.keys()) this.lastUpdate.set(w, now);
+    for (const [w, byCampaign] of pending) {
+      let m = this.lastUpdate.get(w);
+      if (!m) this.lastUpdate.set(w, (m = new Map()));
+      for (const c of byCampaign.keys()) m.set(c, now);
+    }
     // Windows closed for a few flushes: their last update is final (YSB's final-event latency).
-    for (const [w, t] of this.lastUpdate) {
-      if (now - (w + WINDOW_MS) > 5 * this.options.flushIntervalMs && t !== now) {
-        this.latencies.push({ window: w, latencyMs: t - (w + WINDOW_MS) });
-        this.lastUpdate.delete(w);
-      }
+    for (const [w, byCampaign] of this.lastUpdate) {
+      if (now - (w + WINDOW_MS) <= 5 * this.options.flushIntervalMs || pending.has(w)) continue;
+      for (const [campaign, t] of byCampaign) this.latencies.push({ window: w, campaign, latencyMs: t - (w + WINDOW_MS) });
+      this.lastUpdate.delete(w);
     }
     if (this.latencies.length > 100_000) this.latencies.splice(0, this.latencies.length - 100_000);
     this.bus.emit(LAB_EVENTS.SPEED_FLUSH, now, { keys: update.increments!.length, ms: this.stats.lastFlushMs });
