@@ -1,0 +1,68 @@
+/**
+ * Open-loop HTTP load (used by serving-bench in a child process, so the load generator does not
+ * share the server's event loop): `rate` requests/s for `seconds`, each timed from its SCHEDULED
+ * start (no coordinated omission). Prints one JSON line with the sorted latencies' percentiles.
+ *   node dist/bench/http-load.js --url URL --rate 1000 --seconds 20 [--paths a|b|c]
+ */
+import { Agent, request } from 'node:http';
+import { flags, percentile } from './bench-support.js';
+
+const a = flags({ url: 'http://127.0.0.1:3000', rate: 1000, seconds: 20, paths: '/api/health' });
+const paths = a.paths.split('|');
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+const base = new URL(a.url);
+const latencies: number[] = [];
+let errors = 0;
+let statusErrors = 0;
+const total = Math.round(a.rate * a.seconds);
+const interval = 1000 / a.rate;
+const start = performance.now();
+let inFlight = 0;
+await new Promise<void>((resolve) => {
+  let sent = 0;
+  let done = 0;
+  const finish = (): void => {
+    done++;
+    inFlight--;
+    if (done === total) resolve();
+  };
+  const tick = (): void => {
+    const now = performance.now();
+    while (sent < total && start + sent * interval <= now) {
+      const scheduled = start + sent * interval;
+      const path = paths[sent % paths.length]!;
+      sent++;
+      inFlight++;
+      const req = request({ host: base.hostname, port: base.port, path, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode !== 200) statusErrors++;
+          latencies.push(performance.now() - scheduled);
+          finish();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        finish();
+      });
+      req.end();
+    }
+    if (sent < total) setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
+  };
+  tick();
+});
+latencies.sort((x, y) => x - y);
+const elapsed = (performance.now() - start) / 1000;
+console.log(
+  JSON.stringify({
+    requests: total,
+    achievedRps: Math.round(total / elapsed),
+    errors,
+    statusErrors,
+    p50: Number(percentile(latencies, 50).toFixed(2)),
+    p90: Number(percentile(latencies, 90).toFixed(2)),
+    p99: Number(percentile(latencies, 99).toFixed(2)),
+    max: Number((latencies.at(-1) ?? NaN).toFixed(2)),
+  }),
+);
+agent.destroy();

@@ -1,0 +1,42 @@
+/**
+ * Serving-layer benchmark (not a test): an embedded lab with live YSB traffic and a published batch
+ * view; a separate process sends `rate` requests/s (open loop) of GET /api/views?arch=lambda over the
+ * last 5 minutes (both sides of the boundary) and of one campaign; prints p50/p90/p99.
+ *   npm run build && node dist/bench/serving-bench.js [--rate 1000] [--seconds 20] [--warmup 30]
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createLab } from '../cli/runtime/lab-runtime.js';
+import { loadConfig } from '../kernel/config/load-config.js';
+import { flags, machine, printMachine, table } from './bench-support.js';
+
+const args = flags({ rate: 1000, seconds: 20, warmup: 30, eventRate: 1000 });
+printMachine();
+const dir = mkdtempSync(join(tmpdir(), 'lkl-serving-bench-'));
+const lab = await createLab(
+  loadConfig({ env: {}, overrides: { dataDir: dir, server: { port: 0 }, generator: { rate: args.eventRate }, batch: { intervalMs: 0, ingestIntervalMs: 2000 } } }),
+);
+const url = await lab.listen();
+console.log(`lab at ${url}; ${args.eventRate} events/s for ${args.warmup} s of warm-up, then a batch run...`);
+await new Promise((r) => setTimeout(r, args.warmup * 1000));
+const run = await lab.services.batch.waitForRun(lab.services.batch.requestRun('bench').id);
+const now = Date.now();
+const from = now - 5 * 60_000;
+const campaign = lab.services.reference.campaigns[0]!;
+const paths = [`/api/views?arch=lambda&metric=views&from=${from}&to=${now + 10_000}`, `/api/views?arch=lambda&metric=views&from=${from}&to=${now + 10_000}&campaign=${campaign}`];
+const probe = await (await fetch(url + paths[0])).json() as { windows: unknown[]; boundary: number };
+console.log(`batch view v${run.viewVersion} (boundary lag ${now - probe.boundary} ms); one answer holds ${probe.windows.length} windows`);
+const loader = fileURLToPath(new URL('./http-load.' + (import.meta.url.endsWith('.ts') ? 'ts' : 'js'), import.meta.url));
+const nodeArgs = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', loader] : [loader];
+const { stdout } = await promisify(execFile)(process.execPath, [...nodeArgs, '--url', url, '--rate', String(args.rate), '--seconds', String(args.seconds), '--paths', paths.join('|')], { maxBuffer: 1e7 });
+const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+table([{ 'target rps': args.rate, ...result }]);
+console.log(`p99 ${result.p99} ms at ${result.achievedRps} requests/s (target ≤ 10 ms at 1,000/s)`);
+console.log(JSON.stringify({ bench: 'serving', machine: machine(), args, windowsPerAnswer: probe.windows.length, result }));
+await lab.close();
+rmSync(dir, { recursive: true, force: true });
+process.exit(0);
