@@ -32,6 +32,36 @@ export async function viewRoutes(app: FastifyInstance, opts: { lab: LabServices 
             campaign: { type: 'string', format: 'uuid' },
           },
         },
+        // A response schema lets Fastify serialise answers with a compiled serializer (fast-json-stringify).
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              arch: { type: 'string' },
+              metric: { type: 'string' },
+              from: { type: 'integer' },
+              to: { type: 'integer' },
+              boundary: { type: ['integer', 'null'] },
+              batchVersion: { type: ['integer', 'null'] },
+              batchLogicVersion: { type: ['integer', 'null'] },
+              boundaryLagMs: { type: ['integer', 'null'] },
+              windows: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    campaign_id: { type: 'string' },
+                    window_start: { type: 'integer' },
+                    value: { type: 'number' },
+                    source: { type: 'string', enum: ['batch', 'speed', 'kappa'] },
+                    version: { type: 'integer' },
+                    logicVersion: { type: 'integer' },
+                  },
+                },
+              },
+            },
+          },
+        },
       },
     },
     async (request) => {
