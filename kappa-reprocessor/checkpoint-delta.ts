@@ -1,9 +1,10 @@
 /**
- * What a Kappa job has computed since its last checkpoint: per (window, campaign) the views to
- * add and the users seen, plus counters and the records to dead-letter. Pure data + merge; the
- * job turns a delta into ONE atomic store update together with the consumed offsets
- * (kappa-tables.ts toStoreUpdate). Plain arrays/maps only, so a delta crosses a worker-thread
- * boundary as it is.
+ * What a Kappa job has computed since its last checkpoint, per partition: per (window, campaign)
+ * the views to add and the users seen, counters, and the records to dead-letter. A partition
+ * processor aggregates into a CheckpointDelta and hands it over ENCODED (EncodedDelta): one JSON
+ * payload per window, so a checkpoint writes one store field per (window, partition) instead of
+ * one per (campaign, user) — and worker threads do that encoding off the main thread.
+ * Pure data; plain arrays and strings cross a worker-thread boundary as they are.
  */
 
 export interface CellDelta {
@@ -35,6 +36,26 @@ export interface DeltaCounters {
 
 export const emptyCounters = (): DeltaCounters => ({ processed: 0, counted: 0, late: 0, dropped: 0, invalid: 0, slowPath: 0 });
 
+export function addCounters(into: DeltaCounters, from: DeltaCounters): void {
+  for (const k of Object.keys(from) as Array<keyof DeltaCounters>) into[k] += from[k];
+}
+
+/**
+ * A window's delta as stored: JSON of [[campaign, views, [users not written before]], ...].
+ * The store field holding it is `{"t":<time_updated>,"c":<payload>}` (kappa-tables.ts).
+ */
+export type WindowPayload = [campaign: string, views: number, users: string[]];
+
+export interface EncodedDelta {
+  /** [window start, JSON of WindowPayload[]]. */
+  windows: Array<[number, string]>;
+  counters: DeltaCounters;
+  deadLetters: DeadLetterEntry[];
+}
+
+export const emptyEncodedDelta = (): EncodedDelta => ({ windows: [], counters: emptyCounters(), deadLetters: [] });
+
+/** In-progress aggregation of one partition between two checkpoints. */
 export class CheckpointDelta {
   /** window start → campaign → cell. */
   readonly windows = new Map<number, Map<string, CellDelta>>();
@@ -42,10 +63,6 @@ export class CheckpointDelta {
   readonly deadLetters: DeadLetterEntry[] = [];
   private lastWindow = Number.NaN;
   private lastCells: Map<string, CellDelta> | undefined;
-
-  get isEmpty(): boolean {
-    return this.windows.size === 0 && this.counters.processed === 0 && this.deadLetters.length === 0;
-  }
 
   /** Adds one counted view of `user` for (window, campaign). */
   count(window: number, campaign: string, user: string): void {
@@ -64,48 +81,21 @@ export class CheckpointDelta {
     }
   }
 
-  /** Folds `other` into this delta (used to put back a delta whose checkpoint failed). */
-  merge(other: CheckpointDelta | SerializedDelta): void {
-    const windows = other instanceof CheckpointDelta ? toEntries(other) : other.cells;
-    for (const [w, campaign, views, users] of windows) {
-      let cells = this.windows.get(w);
-      if (!cells) this.windows.set(w, (cells = new Map()));
-      const cell = cells.get(campaign);
-      if (cell) {
-        cell.views += views;
-        for (const u of users) cell.users.add(u);
-      } else cells.set(campaign, { views, users: new Set(users) });
+  /**
+   * Encodes the delta; `fresh(window, campaign, user)` says whether a user still has to be written
+   * for the cell (users already stored for it are left out — the union is exact either way).
+   */
+  encode(fresh: (window: number, campaign: string, user: string) => boolean): EncodedDelta {
+    const windows: Array<[number, string]> = [];
+    for (const [w, cells] of this.windows) {
+      const payload: WindowPayload[] = [];
+      for (const [campaign, cell] of cells) {
+        const users: string[] = [];
+        for (const u of cell.users) if (fresh(w, campaign, u)) users.push(u);
+        payload.push([campaign, cell.views, users]);
+      }
+      windows.push([w, JSON.stringify(payload)]);
     }
-    this.lastCells = undefined;
-    this.lastWindow = Number.NaN;
-    const c = other.counters;
-    for (const k of Object.keys(c) as Array<keyof DeltaCounters>) this.counters[k] += c[k];
-    this.deadLetters.push(...other.deadLetters);
+    return { windows, counters: { ...this.counters }, deadLetters: this.deadLetters };
   }
-
-  /** A structured-clone-friendly copy (worker → main thread). */
-  serialize(): SerializedDelta {
-    return { cells: toEntries(this), counters: { ...this.counters }, deadLetters: this.deadLetters };
-  }
-
-  static from(serialized: SerializedDelta): CheckpointDelta {
-    const d = new CheckpointDelta();
-    d.merge(serialized);
-    return d;
-  }
-}
-
-/** [window, campaign, views, users]. */
-export type CellEntry = [number, string, number, string[]];
-
-export interface SerializedDelta {
-  cells: CellEntry[];
-  counters: DeltaCounters;
-  deadLetters: DeadLetterEntry[];
-}
-
-function toEntries(d: CheckpointDelta): CellEntry[] {
-  const out: CellEntry[] = [];
-  for (const [w, cells] of d.windows) for (const [c, cell] of cells) out.push([w, c, cell.views, [...cell.users]]);
-  return out;
 }

@@ -22,8 +22,8 @@ import type { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
 import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { ConsumerOptions, EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
-import { CheckpointDelta } from './checkpoint-delta.js';
-import { offsetsNamespace, readMaxEventTimes, toStoreUpdate } from './kappa-tables.js';
+import { addCounters, emptyCounters, type DeadLetterEntry, type DeltaCounters } from './checkpoint-delta.js';
+import { deltaField, offsetsNamespace, readMaxEventTimes, toStoreUpdate, type DeltaEntry } from './kappa-tables.js';
 import { NO_EVENT_TIME } from './partition-processor.js';
 import type { ProcessingEngine } from './processing-engine.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -92,7 +92,8 @@ export class KappaJobRunner {
   private readonly tracks = new Map<number, Track>();
   private readonly loading = new Map<number, Promise<Track>>();
   private readonly owners = new Map<number, LogConsumer>();
-  private readonly carry = new Map<number, { delta: CheckpointDelta; maxEventTime: number }>();
+  /** What a failed checkpoint could not store, per partition: retried with the next one (field names kept). */
+  private readonly carry = new Map<number, { entries: DeltaEntry[]; counters: DeltaCounters; deadLetters: DeadLetterEntry[]; maxEventTime: number }>();
   private readonly limiter: RateLimiter;
   private checkpointChain: Promise<void> = Promise.resolve();
   private checkpointRunning = false;
@@ -333,18 +334,22 @@ export class KappaJobRunner {
         throw err;
       }
       const parts = good.map((t, i) => {
-        const d = drained.get(t.partition) ?? { delta: new CheckpointDelta(), maxEventTime: NO_EVENT_TIME };
-        const carried = this.carry.get(t.partition);
-        if (carried) {
-          carried.delta.merge(d.delta);
-          return { t, next: nexts[i]!, delta: carried.delta, maxEventTime: Math.max(carried.maxEventTime, d.maxEventTime) };
+        const next = nexts[i]!;
+        const d = drained.get(t.partition);
+        const carried = this.carry.get(t.partition) ?? { entries: [], counters: emptyCounters(), deadLetters: [], maxEventTime: NO_EVENT_TIME };
+        // Field names come from the checkpoint that first tries to write a delta: unique, since offsets only grow.
+        if (d) {
+          for (const [window, payload] of d.delta.windows) carried.entries.push({ window, field: deltaField(t.partition, next), payload });
+          addCounters(carried.counters, d.delta.counters);
+          carried.deadLetters.push(...d.delta.deadLetters);
+          carried.maxEventTime = Math.max(carried.maxEventTime, d.maxEventTime);
         }
-        return { t, next: nexts[i]!, delta: d.delta, maxEventTime: d.maxEventTime };
+        return { t, next, ...carried };
       });
       const keep = (): void => {
-        for (const p of parts) this.carry.set(p.t.partition, { delta: p.delta, maxEventTime: p.maxEventTime });
+        for (const p of parts) this.carry.set(p.t.partition, { entries: p.entries, counters: p.counters, deadLetters: p.deadLetters, maxEventTime: p.maxEventTime });
       };
-      const letters = parts.flatMap((p) => p.delta.deadLetters);
+      const letters = parts.flatMap((p) => p.deadLetters);
       if (letters.length > 0) {
         try {
           // Before the state: a crash in between re-sends them (at-least-once) instead of losing them.
@@ -353,10 +358,10 @@ export class KappaJobRunner {
           keep();
           throw err;
         }
-        for (const p of parts) p.delta.deadLetters.length = 0;
+        for (const p of parts) p.deadLetters = [];
       }
       const now = this.clock.now();
-      const update = toStoreUpdate({ job: this.job.id, now, partitions: parts.map((p) => ({ partition: p.t.partition, delta: p.delta, next: p.next, maxEventTime: p.maxEventTime })) });
+      const update = toStoreUpdate({ job: this.job.id, now, partitions: parts.map((p) => ({ partition: p.t.partition, entries: p.entries, counters: p.counters, next: p.next, maxEventTime: p.maxEventTime })) });
       try {
         await this.store.apply(update);
       } catch (err) {
@@ -368,8 +373,8 @@ export class KappaJobRunner {
       for (const p of parts) {
         this.carry.delete(p.t.partition);
         if (this.tracks.get(p.t.partition) === p.t) p.t.base = p.next;
-        events += p.delta.counters.processed;
-        dropped += p.delta.counters.dropped;
+        events += p.counters.processed;
+        dropped += p.counters.dropped;
       }
       this.stats.checkpoints++;
       this.stats.lastCheckpointAt = now;

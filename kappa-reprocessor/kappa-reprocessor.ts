@@ -492,7 +492,7 @@ export class KappaReprocessor {
     const policy = { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs };
     const replaying = rec.state === 'replaying';
     const engine =
-      replaying && this.log.kind === 'embedded' && this.options.replayEngine && rec.parallelism > 1
+      replaying && this.log.kind === 'embedded' && this.options.replayEngine
         ? this.options.replayEngine({ job: rec, logicContext: this.ctx, settings: s, parallelism: rec.parallelism })
         : new InlineEngine(logic, this.ctx, policy);
     const runner = new KappaJobRunner(this.log, this.store, this.deadLetters, this.clock, this.bus, { id: rec.id, logicVersion: rec.logicVersion, group: rec.group }, {

@@ -2,12 +2,20 @@
  * Key layout of the Kappa output tables and control keys in the realtime store, and the
  * read/write helpers around it. Job N writes only under `lklab:kappa:v<N>:` (its table kappa_vN):
  *
- *   lklab:kappa:v<N>:views:<window>     hash campaign → views (counter)
- *   lklab:kappa:v<N>:users:<window>     hash "<campaign>:<user>" → 1 (exact distinct users; one key
- *                                       per window rather than per cell: 100× fewer keys to probe)
- *   lklab:kappa:v<N>:updated:<window>   hash campaign → time_updated (ms; YSB's latency input)
- *   lklab:kappa:v<N>:meta               hash: counters (processed, counted, late, dropped, invalid,
- *                                       slowPath) and maxEventTime:<partition> (the watermark state)
+ *   lklab:kappa:v<N>:w:<window>   hash "<partition>@<next offset>" → {"t":<time_updated>,"c":[[campaign, views, [users]], ...]}
+ *                                 one field per (window, partition, checkpoint): that checkpoint's
+ *                                 delta for the window. A (campaign, window) cell is the fold of
+ *                                 the window's fields: views = Σ views, distinct users = |∪ users|
+ *                                 (exact), time_updated = the latest t (YSB's latency input).
+ *   lklab:kappa:v<N>:meta         hash: counters (processed, counted, late, dropped, invalid,
+ *                                 slowPath) and maxEventTime:<partition> (the watermark state)
+ *
+ * Why deltas rather than one field per (campaign, user): a YSB catch-up run touches ~0.5 cells
+ * and user pairs per event, and writing each as its own store item cost ~2 µs per event on the
+ * main thread (measured, docs/kappa.md); one field per window and partition costs ~0.01 items per
+ * event, and worker threads encode the payloads. A field name is unique — offsets only grow —
+ * and committed in the same apply as the offsets, so a retried or replayed checkpoint never
+ * overwrites another one's delta.
  *
  * Control plane (written only by the lab's KappaReprocessor, read by everyone):
  *
@@ -19,7 +27,7 @@
  * same apply as the state they produced.
  */
 import type { CounterIncrement, FieldSet, RealtimeStore, StoreUpdate } from '../kernel/ports/realtime-store.js';
-import type { CheckpointDelta, DeltaCounters } from './checkpoint-delta.js';
+import type { DeltaCounters, WindowPayload } from './checkpoint-delta.js';
 
 export const KAPPA_PREFIX = 'lklab:kappa:';
 export const JOBS_KEY = `${KAPPA_PREFIX}jobs`;
@@ -28,53 +36,43 @@ export const ACTIVE_KEY = `${KAPPA_PREFIX}active`;
 export const tablePrefix = (job: number): string => `${KAPPA_PREFIX}v${job}:`;
 export const tableName = (job: number): string => `kappa_v${job}`;
 export const offsetsNamespace = (job: number): string => `kappa-v${job}`;
-export const viewsKey = (job: number, w: number): string => `${tablePrefix(job)}views:${w}`;
-export const usersKey = (job: number, w: number): string => `${tablePrefix(job)}users:${w}`;
-export const updatedKey = (job: number, w: number): string => `${tablePrefix(job)}updated:${w}`;
+export const windowKey = (job: number, w: number): string => `${tablePrefix(job)}w:${w}`;
 export const metaKey = (job: number): string => `${tablePrefix(job)}meta`;
 export const maxEventTimeField = (partition: number): string => `maxEventTime:${partition}`;
-export const userField = (campaign: string, user: string): string => `${campaign}:${user}`;
+/** Name of the field holding a checkpoint's delta of one window from one partition. */
+export const deltaField = (partition: number, next: number): string => `${partition}@${next}`;
 
 /** Counter fields of the meta hash. */
 export const META_COUNTERS: ReadonlyArray<keyof DeltaCounters> = ['processed', 'counted', 'late', 'dropped', 'invalid', 'slowPath'];
 
+/** One window's delta, named for the checkpoint that first tried to write it. */
+export interface DeltaEntry {
+  window: number;
+  field: string;
+  /** JSON of WindowPayload[]. */
+  payload: string;
+}
+
 export interface CheckpointContent {
   job: number;
-  /** Per partition: the delta, the next offset to consume and the highest event time seen. */
-  partitions: Array<{ partition: number; delta: CheckpointDelta; next: number; maxEventTime: number }>;
-  /** time_updated written for every changed cell. */
+  /** Per partition: its window deltas, counters, the next offset to consume and the highest event time seen. */
+  partitions: Array<{ partition: number; entries: DeltaEntry[]; counters: DeltaCounters; next: number; maxEventTime: number }>;
+  /** time_updated of every cell the checkpoint changes. */
   now: number;
 }
 
-/** One atomic update: the pre-aggregated output, the watermark state and the consumed offsets. */
+/** One atomic update: the window deltas, the counters, the watermark state and the consumed offsets. */
 export function toStoreUpdate(c: CheckpointContent): StoreUpdate {
   const increments: CounterIncrement[] = [];
   const sets: FieldSet[] = [];
   const offsets: Record<number, number> = {};
   const totals: Record<string, number> = {};
-  // Merge the partitions' cells first: one increment per (window, campaign).
-  const views = new Map<number, Map<string, number>>();
+  const head = `{"t":${c.now},"c":`;
   for (const p of c.partitions) {
     offsets[p.partition] = p.next;
     if (p.maxEventTime >= 0) sets.push({ key: metaKey(c.job), field: maxEventTimeField(p.partition), value: p.maxEventTime });
-    for (const k of META_COUNTERS) totals[k] = (totals[k] ?? 0) + p.delta.counters[k];
-    for (const [w, cells] of p.delta.windows) {
-      let byCampaign = views.get(w);
-      if (!byCampaign) views.set(w, (byCampaign = new Map()));
-      const uKey = usersKey(c.job, w);
-      for (const [campaign, cell] of cells) {
-        byCampaign.set(campaign, (byCampaign.get(campaign) ?? 0) + cell.views);
-        for (const u of cell.users) sets.push({ key: uKey, field: userField(campaign, u), value: '1' });
-      }
-    }
-  }
-  for (const [w, byCampaign] of views) {
-    const vKey = viewsKey(c.job, w);
-    const tKey = updatedKey(c.job, w);
-    for (const [campaign, n] of byCampaign) {
-      increments.push({ key: vKey, field: campaign, by: n });
-      sets.push({ key: tKey, field: campaign, value: c.now });
-    }
+    for (const k of META_COUNTERS) totals[k] = (totals[k] ?? 0) + p.counters[k];
+    for (const e of p.entries) sets.push({ key: windowKey(c.job, e.window), field: e.field, value: `${head}${e.payload}}` });
   }
   for (const k of META_COUNTERS) if (totals[k]) increments.push({ key: metaKey(c.job), field: k, by: totals[k]! });
   return { increments, sets, offsets: { namespace: offsetsNamespace(c.job), offsets } };
@@ -130,7 +128,31 @@ export interface KappaWindow {
   views: number;
   /** Exact distinct users; undefined unless asked for. */
   distinctUsers: number | undefined;
+  /** When the cell last changed (ms): the latest checkpoint that touched it. */
   timeUpdated: number;
+}
+
+interface Cell {
+  views: number;
+  users: Set<string> | undefined;
+  t: number;
+}
+
+/** Folds one window's delta fields into cells (campaign → views, users, time_updated). */
+export function foldWindow(fields: Record<string, string>, options: { campaign?: string | undefined; distinct: boolean }): Map<string, Cell> {
+  const cells = new Map<string, Cell>();
+  for (const value of Object.values(fields)) {
+    const d = JSON.parse(value) as { t: number; c: WindowPayload[] };
+    for (const [campaign, views, users] of d.c) {
+      if (options.campaign !== undefined && campaign !== options.campaign) continue;
+      let cell = cells.get(campaign);
+      if (!cell) cells.set(campaign, (cell = { views: 0, users: options.distinct ? new Set() : undefined, t: 0 }));
+      cell.views += views;
+      if (d.t > cell.t) cell.t = d.t;
+      if (cell.users) for (const u of users) cell.users.add(u);
+    }
+  }
+  return cells;
 }
 
 /**
@@ -144,33 +166,13 @@ export async function readKappaWindows(
   options: { campaign?: string | undefined; distinct: boolean },
 ): Promise<KappaWindow[]> {
   if (windows.length === 0) return [];
-  const keys = windows.flatMap((w) => [viewsKey(job, w), updatedKey(job, w)]);
-  const hashes = await store.getManyFields(keys);
+  const hashes = await store.getManyFields(windows.map((w) => windowKey(job, w)));
   const out: KappaWindow[] = [];
-  const withViews: number[] = [];
-  for (let i = 0; i < windows.length; i++) {
-    const w = windows[i]!;
-    const views = hashes[2 * i]!;
-    const updated = hashes[2 * i + 1]!;
-    let any = false;
-    for (const [campaign, count] of Object.entries(views)) {
-      if (options.campaign && campaign !== options.campaign) continue;
-      any = true;
-      out.push({ campaign, window: w, views: Number(count), distinctUsers: undefined, timeUpdated: Number(updated[campaign] ?? 0) });
+  windows.forEach((w, i) => {
+    for (const [campaign, cell] of foldWindow(hashes[i]!, options)) {
+      if (cell.views === 0) continue;
+      out.push({ campaign, window: w, views: cell.views, distinctUsers: cell.users?.size, timeUpdated: cell.t });
     }
-    if (any) withViews.push(w);
-  }
-  if (options.distinct && withViews.length > 0) {
-    const users = await store.getManyFields(withViews.map((w) => usersKey(job, w)));
-    const distinct = new Map<string, number>();
-    withViews.forEach((w, i) => {
-      for (const field of Object.keys(users[i]!)) {
-        const campaign = field.slice(0, field.indexOf(':'));
-        const k = `${campaign}|${w}`;
-        distinct.set(k, (distinct.get(k) ?? 0) + 1);
-      }
-    });
-    for (const r of out) r.distinctUsers = distinct.get(`${r.campaign}|${r.window}`) ?? 0;
-  }
+  });
   return out;
 }

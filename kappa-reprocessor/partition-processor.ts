@@ -15,7 +15,7 @@
  * w + 10 s + allowedLatenessMs; beyond that it is not counted but dead-lettered with the reason.
  */
 import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
-import { CheckpointDelta } from './checkpoint-delta.js';
+import { CheckpointDelta, type EncodedDelta } from './checkpoint-delta.js';
 import { emptyKappaEvent, scanEvent } from './event-scanner.js';
 import type { KappaLogic, KappaLogicContext } from './logic/kappa-logic.js';
 
@@ -36,6 +36,12 @@ export class PartitionProcessor {
   private readonly why = { reason: '' };
   /** Value slices keep their whole record alive; held users are copied once and shared. */
   private readonly users = new Map<string, string>();
+  /**
+   * (campaign, user) pairs this processor already handed over per window, so a checkpoint writes
+   * only new users of a cell. Forgotten once a window is past the allowed lateness (nothing can
+   * be counted there any more) and on restart (then a user may be written twice: still exact).
+   */
+  private readonly written = new Map<number, Set<string>>();
 
   constructor(
     readonly partition: number,
@@ -51,20 +57,29 @@ export class PartitionProcessor {
     return this.maxEventTime === NO_EVENT_TIME ? NO_EVENT_TIME : this.maxEventTime - this.policy.maxOutOfOrderMs;
   }
 
-  get pending(): CheckpointDelta {
-    return this.delta;
-  }
-
-  /** Hands over what was computed since the last call and starts a fresh delta. */
-  takeDelta(): CheckpointDelta {
+  /** Hands over what was computed since the last call, encoded per window, and starts afresh. */
+  takeDelta(): EncodedDelta {
     const d = this.delta;
     this.delta = new CheckpointDelta();
-    return d;
+    const encoded = d.encode((w, campaign, user) => {
+      let seen = this.written.get(w);
+      if (!seen) this.written.set(w, (seen = new Set()));
+      const pair = `${campaign}\u0000${user}`;
+      if (seen.has(pair)) return false;
+      seen.add(pair);
+      return true;
+    });
+    const wm = this.watermark;
+    if (wm !== NO_EVENT_TIME) {
+      for (const w of this.written.keys()) if (w + WINDOW_MS + this.policy.allowedLatenessMs <= wm) this.written.delete(w);
+    }
+    return encoded;
   }
 
   /** Forgets pending work and restarts from a checkpointed event time (after a rebalance). */
   reset(maxEventTime: number): void {
     this.delta = new CheckpointDelta();
+    this.written.clear();
     this.maxEventTime = maxEventTime;
   }
 

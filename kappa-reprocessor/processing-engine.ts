@@ -4,12 +4,12 @@
  * (InlineEngine, the live job) or spread over worker threads (replay/worker-engine.ts).
  */
 import type { LogRecord } from '../kernel/ports/event-log.js';
-import type { CheckpointDelta } from './checkpoint-delta.js';
+import type { EncodedDelta } from './checkpoint-delta.js';
 import type { KappaLogic, KappaLogicContext } from './logic/kappa-logic.js';
 import { PartitionProcessor, type EventTimePolicy } from './partition-processor.js';
 
 export interface DrainedPartition {
-  delta: CheckpointDelta;
+  delta: EncodedDelta;
   /** Highest event time seen up to the drained records. */
   maxEventTime: number;
 }

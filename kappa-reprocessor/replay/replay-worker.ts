@@ -32,7 +32,7 @@ port.on('message', (m: ToWorker) => {
       const results = m.partitions
         .map((partition) => processors.get(partition))
         .filter((p): p is PartitionProcessor => p !== undefined)
-        .map((p) => ({ partition: p.partition, maxEventTime: p.maxEventTime, delta: p.takeDelta().serialize() }));
+        .map((p) => ({ partition: p.partition, maxEventTime: p.maxEventTime, delta: p.takeDelta() }));
       send({ type: 'drained', id: m.id, results });
     }
   } catch (err) {

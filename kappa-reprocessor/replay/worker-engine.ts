@@ -7,7 +7,6 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { LogRecord } from '../../kernel/ports/event-log.js';
-import { CheckpointDelta } from '../checkpoint-delta.js';
 import type { EngineRequest } from '../kappa-reprocessor.js';
 import type { DrainedPartition, ProcessingEngine } from '../processing-engine.js';
 import { spawnWorker } from './spawn-worker.js';
@@ -112,7 +111,7 @@ export class WorkerEngine implements ProcessingEngine {
     } else if (m.type === 'drained') {
       const d = this.drains.get(m.id);
       if (!d) return;
-      for (const r of m.results) d.results.set(r.partition, { maxEventTime: r.maxEventTime, delta: CheckpointDelta.from(r.delta) });
+      for (const r of m.results) d.results.set(r.partition, { maxEventTime: r.maxEventTime, delta: r.delta });
       if (--d.pending === 0) {
         this.drains.delete(m.id);
         d.resolve(d.results);

@@ -1,5 +1,5 @@
 /** Messages between the worker-thread replay engine and its workers. */
-import type { SerializedDelta } from '../checkpoint-delta.js';
+import type { EncodedDelta } from '../checkpoint-delta.js';
 import type { EventTimePolicy } from '../partition-processor.js';
 
 export interface ReplayWorkerData {
@@ -18,5 +18,5 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ack'; partition: number; count: number }
-  | { type: 'drained'; id: number; results: Array<{ partition: number; maxEventTime: number; delta: SerializedDelta }> }
+  | { type: 'drained'; id: number; results: Array<{ partition: number; maxEventTime: number; delta: EncodedDelta }> }
   | { type: 'error'; message: string };

@@ -1,0 +1,316 @@
+/**
+ * Benchmark of the Kappa reprocessor (not a test). Prints a table and one JSON line:
+ *   (a) replay rate from the embedded log: a replay job (logic v1, fresh group and table) from
+ *       offset 0 until its checkpointed offsets pass the snapshot, per engine (main thread only,
+ *       worker threads);
+ *   (b) replay rate from Kafka, beside Kafka's Java ConsumerPerformance on the same topic;
+ *   (c) the live job's final-event latency (YSB: time_updated − window_start − 10 000 ms, over
+ *       campaign windows) with the generator at a fixed rate.
+ *
+ *   npm run build && node dist/bench/kappa-replay-bench.js [--events N] [--kafka-events N] [--dir DIR] [--skip embedded,kafka,latency]
+ *   node --import tsx bench/kappa-replay-bench.ts [...]                                  (from the sources)
+ *
+ * The embedded data set is kept in --dir (default $TMPDIR/lklab-kappa-bench) and reused; the
+ * Kafka topic lklab-bench-kappa-<N> is kept on the broker and reused. Kafka needs KAFKA_BROKERS
+ * and REDIS_URL (npm run stack:up).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { arch, cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { openEmbeddedEventLog } from '../kernel/adapters/embedded-log/embedded-event-log.js';
+import { openEmbeddedRealtimeStore } from '../kernel/adapters/embedded-store/embedded-realtime-store.js';
+import { systemClock } from '../kernel/clock/system-clock.js';
+import { DEFAULTS } from '../kernel/config/defaults.js';
+import { WINDOW_MS } from '../kernel/events/ysb-event.js';
+import { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
+import { LabEventBus } from '../kernel/instrumentation/lab-events.js';
+import type { EventLog } from '../kernel/ports/event-log.js';
+import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
+import { GeneratorRunner } from '../kernel/workload/generator-runner.js';
+import { buildReferenceData } from '../kernel/workload/reference-data.js';
+import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
+import { KappaReprocessor, type KappaSettings } from '../kappa-reprocessor/kappa-reprocessor.js';
+import { offsetsNamespace, readKappaWindows } from '../kappa-reprocessor/kappa-tables.js';
+import { createReplayEngine } from '../kappa-reprocessor/replay/worker-engine.js';
+
+const run = promisify(execFile);
+const ref = buildReferenceData();
+const TOPIC = 'ad-events';
+
+interface Args {
+  events: number;
+  kafkaEvents: number;
+  partitions: number;
+  dir: string;
+  skip: Set<string>;
+  engines: string[];
+  latencyRate: number;
+  latencySeconds: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    events: 10_000_000,
+    kafkaEvents: 10_000_000,
+    partitions: 4,
+    dir: join(tmpdir(), 'lklab-kappa-bench'),
+    skip: new Set(),
+    engines: ['inline', 'workers:1', 'workers:2'],
+    latencyRate: 50_000,
+    latencySeconds: 60,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[++i];
+    const num = (): number => {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got ${String(value)}`);
+      return n;
+    };
+    if (flag === '--events') a.events = num();
+    else if (flag === '--kafka-events') a.kafkaEvents = num();
+    else if (flag === '--partitions') a.partitions = num();
+    else if (flag === '--dir') a.dir = value!;
+    else if (flag === '--skip') a.skip = new Set(value!.split(','));
+    else if (flag === '--engines') a.engines = value!.split(',');
+    else if (flag === '--latency-rate') a.latencyRate = num();
+    else if (flag === '--latency-seconds') a.latencySeconds = num();
+    else throw new Error(`unknown argument ${flag} (see the header of bench/kappa-replay-bench.ts)`);
+  }
+  return a;
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+const log = (m: string): void => console.error(`[bench] ${m}`);
+
+/** Appends a YSB catch-up stream (seed 42) in appends of 50,000; returns events/s. */
+async function produce(target: EventLog, topic: string, n: number, inFlight = 1): Promise<number> {
+  const gen = new YsbGenerator(ref, { seed: 42, mode: 'catch-up', rate: 0, startTime: 1_700_000_000_000 });
+  const t0 = performance.now();
+  const pending = new Set<Promise<unknown>>();
+  for (let done = 0; done < n; ) {
+    const chunk = gen.take(Math.min(50_000, n - done));
+    done += chunk.length;
+    const p = target.append(topic, chunk.map((r) => ({ key: r.event!.ad_id, value: r.value }))).finally(() => pending.delete(p));
+    pending.add(p);
+    if (pending.size >= inFlight) await Promise.race(pending);
+    if (done % 1_000_000 < 50_000) log(`  appended ${fmt(done)} / ${fmt(n)}`);
+  }
+  await Promise.all(pending);
+  return (n / (performance.now() - t0)) * 1000;
+}
+
+interface ReplayResult {
+  events: number;
+  seconds: number;
+  rate: number;
+  engine: string;
+  parallelism: number;
+  checkpoints: number;
+}
+
+/**
+ * A replay through the reprocessor: job 1 is parked at the log's end (it has nothing to do), then
+ * job 2 replays from offset 0; timed from startReplay() until its checkpointed offsets pass the
+ * snapshot (the catch-up dwell is not counted).
+ */
+async function timeReplay(target: EventLog, store: RealtimeStore, topic: string, settings: KappaSettings, groupPrefix: string, label: string, workerThreads: boolean): Promise<ReplayResult> {
+  const ends = await target.offsets(topic);
+  const total = ends.reduce((s, p) => s + p.end, 0);
+  await store.apply({ offsets: { namespace: offsetsNamespace(1), offsets: Object.fromEntries(ends.map((p) => [p.partition, p.end])) } });
+  const deadLetters = new DeadLetterWriter(target, systemClock, `${topic}-dead-letter`);
+  await deadLetters.ensureTopic();
+  const kappa = new KappaReprocessor(target, store, deadLetters, ref, systemClock, new LabEventBus(), { topic, settings, groupPrefix, ...(workerThreads ? { replayEngine: createReplayEngine } : {}), runner: 'bench' });
+  await kappa.start();
+  const t0 = performance.now();
+  const job = await kappa.startReplay({ logicVersion: 1 });
+  let lastLog = t0;
+  for (;;) {
+    const stored = await store.readOffsets(offsetsNamespace(job.id));
+    const done = ends.reduce((s, p) => s + Math.min(p.end, stored[p.partition] ?? 0), 0);
+    if (done >= total) break;
+    if (performance.now() - lastLog > 5_000) {
+      lastLog = performance.now();
+      log(`  ${label}: ${fmt(done)} / ${fmt(total)} (${fmt((done / (lastLog - t0)) * 1000)} events/s)`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const status = kappa.runner(job.id)?.status;
+  await kappa.stop();
+  for (const g of [`${groupPrefix}1`, `${groupPrefix}2`]) await target.deleteGroup(g).catch(() => undefined);
+  return { events: total, seconds, rate: total / seconds, engine: status?.engine ?? '?', parallelism: job.parallelism, checkpoints: status?.checkpoints ?? 0 };
+}
+
+async function embeddedReplays(a: Args): Promise<Record<string, unknown>> {
+  const dataDir = join(a.dir, `events-${a.events}`);
+  await mkdir(dataDir, { recursive: true });
+  const elog = await openEmbeddedEventLog({ dataDir, clock: systemClock });
+  let appendRate: number | null = null;
+  try {
+    const have = (await elog.listTopics()).some((t) => t.name === TOPIC) ? (await elog.offsets(TOPIC)).reduce((s, p) => s + p.end, 0) : 0;
+    if (have !== a.events) {
+      if (have > 0) await elog.deleteTopic(TOPIC);
+      await elog.ensureTopic(TOPIC, { partitions: a.partitions });
+      log(`embedded: writing ${fmt(a.events)} YSB events to ${dataDir} (kept for the next run)`);
+      appendRate = await produce(elog, TOPIC, a.events);
+      await elog.flush();
+    } else log(`embedded: reusing ${fmt(a.events)} events in ${dataDir}`);
+    const results: Record<string, ReplayResult> = {};
+    for (const engine of a.engines) {
+      const [kind, n] = engine.split(':');
+      const parallelism = kind === 'inline' ? 1 : Number(n ?? 2);
+      if (kind === 'workers' && parallelism < 1) throw new Error(`bad engine ${engine}`);
+      // The embedded store in memory: the replay's cost, not the store's checkpoint file (the lab writes it every 5 s).
+      const store = await openEmbeddedRealtimeStore({ clock: systemClock });
+      const settings: KappaSettings = { ...DEFAULTS.kappa, replayParallelism: parallelism, autoSwitchover: false };
+      const label = kind === 'inline' ? 'main thread only' : `main thread reads, ${parallelism} worker thread${parallelism > 1 ? 's' : ''} scan+aggregate`;
+      const r = await timeReplay(elog, store, TOPIC, settings, `bench-${engine.replace(':', '')}-v`, label, kind === 'workers');
+      results[label] = r;
+      log(`embedded replay (${label}): ${fmt(r.rate)} events/s over ${fmt(r.events)} events in ${r.seconds.toFixed(1)} s`);
+      await store.close();
+      for (const g of await elog.listGroups()) if (g.startsWith('bench-')) await elog.deleteGroup(g).catch(() => undefined);
+    }
+    return { events: a.events, appendRate, results };
+  } finally {
+    await elog.close();
+  }
+}
+
+async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
+  const brokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean);
+  const redis = process.env.REDIS_URL;
+  if (!brokers?.length || !redis) {
+    log('kafka: skipped (set KAFKA_BROKERS and REDIS_URL; npm run stack:up)');
+    return null;
+  }
+  const { openKafkaEventLog } = await import('../kernel/adapters/kafka-log/kafka-event-log.js');
+  const { openRedisRealtimeStore } = await import('../kernel/adapters/redis-store/redis-realtime-store.js');
+  const klog = await openKafkaEventLog({ brokers, clientId: 'lklab-kappa-bench', clock: systemClock });
+  const topic = `lklab-bench-kappa-${a.kafkaEvents}`;
+  try {
+    const exists = (await klog.listTopics()).some((t) => t.name === topic);
+    const have = exists ? (await klog.offsets(topic)).reduce((s, p) => s + p.end, 0) : 0;
+    let appendRate: number | null = null;
+    if (have !== a.kafkaEvents) {
+      if (exists) await klog.deleteTopic(topic);
+      await klog.ensureTopic(topic, { partitions: a.partitions });
+      log(`kafka: producing ${fmt(a.kafkaEvents)} YSB events to ${topic} (kept on the broker for the next run)`);
+      appendRate = await produce(klog, topic, a.kafkaEvents, 4);
+    } else log(`kafka: reusing ${topic} (${fmt(have)} events)`);
+    log('kafka: ConsumerPerformance (Java) on the same topic');
+    const perf = await javaConsumerPerf(topic, a.kafkaEvents);
+    const results: Record<string, ReplayResult> = {};
+    for (const consumers of [1, 2]) {
+      const prefix = `lklab-bench-${Date.now().toString(36)}:`;
+      const store = await openRedisRealtimeStore({ url: redis, prefix });
+      const settings: KappaSettings = { ...DEFAULTS.kappa, replayParallelism: consumers, autoSwitchover: false };
+      const label = `${consumers} consumer${consumers > 1 ? 's' : ''} in the group`;
+      const r = await timeReplay(klog, store, topic, settings, `lklab-bench-${Date.now().toString(36)}-v`, label, false);
+      results[label] = r;
+      log(`kafka replay (${label}): ${fmt(r.rate)} events/s over ${fmt(r.events)} events in ${r.seconds.toFixed(1)} s`);
+      await store.deleteByPrefix('');
+      for (const ns of ['kappa-v1', 'kappa-v2']) await store.deleteOffsets(ns);
+      await store.close();
+    }
+    return { events: a.kafkaEvents, topic, appendRate, javaConsumerPerf: perf, results };
+  } finally {
+    await klog.close();
+  }
+}
+
+async function javaConsumerPerf(topic: string, n: number): Promise<Record<string, number | string> | { error: string }> {
+  try {
+    const { stdout } = await run('bash', ['scripts/stack/stack.sh', 'consumer-perf', topic, String(n)], { maxBuffer: 16 * 1024 * 1024, timeout: 600_000 });
+    const lines = stdout.trim().split('\n');
+    const header = lines.findIndex((l) => l.startsWith('start.time'));
+    if (header < 0 || !lines[header + 1]) return { error: `unexpected output: ${stdout.slice(-500)}` };
+    const keys = lines[header]!.split(',').map((s) => s.trim());
+    const values = lines[header + 1]!.split(',').map((s) => s.trim());
+    return Object.fromEntries(keys.map((k, i) => [k, Number.isFinite(Number(values[i])) ? Number(values[i]) : values[i]!]));
+  } catch (err) {
+    return { error: (err as Error).message.slice(0, 500) };
+  }
+}
+
+/** Live job at a fixed generator rate: YSB final-event latency over campaign windows. */
+async function liveLatency(a: Args): Promise<Record<string, unknown>> {
+  const dir = join(a.dir, `latency-${process.pid}`);
+  await rm(dir, { recursive: true, force: true });
+  const elog = await openEmbeddedEventLog({ dataDir: dir, clock: systemClock });
+  const store = await openEmbeddedRealtimeStore({ clock: systemClock });
+  try {
+    await elog.ensureTopic(TOPIC, { partitions: a.partitions });
+    const deadLetters = new DeadLetterWriter(elog, systemClock);
+    await deadLetters.ensureTopic();
+    const kappa = new KappaReprocessor(elog, store, deadLetters, ref, systemClock, new LabEventBus(), { topic: TOPIC, settings: { ...DEFAULTS.kappa } });
+    await kappa.start();
+    const gen = new GeneratorRunner(elog, deadLetters, ref, systemClock, { rate: a.latencyRate, mode: 'live', seed: 42, tickMs: 50, knobs: {} });
+    const started = systemClock.now();
+    log(`latency: generator at ${fmt(a.latencyRate)} events/s for ${a.latencySeconds} s into the embedded log, live job v1 (checkpoint every ${DEFAULTS.kappa.checkpointIntervalMs} ms)`);
+    gen.start();
+    await new Promise((r) => setTimeout(r, a.latencySeconds * 1000));
+    await gen.stop();
+    const produced = gen.status.produced;
+    await kappa.sync(1, 120_000);
+    const stopped = systemClock.now();
+    await kappa.stop();
+    // Whole windows only: the first and the last are partial.
+    const first = Math.ceil(started / WINDOW_MS) * WINDOW_MS;
+    const last = Math.floor(stopped / WINDOW_MS) * WINDOW_MS - WINDOW_MS;
+    const windows: number[] = [];
+    for (let w = first; w < last; w += WINDOW_MS) windows.push(w);
+    const samples = (await readKappaWindows(store, 1, windows, { distinct: false })).map((c) => c.timeUpdated - c.window - WINDOW_MS);
+    samples.sort((x, y) => x - y);
+    const q = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? Number.NaN;
+    return { rate: a.latencyRate, seconds: a.latencySeconds, produced, achievedRate: produced / a.latencySeconds, windows: samples.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: samples.at(-1) ?? null };
+  } finally {
+    await store.close();
+    await elog.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  const machine = {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${platform()} ${release()} ${arch()}`,
+    loadAvgBefore: loadavg().map((x) => Number(x.toFixed(2))),
+  };
+  log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, node ${machine.node}, load average ${machine.loadAvgBefore.join(' ')}`);
+  if (!existsSync(a.dir)) await mkdir(a.dir, { recursive: true });
+  const embedded = a.skip.has('embedded') ? null : await embeddedReplays(a);
+  const kafka = a.skip.has('kafka') ? null : await kafkaReplays(a);
+  const latency = a.skip.has('latency') ? null : await liveLatency(a);
+  const loadAvgAfter = loadavg().map((x) => Number(x.toFixed(2)));
+
+  console.log(`\nKappa reprocessor benchmark — ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB RAM, node ${machine.node}, ${machine.os}; load average ${machine.loadAvgBefore.join('/')} before, ${loadAvgAfter.join('/')} after\n`);
+  console.log('| measurement | events | seconds | events/s |');
+  console.log('|---|---:|---:|---:|');
+  for (const [label, r] of Object.entries((embedded?.results ?? {}) as Record<string, ReplayResult>)) {
+    console.log(`| replay, embedded log, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} |`);
+  }
+  if (kafka) {
+    const perf = kafka.javaConsumerPerf as Record<string, number>;
+    if (perf && 'nMsg.sec' in perf) console.log(`| Kafka ConsumerPerformance (Java), same topic | ${fmt(perf['data.consumed.in.nMsg'] ?? 0)} | ${(Number(perf['fetch.time.ms'] ?? 0) / 1000).toFixed(1)} | ${fmt(perf['nMsg.sec'] ?? 0)} |`);
+    for (const [label, r] of Object.entries(kafka.results as Record<string, ReplayResult>)) {
+      console.log(`| replay, Kafka → Redis, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} |`);
+    }
+  }
+  if (latency) {
+    console.log(`\nLive job final-event latency (time_updated − window_start − 10 s, ${latency.windows} campaign windows), generator ${fmt(latency.rate as number)} events/s (achieved ${fmt(latency.achievedRate as number)}): p50 ${latency.p50} ms, p90 ${latency.p90} ms, p99 ${latency.p99} ms`);
+  }
+  console.log(JSON.stringify({ bench: 'kappa-replay', machine: { ...machine, loadAvgAfter }, embedded, kafka, latency }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
