@@ -15,6 +15,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['bin/**/*.js', '*.config.js'],
+    languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly' } },
+  },
+  {
     files: ['kernel/clock/**', 'bench/**', 'cli/**', '**/*.test.ts', 'scripts/**'],
     rules: { 'no-restricted-properties': 'off' },
   },

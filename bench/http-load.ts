@@ -17,13 +17,11 @@ let statusErrors = 0;
 const total = Math.round(a.rate * a.seconds);
 const interval = 1000 / a.rate;
 const start = performance.now();
-let inFlight = 0;
 await new Promise<void>((resolve) => {
   let sent = 0;
   let done = 0;
   const finish = (): void => {
     done++;
-    inFlight--;
     if (done === total) resolve();
   };
   const tick = (): void => {
@@ -32,7 +30,6 @@ await new Promise<void>((resolve) => {
       const scheduled = start + sent * interval;
       const path = paths[sent % paths.length]!;
       sent++;
-      inFlight++;
       const req = request({ host: base.hostname, port: base.port, path, agent }, (res) => {
         res.resume();
         res.on('end', () => {
