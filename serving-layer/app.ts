@@ -28,6 +28,7 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/docs'));
   await app.register(healthRoutes, { lab });
   await app.register(referenceRoutes, { lab });
   await app.register(statusRoutes, { lab });
