@@ -57,6 +57,8 @@ export const KAFKA_LOG_DEFAULTS = Object.freeze({
   maxRecordsPerRequest: 5_000,
   /** How long a topic's partition metadata is reused by append() (ms). */
   topicMetadataMaxAgeMs: 30_000,
+  /** How long ensureTopic() waits for a created topic to show up, with leaders, in the metadata (ms). */
+  topicVisibleWaitMs: 10_000,
   /** How long deleteTopic() waits for the topic to disappear from the metadata (ms). */
   deleteTopicWaitMs: 10_000,
 });

@@ -210,6 +210,27 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
         throw this.error(err, `Creating topic ${topic}`, { topic });
     }
     this.topicMeta.delete(topic);
+    await this.waitForTopic(topic);
+  }
+
+  /**
+   * The controller has created the topic, but a broker may answer "unknown topic" for a moment
+   * longer (its metadata catches up asynchronously): wait until the topic and a leader for every
+   * partition are visible, so the topic is usable as soon as ensureTopic() resolves.
+   */
+  private async waitForTopic(topic: string): Promise<void> {
+    const deadline = performance.now() + KAFKA_LOG_DEFAULTS.topicVisibleWaitMs;
+    for (;;) {
+      try {
+        const partitions = await this.partitionMetadata(topic, true);
+        if (partitions.every((p) => p.leader >= 0)) return;
+      } catch (err) {
+        if (!isLabError(err) || err.code !== 'LKL_ERR_LOG_TOPIC_UNKNOWN') throw err;
+        if (performance.now() > deadline) throw err;
+      }
+      if (performance.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async deleteTopic(topic: string): Promise<void> {
