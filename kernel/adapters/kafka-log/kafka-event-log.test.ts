@@ -1,130 +1,43 @@
 /**
  * The Kafka adapter against a real broker (KAFKA_BROKERS, e.g. the local stack): the event-log
  * contract suite, then what only Kafka has — topic configs as Kafka's own tools see them,
- * Java-compatible key partitioning, multi-request appends, group membership, and a broker that
- * is stopped and restarted under load (the broker fault test uses scripts/stack/stack.sh, so it
- * runs only against the local stack).
+ * Java-compatible key partitioning, multi-request appends, group membership. The broker restart
+ * under load is kafka-broker-restart.fault.test.ts (it runs alone, after the parallel suites).
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { describeWithKafka, kafkaBrokers } from '../../../test-support/infra.js';
+import { describe, expect, it } from 'vitest';
+import { describeWithKafka } from '../../../test-support/infra.js';
 import { systemClock } from '../../clock/system-clock.js';
-import { isLabError, type LabError } from '../../errors/lab-error.js';
 import { eventLogContract } from '../../ports/contracts/event-log.contract.js';
-import type { AppendAck, LogConsumer, LogRecord, RecordBatch } from '../../ports/event-log.js';
+import type { RecordBatch } from '../../ports/event-log.js';
 import { LabError as LabErrorClass } from '../../errors/lab-error.js';
 import { partitionForKey } from '../embedded-log/partitioner.js';
 import { mergeAcks, planRequests } from './kafka-appender.js';
 import { KAFKA_LOG_DEFAULTS } from './kafka-defaults.js';
 import { toLabError } from './kafka-errors.js';
-import { openKafkaEventLog, type KafkaEventLog, type KafkaEventLogOptions } from './kafka-event-log.js';
+import { openKafkaEventLog } from './kafka-event-log.js';
 import { KAFKA_LOG_EVENTS } from './kafka-instrumentation.js';
 import { quietLogCreator } from './kafka-logger.js';
 import { retryWindowMs } from './kafka-retry.js';
 
-const { Kafka, logLevel } = kafkajs;
-const run = promisify(execFile);
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const stackScript = join(repoRoot, 'scripts', 'stack', 'stack.sh');
-const brokers = (): string[] => kafkaBrokers() ?? [];
-/** The broker fault test stops and starts the local stack's broker; only when KAFKA_BROKERS is that broker. */
-const onLocalStack = (): boolean =>
-  brokers().length === 1 && brokers()[0] === `127.0.0.1:${process.env.LKLAB_KAFKA_PORT ?? '19092'}`;
-
-const openLogs: KafkaEventLog[] = [];
-const cleanups: Array<() => Promise<void>> = [];
-
-async function open(opts: Partial<KafkaEventLogOptions> = {}): Promise<KafkaEventLog> {
-  const log = await openKafkaEventLog({
-    brokers: brokers(),
-    clientId: 'lkl-test',
-    clock: systemClock,
-    ...opts,
-  });
-  openLogs.push(log);
-  return log;
-}
-
-async function newTopic(
-  log: KafkaEventLog,
-  partitions: number,
-  spec: { retentionMs?: number; retentionBytes?: number; segmentBytes?: number } = {},
-): Promise<string> {
-  const topic = `t-${randomUUID()}`;
-  await log.ensureTopic(topic, { partitions, ...spec });
-  cleanups.push(async () => {
-    const admin = await open();
-    await admin.deleteTopic(topic).catch(() => undefined);
-  });
-  return topic;
-}
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  for (const log of openLogs.splice(0)) await log.close();
-}, 60_000);
-
-async function labError(promise: Promise<unknown>): Promise<LabError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isLabError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a LabError, but the call succeeded');
-}
-
-function syncLabError(fn: () => unknown): LabError {
-  try {
-    fn();
-  } catch (err) {
-    if (isLabError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a LabError, but the call succeeded');
-}
-
-async function waitFor(
-  what: string,
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
-
-/** Every record of the topic, per partition, read from earliest by a fresh consumer group. */
-async function readAll(log: KafkaEventLog, topic: string): Promise<Map<number, LogRecord[]>> {
-  const ends = await log.offsets(topic);
-  const total = ends.reduce((a, p) => a + p.end - p.low, 0);
-  const got = new Map<number, LogRecord[]>(ends.map((p) => [p.partition, []]));
-  let n = 0;
-  const group = `g-read-${randomUUID()}`;
-  const consumer = log.consumer({ group, topic, start: 'earliest' });
-  await consumer.run(async (b) => {
-    got.get(b.partition)!.push(...b.records);
-    n += b.records.length;
-  });
-  try {
-    await waitFor(`${total} records`, () => n >= total, 60_000);
-  } finally {
-    await consumer.stop();
-    await log.deleteGroup(group).catch(() => undefined);
-  }
-  return got;
-}
-
+import {
+  Kafka,
+  labError,
+  logLevel,
+  newTopic,
+  onLocalStack,
+  open,
+  range,
+  readAll,
+  run,
+  sleep,
+  stackScript,
+  syncLabError,
+  waitFor,
+  brokers,
+  repoRoot,
+} from './kafka-test-support.js';
 describe('kafka adapter: pure parts (no broker)', () => {
   it("plans produce requests: at most maxRecords each, a partition's share under maxBytesPerPartition, order kept", () => {
     const records = range(0, 10_000).map((i) => ({ value: `v-${i}`, partition: i % 4 }));
@@ -521,135 +434,4 @@ describeWithKafka('kafka event log', () => {
     await log.deleteGroup(group);
   }, 60_000);
 
-  it.runIf(onLocalStack())(
-    'survives a broker restart: every acknowledged append is in the log exactly once, in order; LKL_ERR_LOG_UNAVAILABLE while it is down',
-    async () => {
-      const log = await open({ logLevel: 'nothing' }); // default retries: rides out the outage
-      const fast = await open({
-        logLevel: 'nothing',
-        producerRetry: { retries: 2, initialRetryTimeMs: 200, maxRetryTimeMs: 500 },
-      });
-      const topic = await newTopic(log, 3);
-      const group = `g-${randomUUID()}`;
-
-      // A consumer that runs through the outage, committing after each batch (at-least-once).
-      const live = new Set<string>();
-      const liveConsumer: LogConsumer = log.consumer({ group, topic, start: 'earliest' });
-      await liveConsumer.run(async (b) => {
-        for (const r of b.records) live.add(r.value);
-        await liveConsumer
-          .commit([{ partition: b.partition, offset: b.records[b.records.length - 1]!.offset + 1 }])
-          .catch(() => undefined);
-      });
-
-      // The appender loop: batches of 20 unique values; a failed batch is not resent (new values next time).
-      const acked: Array<{ ack: AppendAck; values: string[] }> = [];
-      const sentValues = new Set<string>();
-      const errors: LabError[] = [];
-      let seq = 0;
-      let stop = false;
-      let downAt = Infinity;
-      let ackedAfterRestart = 0;
-      let upAt = Infinity;
-      const loop = (async () => {
-        while (!stop) {
-          const batch = range(0, 20).map(() => {
-            const n = seq++;
-            return { value: `s-${n}`, partition: n % 3 };
-          });
-          for (const r of batch) sentValues.add(r.value);
-          try {
-            const acks = await fast.append(topic, batch);
-            for (const ack of acks)
-              acked.push({
-                ack,
-                values: batch.filter((r) => r.partition === ack.partition).map((r) => r.value),
-              });
-            if (performance.now() > upAt) ackedAfterRestart++;
-          } catch (err) {
-            if (!isLabError(err)) throw err;
-            errors.push(err);
-            await sleep(200);
-          }
-          await sleep(20);
-        }
-      })();
-
-      let survivor: Promise<AppendAck[]> | undefined;
-      let survivorDoneAt = 0;
-      let adminFailMs = 0;
-      let stopStart = 0;
-      try {
-        await waitFor('appends before the outage', () => acked.length >= 30);
-        stopStart = performance.now();
-        await run('bash', [stackScript, 'kafka-stop'], { cwd: repoRoot });
-        downAt = performance.now();
-        // While the broker is down: fast-failing calls report UNAVAILABLE, retriable.
-        await waitFor('an append to fail', () => errors.length > 0, 30_000);
-        const a0 = performance.now();
-        const adminError = await labError(log.offsets(topic));
-        adminFailMs = performance.now() - a0;
-        expect(adminFailMs).toBeLessThan(10_000); // admin calls fail fast (≈ 4 s of retries)
-        // The default producer waits (≈ 39 s of retries) instead of failing.
-        survivor = log.append(topic, [{ value: 'survivor', partition: 0 }]);
-        survivor.then(() => (survivorDoneAt = performance.now())).catch(() => undefined);
-        await sleep(3_000);
-        for (const e of [...errors, adminError])
-          expect([e.code, e.retriable]).toEqual(['LKL_ERR_LOG_UNAVAILABLE', true]);
-        expect(performance.now() - downAt).toBeGreaterThan(2_000);
-      } finally {
-        await run('bash', [stackScript, 'kafka-start'], { cwd: repoRoot });
-        upAt = performance.now();
-      }
-      await waitFor('appends after the restart', () => ackedAfterRestart >= 10, 60_000);
-      stop = true;
-      await loop;
-      const survivorAcks = await survivor!;
-      expect(survivorAcks).toHaveLength(1);
-      expect(survivorDoneAt).toBeGreaterThan(upAt - 10_000); // it waited for the broker, it did not fail
-      console.info(
-        `broker fault: kafka-stop took ${Math.round(downAt - stopStart)} ms, down ≈ ${Math.round((upAt - downAt) / 1000)} s (incl. the start); ` +
-          `${errors.length} fast appends failed with LKL_ERR_LOG_UNAVAILABLE, admin call failed after ${Math.round(adminFailMs)} ms; ` +
-          `${acked.length} acknowledged appends; the default-retry append resolved ${Math.round((survivorDoneAt - upAt) / 1000)} s after the broker was back`,
-      );
-
-      // Read everything back from earliest and check every acknowledged append against its offsets.
-      const all = await readAll(log, topic);
-      const count = new Map<string, number>();
-      for (const rs of all.values()) for (const r of rs) count.set(r.value, (count.get(r.value) ?? 0) + 1);
-      for (const { ack, values } of acked) {
-        const rs = all.get(ack.partition)!;
-        const at = rs.findIndex((r) => r.offset === ack.baseOffset);
-        expect(rs.slice(at, at + ack.count).map((r) => r.value)).toEqual(values);
-        expect(rs.slice(at, at + ack.count).map((r) => r.offset)).toEqual(
-          range(ack.baseOffset, ack.baseOffset + ack.count),
-        );
-      }
-      const ackedValues = acked.flatMap((a) => a.values);
-      for (const v of ackedValues) expect([v, count.get(v)]).toEqual([v, 1]);
-      // Nothing is ever duplicated, acknowledged or not (idempotent producer; failed batches are not resent).
-      expect([...count.entries()].filter(([, n]) => n > 1)).toEqual([]);
-      for (const v of count.keys()) expect(v === 'survivor' || sentValues.has(v)).toBe(true);
-      expect(count.get('survivor')).toBe(1);
-      // Per partition the acknowledged values are in the order they were sent.
-      for (const [p, rs] of all) {
-        const seqs = rs
-          .map((r) => r.value)
-          .filter((v) => v !== 'survivor')
-          .map((v) => Number(v.slice(2)));
-        expect([p, seqs]).toEqual([p, [...seqs].sort((a, b) => a - b)]);
-      }
-      expect(errors.length).toBeGreaterThan(0);
-
-      // The live consumer rejoined by itself and has seen every acknowledged record.
-      await waitFor(
-        'the live consumer to catch up',
-        () => ackedValues.every((v) => live.has(v)) && live.has('survivor'),
-        60_000,
-      );
-      await liveConsumer.stop();
-      await log.deleteGroup(group);
-    },
-    150_000,
-  );
 });
