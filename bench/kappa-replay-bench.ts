@@ -23,7 +23,10 @@ import { promisify } from 'node:util';
 import { openEmbeddedEventLog } from '../kernel/adapters/embedded-log/embedded-event-log.js';
 import { openEmbeddedRealtimeStore } from '../kernel/adapters/embedded-store/embedded-realtime-store.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
-import { DEFAULTS } from '../kernel/config/defaults.js';
+import { DEFAULTS, type LabConfig } from '../kernel/config/defaults.js';
+import { loadConfig } from '../kernel/config/load-config.js';
+import { createEventLog } from '../kernel/adapters/event-log-factory.js';
+import { createRealtimeStore } from '../kernel/adapters/store-factory.js';
 import { WINDOW_MS } from '../kernel/events/ysb-event.js';
 import { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
 import { LabEventBus } from '../kernel/instrumentation/lab-events.js';
@@ -33,7 +36,7 @@ import { GeneratorRunner } from '../kernel/workload/generator-runner.js';
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import { KappaReprocessor, type KappaSettings } from '../kappa-reprocessor/kappa-reprocessor.js';
-import { offsetsNamespace, readKappaWindows } from '../kappa-reprocessor/kappa-tables.js';
+import { offsetsNamespace, readKappaWindows, readMetaCounters } from '../kappa-reprocessor/kappa-tables.js';
 import { createReplayEngine } from '../kappa-reprocessor/replay/worker-engine.js';
 
 const run = promisify(execFile);
@@ -49,6 +52,7 @@ interface Args {
   engines: string[];
   latencyRate: number;
   latencySeconds: number;
+  kafkaThreads: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -61,6 +65,7 @@ function parseArgs(argv: string[]): Args {
     engines: ['inline', 'workers:1', 'workers:2'],
     latencyRate: 50_000,
     latencySeconds: 60,
+    kafkaThreads: 2,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -78,6 +83,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--engines') a.engines = value!.split(',');
     else if (flag === '--latency-rate') a.latencyRate = num();
     else if (flag === '--latency-seconds') a.latencySeconds = num();
+    else if (flag === '--kafka-threads') a.kafkaThreads = num();
     else throw new Error(`unknown argument ${flag} (see the header of bench/kappa-replay-bench.ts)`);
   }
   return a;
@@ -86,20 +92,38 @@ function parseArgs(argv: string[]): Args {
 const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 const log = (m: string): void => console.error(`[bench] ${m}`);
 
-/** Appends a YSB catch-up stream (seed 42) in appends of 50,000; returns events/s. */
-async function produce(target: EventLog, topic: string, n: number, inFlight = 1): Promise<number> {
+/**
+ * Appends a YSB catch-up stream (seed 42); returns events/s. With `parallel`, one sequential
+ * append loop per partition (records carry their partition: ad index mod partitions), so several
+ * appends are in flight without reordering any partition — event time must grow per partition,
+ * or the job rightly drops the "late" events.
+ */
+async function produce(target: EventLog, topic: string, n: number, partitions: number, parallel = false): Promise<number> {
   const gen = new YsbGenerator(ref, { seed: 42, mode: 'catch-up', rate: 0, startTime: 1_700_000_000_000 });
+  const partitionOf = new Map(ref.ads.map((a, i) => [a.ad_id, i % partitions]));
   const t0 = performance.now();
-  const pending = new Set<Promise<unknown>>();
+  const queues: Array<Promise<unknown>> = Array.from({ length: partitions }, () => Promise.resolve());
+  let logged = 0;
   for (let done = 0; done < n; ) {
     const chunk = gen.take(Math.min(50_000, n - done));
     done += chunk.length;
-    const p = target.append(topic, chunk.map((r) => ({ key: r.event!.ad_id, value: r.value }))).finally(() => pending.delete(p));
-    pending.add(p);
-    if (pending.size >= inFlight) await Promise.race(pending);
-    if (done % 1_000_000 < 50_000) log(`  appended ${fmt(done)} / ${fmt(n)}`);
+    if (!parallel) {
+      await target.append(topic, chunk.map((r) => ({ key: r.event!.ad_id, value: r.value })));
+    } else {
+      const byPartition: Array<Array<{ key: string; value: string; partition: number }>> = Array.from({ length: partitions }, () => []);
+      for (const r of chunk) {
+        const partition = partitionOf.get(r.event!.ad_id)!;
+        byPartition[partition]!.push({ key: r.event!.ad_id, value: r.value, partition });
+      }
+      byPartition.forEach((records, p) => (queues[p] = queues[p]!.then(() => target.append(topic, records))));
+      if (done % 500_000 < 50_000) await Promise.all(queues); // bounded memory
+    }
+    if (done - logged >= 1_000_000) {
+      logged = done;
+      log(`  appended ${fmt(done)} / ${fmt(n)}`);
+    }
   }
-  await Promise.all(pending);
+  await Promise.all(queues);
   return (n / (performance.now() - t0)) * 1000;
 }
 
@@ -107,9 +131,15 @@ interface ReplayResult {
   events: number;
   seconds: number;
   rate: number;
+  /** CPU seconds of this process (all its threads) during the replay. */
+  cpuSeconds: number;
   engine: string;
   parallelism: number;
   checkpoints: number;
+  /** From the job's table: every record processed once, none dropped or invalid. */
+  processed: number;
+  dropped: number;
+  invalid: number;
 }
 
 /**
@@ -117,15 +147,16 @@ interface ReplayResult {
  * job 2 replays from offset 0; timed from startReplay() until its checkpointed offsets pass the
  * snapshot (the catch-up dwell is not counted).
  */
-async function timeReplay(target: EventLog, store: RealtimeStore, topic: string, settings: KappaSettings, groupPrefix: string, label: string, workerThreads: boolean): Promise<ReplayResult> {
+async function timeReplay(target: EventLog, store: RealtimeStore, topic: string, settings: KappaSettings, groupPrefix: string, label: string, workerThreads: boolean, threadConfig?: LabConfig): Promise<ReplayResult> {
   const ends = await target.offsets(topic);
   const total = ends.reduce((s, p) => s + p.end, 0);
   await store.apply({ offsets: { namespace: offsetsNamespace(1), offsets: Object.fromEntries(ends.map((p) => [p.partition, p.end])) } });
   const deadLetters = new DeadLetterWriter(target, systemClock, `${topic}-dead-letter`);
   await deadLetters.ensureTopic();
-  const kappa = new KappaReprocessor(target, store, deadLetters, ref, systemClock, new LabEventBus(), { topic, settings, groupPrefix, ...(workerThreads ? { replayEngine: createReplayEngine } : {}), runner: 'bench' });
+  const kappa = new KappaReprocessor(target, store, deadLetters, ref, systemClock, new LabEventBus(), { topic, settings, groupPrefix, ...(workerThreads ? { replayEngine: createReplayEngine } : {}), ...(threadConfig ? { threadConfig: { ...threadConfig, kappa: settings } } : {}), runner: 'bench' });
   await kappa.start();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const job = await kappa.startReplay({ logicVersion: 1 });
   let lastLog = t0;
   for (;;) {
@@ -139,10 +170,26 @@ async function timeReplay(target: EventLog, store: RealtimeStore, topic: string,
     await new Promise((r) => setTimeout(r, 20));
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const status = kappa.runner(job.id)?.status;
+  const counters = await readMetaCounters(store, job.id);
   await kappa.stop();
   for (const g of [`${groupPrefix}1`, `${groupPrefix}2`]) await target.deleteGroup(g).catch(() => undefined);
-  return { events: total, seconds, rate: total / seconds, engine: status?.engine ?? '?', parallelism: job.parallelism, checkpoints: status?.checkpoints ?? 0 };
+  if (counters.processed !== total || counters.dropped !== 0 || counters.invalid !== 0) {
+    throw new Error(`${label}: the replay processed ${counters.processed} of ${total} records, dropped ${counters.dropped}, invalid ${counters.invalid} — the data set is not a clean catch-up stream`);
+  }
+  return {
+    events: total,
+    seconds,
+    rate: total / seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    engine: status?.engine ?? '?',
+    parallelism: job.parallelism,
+    checkpoints: status?.checkpoints ?? 0,
+    processed: counters.processed,
+    dropped: counters.dropped,
+    invalid: counters.invalid,
+  };
 }
 
 async function embeddedReplays(a: Args): Promise<Record<string, unknown>> {
@@ -156,7 +203,7 @@ async function embeddedReplays(a: Args): Promise<Record<string, unknown>> {
       if (have > 0) await elog.deleteTopic(TOPIC);
       await elog.ensureTopic(TOPIC, { partitions: a.partitions });
       log(`embedded: writing ${fmt(a.events)} YSB events to ${dataDir} (kept for the next run)`);
-      appendRate = await produce(elog, TOPIC, a.events);
+      appendRate = await produce(elog, TOPIC, a.events, a.partitions);
       await elog.flush();
     } else log(`embedded: reusing ${fmt(a.events)} events in ${dataDir}`);
     const results: Record<string, ReplayResult> = {};
@@ -167,7 +214,10 @@ async function embeddedReplays(a: Args): Promise<Record<string, unknown>> {
       // The embedded store in memory: the replay's cost, not the store's checkpoint file (the lab writes it every 5 s).
       const store = await openEmbeddedRealtimeStore({ clock: systemClock });
       const settings: KappaSettings = { ...DEFAULTS.kappa, replayParallelism: parallelism, autoSwitchover: false };
-      const label = kind === 'inline' ? 'main thread only' : `main thread reads, ${parallelism} worker thread${parallelism > 1 ? 's' : ''} scan+aggregate`;
+      const label =
+        kind === 'inline'
+          ? 'main thread only (log consumer, scan, aggregate)'
+          : `${parallelism} worker thread${parallelism > 1 ? 's' : ''} read the segment files, scan, aggregate; main thread checkpoints`;
       const r = await timeReplay(elog, store, TOPIC, settings, `bench-${engine.replace(':', '')}-v`, label, kind === 'workers');
       results[label] = r;
       log(`embedded replay (${label}): ${fmt(r.rate)} events/s over ${fmt(r.events)} events in ${r.seconds.toFixed(1)} s`);
@@ -181,16 +231,23 @@ async function embeddedReplays(a: Args): Promise<Record<string, unknown>> {
 }
 
 async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
-  const brokers = process.env.KAFKA_BROKERS?.split(',').filter(Boolean);
+  const brokers = process.env.KAFKA_BROKERS;
   const redis = process.env.REDIS_URL;
-  if (!brokers?.length || !redis) {
+  if (!brokers || !redis) {
     log('kafka: skipped (set KAFKA_BROKERS and REDIS_URL; npm run stack:up)');
     return null;
   }
-  const { openKafkaEventLog } = await import('../kernel/adapters/kafka-log/kafka-event-log.js');
-  const { openRedisRealtimeStore } = await import('../kernel/adapters/redis-store/redis-realtime-store.js');
-  const klog = await openKafkaEventLog({ brokers, clientId: 'lklab-kappa-bench', clock: systemClock });
-  const topic = `lklab-bench-kappa-${a.kafkaEvents}`;
+  // The lab's own wiring (factories + namespace), so that replay threads connect the way a lab's do.
+  const namespace = 'kappa-bench';
+  const config = loadConfig({ env: { KAFKA_BROKERS: brokers, REDIS_URL: redis, LKLAB_NAMESPACE: namespace } });
+  const klog = await createEventLog(config, systemClock);
+  const store = await createRealtimeStore(config, systemClock);
+  const topic = `ysb-${a.kafkaEvents}`;
+  const physical = `${namespace}.${topic}`;
+  const clean = async (): Promise<void> => {
+    await store.deleteByPrefix('lklab:kappa:');
+    for (const ns of ['kappa-v1', 'kappa-v2']) await store.deleteOffsets(ns);
+  };
   try {
     const exists = (await klog.listTopics()).some((t) => t.name === topic);
     const have = exists ? (await klog.offsets(topic)).reduce((s, p) => s + p.end, 0) : 0;
@@ -198,26 +255,27 @@ async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
     if (have !== a.kafkaEvents) {
       if (exists) await klog.deleteTopic(topic);
       await klog.ensureTopic(topic, { partitions: a.partitions });
-      log(`kafka: producing ${fmt(a.kafkaEvents)} YSB events to ${topic} (kept on the broker for the next run)`);
-      appendRate = await produce(klog, topic, a.kafkaEvents, 4);
-    } else log(`kafka: reusing ${topic} (${fmt(have)} events)`);
+      log(`kafka: producing ${fmt(a.kafkaEvents)} YSB events to ${physical} (kept on the broker for the next run)`);
+      appendRate = await produce(klog, topic, a.kafkaEvents, a.partitions, true);
+    } else log(`kafka: reusing ${physical} (${fmt(have)} events)`);
     log('kafka: ConsumerPerformance (Java) on the same topic');
-    const perf = await javaConsumerPerf(topic, a.kafkaEvents);
+    const perf = await javaConsumerPerf(physical, a.kafkaEvents);
     const results: Record<string, ReplayResult> = {};
-    for (const consumers of [1, 2]) {
-      const prefix = `lklab-bench-${Date.now().toString(36)}:`;
-      const store = await openRedisRealtimeStore({ url: redis, prefix });
-      const settings: KappaSettings = { ...DEFAULTS.kappa, replayParallelism: consumers, autoSwitchover: false };
-      const label = `${consumers} consumer${consumers > 1 ? 's' : ''} in the group`;
-      const r = await timeReplay(klog, store, topic, settings, `lklab-bench-${Date.now().toString(36)}-v`, label, false);
-      results[label] = r;
-      log(`kafka replay (${label}): ${fmt(r.rate)} events/s over ${fmt(r.events)} events in ${r.seconds.toFixed(1)} s`);
-      await store.deleteByPrefix('');
-      for (const ns of ['kappa-v1', 'kappa-v2']) await store.deleteOffsets(ns);
-      await store.close();
+    const modes: Array<{ label: string; parallelism: number; threads: boolean }> = [
+      { label: '1 consumer on the main thread', parallelism: 1, threads: false },
+      { label: `${a.kafkaThreads} consumers in worker threads`, parallelism: a.kafkaThreads, threads: true },
+    ];
+    for (const mode of modes) {
+      await clean();
+      const settings: KappaSettings = { ...DEFAULTS.kappa, replayParallelism: mode.parallelism, autoSwitchover: false };
+      const r = await timeReplay(klog, store, topic, settings, `bench-${Date.now().toString(36)}-v`, mode.label, false, mode.threads ? config : undefined);
+      results[mode.label] = r;
+      log(`kafka replay (${mode.label}): ${fmt(r.rate)} events/s over ${fmt(r.events)} events in ${r.seconds.toFixed(1)} s`);
     }
-    return { events: a.kafkaEvents, topic, appendRate, javaConsumerPerf: perf, results };
+    await clean();
+    return { events: a.kafkaEvents, topic: physical, appendRate, javaConsumerPerf: perf, results };
   } finally {
+    await store.close();
     await klog.close();
   }
 }
@@ -292,16 +350,16 @@ async function main(): Promise<void> {
   const loadAvgAfter = loadavg().map((x) => Number(x.toFixed(2)));
 
   console.log(`\nKappa reprocessor benchmark — ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB RAM, node ${machine.node}, ${machine.os}; load average ${machine.loadAvgBefore.join('/')} before, ${loadAvgAfter.join('/')} after\n`);
-  console.log('| measurement | events | seconds | events/s |');
-  console.log('|---|---:|---:|---:|');
+  console.log('| measurement | events | seconds | events/s | events per CPU-second |');
+  console.log('|---|---:|---:|---:|---:|');
   for (const [label, r] of Object.entries((embedded?.results ?? {}) as Record<string, ReplayResult>)) {
-    console.log(`| replay, embedded log, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} |`);
+    console.log(`| replay, embedded log, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} | ${fmt(r.events / r.cpuSeconds)} |`);
   }
   if (kafka) {
     const perf = kafka.javaConsumerPerf as Record<string, number>;
-    if (perf && 'nMsg.sec' in perf) console.log(`| Kafka ConsumerPerformance (Java), same topic | ${fmt(perf['data.consumed.in.nMsg'] ?? 0)} | ${(Number(perf['fetch.time.ms'] ?? 0) / 1000).toFixed(1)} | ${fmt(perf['nMsg.sec'] ?? 0)} |`);
+    if (perf && 'nMsg.sec' in perf) console.log(`| Kafka ConsumerPerformance (Java), same topic | ${fmt(perf['data.consumed.in.nMsg'] ?? 0)} | ${(Number(perf['fetch.time.ms'] ?? 0) / 1000).toFixed(1)} | ${fmt(perf['nMsg.sec'] ?? 0)} | (other process) |`);
     for (const [label, r] of Object.entries(kafka.results as Record<string, ReplayResult>)) {
-      console.log(`| replay, Kafka → Redis, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} |`);
+      console.log(`| replay, Kafka → Redis, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} | ${fmt(r.events / r.cpuSeconds)} |`);
     }
   }
   if (latency) {

@@ -47,6 +47,18 @@ export interface KappaJobRunnerOptions {
   runner: string;
   /** Wait before restarting consumers after a failure (ms). Default 1000. */
   restartDelayMs?: number;
+  /**
+   * A replay on the embedded log whose engine reads segment files itself (engine.scan): history
+   * up to these end offsets is read by the engine's threads, then the consumers take over.
+   */
+  bulk?: BulkSource;
+}
+
+export interface BulkSource {
+  ends: ReadonlyArray<{ partition: number; end: number }>;
+  partitionDir(partition: number): string;
+  verifyChecksums: boolean;
+  maxRecordBytes: number;
 }
 
 interface Track {
@@ -59,6 +71,8 @@ interface Track {
   skipped: number;
   seekedTo: number;
   seekSaw: number;
+  /** Read by the engine itself (bulk phase): `next` is known from drains. */
+  direct: boolean;
 }
 
 export interface PartitionPosition {
@@ -103,6 +117,7 @@ export class KappaJobRunner {
   private running = false;
   private stopping = false;
   private restarting: Promise<void> | undefined;
+  private bulk: Promise<void> | undefined;
   private readonly stats = {
     processed: 0,
     checkpoints: 0,
@@ -144,7 +159,8 @@ export class KappaJobRunner {
     if (this.running) return;
     this.stopping = false;
     this.abort = new AbortController();
-    await this.startConsumers();
+    if (this.opts.bulk && this.opts.engine.scan && this.log.kind === 'embedded') await this.startBulk(this.opts.bulk);
+    else await this.startConsumers();
     this.running = true;
     const signal = this.abort.signal;
     this.loop = (async () => {
@@ -166,6 +182,7 @@ export class KappaJobRunner {
     this.stopping = true;
     this.abort.abort();
     await this.restarting?.catch(() => undefined);
+    await Promise.race([this.bulk?.catch(() => undefined), new Promise((r) => setTimeout(r, 0))]);
     await this.loop;
     await this.stopConsumers();
     await this.checkpoint().catch(() => undefined);
@@ -191,6 +208,7 @@ export class KappaJobRunner {
         ? Array.from({ length: Math.min(n, partitions.length) }, (_, i) => partitions.filter((p) => p % Math.min(n, partitions.length) === i))
         : Array.from({ length: n }, () => undefined);
     const stored = this.log.kind === 'embedded' ? await this.store.readOffsets(this.namespace) : {};
+    const startAt = (p: number): number => this.tracks.get(p)?.next ?? stored[p] ?? 0;
     const maxBatch = this.limiter.limited ? Math.max(100, Math.min(this.opts.maxBatchRecords, Math.floor(this.opts.rateLimit / 10))) : this.opts.maxBatchRecords;
     for (const share of shares) {
       const options: ExtendedConsumerOptions = {
@@ -207,11 +225,45 @@ export class KappaJobRunner {
       // offsets are for display). Kafka: the first batch of a partition is checked against the
       // store instead (a seek given before the assignment could land on another member).
       if (this.log.kind === 'embedded') {
-        for (const p of share ?? partitions) consumer.seek(p, stored[p] ?? 0);
+        for (const p of share ?? partitions) consumer.seek(p, startAt(p));
       }
       this.consumers.push(consumer);
       await consumer.run((batch) => this.onBatch(consumer, batch));
     }
+  }
+
+  /** History straight from the segment files by the engine's threads, then the consumers. */
+  private async startBulk(bulk: BulkSource): Promise<void> {
+    const [stored, times, offsets] = await Promise.all([this.store.readOffsets(this.namespace), readMaxEventTimes(this.store, this.job.id), this.log.offsets(this.opts.topic)]);
+    const scans: Array<Promise<void>> = [];
+    for (const { partition: p, end } of bulk.ends) {
+      const base = stored[p];
+      let from = base ?? 0;
+      if (from >= end) continue;
+      const t: Track = { partition: p, next: from, base, processed: 0, skipped: 0, seekedTo: -1, seekSaw: -1, direct: true };
+      const low = offsets.find((o) => o.partition === p)?.low ?? 0;
+      if (low > from) {
+        t.skipped += low - from; // retention dropped them (a forced replay)
+        from = t.next = low;
+      }
+      this.opts.engine.init(p, times.get(p) ?? NO_EVENT_TIME);
+      this.tracks.set(p, t);
+      const source = { dir: bulk.partitionDir(p), from, to: end, verifyChecksums: bulk.verifyChecksums, maxRecordBytes: bulk.maxRecordBytes };
+      scans.push(
+        this.opts.engine.scan!(p, source).then((next) => {
+          if (this.tracks.get(p) === t && next > t.next) t.next = next;
+        }),
+      );
+    }
+    this.bulk = Promise.all(scans).then(
+      async () => {
+        if (this.stopping) return;
+        await this.checkpoint().catch(() => undefined);
+        for (const t of this.tracks.values()) t.direct = false;
+        await this.startConsumers();
+      },
+      (err: unknown) => this.recover(err),
+    );
   }
 
   private async stopConsumers(): Promise<void> {
@@ -295,7 +347,7 @@ export class KappaJobRunner {
       pending = (async () => {
         const [stored, times] = await Promise.all([this.store.readOffsets(this.namespace), readMaxEventTimes(this.store, this.job.id)]);
         const base = stored[p];
-        const t: Track = { partition: p, next: base ?? 0, base, processed: 0, skipped: 0, seekedTo: -1, seekSaw: -1 };
+        const t: Track = { partition: p, next: base ?? 0, base, processed: 0, skipped: 0, seekedTo: -1, seekSaw: -1, direct: false };
         this.opts.engine.init(p, times.get(p) ?? NO_EVENT_TIME);
         this.tracks.set(p, t);
         return t;
@@ -308,7 +360,7 @@ export class KappaJobRunner {
   // ---- checkpoints ---------------------------------------------------------------------------
 
   private async checkpointOnce(): Promise<void> {
-    const dirty = [...this.tracks.values()].filter((t) => t.next !== t.base || this.carry.has(t.partition));
+    const dirty = [...this.tracks.values()].filter((t) => t.direct || t.next !== t.base || this.carry.has(t.partition));
     if (dirty.length === 0) return;
     this.checkpointRunning = true;
     const started = this.clock.now();
@@ -334,8 +386,15 @@ export class KappaJobRunner {
         throw err;
       }
       const parts = good.map((t, i) => {
-        const next = nexts[i]!;
         const d = drained.get(t.partition);
+        let next = nexts[i]!;
+        if (t.direct && d?.next !== undefined) {
+          // Read by the engine itself: its delta covers exactly the records below d.next.
+          next = d.next;
+          if (next > t.next) t.next = next;
+          t.processed += d.delta.counters.processed;
+          this.stats.processed += d.delta.counters.processed;
+        }
         const carried = this.carry.get(t.partition) ?? { entries: [], counters: emptyCounters(), deadLetters: [], maxEventTime: NO_EVENT_TIME };
         // Field names come from the checkpoint that first tries to write a delta: unique, since offsets only grow.
         if (d) {
@@ -395,7 +454,7 @@ export class KappaJobRunner {
   /** Another member checkpointed this partition: drop what we hold for it and resume from the store. */
   private async fence(t: Track, stored: number | undefined): Promise<void> {
     const times = await readMaxEventTimes(this.store, this.job.id);
-    const fresh: Track = { partition: t.partition, next: stored ?? 0, base: stored, processed: t.processed, skipped: t.skipped, seekedTo: -1, seekSaw: -1 };
+    const fresh: Track = { partition: t.partition, next: stored ?? 0, base: stored, processed: t.processed, skipped: t.skipped, seekedTo: -1, seekSaw: -1, direct: false };
     this.carry.delete(t.partition);
     this.opts.engine.init(t.partition, times.get(t.partition) ?? NO_EVENT_TIME);
     this.tracks.set(t.partition, fresh);

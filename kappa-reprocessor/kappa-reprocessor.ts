@@ -12,6 +12,8 @@
  * every job where its last checkpoint left it, and `lklab kappa-worker` processes follow it.
  */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { EMBEDDED_LOG_DEFAULTS } from '../kernel/adapters/embedded-log/defaults.js';
 import type { Clock } from '../kernel/clock/clock.js';
 import type { LabConfig } from '../kernel/config/defaults.js';
 import { LabError } from '../kernel/errors/lab-error.js';
@@ -22,11 +24,12 @@ import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { CatchUpDetector, type CatchUpState } from './catch-up.js';
 import { loadRegistry, registrySets, RUNNING_STATES, type KappaJobRecord, type KappaJobState } from './job-registry.js';
-import { KappaJobRunner, type RunnerStats } from './kappa-job-runner.js';
+import { KappaJobRunner, type BulkSource, type RunnerStats } from './kappa-job-runner.js';
 import { deleteTable, offsetsNamespace, readMetaCounters, tableName, type ActivePointer } from './kappa-tables.js';
 import { availableKappaLogicVersions, kappaLogic } from './logic/index.js';
 import type { KappaLogicContext } from './logic/kappa-logic.js';
 import { InlineEngine, type ProcessingEngine } from './processing-engine.js';
+import { ThreadedJobRunner, type JobRunnerLike } from './replay/threaded-runner.js';
 import { etaMs, ProgressTracker } from './progress.js';
 import { checkRetention, type RetentionCheckResult } from './retention-check.js';
 import type { DeltaCounters } from './checkpoint-delta.js';
@@ -54,6 +57,12 @@ export interface KappaReprocessorOptions {
   replayEngine?: (request: EngineRequest) => ProcessingEngine;
   /** How often progress, catch-up and grace are checked (ms). Default 250. */
   monitorIntervalMs?: number;
+  /**
+   * On Kafka + Redis: the lab's configuration, so that a replay runs its consumers in worker
+   * threads that connect on their own (one Kafka client and Redis connection each). Without it a
+   * replay runs `parallelism` consumers on the main thread.
+   */
+  threadConfig?: LabConfig;
 }
 
 export interface ReplayRequest {
@@ -113,7 +122,7 @@ interface Monitor {
 export class KappaReprocessor {
   private jobs = new Map<number, KappaJobRecord>();
   private active: ActivePointer | null = null;
-  private readonly runners = new Map<number, KappaJobRunner>();
+  private readonly runners = new Map<number, JobRunnerLike>();
   private readonly monitors = new Map<number, Monitor>();
   /** Jobs whose table, group or offsets still have to be removed. */
   private readonly cleanups = new Set<number>();
@@ -152,7 +161,7 @@ export class KappaReprocessor {
     return this.jobs.get(id);
   }
 
-  runner(id: number): KappaJobRunner | undefined {
+  runner(id: number): JobRunnerLike | undefined {
     return this.runners.get(id);
   }
 
@@ -491,11 +500,38 @@ export class KappaReprocessor {
     const s = this.settings;
     const policy = { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs };
     const replaying = rec.state === 'replaying';
-    const engine =
+    const engine: ProcessingEngine =
       replaying && this.log.kind === 'embedded' && this.options.replayEngine
         ? this.options.replayEngine({ job: rec, logicContext: this.ctx, settings: s, parallelism: rec.parallelism })
         : new InlineEngine(logic, this.ctx, policy);
-    const runner = new KappaJobRunner(this.log, this.store, this.deadLetters, this.clock, this.bus, { id: rec.id, logicVersion: rec.logicVersion, group: rec.group }, {
+    const spec = { id: rec.id, logicVersion: rec.logicVersion, group: rec.group };
+    if (replaying && this.log.kind === 'kafka' && this.options.threadConfig) {
+      const threaded = new ThreadedJobRunner(spec, {
+        config: this.options.threadConfig,
+        threads: rec.parallelism,
+        topic: this.options.topic,
+        deadLetterTopic: this.deadLetters.topic,
+        rateLimit: rec.rateLimit,
+        runner: this.options.runner ?? 'lab',
+      });
+      this.runners.set(rec.id, threaded);
+      try {
+        await threaded.start();
+      } catch (err) {
+        this.runners.delete(rec.id);
+        throw err;
+      }
+      return;
+    }
+    // The embedded log's directory lets a replay's worker threads read its history themselves
+    // (unless rate-limited: then the consumer paces it).
+    const logDir = (this.log as { logDir?: unknown }).logDir;
+    const bulk: BulkSource | undefined =
+      replaying && engine.scan && typeof logDir === 'string' && rec.snapshot && !(rec.rateLimit > 0)
+        ? { ends: rec.snapshot, partitionDir: (p) => join(logDir, this.options.topic, String(p)), verifyChecksums: true, maxRecordBytes: EMBEDDED_LOG_DEFAULTS.maxRecordBytes }
+        : undefined;
+    const runner = new KappaJobRunner(this.log, this.store, this.deadLetters, this.clock, this.bus, spec, {
+      ...(bulk ? { bulk } : {}),
       topic: this.options.topic,
       checkpointIntervalMs: s.checkpointIntervalMs,
       consumers: replaying && this.log.kind === 'kafka' ? rec.parallelism : 1,

@@ -12,6 +12,18 @@ export interface DrainedPartition {
   delta: EncodedDelta;
   /** Highest event time seen up to the drained records. */
   maxEventTime: number;
+  /** For a partition the engine reads itself (scan): the next offset, matching the delta. */
+  next?: number;
+}
+
+/** Where an engine can read a partition's history by itself (the embedded log's segment files). */
+export interface ScanSource {
+  dir: string;
+  from: number;
+  /** Exclusive: the end offset snapshotted when the replay started. */
+  to: number;
+  verifyChecksums: boolean;
+  maxRecordBytes: number;
 }
 
 export interface ProcessingEngine {
@@ -31,6 +43,8 @@ export interface ProcessingEngine {
    * with before drain() is included, whatever resolves later.
    */
   drain(partitions: readonly number[]): Promise<Map<number, DrainedPartition>>;
+  /** Reads [from, to) of a partition itself (after init); resolves with the next offset when done. */
+  scan?(partition: number, source: ScanSource): Promise<number>;
   /** Forgets all partitions and recovers from a failure (the runner then re-inits from the store). */
   restart?(): Promise<void>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { kappaLogic } from '../logic/index.js';
 import { PartitionProcessor } from '../partition-processor.js';
+import { scanSegments } from './segment-scan.js';
 import type { FromWorker, ReplayWorkerData, ToWorker } from './worker-protocol.js';
 
 const data = workerData as ReplayWorkerData;
@@ -13,10 +14,36 @@ const logic = kappaLogic(data.logicVersion);
 const ctx = { campaignOf: new Map(data.ads), bots: new Set(data.bots) };
 const processors = new Map<number, PartitionProcessor>();
 const send = (m: FromWorker): void => port.postMessage(m);
+/** Next offset of partitions this worker reads from the segment files itself. */
+const scanning = new Map<number, number>();
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function scan(m: Extract<ToWorker, { type: 'scan' }>): Promise<void> {
+  const p = processors.get(m.partition)!;
+  scanning.set(m.partition, m.from);
+  const next = await scanSegments({
+    dir: m.dir,
+    from: m.from,
+    to: m.to,
+    verifyChecksums: m.verifyChecksums,
+    maxRecordBytes: m.maxRecordBytes,
+    chunkBytes: 4 * 1024 * 1024,
+    onRecord: (value, offset) => p.process(value, offset),
+    onChunk: async (n) => {
+      scanning.set(m.partition, n);
+      await tick(); // let drains in
+    },
+    stopped: () => processors.get(m.partition) !== p,
+  });
+  if (processors.get(m.partition) !== p) return; // re-initialised meanwhile: its owner starts over
+  scanning.set(m.partition, next);
+  send({ type: 'scanned', partition: m.partition, next });
+}
 
 port.on('message', (m: ToWorker) => {
   try {
     if (m.type === 'init') {
+      scanning.delete(m.partition);
       processors.set(m.partition, new PartitionProcessor(m.partition, logic, ctx, data.policy, m.maxEventTime));
     } else if (m.type === 'batch') {
       const p = processors.get(m.partition)!;
@@ -32,8 +59,13 @@ port.on('message', (m: ToWorker) => {
       const results = m.partitions
         .map((partition) => processors.get(partition))
         .filter((p): p is PartitionProcessor => p !== undefined)
-        .map((p) => ({ partition: p.partition, maxEventTime: p.maxEventTime, delta: p.takeDelta() }));
+        .map((p) => {
+          const next = scanning.get(p.partition);
+          return { partition: p.partition, maxEventTime: p.maxEventTime, delta: p.takeDelta(), ...(next === undefined ? {} : { next }) };
+        });
       send({ type: 'drained', id: m.id, results });
+    } else if (m.type === 'scan') {
+      scan(m).catch((err: unknown) => send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
     }
   } catch (err) {
     send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });

@@ -8,7 +8,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { LogRecord } from '../../kernel/ports/event-log.js';
 import type { EngineRequest } from '../kappa-reprocessor.js';
-import type { DrainedPartition, ProcessingEngine } from '../processing-engine.js';
+import type { DrainedPartition, ProcessingEngine, ScanSource } from '../processing-engine.js';
 import { spawnWorker } from './spawn-worker.js';
 import type { FromWorker, ReplayWorkerData, ToWorker } from './worker-protocol.js';
 
@@ -26,6 +26,7 @@ export class WorkerEngine implements ProcessingEngine {
   private slots: Slot[];
   private readonly drains = new Map<number, { pending: number; results: Map<number, DrainedPartition>; resolve: (r: Map<number, DrainedPartition>) => void; reject: (e: Error) => void }>();
   private nextDrain = 1;
+  private readonly scans = new Map<number, { resolve: (next: number) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
   private closed = false;
 
@@ -50,6 +51,7 @@ export class WorkerEngine implements ProcessingEngine {
 
   async restart(): Promise<void> {
     const old = this.slots;
+    this.scans.clear();
     this.slots = this.spawn();
     this.failure = undefined;
     await Promise.all(old.map((s) => s.worker.terminate()));
@@ -89,6 +91,14 @@ export class WorkerEngine implements ProcessingEngine {
     this.post(slot, { type: 'batch', partition, firstOffset: records[from]!.offset, text: values.join(''), lengths });
   }
 
+  scan(partition: number, source: ScanSource): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.scans.set(partition, { resolve, reject });
+      this.post(this.slot(partition), { type: 'scan', partition, ...source });
+    });
+  }
+
   drain(partitions: readonly number[]): Promise<Map<number, DrainedPartition>> {
     if (this.failure) return Promise.reject(this.failure);
     const bySlot = new Map<Slot, number[]>();
@@ -111,11 +121,14 @@ export class WorkerEngine implements ProcessingEngine {
     } else if (m.type === 'drained') {
       const d = this.drains.get(m.id);
       if (!d) return;
-      for (const r of m.results) d.results.set(r.partition, { maxEventTime: r.maxEventTime, delta: r.delta });
+      for (const r of m.results) d.results.set(r.partition, { maxEventTime: r.maxEventTime, delta: r.delta, ...(r.next === undefined ? {} : { next: r.next }) });
       if (--d.pending === 0) {
         this.drains.delete(m.id);
         d.resolve(d.results);
       }
+    } else if (m.type === 'scanned') {
+      this.scans.get(m.partition)?.resolve(m.next);
+      this.scans.delete(m.partition);
     } else {
       this.fail(new Error(`replay worker thread failed: ${m.message}`));
     }
@@ -126,12 +139,16 @@ export class WorkerEngine implements ProcessingEngine {
     this.failure = err;
     for (const d of this.drains.values()) d.reject(err);
     this.drains.clear();
+    for (const sc of this.scans.values()) sc.reject(err);
+    this.scans.clear();
     for (const s of this.slots) for (const w of s.waiters.splice(0)) w();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const sc of this.scans.values()) sc.reject(new Error('the replay engine was closed'));
+    this.scans.clear();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

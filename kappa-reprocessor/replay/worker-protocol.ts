@@ -14,9 +14,12 @@ export type ToWorker =
   | { type: 'init'; partition: number; maxEventTime: number }
   /** Record values of one partition, concatenated; `lengths[i]` is the length of value i; offsets are firstOffset + i. */
   | { type: 'batch'; partition: number; firstOffset: number; text: string; lengths: Uint32Array }
-  | { type: 'drain'; id: number; partitions: number[] };
+  | { type: 'drain'; id: number; partitions: number[] }
+  /** Read [from, to) of a partition straight from its segment files (embedded log). */
+  | { type: 'scan'; partition: number; dir: string; from: number; to: number; verifyChecksums: boolean; maxRecordBytes: number };
 
 export type FromWorker =
   | { type: 'ack'; partition: number; count: number }
-  | { type: 'drained'; id: number; results: Array<{ partition: number; maxEventTime: number; delta: EncodedDelta }> }
+  | { type: 'drained'; id: number; results: Array<{ partition: number; maxEventTime: number; delta: EncodedDelta; next?: number }> }
+  | { type: 'scanned'; partition: number; next: number }
   | { type: 'error'; message: string };
