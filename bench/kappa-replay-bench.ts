@@ -64,7 +64,7 @@ function parseArgs(argv: string[]): Args {
     skip: new Set(),
     engines: ['inline', 'workers:1', 'workers:2'],
     latencyRate: 50_000,
-    latencySeconds: 60,
+    latencySeconds: 120,
     kafkaThreads: 2,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -72,7 +72,8 @@ function parseArgs(argv: string[]): Args {
     const value = argv[++i];
     const num = (): number => {
       const n = Number(value);
-      if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got ${String(value)}`);
+      if (!Number.isFinite(n) || n <= 0)
+        throw new Error(`${flag} needs a positive number, got ${String(value)}`);
       return n;
     };
     if (flag === '--events') a.events = num();
@@ -98,19 +99,31 @@ const log = (m: string): void => console.error(`[bench] ${m}`);
  * appends are in flight without reordering any partition — event time must grow per partition,
  * or the job rightly drops the "late" events.
  */
-async function produce(target: EventLog, topic: string, n: number, partitions: number, parallel = false): Promise<number> {
+async function produce(
+  target: EventLog,
+  topic: string,
+  n: number,
+  partitions: number,
+  parallel = false,
+): Promise<number> {
   const gen = new YsbGenerator(ref, { seed: 42, mode: 'catch-up', rate: 0, startTime: 1_700_000_000_000 });
   const partitionOf = new Map(ref.ads.map((a, i) => [a.ad_id, i % partitions]));
   const t0 = performance.now();
   const queues: Array<Promise<unknown>> = Array.from({ length: partitions }, () => Promise.resolve());
   let logged = 0;
-  for (let done = 0; done < n; ) {
+  for (let done = 0; done < n;) {
     const chunk = gen.take(Math.min(50_000, n - done));
     done += chunk.length;
     if (!parallel) {
-      await target.append(topic, chunk.map((r) => ({ key: r.event!.ad_id, value: r.value })));
+      await target.append(
+        topic,
+        chunk.map((r) => ({ key: r.event!.ad_id, value: r.value })),
+      );
     } else {
-      const byPartition: Array<Array<{ key: string; value: string; partition: number }>> = Array.from({ length: partitions }, () => []);
+      const byPartition: Array<Array<{ key: string; value: string; partition: number }>> = Array.from(
+        { length: partitions },
+        () => [],
+      );
       for (const r of chunk) {
         const partition = partitionOf.get(r.event!.ad_id)!;
         byPartition[partition]!.push({ key: r.event!.ad_id, value: r.value, partition });
@@ -147,13 +160,34 @@ interface ReplayResult {
  * job 2 replays from offset 0; timed from startReplay() until its checkpointed offsets pass the
  * snapshot (the catch-up dwell is not counted).
  */
-async function timeReplay(target: EventLog, store: RealtimeStore, topic: string, settings: KappaSettings, groupPrefix: string, label: string, workerThreads: boolean, threadConfig?: LabConfig): Promise<ReplayResult> {
+async function timeReplay(
+  target: EventLog,
+  store: RealtimeStore,
+  topic: string,
+  settings: KappaSettings,
+  groupPrefix: string,
+  label: string,
+  workerThreads: boolean,
+  threadConfig?: LabConfig,
+): Promise<ReplayResult> {
   const ends = await target.offsets(topic);
   const total = ends.reduce((s, p) => s + p.end, 0);
-  await store.apply({ offsets: { namespace: offsetsNamespace(1), offsets: Object.fromEntries(ends.map((p) => [p.partition, p.end])) } });
+  await store.apply({
+    offsets: {
+      namespace: offsetsNamespace(1),
+      offsets: Object.fromEntries(ends.map((p) => [p.partition, p.end])),
+    },
+  });
   const deadLetters = new DeadLetterWriter(target, systemClock, `${topic}-dead-letter`);
   await deadLetters.ensureTopic();
-  const kappa = new KappaReprocessor(target, store, deadLetters, ref, systemClock, new LabEventBus(), { topic, settings, groupPrefix, ...(workerThreads ? { replayEngine: createReplayEngine } : {}), ...(threadConfig ? { threadConfig: { ...threadConfig, kappa: settings } } : {}), runner: 'bench' });
+  const kappa = new KappaReprocessor(target, store, deadLetters, ref, systemClock, new LabEventBus(), {
+    topic,
+    settings,
+    groupPrefix,
+    ...(workerThreads ? { replayEngine: createReplayEngine } : {}),
+    ...(threadConfig ? { threadConfig: { ...threadConfig, kappa: settings } } : {}),
+    runner: 'bench',
+  });
   await kappa.start();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -176,7 +210,9 @@ async function timeReplay(target: EventLog, store: RealtimeStore, topic: string,
   await kappa.stop();
   for (const g of [`${groupPrefix}1`, `${groupPrefix}2`]) await target.deleteGroup(g).catch(() => undefined);
   if (counters.processed !== total || counters.dropped !== 0 || counters.invalid !== 0) {
-    throw new Error(`${label}: the replay processed ${counters.processed} of ${total} records, dropped ${counters.dropped}, invalid ${counters.invalid} — the data set is not a clean catch-up stream`);
+    throw new Error(
+      `${label}: the replay processed ${counters.processed} of ${total} records, dropped ${counters.dropped}, invalid ${counters.invalid} — the data set is not a clean catch-up stream`,
+    );
   }
   return {
     events: total,
@@ -198,7 +234,9 @@ async function embeddedReplays(a: Args): Promise<Record<string, unknown>> {
   const elog = await openEmbeddedEventLog({ dataDir, clock: systemClock });
   let appendRate: number | null = null;
   try {
-    const have = (await elog.listTopics()).some((t) => t.name === TOPIC) ? (await elog.offsets(TOPIC)).reduce((s, p) => s + p.end, 0) : 0;
+    const have = (await elog.listTopics()).some((t) => t.name === TOPIC)
+      ? (await elog.offsets(TOPIC)).reduce((s, p) => s + p.end, 0)
+      : 0;
     if (have !== a.events) {
       if (have > 0) await elog.deleteTopic(TOPIC);
       await elog.ensureTopic(TOPIC, { partitions: a.partitions });
@@ -213,16 +251,31 @@ async function embeddedReplays(a: Args): Promise<Record<string, unknown>> {
       if (kind === 'workers' && parallelism < 1) throw new Error(`bad engine ${engine}`);
       // The embedded store in memory: the replay's cost, not the store's checkpoint file (the lab writes it every 5 s).
       const store = await openEmbeddedRealtimeStore({ clock: systemClock });
-      const settings: KappaSettings = { ...DEFAULTS.kappa, replayParallelism: parallelism, autoSwitchover: false };
+      const settings: KappaSettings = {
+        ...DEFAULTS.kappa,
+        replayParallelism: parallelism,
+        autoSwitchover: false,
+      };
       const label =
         kind === 'inline'
           ? 'main thread only (log consumer, scan, aggregate)'
           : `${parallelism} worker thread${parallelism > 1 ? 's' : ''} read the segment files, scan, aggregate; main thread checkpoints`;
-      const r = await timeReplay(elog, store, TOPIC, settings, `bench-${engine.replace(':', '')}-v`, label, kind === 'workers');
+      const r = await timeReplay(
+        elog,
+        store,
+        TOPIC,
+        settings,
+        `bench-${engine.replace(':', '')}-v`,
+        label,
+        kind === 'workers',
+      );
       results[label] = r;
-      log(`embedded replay (${label}): ${fmt(r.rate)} events/s over ${fmt(r.events)} events in ${r.seconds.toFixed(1)} s`);
+      log(
+        `embedded replay (${label}): ${fmt(r.rate)} events/s over ${fmt(r.events)} events in ${r.seconds.toFixed(1)} s`,
+      );
       await store.close();
-      for (const g of await elog.listGroups()) if (g.startsWith('bench-')) await elog.deleteGroup(g).catch(() => undefined);
+      for (const g of await elog.listGroups())
+        if (g.startsWith('bench-')) await elog.deleteGroup(g).catch(() => undefined);
     }
     return { events: a.events, appendRate, results };
   } finally {
@@ -239,7 +292,9 @@ async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
   }
   // The lab's own wiring (factories + namespace), so that replay threads connect the way a lab's do.
   const namespace = 'kappa-bench';
-  const config = loadConfig({ env: { KAFKA_BROKERS: brokers, REDIS_URL: redis, LKLAB_NAMESPACE: namespace } });
+  const config = loadConfig({
+    env: { KAFKA_BROKERS: brokers, REDIS_URL: redis, LKLAB_NAMESPACE: namespace },
+  });
   const klog = await createEventLog(config, systemClock);
   const store = await createRealtimeStore(config, systemClock);
   const topic = `ysb-${a.kafkaEvents}`;
@@ -255,7 +310,9 @@ async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
     if (have !== a.kafkaEvents) {
       if (exists) await klog.deleteTopic(topic);
       await klog.ensureTopic(topic, { partitions: a.partitions });
-      log(`kafka: producing ${fmt(a.kafkaEvents)} YSB events to ${physical} (kept on the broker for the next run)`);
+      log(
+        `kafka: producing ${fmt(a.kafkaEvents)} YSB events to ${physical} (kept on the broker for the next run)`,
+      );
       appendRate = await produce(klog, topic, a.kafkaEvents, a.partitions, true);
     } else log(`kafka: reusing ${physical} (${fmt(have)} events)`);
     log('kafka: ConsumerPerformance (Java) on the same topic');
@@ -267,10 +324,25 @@ async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
     ];
     for (const mode of modes) {
       await clean();
-      const settings: KappaSettings = { ...DEFAULTS.kappa, replayParallelism: mode.parallelism, autoSwitchover: false };
-      const r = await timeReplay(klog, store, topic, settings, `bench-${Date.now().toString(36)}-v`, mode.label, false, mode.threads ? config : undefined);
+      const settings: KappaSettings = {
+        ...DEFAULTS.kappa,
+        replayParallelism: mode.parallelism,
+        autoSwitchover: false,
+      };
+      const r = await timeReplay(
+        klog,
+        store,
+        topic,
+        settings,
+        `bench-${Date.now().toString(36)}-v`,
+        mode.label,
+        false,
+        mode.threads ? config : undefined,
+      );
       results[mode.label] = r;
-      log(`kafka replay (${mode.label}): ${fmt(r.rate)} events/s over ${fmt(r.events)} events in ${r.seconds.toFixed(1)} s`);
+      log(
+        `kafka replay (${mode.label}): ${fmt(r.rate)} events/s over ${fmt(r.events)} events in ${r.seconds.toFixed(1)} s`,
+      );
     }
     await clean();
     return { events: a.kafkaEvents, topic: physical, appendRate, javaConsumerPerf: perf, results };
@@ -280,15 +352,23 @@ async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
   }
 }
 
-async function javaConsumerPerf(topic: string, n: number): Promise<Record<string, number | string> | { error: string }> {
+async function javaConsumerPerf(
+  topic: string,
+  n: number,
+): Promise<Record<string, number | string> | { error: string }> {
   try {
-    const { stdout } = await run('bash', ['scripts/stack/stack.sh', 'consumer-perf', topic, String(n)], { maxBuffer: 16 * 1024 * 1024, timeout: 600_000 });
+    const { stdout } = await run('bash', ['scripts/stack/stack.sh', 'consumer-perf', topic, String(n)], {
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 600_000,
+    });
     const lines = stdout.trim().split('\n');
     const header = lines.findIndex((l) => l.startsWith('start.time'));
     if (header < 0 || !lines[header + 1]) return { error: `unexpected output: ${stdout.slice(-500)}` };
     const keys = lines[header]!.split(',').map((s) => s.trim());
     const values = lines[header + 1]!.split(',').map((s) => s.trim());
-    return Object.fromEntries(keys.map((k, i) => [k, Number.isFinite(Number(values[i])) ? Number(values[i]) : values[i]!]));
+    return Object.fromEntries(
+      keys.map((k, i) => [k, Number.isFinite(Number(values[i])) ? Number(values[i]) : values[i]!]),
+    );
   } catch (err) {
     return { error: (err as Error).message.slice(0, 500) };
   }
@@ -304,11 +384,22 @@ async function liveLatency(a: Args): Promise<Record<string, unknown>> {
     await elog.ensureTopic(TOPIC, { partitions: a.partitions });
     const deadLetters = new DeadLetterWriter(elog, systemClock);
     await deadLetters.ensureTopic();
-    const kappa = new KappaReprocessor(elog, store, deadLetters, ref, systemClock, new LabEventBus(), { topic: TOPIC, settings: { ...DEFAULTS.kappa } });
+    const kappa = new KappaReprocessor(elog, store, deadLetters, ref, systemClock, new LabEventBus(), {
+      topic: TOPIC,
+      settings: { ...DEFAULTS.kappa },
+    });
     await kappa.start();
-    const gen = new GeneratorRunner(elog, deadLetters, ref, systemClock, { rate: a.latencyRate, mode: 'live', seed: 42, tickMs: 50, knobs: {} });
+    const gen = new GeneratorRunner(elog, deadLetters, ref, systemClock, {
+      rate: a.latencyRate,
+      mode: 'live',
+      seed: 42,
+      tickMs: 50,
+      knobs: {},
+    });
     const started = systemClock.now();
-    log(`latency: generator at ${fmt(a.latencyRate)} events/s for ${a.latencySeconds} s into the embedded log, live job v1 (checkpoint every ${DEFAULTS.kappa.checkpointIntervalMs} ms)`);
+    log(
+      `latency: generator at ${fmt(a.latencyRate)} events/s for ${a.latencySeconds} s into the embedded log, live job v1 (checkpoint every ${DEFAULTS.kappa.checkpointIntervalMs} ms)`,
+    );
     gen.start();
     await new Promise((r) => setTimeout(r, a.latencySeconds * 1000));
     await gen.stop();
@@ -321,10 +412,23 @@ async function liveLatency(a: Args): Promise<Record<string, unknown>> {
     const last = Math.floor(stopped / WINDOW_MS) * WINDOW_MS - WINDOW_MS;
     const windows: number[] = [];
     for (let w = first; w < last; w += WINDOW_MS) windows.push(w);
-    const samples = (await readKappaWindows(store, 1, windows, { distinct: false })).map((c) => c.timeUpdated - c.window - WINDOW_MS);
+    const samples = (await readKappaWindows(store, 1, windows, { distinct: false })).map(
+      (c) => c.timeUpdated - c.window - WINDOW_MS,
+    );
     samples.sort((x, y) => x - y);
-    const q = (p: number): number => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? Number.NaN;
-    return { rate: a.latencyRate, seconds: a.latencySeconds, produced, achievedRate: produced / a.latencySeconds, windows: samples.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: samples.at(-1) ?? null };
+    const q = (p: number): number =>
+      samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? Number.NaN;
+    return {
+      rate: a.latencyRate,
+      seconds: a.latencySeconds,
+      produced,
+      achievedRate: produced / a.latencySeconds,
+      windows: samples.length,
+      p50: q(0.5),
+      p90: q(0.9),
+      p99: q(0.99),
+      max: samples.at(-1) ?? null,
+    };
   } finally {
     await store.close();
     await elog.close();
@@ -342,30 +446,51 @@ async function main(): Promise<void> {
     os: `${platform()} ${release()} ${arch()}`,
     loadAvgBefore: loadavg().map((x) => Number(x.toFixed(2))),
   };
-  log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, node ${machine.node}, load average ${machine.loadAvgBefore.join(' ')}`);
+  log(
+    `machine: ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB, node ${machine.node}, load average ${machine.loadAvgBefore.join(' ')}`,
+  );
   if (!existsSync(a.dir)) await mkdir(a.dir, { recursive: true });
   const embedded = a.skip.has('embedded') ? null : await embeddedReplays(a);
   const kafka = a.skip.has('kafka') ? null : await kafkaReplays(a);
   const latency = a.skip.has('latency') ? null : await liveLatency(a);
   const loadAvgAfter = loadavg().map((x) => Number(x.toFixed(2)));
 
-  console.log(`\nKappa reprocessor benchmark — ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB RAM, node ${machine.node}, ${machine.os}; load average ${machine.loadAvgBefore.join('/')} before, ${loadAvgAfter.join('/')} after\n`);
+  console.log(
+    `\nKappa reprocessor benchmark — ${machine.cpus} × ${machine.cpu}, ${machine.memGiB} GiB RAM, node ${machine.node}, ${machine.os}; load average ${machine.loadAvgBefore.join('/')} before, ${loadAvgAfter.join('/')} after\n`,
+  );
   console.log('| measurement | events | seconds | events/s | events per CPU-second |');
   console.log('|---|---:|---:|---:|---:|');
   for (const [label, r] of Object.entries((embedded?.results ?? {}) as Record<string, ReplayResult>)) {
-    console.log(`| replay, embedded log, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} | ${fmt(r.events / r.cpuSeconds)} |`);
+    console.log(
+      `| replay, embedded log, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} | ${fmt(r.events / r.cpuSeconds)} |`,
+    );
   }
   if (kafka) {
     const perf = kafka.javaConsumerPerf as Record<string, number>;
-    if (perf && 'nMsg.sec' in perf) console.log(`| Kafka ConsumerPerformance (Java), same topic | ${fmt(perf['data.consumed.in.nMsg'] ?? 0)} | ${(Number(perf['fetch.time.ms'] ?? 0) / 1000).toFixed(1)} | ${fmt(perf['nMsg.sec'] ?? 0)} | (other process) |`);
+    if (perf && 'nMsg.sec' in perf)
+      console.log(
+        `| Kafka ConsumerPerformance (Java), same topic | ${fmt(perf['data.consumed.in.nMsg'] ?? 0)} | ${(Number(perf['fetch.time.ms'] ?? 0) / 1000).toFixed(1)} | ${fmt(perf['nMsg.sec'] ?? 0)} | (other process) |`,
+      );
     for (const [label, r] of Object.entries(kafka.results as Record<string, ReplayResult>)) {
-      console.log(`| replay, Kafka → Redis, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} | ${fmt(r.events / r.cpuSeconds)} |`);
+      console.log(
+        `| replay, Kafka → Redis, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} | ${fmt(r.events / r.cpuSeconds)} |`,
+      );
     }
   }
   if (latency) {
-    console.log(`\nLive job final-event latency (time_updated − window_start − 10 s, ${latency.windows} campaign windows), generator ${fmt(latency.rate as number)} events/s (achieved ${fmt(latency.achievedRate as number)}): p50 ${latency.p50} ms, p90 ${latency.p90} ms, p99 ${latency.p99} ms`);
+    console.log(
+      `\nLive job final-event latency (time_updated − window_start − 10 s, ${latency.windows} campaign windows), generator ${fmt(latency.rate as number)} events/s (achieved ${fmt(latency.achievedRate as number)}): p50 ${latency.p50} ms, p90 ${latency.p90} ms, p99 ${latency.p99} ms`,
+    );
   }
-  console.log(JSON.stringify({ bench: 'kappa-replay', machine: { ...machine, loadAvgAfter }, embedded, kafka, latency }));
+  console.log(
+    JSON.stringify({
+      bench: 'kappa-replay',
+      machine: { ...machine, loadAvgAfter },
+      embedded,
+      kafka,
+      latency,
+    }),
+  );
 }
 
 main().catch((err) => {

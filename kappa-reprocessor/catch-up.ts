@@ -37,6 +37,12 @@ export class CatchUpDetector {
     if (passedSnapshot && lag <= this.lagThreshold) this.since ??= now;
     else this.since = undefined;
     const heldMs = this.since === undefined ? 0 : now - this.since;
-    return { passedSnapshot, behindSnapshot, lag, heldMs, caughtUp: this.since !== undefined && heldMs >= this.dwellMs };
+    return {
+      passedSnapshot,
+      behindSnapshot,
+      lag,
+      heldMs,
+      caughtUp: this.since !== undefined && heldMs >= this.dwellMs,
+    };
   }
 }

@@ -34,7 +34,14 @@ export interface DeltaCounters {
   slowPath: number;
 }
 
-export const emptyCounters = (): DeltaCounters => ({ processed: 0, counted: 0, late: 0, dropped: 0, invalid: 0, slowPath: 0 });
+export const emptyCounters = (): DeltaCounters => ({
+  processed: 0,
+  counted: 0,
+  late: 0,
+  dropped: 0,
+  invalid: 0,
+  slowPath: 0,
+});
 
 export function addCounters(into: DeltaCounters, from: DeltaCounters): void {
   for (const k of Object.keys(from) as Array<keyof DeltaCounters>) into[k] += from[k];
@@ -53,7 +60,11 @@ export interface EncodedDelta {
   deadLetters: DeadLetterEntry[];
 }
 
-export const emptyEncodedDelta = (): EncodedDelta => ({ windows: [], counters: emptyCounters(), deadLetters: [] });
+export const emptyEncodedDelta = (): EncodedDelta => ({
+  windows: [],
+  counters: emptyCounters(),
+  deadLetters: [],
+});
 
 /** In-progress aggregation of one partition between two checkpoints. */
 export class CheckpointDelta {

@@ -13,18 +13,36 @@ describe('event scanner', () => {
   it('reads a canonical YSB record without JSON.parse', () => {
     const out = emptyKappaEvent();
     expect(scanEvent(encodeEvent(sample), out, { reason: '' })).toBe('fast');
-    expect(out).toEqual({ user_id: sample.user_id, ad_id: sample.ad_id, event_type: sample.event_type, event_time: Number(sample.event_time) });
+    expect(out).toEqual({
+      user_id: sample.user_id,
+      ad_id: sample.ad_id,
+      event_type: sample.event_type,
+      event_time: Number(sample.event_time),
+    });
   });
 
   it('falls back to the full decoder when a field is not where expected, with the same result', () => {
-    const reordered = JSON.stringify({ event_time: sample.event_time, ad_id: sample.ad_id, user_id: sample.user_id, page_id: sample.page_id, ad_type: sample.ad_type, event_type: sample.event_type, ip_address: sample.ip_address });
+    const reordered = JSON.stringify({
+      event_time: sample.event_time,
+      ad_id: sample.ad_id,
+      user_id: sample.user_id,
+      page_id: sample.page_id,
+      ad_type: sample.ad_type,
+      event_type: sample.event_type,
+      ip_address: sample.ip_address,
+    });
     const spaced = encodeEvent(sample).replace(/,/g, ', ');
     const escaped = encodeEvent(sample).replace('"ip_address":"1.2.3.4"', '"ip_address":"\\u0031.2.3.4"');
     for (const raw of [reordered, spaced, escaped]) {
       const out = emptyKappaEvent();
       expect(scanCanonical(raw, emptyKappaEvent())).toBe(false);
       expect(scanEvent(raw, out, { reason: '' })).toBe('decoded');
-      expect(out).toEqual({ user_id: sample.user_id, ad_id: sample.ad_id, event_type: sample.event_type, event_time: Number(sample.event_time) });
+      expect(out).toEqual({
+        user_id: sample.user_id,
+        ad_id: sample.ad_id,
+        event_type: sample.event_type,
+        event_time: Number(sample.event_time),
+      });
     }
   });
 
@@ -32,7 +50,13 @@ describe('event scanner', () => {
     const why = { reason: '' };
     const cases: Array<[string, RegExp]> = [
       ['{"user_id":"x"', /not valid JSON/],
-      [encodeEvent(sample).replace(`"event_time":"${sample.event_time}"`, `"event_time":${sample.event_time}`), /event_time.*must be a string/],
+      [
+        encodeEvent(sample).replace(
+          `"event_time":"${sample.event_time}"`,
+          `"event_time":${sample.event_time}`,
+        ),
+        /event_time.*must be a string/,
+      ],
       [encodeEvent({ ...sample, ad_type: 'billboard' as never }), /ad_type "billboard"/],
       [encodeEvent({ ...sample, event_type: 'hover' as never }), /event_type "hover"/],
       [encodeEvent({ ...sample, event_time: '12a4' }), /event_time/],
@@ -58,7 +82,13 @@ describe('event scanner', () => {
   });
 
   it('agrees with the decoder on 20,000 generated records, malformed ones included', () => {
-    const g = new YsbGenerator(ref, { seed: 9, mode: 'catch-up', rate: 0, startTime: 1_700_000_000_000, knobs: { malformedFraction: 0.05 } });
+    const g = new YsbGenerator(ref, {
+      seed: 9,
+      mode: 'catch-up',
+      rate: 0,
+      startTime: 1_700_000_000_000,
+      knobs: { malformedFraction: 0.05 },
+    });
     let fast = 0;
     for (const r of g.take(20_000)) {
       const out = emptyKappaEvent();
@@ -66,7 +96,12 @@ describe('event scanner', () => {
       const d = decodeEvent(r.value);
       expect(outcome === 'invalid', r.value).toBe(!d.ok);
       if (d.ok) {
-        expect(out).toEqual({ user_id: d.event.user_id, ad_id: d.event.ad_id, event_type: d.event.event_type, event_time: Number(d.event.event_time) });
+        expect(out).toEqual({
+          user_id: d.event.user_id,
+          ad_id: d.event.ad_id,
+          event_type: d.event.event_type,
+          event_time: Number(d.event.event_time),
+        });
         if (outcome === 'fast') fast++;
       }
     }

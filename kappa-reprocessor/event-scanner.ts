@@ -66,12 +66,24 @@ function has(raw: string, at: number, key: string): boolean {
 /** The fast path: true when `raw` has YSB's canonical layout (then `out` is filled). */
 export function scanCanonical(raw: string, out: KappaEvent): boolean {
   const n = raw.length;
-  if (n < MIN_LENGTH || raw.charCodeAt(n - 1) !== 125 /* } */ || raw.charCodeAt(n - 2) !== QUOTE) return false;
-  if (!has(raw, 0, K_USER) || !has(raw, P_PAGE_KEY, K_PAGE) || !has(raw, P_AD_KEY, K_AD) || !has(raw, P_AD_TYPE_KEY, K_AD_TYPE)) return false;
+  if (n < MIN_LENGTH || raw.charCodeAt(n - 1) !== 125 /* } */ || raw.charCodeAt(n - 2) !== QUOTE)
+    return false;
+  if (
+    !has(raw, 0, K_USER) ||
+    !has(raw, P_PAGE_KEY, K_PAGE) ||
+    !has(raw, P_AD_KEY, K_AD) ||
+    !has(raw, P_AD_TYPE_KEY, K_AD_TYPE)
+  )
+    return false;
   // No backslash anywhere: no value holds an escape, so a value is the raw text between its quotes.
   if (raw.indexOf('\\') !== -1) return false;
   // The fixed-width values hold no quote (else the JSON would have other fields than it seems).
-  if (raw.indexOf('"', P_USER) !== P_PAGE_KEY || raw.indexOf('"', P_PAGE) !== P_AD_KEY || raw.indexOf('"', P_AD) !== P_AD_TYPE_KEY) return false;
+  if (
+    raw.indexOf('"', P_USER) !== P_PAGE_KEY ||
+    raw.indexOf('"', P_PAGE) !== P_AD_KEY ||
+    raw.indexOf('"', P_AD) !== P_AD_TYPE_KEY
+  )
+    return false;
   const adTypeEnd = raw.indexOf('"', P_AD_TYPE);
   if (!isAdType(raw, P_AD_TYPE, adTypeEnd) || !has(raw, adTypeEnd, K_EVENT_TYPE)) return false;
   const typeStart = adTypeEnd + K_EVENT_TYPE.length;
@@ -140,12 +152,14 @@ export function decodeKappaRecord(raw: string, out: KappaEvent): string | undefi
   } catch (err) {
     return `not valid JSON: ${(err as Error).message}`;
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'not a JSON object: a YSB event is an object of 7 string fields';
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return 'not a JSON object: a YSB event is an object of 7 string fields';
   const obj = parsed as Record<string, unknown>;
   for (const field of YSB_FIELDS) {
     if (!(field in obj)) return `missing field "${field}"`;
     const v = obj[field];
-    if (typeof v !== 'string') return `field "${field}" must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`;
+    if (typeof v !== 'string')
+      return `field "${field}" must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`;
   }
   const keys = Object.keys(obj);
   if (keys.length !== YSB_FIELDS.length) {
@@ -154,9 +168,11 @@ export function decodeKappaRecord(raw: string, out: KappaEvent): string | undefi
   }
   const e = obj as Record<(typeof YSB_FIELDS)[number], string>;
   const type = EVENT_TYPE_OF[e.event_type];
-  if (type === undefined || !Object.hasOwn(EVENT_TYPE_OF, e.event_type)) return `event_type "${e.event_type}" is not one of ${EVENT_TYPES.join(', ')}`;
+  if (type === undefined || !Object.hasOwn(EVENT_TYPE_OF, e.event_type))
+    return `event_type "${e.event_type}" is not one of ${EVENT_TYPES.join(', ')}`;
   if (!AD_TYPE_SET.has(e.ad_type)) return `ad_type "${e.ad_type}" is not one of ${AD_TYPES.join(', ')}`;
-  if (!/^\d{1,16}$/.test(e.event_time)) return `event_time "${e.event_time}" must be non-negative epoch milliseconds as a string of digits`;
+  if (!/^\d{1,16}$/.test(e.event_time))
+    return `event_time "${e.event_time}" must be non-negative epoch milliseconds as a string of digits`;
   out.user_id = e.user_id;
   out.ad_id = e.ad_id;
   out.event_type = type;

@@ -19,7 +19,12 @@ import { ACTIVE_KEY, JOBS_KEY, parseActive, type ActivePointer } from './kappa-t
 export type KappaJobState = 'live' | 'replaying' | 'caught-up' | 'grace' | 'retired' | 'aborted';
 
 /** States whose job consumes the log. */
-export const RUNNING_STATES: ReadonlySet<KappaJobState> = new Set(['live', 'replaying', 'caught-up', 'grace']);
+export const RUNNING_STATES: ReadonlySet<KappaJobState> = new Set([
+  'live',
+  'replaying',
+  'caught-up',
+  'grace',
+]);
 
 export interface KappaJobRecord {
   id: number;
@@ -60,15 +65,28 @@ export async function loadRegistry(store: RealtimeStore): Promise<RegistrySnapsh
     try {
       rec = JSON.parse(json) as KappaJobRecord;
     } catch (err) {
-      throw new LabError('LKL_ERR_KAPPA_STATE_CORRUPT', `Field ${field} of ${JOBS_KEY} in the realtime store is not a job record (${(err as Error).message}).`, {
-        cause: err,
-        details: { key: JOBS_KEY, field },
-      });
+      throw new LabError(
+        'LKL_ERR_KAPPA_STATE_CORRUPT',
+        `Field ${field} of ${JOBS_KEY} in the realtime store is not a job record (${(err as Error).message}).`,
+        {
+          cause: err,
+          details: { key: JOBS_KEY, field },
+        },
+      );
     }
-    if (typeof rec !== 'object' || rec === null || rec.id !== Number(field) || typeof rec.state !== 'string') {
-      throw new LabError('LKL_ERR_KAPPA_STATE_CORRUPT', `Field ${field} of ${JOBS_KEY} in the realtime store is not a job record (missing id or state).`, {
-        details: { key: JOBS_KEY, field },
-      });
+    if (
+      typeof rec !== 'object' ||
+      rec === null ||
+      rec.id !== Number(field) ||
+      typeof rec.state !== 'string'
+    ) {
+      throw new LabError(
+        'LKL_ERR_KAPPA_STATE_CORRUPT',
+        `Field ${field} of ${JOBS_KEY} in the realtime store is not a job record (missing id or state).`,
+        {
+          details: { key: JOBS_KEY, field },
+        },
+      );
     }
     jobs.set(rec.id, rec);
   }
@@ -77,7 +95,11 @@ export async function loadRegistry(store: RealtimeStore): Promise<RegistrySnapsh
 
 /** The sets that persist `records` (and the pointer, when given) — apply them in one update. */
 export function registrySets(records: KappaJobRecord[], active?: ActivePointer): FieldSet[] {
-  const sets: FieldSet[] = records.map((r) => ({ key: JOBS_KEY, field: String(r.id), value: JSON.stringify(r) }));
+  const sets: FieldSet[] = records.map((r) => ({
+    key: JOBS_KEY,
+    field: String(r.id),
+    value: JSON.stringify(r),
+  }));
   if (active) {
     sets.push(
       { key: ACTIVE_KEY, field: 'job', value: active.job },
@@ -89,6 +111,10 @@ export function registrySets(records: KappaJobRecord[], active?: ActivePointer):
   return sets;
 }
 
-export async function saveRegistry(store: RealtimeStore, records: KappaJobRecord[], active?: ActivePointer): Promise<void> {
+export async function saveRegistry(
+  store: RealtimeStore,
+  records: KappaJobRecord[],
+  active?: ActivePointer,
+): Promise<void> {
   await store.apply({ sets: registrySets(records, active) });
 }

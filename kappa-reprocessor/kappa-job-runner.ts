@@ -23,7 +23,13 @@ import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-even
 import type { ConsumerOptions, EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { addCounters, emptyCounters, type DeadLetterEntry, type DeltaCounters } from './checkpoint-delta.js';
-import { deltaField, offsetsNamespace, readMaxEventTimes, toStoreUpdate, type DeltaEntry } from './kappa-tables.js';
+import {
+  deltaField,
+  offsetsNamespace,
+  readMaxEventTimes,
+  toStoreUpdate,
+  type DeltaEntry,
+} from './kappa-tables.js';
 import { NO_EVENT_TIME } from './partition-processor.js';
 import type { ProcessingEngine } from './processing-engine.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -99,7 +105,10 @@ export interface RunnerStats {
   lastError: string | null;
 }
 
-type ExtendedConsumerOptions = ConsumerOptions & { onError?: (err: unknown) => void; partitionsConsumedConcurrently?: number };
+type ExtendedConsumerOptions = ConsumerOptions & {
+  onError?: (err: unknown) => void;
+  partitionsConsumedConcurrently?: number;
+};
 
 export class KappaJobRunner {
   private consumers: LogConsumer[] = [];
@@ -107,7 +116,10 @@ export class KappaJobRunner {
   private readonly loading = new Map<number, Promise<Track>>();
   private readonly owners = new Map<number, LogConsumer>();
   /** What a failed checkpoint could not store, per partition: retried with the next one (field names kept). */
-  private readonly carry = new Map<number, { entries: DeltaEntry[]; counters: DeltaCounters; deadLetters: DeadLetterEntry[]; maxEventTime: number }>();
+  private readonly carry = new Map<
+    number,
+    { entries: DeltaEntry[]; counters: DeltaCounters; deadLetters: DeadLetterEntry[]; maxEventTime: number }
+  >();
   private readonly limiter: RateLimiter;
   private checkpointChain: Promise<void> = Promise.resolve();
   private checkpointRunning = false;
@@ -146,12 +158,23 @@ export class KappaJobRunner {
   }
 
   get status(): RunnerStats {
-    return { running: this.running, engine: this.opts.engine.kind, consumers: this.consumers.length, ...this.stats };
+    return {
+      running: this.running,
+      engine: this.opts.engine.kind,
+      consumers: this.consumers.length,
+      ...this.stats,
+    };
   }
 
   positions(): PartitionPosition[] {
     return [...this.tracks.values()]
-      .map((t) => ({ partition: t.partition, next: t.next, checkpointed: t.base, processed: t.processed, skipped: t.skipped }))
+      .map((t) => ({
+        partition: t.partition,
+        next: t.next,
+        checkpointed: t.base,
+        processed: t.processed,
+        skipped: t.skipped,
+      }))
       .sort((a, b) => a.partition - b.partition);
   }
 
@@ -159,7 +182,8 @@ export class KappaJobRunner {
     if (this.running) return;
     this.stopping = false;
     this.abort = new AbortController();
-    if (this.opts.bulk && this.opts.engine.scan && this.log.kind === 'embedded') await this.startBulk(this.opts.bulk);
+    if (this.opts.bulk && this.opts.engine.scan && this.log.kind === 'embedded')
+      await this.startBulk(this.opts.bulk);
     else await this.startConsumers();
     this.running = true;
     const signal = this.abort.signal;
@@ -173,7 +197,13 @@ export class KappaJobRunner {
         await this.checkpoint().catch(() => undefined);
       }
     })();
-    this.bus.emit(LAB_EVENTS.KAPPA_JOB_STARTED, this.clock.now(), { job: this.job.id, logicVersion: this.job.logicVersion, engine: this.opts.engine.kind, consumers: this.consumers.length, runner: this.opts.runner });
+    this.bus.emit(LAB_EVENTS.KAPPA_JOB_STARTED, this.clock.now(), {
+      job: this.job.id,
+      logicVersion: this.job.logicVersion,
+      engine: this.opts.engine.kind,
+      consumers: this.consumers.length,
+      runner: this.opts.runner,
+    });
   }
 
   /** Stops the consumers (after their in-flight batch), checkpoints what was processed, closes the engine. */
@@ -188,7 +218,11 @@ export class KappaJobRunner {
     await this.checkpoint().catch(() => undefined);
     await this.opts.engine.close();
     this.running = false;
-    this.bus.emit(LAB_EVENTS.KAPPA_JOB_STOPPED, this.clock.now(), { job: this.job.id, runner: this.opts.runner, processed: this.stats.processed });
+    this.bus.emit(LAB_EVENTS.KAPPA_JOB_STOPPED, this.clock.now(), {
+      job: this.job.id,
+      runner: this.opts.runner,
+      processed: this.stats.processed,
+    });
   }
 
   /** Checkpoints now (also runs every checkpointIntervalMs). Serialized. */
@@ -202,14 +236,19 @@ export class KappaJobRunner {
 
   private async startConsumers(): Promise<void> {
     const n = Math.max(1, this.opts.consumers);
-    const partitions = this.log.kind === 'embedded' ? (await this.log.offsets(this.opts.topic)).map((p) => p.partition) : [];
+    const partitions =
+      this.log.kind === 'embedded' ? (await this.log.offsets(this.opts.topic)).map((p) => p.partition) : [];
     const shares: Array<number[] | undefined> =
       this.log.kind === 'embedded' && n > 1
-        ? Array.from({ length: Math.min(n, partitions.length) }, (_, i) => partitions.filter((p) => p % Math.min(n, partitions.length) === i))
+        ? Array.from({ length: Math.min(n, partitions.length) }, (_, i) =>
+            partitions.filter((p) => p % Math.min(n, partitions.length) === i),
+          )
         : Array.from({ length: n }, () => undefined);
     const stored = this.log.kind === 'embedded' ? await this.store.readOffsets(this.namespace) : {};
     const startAt = (p: number): number => this.tracks.get(p)?.next ?? stored[p] ?? 0;
-    const maxBatch = this.limiter.limited ? Math.max(100, Math.min(this.opts.maxBatchRecords, Math.floor(this.opts.rateLimit / 10))) : this.opts.maxBatchRecords;
+    const maxBatch = this.limiter.limited
+      ? Math.max(100, Math.min(this.opts.maxBatchRecords, Math.floor(this.opts.rateLimit / 10)))
+      : this.opts.maxBatchRecords;
     for (const share of shares) {
       const options: ExtendedConsumerOptions = {
         group: this.job.group,
@@ -217,7 +256,9 @@ export class KappaJobRunner {
         start: 'earliest',
         maxBatchRecords: maxBatch,
         onError: (err) => void this.recover(err),
-        ...(this.log.kind === 'embedded' ? { partitionsConsumedConcurrently: share?.length ?? Math.max(1, partitions.length) } : {}),
+        ...(this.log.kind === 'embedded'
+          ? { partitionsConsumedConcurrently: share?.length ?? Math.max(1, partitions.length) }
+          : {}),
         ...(share ? { partitions: share } : {}),
       };
       const consumer = this.log.consumer(options);
@@ -234,13 +275,26 @@ export class KappaJobRunner {
 
   /** History straight from the segment files by the engine's threads, then the consumers. */
   private async startBulk(bulk: BulkSource): Promise<void> {
-    const [stored, times, offsets] = await Promise.all([this.store.readOffsets(this.namespace), readMaxEventTimes(this.store, this.job.id), this.log.offsets(this.opts.topic)]);
+    const [stored, times, offsets] = await Promise.all([
+      this.store.readOffsets(this.namespace),
+      readMaxEventTimes(this.store, this.job.id),
+      this.log.offsets(this.opts.topic),
+    ]);
     const scans: Array<Promise<void>> = [];
     for (const { partition: p, end } of bulk.ends) {
       const base = stored[p];
       let from = base ?? 0;
       if (from >= end) continue;
-      const t: Track = { partition: p, next: from, base, processed: 0, skipped: 0, seekedTo: -1, seekSaw: -1, direct: true };
+      const t: Track = {
+        partition: p,
+        next: from,
+        base,
+        processed: 0,
+        skipped: 0,
+        seekedTo: -1,
+        seekSaw: -1,
+        direct: true,
+      };
       const low = offsets.find((o) => o.partition === p)?.low ?? 0;
       if (low > from) {
         t.skipped += low - from; // retention dropped them (a forced replay)
@@ -248,7 +302,13 @@ export class KappaJobRunner {
       }
       this.opts.engine.init(p, times.get(p) ?? NO_EVENT_TIME);
       this.tracks.set(p, t);
-      const source = { dir: bulk.partitionDir(p), from, to: end, verifyChecksums: bulk.verifyChecksums, maxRecordBytes: bulk.maxRecordBytes };
+      const source = {
+        dir: bulk.partitionDir(p),
+        from,
+        to: end,
+        verifyChecksums: bulk.verifyChecksums,
+        maxRecordBytes: bulk.maxRecordBytes,
+      };
       scans.push(
         this.opts.engine.scan!(p, source).then((next) => {
           if (this.tracks.get(p) === t && next > t.next) t.next = next;
@@ -336,7 +396,10 @@ export class KappaJobRunner {
     t.next = records[records.length - 1]!.offset + 1;
     t.processed += count;
     this.stats.processed += count;
-    if (!this.checkpointRunning && this.clock.now() - this.lastCheckpointStart >= this.opts.checkpointIntervalMs) {
+    if (
+      !this.checkpointRunning &&
+      this.clock.now() - this.lastCheckpointStart >= this.opts.checkpointIntervalMs
+    ) {
       void this.checkpoint().catch(() => undefined);
     }
   }
@@ -345,9 +408,21 @@ export class KappaJobRunner {
     let pending = this.loading.get(p);
     if (!pending) {
       pending = (async () => {
-        const [stored, times] = await Promise.all([this.store.readOffsets(this.namespace), readMaxEventTimes(this.store, this.job.id)]);
+        const [stored, times] = await Promise.all([
+          this.store.readOffsets(this.namespace),
+          readMaxEventTimes(this.store, this.job.id),
+        ]);
         const base = stored[p];
-        const t: Track = { partition: p, next: base ?? 0, base, processed: 0, skipped: 0, seekedTo: -1, seekSaw: -1, direct: false };
+        const t: Track = {
+          partition: p,
+          next: base ?? 0,
+          base,
+          processed: 0,
+          skipped: 0,
+          seekedTo: -1,
+          seekSaw: -1,
+          direct: false,
+        };
         this.opts.engine.init(p, times.get(p) ?? NO_EVENT_TIME);
         this.tracks.set(p, t);
         return t;
@@ -360,7 +435,9 @@ export class KappaJobRunner {
   // ---- checkpoints ---------------------------------------------------------------------------
 
   private async checkpointOnce(): Promise<void> {
-    const dirty = [...this.tracks.values()].filter((t) => t.direct || t.next !== t.base || this.carry.has(t.partition));
+    const dirty = [...this.tracks.values()].filter(
+      (t) => t.direct || t.next !== t.base || this.carry.has(t.partition),
+    );
     if (dirty.length === 0) return;
     this.checkpointRunning = true;
     const started = this.clock.now();
@@ -395,10 +472,16 @@ export class KappaJobRunner {
           t.processed += d.delta.counters.processed;
           this.stats.processed += d.delta.counters.processed;
         }
-        const carried = this.carry.get(t.partition) ?? { entries: [], counters: emptyCounters(), deadLetters: [], maxEventTime: NO_EVENT_TIME };
+        const carried = this.carry.get(t.partition) ?? {
+          entries: [],
+          counters: emptyCounters(),
+          deadLetters: [],
+          maxEventTime: NO_EVENT_TIME,
+        };
         // Field names come from the checkpoint that first tries to write a delta: unique, since offsets only grow.
         if (d) {
-          for (const [window, payload] of d.delta.windows) carried.entries.push({ window, field: deltaField(t.partition, next), payload });
+          for (const [window, payload] of d.delta.windows)
+            carried.entries.push({ window, field: deltaField(t.partition, next), payload });
           addCounters(carried.counters, d.delta.counters);
           carried.deadLetters.push(...d.delta.deadLetters);
           carried.maxEventTime = Math.max(carried.maxEventTime, d.maxEventTime);
@@ -406,13 +489,26 @@ export class KappaJobRunner {
         return { t, next, ...carried };
       });
       const keep = (): void => {
-        for (const p of parts) this.carry.set(p.t.partition, { entries: p.entries, counters: p.counters, deadLetters: p.deadLetters, maxEventTime: p.maxEventTime });
+        for (const p of parts)
+          this.carry.set(p.t.partition, {
+            entries: p.entries,
+            counters: p.counters,
+            deadLetters: p.deadLetters,
+            maxEventTime: p.maxEventTime,
+          });
       };
       const letters = parts.flatMap((p) => p.deadLetters);
       if (letters.length > 0) {
         try {
           // Before the state: a crash in between re-sends them (at-least-once) instead of losing them.
-          await this.deadLetters.write(letters.map((l) => ({ source: `kappa-v${this.job.id} (${this.opts.runner}) ${this.opts.topic}/${l.partition}@${l.offset}`, line: undefined, reason: l.reason, raw: l.raw })));
+          await this.deadLetters.write(
+            letters.map((l) => ({
+              source: `kappa-v${this.job.id} (${this.opts.runner}) ${this.opts.topic}/${l.partition}@${l.offset}`,
+              line: undefined,
+              reason: l.reason,
+              raw: l.raw,
+            })),
+          );
         } catch (err) {
           keep();
           throw err;
@@ -420,7 +516,17 @@ export class KappaJobRunner {
         for (const p of parts) p.deadLetters = [];
       }
       const now = this.clock.now();
-      const update = toStoreUpdate({ job: this.job.id, now, partitions: parts.map((p) => ({ partition: p.t.partition, entries: p.entries, counters: p.counters, next: p.next, maxEventTime: p.maxEventTime })) });
+      const update = toStoreUpdate({
+        job: this.job.id,
+        now,
+        partitions: parts.map((p) => ({
+          partition: p.t.partition,
+          entries: p.entries,
+          counters: p.counters,
+          next: p.next,
+          maxEventTime: p.maxEventTime,
+        })),
+      });
       try {
         await this.store.apply(update);
       } catch (err) {
@@ -438,13 +544,23 @@ export class KappaJobRunner {
       this.stats.checkpoints++;
       this.stats.lastCheckpointAt = now;
       this.stats.lastCheckpointMs = Math.round(performance.now() - t0);
-      this.bus.emit(LAB_EVENTS.KAPPA_CHECKPOINT, now, { job: this.job.id, events, partitions: parts.length, ms: this.stats.lastCheckpointMs, increments: update.increments?.length ?? 0, sets: update.sets?.length ?? 0 });
+      this.bus.emit(LAB_EVENTS.KAPPA_CHECKPOINT, now, {
+        job: this.job.id,
+        events,
+        partitions: parts.length,
+        ms: this.stats.lastCheckpointMs,
+        increments: update.increments?.length ?? 0,
+        sets: update.sets?.length ?? 0,
+      });
       if (dropped > 0) this.bus.emit(LAB_EVENTS.KAPPA_LATE_DROPPED, now, { job: this.job.id, dropped });
       await this.commitGroupOffsets(parts.map((p) => ({ partition: p.t.partition, offset: p.next })));
     } catch (err) {
       this.stats.checkpointErrors++;
       this.stats.lastError = err instanceof Error ? err.message : String(err);
-      this.bus.emit(LAB_EVENTS.KAPPA_CHECKPOINT_FAILED, this.clock.now(), { job: this.job.id, error: this.stats.lastError });
+      this.bus.emit(LAB_EVENTS.KAPPA_CHECKPOINT_FAILED, this.clock.now(), {
+        job: this.job.id,
+        error: this.stats.lastError,
+      });
       throw err;
     } finally {
       this.checkpointRunning = false;
@@ -454,13 +570,27 @@ export class KappaJobRunner {
   /** Another member checkpointed this partition: drop what we hold for it and resume from the store. */
   private async fence(t: Track, stored: number | undefined): Promise<void> {
     const times = await readMaxEventTimes(this.store, this.job.id);
-    const fresh: Track = { partition: t.partition, next: stored ?? 0, base: stored, processed: t.processed, skipped: t.skipped, seekedTo: -1, seekSaw: -1, direct: false };
+    const fresh: Track = {
+      partition: t.partition,
+      next: stored ?? 0,
+      base: stored,
+      processed: t.processed,
+      skipped: t.skipped,
+      seekedTo: -1,
+      seekSaw: -1,
+      direct: false,
+    };
     this.carry.delete(t.partition);
     this.opts.engine.init(t.partition, times.get(t.partition) ?? NO_EVENT_TIME);
     this.tracks.set(t.partition, fresh);
     this.owners.get(t.partition)?.seek(t.partition, fresh.next);
     this.stats.fenced++;
-    this.bus.emit(LAB_EVENTS.KAPPA_PARTITION_FENCED, this.clock.now(), { job: this.job.id, partition: t.partition, held: t.next, stored: stored ?? null });
+    this.bus.emit(LAB_EVENTS.KAPPA_PARTITION_FENCED, this.clock.now(), {
+      job: this.job.id,
+      partition: t.partition,
+      held: t.next,
+      stored: stored ?? null,
+    });
   }
 
   /** The log's group offsets, for lag display only (best effort). */

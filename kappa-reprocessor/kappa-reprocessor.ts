@@ -23,9 +23,21 @@ import type { EventLog } from '../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { CatchUpDetector, type CatchUpState } from './catch-up.js';
-import { loadRegistry, registrySets, RUNNING_STATES, type KappaJobRecord, type KappaJobState } from './job-registry.js';
+import {
+  loadRegistry,
+  registrySets,
+  RUNNING_STATES,
+  type KappaJobRecord,
+  type KappaJobState,
+} from './job-registry.js';
 import { KappaJobRunner, type BulkSource, type RunnerStats } from './kappa-job-runner.js';
-import { deleteTable, offsetsNamespace, readMetaCounters, tableName, type ActivePointer } from './kappa-tables.js';
+import {
+  deleteTable,
+  offsetsNamespace,
+  readMetaCounters,
+  tableName,
+  type ActivePointer,
+} from './kappa-tables.js';
 import { availableKappaLogicVersions, kappaLogic } from './logic/index.js';
 import type { KappaLogicContext } from './logic/kappa-logic.js';
 import { InlineEngine, type ProcessingEngine } from './processing-engine.js';
@@ -181,7 +193,11 @@ export class KappaReprocessor {
     this.started = true;
     for (const rec of this.jobs.values()) {
       if (RUNNING_STATES.has(rec.state)) await this.startRunner(rec);
-      else if ((rec.state === 'retired' || rec.state === 'aborted') && rec.endReason?.endsWith('(cleanup pending)')) this.cleanups.add(rec.id);
+      else if (
+        (rec.state === 'retired' || rec.state === 'aborted') &&
+        rec.endReason?.endsWith('(cleanup pending)')
+      )
+        this.cleanups.add(rec.id);
     }
     this.abort = new AbortController();
     const signal = this.abort.signal;
@@ -228,7 +244,13 @@ export class KappaReprocessor {
         throw new LabError(
           'LKL_ERR_KAPPA_HISTORY_INCOMPLETE',
           `Replay refused: the log no longer holds the whole history — ${check.problems.join('; ')}. Raise the topic's retention so the log keeps everything, or pass force to replay what is left (its answers will miss the dropped events).`,
-          { details: { problems: check.problems, partitions: check.partitions, retentionMs: check.retentionMs } },
+          {
+            details: {
+              problems: check.problems,
+              partitions: check.partitions,
+              retentionMs: check.retentionMs,
+            },
+          },
         );
       }
       const id = Math.max(0, ...this.jobs.keys()) + 1;
@@ -237,14 +259,25 @@ export class KappaReprocessor {
       rec.rateLimit = req.rateLimit ?? this.settings.replayRateLimit;
       rec.parallelism = this.replayParallelism();
       rec.snapshot = check.partitions.map((p) => ({ partition: p.partition, end: p.end }));
-      rec.warnings = [...(force ? check.problems.map((p) => `started with force although ${p}`) : []), ...check.warnings];
+      rec.warnings = [
+        ...(force ? check.problems.map((p) => `started with force although ${p}`) : []),
+        ...check.warnings,
+      ];
       // Leftovers of an earlier life of this id (a registry that was wiped) must not leak into the new table.
       await deleteTable(this.store, id);
       await this.store.deleteOffsets(offsetsNamespace(id));
       await this.log.deleteGroup(rec.group).catch(() => undefined);
       await this.persist([rec]);
       await this.startRunner(rec);
-      this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_STARTED, this.clock.now(), { job: id, logicVersion: rec.logicVersion, force, rateLimit: rec.rateLimit, parallelism: rec.parallelism, snapshot: rec.snapshot, warnings: rec.warnings });
+      this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_STARTED, this.clock.now(), {
+        job: id,
+        logicVersion: rec.logicVersion,
+        force,
+        rateLimit: rec.rateLimit,
+        parallelism: rec.parallelism,
+        snapshot: rec.snapshot,
+        warnings: rec.warnings,
+      });
       return { ...rec };
     });
   }
@@ -269,11 +302,26 @@ export class KappaReprocessor {
       }
       const current = this.jobs.get(this.active.job)!;
       const now = this.clock.now();
-      const back: KappaJobRecord = { ...prev, state: 'live', retireAt: null, deactivatedAt: null, activatedAt: now };
+      const back: KappaJobRecord = {
+        ...prev,
+        state: 'live',
+        retireAt: null,
+        deactivatedAt: null,
+        activatedAt: now,
+      };
       const demoted: KappaJobRecord = { ...current, state: 'caught-up', deactivatedAt: now };
-      const pointer: ActivePointer = { job: back.id, logicVersion: back.logicVersion, previous: null, switchedAt: now };
+      const pointer: ActivePointer = {
+        job: back.id,
+        logicVersion: back.logicVersion,
+        previous: null,
+        switchedAt: now,
+      };
       await this.persist([back, demoted], pointer);
-      this.bus.emit(LAB_EVENTS.KAPPA_ROLLBACK, now, { from: current.id, to: back.id, logicVersion: back.logicVersion });
+      this.bus.emit(LAB_EVENTS.KAPPA_ROLLBACK, now, {
+        from: current.id,
+        to: back.id,
+        logicVersion: back.logicVersion,
+      });
       return { ...pointer };
     });
   }
@@ -283,16 +331,32 @@ export class KappaReprocessor {
     return this.exclusive(async () => {
       const rec = this.jobs.get(id);
       if (!rec || rec.state === 'retired' || rec.state === 'aborted') {
-        throw new LabError('LKL_ERR_KAPPA_JOB_UNKNOWN', `Kappa job ${id} does not exist or has already ended; GET /api/kappa/jobs lists the jobs.`, { details: { job: id } });
+        throw new LabError(
+          'LKL_ERR_KAPPA_JOB_UNKNOWN',
+          `Kappa job ${id} does not exist or has already ended; GET /api/kappa/jobs lists the jobs.`,
+          { details: { job: id } },
+        );
       }
       if (this.active?.job === id) {
-        throw new LabError('LKL_ERR_KAPPA_JOB_ACTIVE', `Job ${id} is the one readers use; roll back or switch over to another job before removing it.`, { details: { job: id } });
+        throw new LabError(
+          'LKL_ERR_KAPPA_JOB_ACTIVE',
+          `Job ${id} is the one readers use; roll back or switch over to another job before removing it.`,
+          { details: { job: id } },
+        );
       }
       if (rec.state !== 'replaying' && rec.state !== 'caught-up') {
-        throw new LabError('LKL_ERR_API_BAD_REQUEST', `Job ${id} is ${rec.state}, not a replay; only a replay (replaying or caught-up) can be aborted. A job in grace is retired at ${new Date(rec.retireAt ?? 0).toISOString()}.`, { details: { job: id, state: rec.state } });
+        throw new LabError(
+          'LKL_ERR_API_BAD_REQUEST',
+          `Job ${id} is ${rec.state}, not a replay; only a replay (replaying or caught-up) can be aborted. A job in grace is retired at ${new Date(rec.retireAt ?? 0).toISOString()}.`,
+          { details: { job: id, state: rec.state } },
+        );
       }
       const ended = await this.end(rec, 'aborted', reason);
-      this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_ABORTED, this.clock.now(), { job: id, logicVersion: rec.logicVersion, reason });
+      this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_ABORTED, this.clock.now(), {
+        job: id,
+        logicVersion: rec.logicVersion,
+        reason,
+      });
       return ended;
     });
   }
@@ -329,7 +393,9 @@ export class KappaReprocessor {
         return { ...this.jobs.get(job)! };
       }
       if (performance.now() - started > timeoutMs) {
-        throw new Error(`Kappa job ${job} did not reach ${states.join('/')} within ${timeoutMs} ms (state ${rec?.state ?? 'unknown'}; ${this.lastError ?? 'no error'})`);
+        throw new Error(
+          `Kappa job ${job} did not reach ${states.join('/')} within ${timeoutMs} ms (state ${rec?.state ?? 'unknown'}; ${this.lastError ?? 'no error'})`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -346,8 +412,12 @@ export class KappaReprocessor {
       const stored = await this.store.readOffsets(offsetsNamespace(id));
       if (ends.every((e) => e.end === 0 || (stored[e.partition] ?? 0) >= e.end)) return;
       if (performance.now() - started > timeoutMs) {
-        const behind = ends.filter((e) => (stored[e.partition] ?? 0) < e.end).map((e) => `${e.partition}: ${stored[e.partition] ?? 0}/${e.end}`);
-        throw new Error(`Kappa job ${id} did not checkpoint up to the log end within ${timeoutMs} ms (partition: checkpointed/end ${behind.join(', ')}; ${this.runners.get(id)?.status.lastError ?? this.lastError ?? 'no error'})`);
+        const behind = ends
+          .filter((e) => (stored[e.partition] ?? 0) < e.end)
+          .map((e) => `${e.partition}: ${stored[e.partition] ?? 0}/${e.end}`);
+        throw new Error(
+          `Kappa job ${id} did not checkpoint up to the log end within ${timeoutMs} ms (partition: checkpointed/end ${behind.join(', ')}; ${this.runners.get(id)?.status.lastError ?? this.lastError ?? 'no error'})`,
+        );
       }
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -373,7 +443,11 @@ export class KappaReprocessor {
         if (state.caughtUp) {
           const caught: KappaJobRecord = { ...rec, state: 'caught-up', caughtUpAt: now };
           await this.persist([caught]);
-          this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_CAUGHT_UP, now, { job: rec.id, lag: state.lag, heldMs: state.heldMs });
+          this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_CAUGHT_UP, now, {
+            job: rec.id,
+            lag: state.lag,
+            heldMs: state.heldMs,
+          });
           if (this.settings.autoSwitchover) await this.doSwitchover('auto');
         }
       } else if (rec.state === 'grace' && rec.retireAt !== null && now >= rec.retireAt) {
@@ -381,13 +455,24 @@ export class KappaReprocessor {
         this.bus.emit(LAB_EVENTS.KAPPA_JOB_RETIRED, now, { job: rec.id, logicVersion: rec.logicVersion });
       }
     }
-    for (const id of [...this.cleanups]) await this.cleanup(id).catch((err: Error) => (this.lastError = err.message));
+    for (const id of [...this.cleanups])
+      await this.cleanup(id).catch((err: Error) => (this.lastError = err.message));
   }
 
-  private async sample(rec: KappaJobRecord, ends: Array<{ partition: number; end: number }>, now: number): Promise<Monitor> {
+  private async sample(
+    rec: KappaJobRecord,
+    ends: Array<{ partition: number; end: number }>,
+    now: number,
+  ): Promise<Monitor> {
     let m = this.monitors.get(rec.id);
     if (!m) {
-      m = { detector: new CatchUpDetector(this.settings.catchUpLagThreshold, this.settings.catchUpDwellMs), progress: new ProgressTracker(), last: null, positions: new Map(), ends: new Map() };
+      m = {
+        detector: new CatchUpDetector(this.settings.catchUpLagThreshold, this.settings.catchUpDwellMs),
+        progress: new ProgressTracker(),
+        last: null,
+        positions: new Map(),
+        ends: new Map(),
+      };
       this.monitors.set(rec.id, m);
     }
     const stored = await this.store.readOffsets(offsetsNamespace(rec.id));
@@ -400,7 +485,10 @@ export class KappaReprocessor {
   private async doSwitchover(how: 'manual' | 'auto'): Promise<ActivePointer> {
     const cand = this.candidate();
     if (!cand) {
-      throw new LabError('LKL_ERR_KAPPA_NO_CANDIDATE', 'There is no replay to switch readers to; start one with POST /api/kappa/replays {"logicVersion": N}.');
+      throw new LabError(
+        'LKL_ERR_KAPPA_NO_CANDIDATE',
+        'There is no replay to switch readers to; start one with POST /api/kappa/replays {"logicVersion": N}.',
+      );
     }
     if (cand.state !== 'caught-up') {
       const m = this.monitors.get(cand.id)?.last;
@@ -414,13 +502,26 @@ export class KappaReprocessor {
     const current = this.active ? this.jobs.get(this.active.job) : undefined;
     const changed: KappaJobRecord[] = [{ ...cand, state: 'live', activatedAt: now }];
     const stale: KappaJobRecord[] = [];
-    if (current) changed.push({ ...current, state: 'grace', deactivatedAt: now, retireAt: now + this.settings.graceMs });
+    if (current)
+      changed.push({ ...current, state: 'grace', deactivatedAt: now, retireAt: now + this.settings.graceMs });
     // Only the job just replaced stays for rollback; an older one in grace goes now.
-    for (const rec of this.jobs.values()) if (rec.state === 'grace' && rec.id !== current?.id) stale.push(rec);
-    const pointer: ActivePointer = { job: cand.id, logicVersion: cand.logicVersion, previous: current?.id ?? null, switchedAt: now };
+    for (const rec of this.jobs.values())
+      if (rec.state === 'grace' && rec.id !== current?.id) stale.push(rec);
+    const pointer: ActivePointer = {
+      job: cand.id,
+      logicVersion: cand.logicVersion,
+      previous: current?.id ?? null,
+      switchedAt: now,
+    };
     await this.persist(changed, pointer);
-    this.bus.emit(LAB_EVENTS.KAPPA_SWITCHOVER, now, { from: current?.id ?? null, to: cand.id, logicVersion: cand.logicVersion, how });
-    for (const rec of stale) await this.end(rec, 'retired', `replaced by a newer switchover to job ${cand.id}`);
+    this.bus.emit(LAB_EVENTS.KAPPA_SWITCHOVER, now, {
+      from: current?.id ?? null,
+      to: cand.id,
+      logicVersion: cand.logicVersion,
+      how,
+    });
+    for (const rec of stale)
+      await this.end(rec, 'retired', `replaced by a newer switchover to job ${cand.id}`);
     // The new live job continues with the live job's engine (main thread, one consumer).
     const runner = this.runners.get(cand.id);
     if (runner && runner.status.engine !== 'inline') {
@@ -432,8 +533,18 @@ export class KappaReprocessor {
   }
 
   /** Stops a job, marks it ended (persisted first, so workers stop too), then removes its data. */
-  private async end(rec: KappaJobRecord, state: 'retired' | 'aborted', reason: string): Promise<KappaJobRecord> {
-    const ended: KappaJobRecord = { ...rec, state, endedAt: this.clock.now(), endReason: `${reason} (cleanup pending)`, retireAt: null };
+  private async end(
+    rec: KappaJobRecord,
+    state: 'retired' | 'aborted',
+    reason: string,
+  ): Promise<KappaJobRecord> {
+    const ended: KappaJobRecord = {
+      ...rec,
+      state,
+      endedAt: this.clock.now(),
+      endReason: `${reason} (cleanup pending)`,
+      retireAt: null,
+    };
     await this.persist([ended]);
     const runner = this.runners.get(rec.id);
     this.runners.delete(rec.id);
@@ -463,10 +574,17 @@ export class KappaReprocessor {
   }
 
   private replayParallelism(): number {
-    return this.settings.replayParallelism > 0 ? this.settings.replayParallelism : Math.max(1, availableParallelism());
+    return this.settings.replayParallelism > 0
+      ? this.settings.replayParallelism
+      : Math.max(1, availableParallelism());
   }
 
-  private newRecord(id: number, logicVersion: number, state: KappaJobState, kind: 'initial' | 'replay'): KappaJobRecord {
+  private newRecord(
+    id: number,
+    logicVersion: number,
+    state: KappaJobState,
+    kind: 'initial' | 'replay',
+  ): KappaJobRecord {
     return {
       id,
       logicVersion,
@@ -502,7 +620,12 @@ export class KappaReprocessor {
     const replaying = rec.state === 'replaying';
     const engine: ProcessingEngine =
       replaying && this.log.kind === 'embedded' && this.options.replayEngine
-        ? this.options.replayEngine({ job: rec, logicContext: this.ctx, settings: s, parallelism: rec.parallelism })
+        ? this.options.replayEngine({
+            job: rec,
+            logicContext: this.ctx,
+            settings: s,
+            parallelism: rec.parallelism,
+          })
         : new InlineEngine(logic, this.ctx, policy);
     const spec = { id: rec.id, logicVersion: rec.logicVersion, group: rec.group };
     if (replaying && this.log.kind === 'kafka' && this.options.threadConfig) {
@@ -528,7 +651,12 @@ export class KappaReprocessor {
     const logDir = (this.log as { logDir?: unknown }).logDir;
     const bulk: BulkSource | undefined =
       replaying && engine.scan && typeof logDir === 'string' && rec.snapshot && !(rec.rateLimit > 0)
-        ? { ends: rec.snapshot, partitionDir: (p) => join(logDir, this.options.topic, String(p)), verifyChecksums: true, maxRecordBytes: EMBEDDED_LOG_DEFAULTS.maxRecordBytes }
+        ? {
+            ends: rec.snapshot,
+            partitionDir: (p) => join(logDir, this.options.topic, String(p)),
+            verifyChecksums: true,
+            maxRecordBytes: EMBEDDED_LOG_DEFAULTS.maxRecordBytes,
+          }
         : undefined;
     const runner = new KappaJobRunner(this.log, this.store, this.deadLetters, this.clock, this.bus, spec, {
       ...(bulk ? { bulk } : {}),
@@ -550,7 +678,10 @@ export class KappaReprocessor {
     }
   }
 
-  private async jobView(rec: KappaJobRecord, ends: Array<{ partition: number; end: number }>): Promise<KappaJobView> {
+  private async jobView(
+    rec: KappaJobRecord,
+    ends: Array<{ partition: number; end: number }>,
+  ): Promise<KappaJobView> {
     const running = RUNNING_STATES.has(rec.state);
     const m = this.monitors.get(rec.id);
     const stored = running ? await this.store.readOffsets(offsetsNamespace(rec.id)) : {};
@@ -570,7 +701,8 @@ export class KappaReprocessor {
             end: e.end,
             lag,
             snapshotEnd,
-            progress: snapshotEnd === null ? null : snapshotEnd === 0 ? 1 : Math.min(1, position / snapshotEnd),
+            progress:
+              snapshotEnd === null ? null : snapshotEnd === 0 ? 1 : Math.min(1, position / snapshotEnd),
             rate: Math.round(r?.rate ?? 0),
             arrival: Math.round(r?.arrival ?? 0),
             etaMs: etaMs(lag, r?.rate ?? 0, r?.arrival ?? 0),
@@ -578,7 +710,9 @@ export class KappaReprocessor {
         })
       : [];
     const etas = partitions.map((p) => p.etaMs);
-    const counters = running ? await readMetaCounters(this.store, rec.id) : { processed: 0, counted: 0, late: 0, dropped: 0, invalid: 0, slowPath: 0 };
+    const counters = running
+      ? await readMetaCounters(this.store, rec.id)
+      : { processed: 0, counted: 0, late: 0, dropped: 0, invalid: 0, slowPath: 0 };
     return {
       ...rec,
       table: tableName(rec.id),

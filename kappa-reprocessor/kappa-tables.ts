@@ -26,7 +26,12 @@
  * Consumed offsets live in the store's offset space under namespace `kappa-v<N>`, committed in the
  * same apply as the state they produced.
  */
-import type { CounterIncrement, FieldSet, RealtimeStore, StoreUpdate } from '../kernel/ports/realtime-store.js';
+import type {
+  CounterIncrement,
+  FieldSet,
+  RealtimeStore,
+  StoreUpdate,
+} from '../kernel/ports/realtime-store.js';
 import type { DeltaCounters, WindowPayload } from './checkpoint-delta.js';
 
 export const KAPPA_PREFIX = 'lklab:kappa:';
@@ -43,7 +48,14 @@ export const maxEventTimeField = (partition: number): string => `maxEventTime:${
 export const deltaField = (partition: number, next: number): string => `${partition}@${next}`;
 
 /** Counter fields of the meta hash. */
-export const META_COUNTERS: ReadonlyArray<keyof DeltaCounters> = ['processed', 'counted', 'late', 'dropped', 'invalid', 'slowPath'];
+export const META_COUNTERS: ReadonlyArray<keyof DeltaCounters> = [
+  'processed',
+  'counted',
+  'late',
+  'dropped',
+  'invalid',
+  'slowPath',
+];
 
 /** One window's delta, named for the checkpoint that first tried to write it. */
 export interface DeltaEntry {
@@ -56,7 +68,13 @@ export interface DeltaEntry {
 export interface CheckpointContent {
   job: number;
   /** Per partition: its window deltas, counters, the next offset to consume and the highest event time seen. */
-  partitions: Array<{ partition: number; entries: DeltaEntry[]; counters: DeltaCounters; next: number; maxEventTime: number }>;
+  partitions: Array<{
+    partition: number;
+    entries: DeltaEntry[];
+    counters: DeltaCounters;
+    next: number;
+    maxEventTime: number;
+  }>;
   /** time_updated of every cell the checkpoint changes. */
   now: number;
 }
@@ -70,11 +88,14 @@ export function toStoreUpdate(c: CheckpointContent): StoreUpdate {
   const head = `{"t":${c.now},"c":`;
   for (const p of c.partitions) {
     offsets[p.partition] = p.next;
-    if (p.maxEventTime >= 0) sets.push({ key: metaKey(c.job), field: maxEventTimeField(p.partition), value: p.maxEventTime });
+    if (p.maxEventTime >= 0)
+      sets.push({ key: metaKey(c.job), field: maxEventTimeField(p.partition), value: p.maxEventTime });
     for (const k of META_COUNTERS) totals[k] = (totals[k] ?? 0) + p.counters[k];
-    for (const e of p.entries) sets.push({ key: windowKey(c.job, e.window), field: e.field, value: `${head}${e.payload}}` });
+    for (const e of p.entries)
+      sets.push({ key: windowKey(c.job, e.window), field: e.field, value: `${head}${e.payload}}` });
   }
-  for (const k of META_COUNTERS) if (totals[k]) increments.push({ key: metaKey(c.job), field: k, by: totals[k]! });
+  for (const k of META_COUNTERS)
+    if (totals[k]) increments.push({ key: metaKey(c.job), field: k, by: totals[k]! });
   return { increments, sets, offsets: { namespace: offsetsNamespace(c.job), offsets } };
 }
 
@@ -139,14 +160,18 @@ interface Cell {
 }
 
 /** Folds one window's delta fields into cells (campaign → views, users, time_updated). */
-export function foldWindow(fields: Record<string, string>, options: { campaign?: string | undefined; distinct: boolean }): Map<string, Cell> {
+export function foldWindow(
+  fields: Record<string, string>,
+  options: { campaign?: string | undefined; distinct: boolean },
+): Map<string, Cell> {
   const cells = new Map<string, Cell>();
   for (const value of Object.values(fields)) {
     const d = JSON.parse(value) as { t: number; c: WindowPayload[] };
     for (const [campaign, views, users] of d.c) {
       if (options.campaign !== undefined && campaign !== options.campaign) continue;
       let cell = cells.get(campaign);
-      if (!cell) cells.set(campaign, (cell = { views: 0, users: options.distinct ? new Set() : undefined, t: 0 }));
+      if (!cell)
+        cells.set(campaign, (cell = { views: 0, users: options.distinct ? new Set() : undefined, t: 0 }));
       cell.views += views;
       if (d.t > cell.t) cell.t = d.t;
       if (cell.users) for (const u of users) cell.users.add(u);
@@ -171,7 +196,13 @@ export async function readKappaWindows(
   windows.forEach((w, i) => {
     for (const [campaign, cell] of foldWindow(hashes[i]!, options)) {
       if (cell.views === 0) continue;
-      out.push({ campaign, window: w, views: cell.views, distinctUsers: cell.users?.size, timeUpdated: cell.t });
+      out.push({
+        campaign,
+        window: w,
+        views: cell.views,
+        distinctUsers: cell.users?.size,
+        timeUpdated: cell.t,
+      });
     }
   });
   return out;

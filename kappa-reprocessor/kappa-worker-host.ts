@@ -94,23 +94,39 @@ export class KappaWorkerHost {
       if (wanted.has(id)) continue;
       this.runners.delete(id);
       await runner.stop();
-      this.options.onChange?.(`left job ${id} (${jobs.get(id)?.state ?? 'gone'}) after processing ${runner.status.processed} events`);
+      this.options.onChange?.(
+        `left job ${id} (${jobs.get(id)?.state ?? 'gone'}) after processing ${runner.status.processed} events`,
+      );
     }
     for (const rec of wanted.values()) {
       if (this.runners.has(rec.id)) continue;
       const s = this.options.settings;
-      const runner = new KappaJobRunner(this.log, this.store, this.deadLetters, this.clock, this.bus, { id: rec.id, logicVersion: rec.logicVersion, group: rec.group }, {
-        topic: this.options.topic,
-        checkpointIntervalMs: s.checkpointIntervalMs,
-        consumers: this.options.consumersPerJob,
-        rateLimit: rec.state === 'replaying' ? rec.rateLimit : 0,
-        maxBatchRecords: s.maxBatchRecords,
-        engine: new InlineEngine(kappaLogic(rec.logicVersion), { campaignOf: this.reference.campaignOf, bots: new Set(this.reference.bots) }, { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs }),
-        runner: this.options.runner,
-      });
+      const runner = new KappaJobRunner(
+        this.log,
+        this.store,
+        this.deadLetters,
+        this.clock,
+        this.bus,
+        { id: rec.id, logicVersion: rec.logicVersion, group: rec.group },
+        {
+          topic: this.options.topic,
+          checkpointIntervalMs: s.checkpointIntervalMs,
+          consumers: this.options.consumersPerJob,
+          rateLimit: rec.state === 'replaying' ? rec.rateLimit : 0,
+          maxBatchRecords: s.maxBatchRecords,
+          engine: new InlineEngine(
+            kappaLogic(rec.logicVersion),
+            { campaignOf: this.reference.campaignOf, bots: new Set(this.reference.bots) },
+            { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs },
+          ),
+          runner: this.options.runner,
+        },
+      );
       this.runners.set(rec.id, runner);
       await runner.start();
-      this.options.onChange?.(`joined job ${rec.id} (logic v${rec.logicVersion}, ${rec.state}, group ${rec.group})`);
+      this.options.onChange?.(
+        `joined job ${rec.id} (logic v${rec.logicVersion}, ${rec.state}, group ${rec.group})`,
+      );
     }
   }
 }

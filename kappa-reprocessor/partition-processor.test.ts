@@ -13,13 +13,32 @@ const ad = ref.ads[0]!;
 function cells(...deltas: EncodedDelta[]): Map<number, Map<string, { views: number; users: Set<string> }>> {
   const fields = new Map<number, Record<string, string>>();
   deltas.forEach((d, i) => {
-    for (const [w, payload] of d.windows) fields.set(w, { ...fields.get(w), [`${i}`]: `{"t":${i},"c":${payload}}` });
+    for (const [w, payload] of d.windows)
+      fields.set(w, { ...fields.get(w), [`${i}`]: `{"t":${i},"c":${payload}}` });
   });
-  return new Map([...fields].map(([w, f]) => [w, new Map([...foldWindow(f, { distinct: true })].map(([c, cell]) => [c, { views: cell.views, users: cell.users! }]))]));
+  return new Map(
+    [...fields].map(([w, f]) => [
+      w,
+      new Map(
+        [...foldWindow(f, { distinct: true })].map(([c, cell]) => [
+          c,
+          { views: cell.views, users: cell.users! },
+        ]),
+      ),
+    ]),
+  );
 }
 
 const view = (t: number, user = ref.userPool[0]!): string =>
-  encodeEvent({ user_id: user, page_id: ref.pagePool[0]!, ad_id: ad.ad_id, ad_type: 'banner', event_type: 'view', event_time: String(t), ip_address: '1.2.3.4' } satisfies YsbEvent);
+  encodeEvent({
+    user_id: user,
+    page_id: ref.pagePool[0]!,
+    ad_id: ad.ad_id,
+    ad_type: 'banner',
+    event_type: 'view',
+    event_time: String(t),
+    ip_address: '1.2.3.4',
+  } satisfies YsbEvent);
 
 describe('partition processor: windows, watermark, allowed lateness', () => {
   const policy = { maxOutOfOrderMs: 1_000, allowedLatenessMs: 5_000 };
@@ -41,7 +60,9 @@ describe('partition processor: windows, watermark, allowed lateness', () => {
     expect(d.counters).toEqual({ processed: 5, counted: 4, late: 1, dropped: 1, invalid: 0, slowPath: 0 });
     expect(d.deadLetters).toHaveLength(1);
     expect(d.deadLetters[0]).toMatchObject({ partition: 0, offset: 3, raw: view(105_000, ref.userPool[1]!) });
-    expect(d.deadLetters[0]!.reason).toMatch(/too late: event_time 105000 is in window 100000, which closed for good when the watermark of partition 0 passed 115000/);
+    expect(d.deadLetters[0]!.reason).toMatch(
+      /too late: event_time 105000 is in window 100000, which closed for good when the watermark of partition 0 passed 115000/,
+    );
     expect(p.takeDelta()).toMatchObject({ windows: [], deadLetters: [], counters: { processed: 0 } });
   });
 
@@ -72,7 +93,10 @@ describe('partition processor: windows, watermark, allowed lateness', () => {
     const second = p.takeDelta();
     expect(JSON.parse(first.windows[0]![1])).toEqual([[ad.campaign_id, 1, [ref.userPool[0]]]]);
     expect(JSON.parse(second.windows[0]![1])).toEqual([[ad.campaign_id, 2, [ref.userPool[1]]]]);
-    expect(cells(first, second).get(100_000)!.get(ad.campaign_id)).toEqual({ views: 3, users: new Set([ref.userPool[0], ref.userPool[1]]) });
+    expect(cells(first, second).get(100_000)!.get(ad.campaign_id)).toEqual({
+      views: 3,
+      users: new Set([ref.userPool[0], ref.userPool[1]]),
+    });
   });
 
   it('dead-letters records that are not YSB events, and v2 drops bots', () => {

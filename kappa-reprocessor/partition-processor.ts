@@ -54,7 +54,9 @@ export class PartitionProcessor {
 
   /** Watermark of this partition (NO_EVENT_TIME before the first event). */
   get watermark(): number {
-    return this.maxEventTime === NO_EVENT_TIME ? NO_EVENT_TIME : this.maxEventTime - this.policy.maxOutOfOrderMs;
+    return this.maxEventTime === NO_EVENT_TIME
+      ? NO_EVENT_TIME
+      : this.maxEventTime - this.policy.maxOutOfOrderMs;
   }
 
   /** Hands over what was computed since the last call, encoded per window, and starts afresh. */
@@ -71,7 +73,8 @@ export class PartitionProcessor {
     });
     const wm = this.watermark;
     if (wm !== NO_EVENT_TIME) {
-      for (const w of this.written.keys()) if (w + WINDOW_MS + this.policy.allowedLatenessMs <= wm) this.written.delete(w);
+      for (const w of this.written.keys())
+        if (w + WINDOW_MS + this.policy.allowedLatenessMs <= wm) this.written.delete(w);
     }
     return encoded;
   }
@@ -90,7 +93,12 @@ export class PartitionProcessor {
     const outcome = scanEvent(raw, e, this.why);
     if (outcome === 'invalid') {
       d.counters.invalid++;
-      d.deadLetters.push({ partition: this.partition, offset, reason: `not a valid YSB event: ${this.why.reason}`, raw });
+      d.deadLetters.push({
+        partition: this.partition,
+        offset,
+        reason: `not a valid YSB event: ${this.why.reason}`,
+        raw,
+      });
       return;
     }
     if (outcome === 'decoded') d.counters.slowPath++;
@@ -99,7 +107,10 @@ export class PartitionProcessor {
     if (campaign !== undefined) {
       const w = windowStart(t);
       const end = w + WINDOW_MS;
-      const wm = this.maxEventTime === NO_EVENT_TIME ? Number.NEGATIVE_INFINITY : this.maxEventTime - this.policy.maxOutOfOrderMs;
+      const wm =
+        this.maxEventTime === NO_EVENT_TIME
+          ? Number.NEGATIVE_INFINITY
+          : this.maxEventTime - this.policy.maxOutOfOrderMs;
       if (end + this.policy.allowedLatenessMs <= wm) {
         d.counters.dropped++;
         d.deadLetters.push({

@@ -63,7 +63,11 @@ export class InlineEngine implements ProcessingEngine {
   init(partition: number, maxEventTime: number): void {
     const existing = this.processors.get(partition);
     if (existing) existing.reset(maxEventTime);
-    else this.processors.set(partition, new PartitionProcessor(partition, this.logic, this.ctx, this.policy, maxEventTime));
+    else
+      this.processors.set(
+        partition,
+        new PartitionProcessor(partition, this.logic, this.ctx, this.policy, maxEventTime),
+      );
   }
 
   waitForCapacity(): undefined {

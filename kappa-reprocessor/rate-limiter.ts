@@ -25,7 +25,10 @@ export class RateLimiter {
     if (this.ratePerSecond <= 0) return;
     for (;;) {
       const now = this.clock.now();
-      this.tokens = Math.min(this.ratePerSecond, this.tokens + ((now - this.last) * this.ratePerSecond) / 1000);
+      this.tokens = Math.min(
+        this.ratePerSecond,
+        this.tokens + ((now - this.last) * this.ratePerSecond) / 1000,
+      );
       this.last = now;
       if (this.tokens >= 0) break;
       await this.clock.sleep(Math.max(1, Math.ceil((-this.tokens * 1000) / this.ratePerSecond)), signal);

@@ -29,20 +29,32 @@ interface DirectRead {
   read(topic: string, partition: number, from: number, max: number): Promise<LogRecord[]>;
 }
 
-export async function checkRetention(log: EventLog, topic: string, clock: Clock, marginMs: number): Promise<RetentionCheckResult> {
+export async function checkRetention(
+  log: EventLog,
+  topic: string,
+  clock: Clock,
+  marginMs: number,
+): Promise<RetentionCheckResult> {
   const partitions = await log.offsets(topic);
   const desc = (await log.listTopics()).find((t) => t.name === topic);
   const retentionMs = desc?.retentionMs !== undefined && desc.retentionMs > 0 ? desc.retentionMs : null;
-  const retentionBytes = desc?.retentionBytes !== undefined && desc.retentionBytes > 0 ? desc.retentionBytes : null;
+  const retentionBytes =
+    desc?.retentionBytes !== undefined && desc.retentionBytes > 0 ? desc.retentionBytes : null;
   const problems: string[] = [];
   const warnings: string[] = [];
   const trimmed = partitions.filter((p) => p.low > 0);
   for (const p of trimmed) {
-    problems.push(`partition ${p.partition} of ${topic} starts at offset ${p.low}: retention already dropped offsets 0..${p.low - 1}, which the current job counted`);
+    problems.push(
+      `partition ${p.partition} of ${topic} starts at offset ${p.low}: retention already dropped offsets 0..${p.low - 1}, which the current job counted`,
+    );
   }
   let historyMs: number | null = null;
   if (retentionMs !== null) {
-    const oldest = await oldestTimestamps(log, topic, partitions.filter((p) => p.end > p.low));
+    const oldest = await oldestTimestamps(
+      log,
+      topic,
+      partitions.filter((p) => p.end > p.low),
+    );
     if (oldest.size > 0) {
       historyMs = Math.max(0, clock.now() - Math.min(...oldest.values()));
       if (retentionMs < historyMs + marginMs) {
@@ -53,13 +65,27 @@ export async function checkRetention(log: EventLog, topic: string, clock: Clock,
     }
   }
   if (retentionBytes !== null) {
-    warnings.push(`${topic} keeps at most ${retentionBytes} bytes per partition (retention.bytes): as the topic grows its oldest segments go, and a later replay will miss them`);
+    warnings.push(
+      `${topic} keeps at most ${retentionBytes} bytes per partition (retention.bytes): as the topic grows its oldest segments go, and a later replay will miss them`,
+    );
   }
-  return { ok: problems.length === 0, problems, warnings, partitions, retentionMs, retentionBytes, historyMs };
+  return {
+    ok: problems.length === 0,
+    problems,
+    warnings,
+    partitions,
+    retentionMs,
+    retentionBytes,
+    historyMs,
+  };
 }
 
 /** Timestamp of the first retained record of each given partition. */
-async function oldestTimestamps(log: EventLog, topic: string, partitions: PartitionOffsets[]): Promise<Map<number, number>> {
+async function oldestTimestamps(
+  log: EventLog,
+  topic: string,
+  partitions: PartitionOffsets[],
+): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   if (partitions.length === 0) return out;
   if (typeof (log as unknown as Partial<DirectRead>).read === 'function') {

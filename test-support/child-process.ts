@@ -13,7 +13,11 @@ export interface Child {
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export function spawnTsChild(file: string, args: string[], env: Record<string, string> = {}): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const proc = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let buffered = '';
   let err = '';
   const lines: unknown[] = [];
@@ -33,7 +37,9 @@ export function spawnTsChild(file: string, args: string[], env: Record<string, s
     }
   });
   proc.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     proc,
     exited,
@@ -52,13 +58,21 @@ export function spawnTsChild(file: string, args: string[], env: Record<string, s
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`child ${proc.pid} did not report the expected line within ${timeoutMs} ms; last: ${JSON.stringify(lines.at(-1))}; stderr: ${err.slice(-2000)}`));
+          reject(
+            new Error(
+              `child ${proc.pid} did not report the expected line within ${timeoutMs} ms; last: ${JSON.stringify(lines.at(-1))}; stderr: ${err.slice(-2000)}`,
+            ),
+          );
         }, timeoutMs);
         const onExit = (): void => {
           setTimeout(() => {
             check();
             cleanup();
-            reject(new Error(`child ${proc.pid} exited before reporting the expected line; last: ${JSON.stringify(lines.at(-1))}; stderr: ${err.slice(-2000)}`));
+            reject(
+              new Error(
+                `child ${proc.pid} exited before reporting the expected line; last: ${JSON.stringify(lines.at(-1))}; stderr: ${err.slice(-2000)}`,
+              ),
+            );
           }, 50);
         };
         const cleanup = (): void => {

@@ -12,7 +12,11 @@ import type { EventLog } from '../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { buildReferenceData, type ReferenceData } from '../kernel/workload/reference-data.js';
 import { YsbGenerator, type GeneratorKnobs } from '../kernel/workload/ysb-generator.js';
-import { KappaReprocessor, type KappaReprocessorOptions, type KappaSettings } from '../kappa-reprocessor/kappa-reprocessor.js';
+import {
+  KappaReprocessor,
+  type KappaReprocessorOptions,
+  type KappaSettings,
+} from '../kappa-reprocessor/kappa-reprocessor.js';
 import { createReplayEngine } from '../kappa-reprocessor/replay/worker-engine.js';
 import { queryKappaViews } from '../serving-layer/query/kappa-query.js';
 import { cellKey } from './recount.js';
@@ -43,15 +47,25 @@ export async function startKappa(
   const deadLetters = new DeadLetterWriter(log, clock, options.deadLetterTopic ?? `${topic}-dead-letter`);
   await deadLetters.ensureTopic();
   const bus = new LabEventBus(10_000);
-  const kappa = new KappaReprocessor(log, store, deadLetters, ref, clock, bus, { topic, settings, replayEngine: createReplayEngine, ...options });
+  const kappa = new KappaReprocessor(log, store, deadLetters, ref, clock, bus, {
+    topic,
+    settings,
+    replayEngine: createReplayEngine,
+    ...options,
+  });
   await kappa.start();
   return { log, store, deadLetters, bus, kappa };
 }
 
 /** A deterministic YSB catch-up stream (event_time = start + n × 10 ms), lazily. */
-export function* catchUpEvents(seed: number, n: number, startTime = T0, knobs: Partial<GeneratorKnobs> = {}): Generator<YsbEvent> {
+export function* catchUpEvents(
+  seed: number,
+  n: number,
+  startTime = T0,
+  knobs: Partial<GeneratorKnobs> = {},
+): Generator<YsbEvent> {
   const gen = new YsbGenerator(ref, { seed, mode: 'catch-up', rate: 0, startTime, knobs });
-  for (let done = 0; done < n; ) {
+  for (let done = 0; done < n;) {
     const chunk = gen.take(Math.min(20_000, n - done));
     done += chunk.length;
     for (const r of chunk) if (r.event) yield r.event;
@@ -59,9 +73,17 @@ export function* catchUpEvents(seed: number, n: number, startTime = T0, knobs: P
 }
 
 /** Appends the same stream to the log, keyed by ad_id, in appends of `chunk` events (a segment rolls only between appends). */
-export async function appendCatchUp(log: EventLog, topic: string, seed: number, n: number, startTime = T0, knobs: Partial<GeneratorKnobs> = {}, chunkSize = 20_000): Promise<void> {
+export async function appendCatchUp(
+  log: EventLog,
+  topic: string,
+  seed: number,
+  n: number,
+  startTime = T0,
+  knobs: Partial<GeneratorKnobs> = {},
+  chunkSize = 20_000,
+): Promise<void> {
   const gen = new YsbGenerator(ref, { seed, mode: 'catch-up', rate: 0, startTime, knobs });
-  for (let done = 0; done < n; ) {
+  for (let done = 0; done < n;) {
     const chunk = gen.take(Math.min(chunkSize, n - done));
     done += chunk.length;
     await log.append(
@@ -84,7 +106,12 @@ export interface Served {
 }
 
 /** What GET /api/views?arch=kappa answers, as cell → value. */
-export async function servedKappa(store: RealtimeStore, metric: 'views' | 'distinct_users', from: number, to: number): Promise<Served> {
+export async function servedKappa(
+  store: RealtimeStore,
+  metric: 'views' | 'distinct_users',
+  from: number,
+  to: number,
+): Promise<Served> {
   const values = new Map<string, number>();
   const jobs = new Set<number>();
   const logicVersions = new Set<number>();

@@ -37,7 +37,12 @@ describe('lklab kappa (CLI against a running embedded lab)', () => {
           generator: { rate: 0 },
           batch: { intervalMs: 0, ingestIntervalMs: 60_000 },
           speed: { flushIntervalMs: 60_000 },
-          kappa: { autoSwitchover: false, catchUpDwellMs: 100, checkpointIntervalMs: 100, replayParallelism: 1 },
+          kappa: {
+            autoSwitchover: false,
+            catchUpDwellMs: 100,
+            checkpointIntervalMs: 100,
+            replayParallelism: 1,
+          },
         },
       }),
     );
@@ -58,18 +63,31 @@ describe('lklab kappa (CLI against a running embedded lab)', () => {
     expect(jobs).toContain('processed 20000, counted');
 
     const replay = await cli('kappa', 'replay', '--logic', '2', '--rate', '100000', '--url', url);
-    expect(replay).toMatch(/^replay job 2 started: logic v2, group lklab-kappa-v2, table kappa_v2, parallelism 1, rate limit 100000 events\/s; snapshot of 20000 events to pass\./);
+    expect(replay).toMatch(
+      /^replay job 2 started: logic v2, group lklab-kappa-v2, table kappa_v2, parallelism 1, rate limit 100000 events\/s; snapshot of 20000 events to pass\./,
+    );
     await lab.services.kappa.waitForState(2, ['caught-up'], 30_000);
-    expect(await cli('kappa', 'switchover', '--url', url)).toContain('readers now use job 2 (logic v2); previous job 1');
+    expect(await cli('kappa', 'switchover', '--url', url)).toContain(
+      'readers now use job 2 (logic v2); previous job 1',
+    );
     expect(await cli('kappa', 'rollback', '--url', url)).toContain('readers now use job 1 (logic v1) again.');
-    expect(await cli('kappa', 'abort', '2', '--url', url)).toContain('job 2 aborted: table kappa_v2, group lklab-kappa-v2 and its offsets removed.');
+    expect(await cli('kappa', 'abort', '2', '--url', url)).toContain(
+      'job 2 aborted: table kappa_v2, group lklab-kappa-v2 and its offsets removed.',
+    );
     const json = JSON.parse(await cli('kappa', 'jobs', '--json', '--url', url));
-    expect(json.jobs.map((j: { id: number; state: string }) => `${j.id}:${j.state}`)).toEqual(['2:aborted', '1:live']);
+    expect(json.jobs.map((j: { id: number; state: string }) => `${j.id}:${j.state}`)).toEqual([
+      '2:aborted',
+      '1:live',
+    ]);
   }, 60_000);
 
   it('reports API refusals with their code and message', async () => {
-    await expect(cli('kappa', 'switchover', '--url', url)).rejects.toThrow(/409: There is no replay to switch readers to/);
-    await expect(cli('kappa', 'replay', '--logic', '7', '--url', url)).rejects.toThrow(/400: Kappa logic v7 does not exist; available: v1, v2/);
+    await expect(cli('kappa', 'switchover', '--url', url)).rejects.toThrow(
+      /409: There is no replay to switch readers to/,
+    );
+    await expect(cli('kappa', 'replay', '--logic', '7', '--url', url)).rejects.toThrow(
+      /400: Kappa logic v7 does not exist; available: v1, v2/,
+    );
     await expect(cli('kappa', 'abort', 'x', '--url', url)).rejects.toThrow(/abort takes a job id/);
   });
 

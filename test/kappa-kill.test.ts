@@ -9,7 +9,13 @@ import { systemClock } from '../kernel/clock/system-clock.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { spawnTsChild } from '../test-support/child-process.js';
 import { describeWithKafka, describeWithRedis, kafkaBrokers, redisUrl } from '../test-support/infra.js';
-import { appendCatchUp, catchUpEvents, catchUpRange, ref, servedKappa } from '../test-support/kappa-harness.js';
+import {
+  appendCatchUp,
+  catchUpEvents,
+  catchUpRange,
+  ref,
+  servedKappa,
+} from '../test-support/kappa-harness.js';
 import { recount, verdicts } from '../test-support/recount.js';
 import type { ChildArgs } from './fixtures/kappa-job-child.js';
 
@@ -43,10 +49,22 @@ async function expectExact(store: RealtimeStore, seed: number, n: number): Promi
   const truth = recount(catchUpEvents(seed, n), ref);
   const views = await servedKappa(store, 'views', from, to);
   const v = verdicts(views.values, truth.views, from, to);
-  expect(v, v.examples.join('\n')).toEqual({ correct: truth.views.size, differ: 0, missing: 0, extra: 0, examples: [] });
+  expect(v, v.examples.join('\n')).toEqual({
+    correct: truth.views.size,
+    differ: 0,
+    missing: 0,
+    extra: 0,
+    examples: [],
+  });
   const distinct = await servedKappa(store, 'distinct_users', from, to);
   const d = verdicts(distinct.values, truth.distinct, from, to);
-  expect(d, d.examples.join('\n')).toEqual({ correct: truth.distinct.size, differ: 0, missing: 0, extra: 0, examples: [] });
+  expect(d, d.examples.join('\n')).toEqual({
+    correct: truth.distinct.size,
+    differ: 0,
+    missing: 0,
+    extra: 0,
+    examples: [],
+  });
   // The processed counter is part of the atomic checkpoint: every record exactly once.
   expect(Number((await store.getFields('lklab:kappa:v1:meta')).processed)).toBe(n);
 }
@@ -61,7 +79,10 @@ describe('Kappa exactly-once under kill -9 (embedded data dir)', () => {
     await log.ensureTopic('ad-events', { partitions: 4 });
     await appendCatchUp(log, 'ad-events', 17, N);
     await log.close();
-    const killedAt = await killAndRestart({ topic: 'ad-events', checkpointIntervalMs: 300, embedded: { dataDir: dir, storeCheckpointMs: 700 } }, [0.2, 0.55]);
+    const killedAt = await killAndRestart(
+      { topic: 'ad-events', checkpointIntervalMs: 300, embedded: { dataDir: dir, storeCheckpointMs: 700 } },
+      [0.2, 0.55],
+    );
     expect(killedAt[1]!).toBeGreaterThan(killedAt[0]!);
     const store = await openEmbeddedRealtimeStore({ dir: join(dir, 'store'), clock: systemClock });
     try {
@@ -80,14 +101,25 @@ describeDistributed('Kappa exactly-once under kill -9 (Kafka + Redis)', () => {
     const topic = `kappa-kill-${id}`;
     const { openKafkaEventLog } = await import('../kernel/adapters/kafka-log/kafka-event-log.js');
     const { openRedisRealtimeStore } = await import('../kernel/adapters/redis-store/redis-realtime-store.js');
-    const log = await openKafkaEventLog({ brokers: kafkaBrokers()!, clientId: 'kappa-kill-test', clock: systemClock });
+    const log = await openKafkaEventLog({
+      brokers: kafkaBrokers()!,
+      clientId: 'kappa-kill-test',
+      clock: systemClock,
+    });
     const prefix = `lklab-test-${id}:`;
     const store = await openRedisRealtimeStore({ url: redisUrl()!, prefix });
     const groupPrefix = `kappa-kill-${id}-v`;
     try {
       await log.ensureTopic(topic, { partitions: 4 });
       await appendCatchUp(log, topic, 23, N);
-      await killAndRestart({ topic, checkpointIntervalMs: 300, distributed: { brokers: kafkaBrokers()!, redisUrl: redisUrl()!, redisPrefix: prefix, groupPrefix } }, [0.2, 0.55]);
+      await killAndRestart(
+        {
+          topic,
+          checkpointIntervalMs: 300,
+          distributed: { brokers: kafkaBrokers()!, redisUrl: redisUrl()!, redisPrefix: prefix, groupPrefix },
+        },
+        [0.2, 0.55],
+      );
       await expectExact(store, 23, N);
       // The log's group offsets are for display only; the store's are the truth, and they cover everything.
       expect(Object.values(await store.readOffsets('kappa-v1')).reduce((s, o) => s + o, 0)).toBe(N);

@@ -14,7 +14,14 @@ const KNOBS = { botShare: 0.1 };
 const { from, to } = catchUpRange(N);
 
 interface Answer {
-  windows: Array<{ campaign_id: string; window_start: number; value: number; source: string; version: number; logicVersion: number }>;
+  windows: Array<{
+    campaign_id: string;
+    window_start: number;
+    value: number;
+    source: string;
+    version: number;
+    logicVersion: number;
+  }>;
 }
 
 function labConfig(dir: string, kappa: Record<string, unknown> = {}) {
@@ -25,7 +32,14 @@ function labConfig(dir: string, kappa: Record<string, unknown> = {}) {
       generator: { rate: 0 },
       batch: { intervalMs: 0, ingestIntervalMs: 60_000 },
       speed: { flushIntervalMs: 60_000 },
-      kappa: { checkpointIntervalMs: 200, catchUpDwellMs: 400, autoSwitchover: false, graceMs: 600_000, replayParallelism: 2, ...kappa },
+      kappa: {
+        checkpointIntervalMs: 200,
+        catchUpDwellMs: 400,
+        autoSwitchover: false,
+        graceMs: 600_000,
+        replayParallelism: 2,
+        ...kappa,
+      },
     },
   });
 }
@@ -34,7 +48,10 @@ async function answer(lab: Lab, metric = 'views'): Promise<Answer & { map: Map<s
   const res = await lab.app.inject({ url: `/api/views?arch=kappa&metric=${metric}&from=${from}&to=${to}` });
   expect(res.statusCode, res.body).toBe(200);
   const body = res.json() as Answer;
-  return { ...body, map: new Map(body.windows.map((w) => [cellKey(w.campaign_id, w.window_start), w.value])) };
+  return {
+    ...body,
+    map: new Map(body.windows.map((w) => [cellKey(w.campaign_id, w.window_start), w.value])),
+  };
 }
 
 const allCorrect = (n: number): Verdicts => ({ correct: n, differ: 0, missing: 0, extra: 0, examples: [] });
@@ -60,11 +77,17 @@ describe('Kappa logic change v1 → v2 by replay (embedded lab, API)', () => {
     const a = await answer(lab);
     expect(verdicts(a.map, v1.views, from, to)).toEqual(allCorrect(v1.views.size));
     expect(verdicts(a.map, v2.views, from, to).differ).toBeGreaterThan(100);
-    expect(new Set(a.windows.map((w) => `${w.source}/${w.version}/${w.logicVersion}`))).toEqual(new Set(['kappa/1/1']));
+    expect(new Set(a.windows.map((w) => `${w.source}/${w.version}/${w.logicVersion}`))).toEqual(
+      new Set(['kappa/1/1']),
+    );
   });
 
   it('rejects bad requests with 4xx and a message', async () => {
-    const unknown = await lab.app.inject({ method: 'POST', url: '/api/kappa/replays', payload: { logicVersion: 9 } });
+    const unknown = await lab.app.inject({
+      method: 'POST',
+      url: '/api/kappa/replays',
+      payload: { logicVersion: 9 },
+    });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error).toMatchObject({ code: 'LKL_ERR_KAPPA_LOGIC_UNKNOWN' });
     expect(unknown.json().error.message).toContain('available: v1, v2');
@@ -85,13 +108,28 @@ describe('Kappa logic change v1 → v2 by replay (embedded lab, API)', () => {
   });
 
   it('during the replay answers keep coming from v1; progress, rate and ETA are reported per partition', async () => {
-    const res = await lab.app.inject({ method: 'POST', url: '/api/kappa/replays', payload: { logicVersion: 2, rateLimit: 40_000 } });
+    const res = await lab.app.inject({
+      method: 'POST',
+      url: '/api/kappa/replays',
+      payload: { logicVersion: 2, rateLimit: 40_000 },
+    });
     expect(res.statusCode, res.body).toBe(202);
     const job = res.json();
-    expect(job).toMatchObject({ id: 2, logicVersion: 2, state: 'replaying', group: 'lklab-kappa-v2', rateLimit: 40_000, parallelism: 2 });
+    expect(job).toMatchObject({
+      id: 2,
+      logicVersion: 2,
+      state: 'replaying',
+      group: 'lklab-kappa-v2',
+      rateLimit: 40_000,
+      parallelism: 2,
+    });
     expect(job.snapshot.reduce((s: number, p: { end: number }) => s + p.end, 0)).toBe(N);
 
-    const again = await lab.app.inject({ method: 'POST', url: '/api/kappa/replays', payload: { logicVersion: 2 } });
+    const again = await lab.app.inject({
+      method: 'POST',
+      url: '/api/kappa/replays',
+      payload: { logicVersion: 2 },
+    });
     expect(again.statusCode).toBe(409);
     expect(again.json().error.code).toBe('LKL_ERR_KAPPA_REPLAY_RUNNING');
 
@@ -107,14 +145,25 @@ describe('Kappa logic change v1 → v2 by replay (embedded lab, API)', () => {
         const a = await answer(lab);
         expect(verdicts(a.map, v1.views, from, to)).toEqual(allCorrect(v1.views.size));
         expect(new Set(a.windows.map((w) => w.version))).toEqual(new Set([1]));
-        for (const p of j2.partitions as Array<{ progress: number; etaMs: number | null; rate: number; snapshotEnd: number; lag: number }>) {
+        for (const p of j2.partitions as Array<{
+          progress: number;
+          etaMs: number | null;
+          rate: number;
+          snapshotEnd: number;
+          lag: number;
+        }>) {
           expect(p.progress).toBeGreaterThanOrEqual(0);
           expect(p.progress).toBeLessThanOrEqual(1);
           expect(p.snapshotEnd).toBeGreaterThan(0);
           if (p.etaMs !== null) expect(p.etaMs).toBeGreaterThanOrEqual(0);
         }
         expect(j2.rate).toBeLessThan(40_000 * 1.5); // the rate limit holds
-        if (j2.partitions.every((p: { progress: number; etaMs: number | null; rate: number }) => p.progress > 0 && p.progress < 1 && p.rate > 0 && p.etaMs !== null && p.etaMs > 0)) {
+        if (
+          j2.partitions.every(
+            (p: { progress: number; etaMs: number | null; rate: number }) =>
+              p.progress > 0 && p.progress < 1 && p.rate > 0 && p.etaMs !== null && p.etaMs > 0,
+          )
+        ) {
           expect(j2.etaMs).toBeGreaterThan(0);
           sawProgress = true;
         }
@@ -141,7 +190,10 @@ describe('Kappa logic change v1 → v2 by replay (embedded lab, API)', () => {
     expect(verdicts(d.map, v2.distinct, from, to)).toEqual(allCorrect(v2.distinct.size));
     const jobs = (await lab.app.inject({ url: '/api/kappa/jobs' })).json();
     expect(jobs.active).toBe(2);
-    expect(jobs.jobs.find((j: { id: number }) => j.id === 1)).toMatchObject({ state: 'grace', active: false });
+    expect(jobs.jobs.find((j: { id: number }) => j.id === 1)).toMatchObject({
+      state: 'grace',
+      active: false,
+    });
     expect(jobs.jobs.find((j: { id: number }) => j.id === 2)).toMatchObject({ state: 'live', active: true });
   });
 
@@ -177,7 +229,10 @@ describe('Kappa logic change v1 → v2 by replay (embedded lab, API)', () => {
     lab = await createLab(labConfig(dir));
     const jobs = (await lab.app.inject({ url: '/api/kappa/jobs' })).json();
     expect(jobs.active).toBe(1);
-    expect(jobs.jobs.map((j: { id: number; state: string }) => `${j.id}:${j.state}`)).toEqual(['2:aborted', '1:live']);
+    expect(jobs.jobs.map((j: { id: number; state: string }) => `${j.id}:${j.state}`)).toEqual([
+      '2:aborted',
+      '1:live',
+    ]);
     await lab.services.kappa.sync(1, 30_000);
     const a = await answer(lab);
     expect(verdicts(a.map, v1.views, from, to)).toEqual(allCorrect(v1.views.size));

@@ -2,10 +2,25 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEmbeddedEventLog, type EmbeddedEventLog } from '../kernel/adapters/embedded-log/embedded-event-log.js';
-import { openEmbeddedRealtimeStore, type EmbeddedRealtimeStore } from '../kernel/adapters/embedded-store/embedded-realtime-store.js';
+import {
+  openEmbeddedEventLog,
+  type EmbeddedEventLog,
+} from '../kernel/adapters/embedded-log/embedded-event-log.js';
+import {
+  openEmbeddedRealtimeStore,
+  type EmbeddedRealtimeStore,
+} from '../kernel/adapters/embedded-store/embedded-realtime-store.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
-import { appendCatchUp, catchUpEvents, catchUpRange, kappaSettings, ref, servedKappa, startKappa, type KappaRig } from '../test-support/kappa-harness.js';
+import {
+  appendCatchUp,
+  catchUpEvents,
+  catchUpRange,
+  kappaSettings,
+  ref,
+  servedKappa,
+  startKappa,
+  type KappaRig,
+} from '../test-support/kappa-harness.js';
 import { recount, verdicts } from '../test-support/recount.js';
 
 const N = Number(process.env.LKLAB_KAPPA_TEST_EVENTS ?? 1_000_000);
@@ -40,18 +55,32 @@ describe(`Kappa on the embedded log and store: catch-up of ${N.toLocaleString('e
     const truth = recount(catchUpEvents(7, N), ref);
     const views = await servedKappa(store, 'views', from, to);
     const v = verdicts(views.values, truth.views, from, to);
-    expect(v, v.examples.join('\n')).toEqual({ correct: truth.views.size, differ: 0, missing: 0, extra: 0, examples: [] });
+    expect(v, v.examples.join('\n')).toEqual({
+      correct: truth.views.size,
+      differ: 0,
+      missing: 0,
+      extra: 0,
+      examples: [],
+    });
     expect([...views.sources]).toEqual(['kappa']);
     expect([...views.jobs]).toEqual([1]);
     const distinct = await servedKappa(store, 'distinct_users', from, to);
     const d = verdicts(distinct.values, truth.distinct, from, to);
-    expect(d, d.examples.join('\n')).toEqual({ correct: truth.distinct.size, differ: 0, missing: 0, extra: 0, examples: [] });
+    expect(d, d.examples.join('\n')).toEqual({
+      correct: truth.distinct.size,
+      differ: 0,
+      missing: 0,
+      extra: 0,
+      examples: [],
+    });
     expect(truth.views.size).toBeGreaterThan(N / 100);
     const job = (await rig.kappa.view()).jobs.find((j) => j.id === 1)!;
     expect(job.counters.processed).toBe(N);
     expect(job.counters.invalid).toBe(0);
     expect(job.counters.dropped).toBe(0);
     expect(job.lag).toBe(0);
-    console.log(`[kappa] live job: ${N} events in ${ms.toFixed(0)} ms (${Math.round((N / ms) * 1000)} events/s incl. checkpoints)`);
+    console.log(
+      `[kappa] live job: ${N} events in ${ms.toFixed(0)} ms (${Math.round((N / ms) * 1000)} events/s incl. checkpoints)`,
+    );
   }, 200_000);
 });

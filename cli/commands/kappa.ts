@@ -28,26 +28,43 @@ function duration(ms: number | null): string {
 export function describeJob(j: KappaJobView): string {
   const head =
     `${j.active ? '*' : ' '} job ${j.id}  ${j.state.padEnd(9)}  logic v${j.logicVersion}  table ${j.table}  group ${j.group}` +
-    (j.state === 'retired' || j.state === 'aborted' ? `  (${j.endReason ?? j.state})` : `  lag ${j.lag}  ${j.rate} events/s  ETA ${duration(j.etaMs)}`);
+    (j.state === 'retired' || j.state === 'aborted'
+      ? `  (${j.endReason ?? j.state})`
+      : `  lag ${j.lag}  ${j.rate} events/s  ETA ${duration(j.etaMs)}`);
   const lines = [head];
   if (j.partitions.length > 0) {
     for (const p of j.partitions) {
-      const progress = p.progress === null ? '' : `  ${(p.progress * 100).toFixed(1).padStart(5)} % of snapshot ${p.snapshotEnd}`;
-      lines.push(`      p${p.partition}  ${String(p.position).padStart(10)} / ${String(p.end).padEnd(10)} lag ${String(p.lag).padEnd(8)} ${String(p.rate).padStart(7)} ev/s  ETA ${duration(p.etaMs)}${progress}`);
+      const progress =
+        p.progress === null
+          ? ''
+          : `  ${(p.progress * 100).toFixed(1).padStart(5)} % of snapshot ${p.snapshotEnd}`;
+      lines.push(
+        `      p${p.partition}  ${String(p.position).padStart(10)} / ${String(p.end).padEnd(10)} lag ${String(p.lag).padEnd(8)} ${String(p.rate).padStart(7)} ev/s  ETA ${duration(p.etaMs)}${progress}`,
+      );
     }
     const c = j.counters;
-    lines.push(`      processed ${c.processed}, counted ${c.counted}, late ${c.late}, dropped (too late) ${c.dropped}, invalid ${c.invalid}` + (j.rateLimit ? `, rate limit ${j.rateLimit} events/s` : '') + (j.kind === 'replay' ? `, parallelism ${j.parallelism}` : ''));
+    lines.push(
+      `      processed ${c.processed}, counted ${c.counted}, late ${c.late}, dropped (too late) ${c.dropped}, invalid ${c.invalid}` +
+        (j.rateLimit ? `, rate limit ${j.rateLimit} events/s` : '') +
+        (j.kind === 'replay' ? `, parallelism ${j.parallelism}` : ''),
+    );
   }
   for (const w of j.warnings) lines.push(`      warning: ${w}`);
   return lines.join('\n');
 }
 
 export function registerKappa(program: Command): void {
-  const kappa = program.command('kappa').description('The Kappa architecture: one exact stream job per logic version; change logic by replaying the log.');
+  const kappa = program
+    .command('kappa')
+    .description(
+      'The Kappa architecture: one exact stream job per logic version; change logic by replaying the log.',
+    );
 
   kappa
     .command('jobs')
-    .description('List Kappa jobs (* = the one readers use): state, lag, rate, per-partition progress and ETA.')
+    .description(
+      'List Kappa jobs (* = the one readers use): state, lag, rate, per-partition progress and ETA.',
+    )
     .option('--json', 'print JSON')
     .option(...urlOption)
     .action(async (opts: { json?: boolean; url: string }) => {
@@ -56,13 +73,17 @@ export function registerKappa(program: Command): void {
         console.log(JSON.stringify(view, null, 2));
         return;
       }
-      console.log(`active job: ${view.active ?? 'none'}${view.previous ? ` (previous ${view.previous}, rollback possible while it is in grace)` : ''}; logic versions: ${view.availableLogicVersions.map((v) => `v${v}`).join(', ')}`);
+      console.log(
+        `active job: ${view.active ?? 'none'}${view.previous ? ` (previous ${view.previous}, rollback possible while it is in grace)` : ''}; logic versions: ${view.availableLogicVersions.map((v) => `v${v}`).join(', ')}`,
+      );
       for (const j of view.jobs) console.log(describeJob(j));
     });
 
   kappa
     .command('replay')
-    .description('Start job N+1 with a logic version: new group, new table, from the earliest offset (refused when the log lost history, unless --force).')
+    .description(
+      'Start job N+1 with a logic version: new group, new table, from the earliest offset (refused when the log lost history, unless --force).',
+    )
     .requiredOption('--logic <version>', 'logic version, e.g. 2 (YSB without bots)', intOption('--logic'))
     .option('--force', 'start even when retention dropped history (a warning is recorded on the job)')
     .option('--rate <events/s>', 'rate limit of the replay; 0 = unlimited', intOption('--rate'))
@@ -71,20 +92,30 @@ export function registerKappa(program: Command): void {
       const job = await callLab<KappaJobRecord>(opts.url, '/api/kappa/replays', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ logicVersion: opts.logic, ...(opts.force ? { force: true } : {}), ...(opts.rate === undefined ? {} : { rateLimit: opts.rate }) }),
+        body: JSON.stringify({
+          logicVersion: opts.logic,
+          ...(opts.force ? { force: true } : {}),
+          ...(opts.rate === undefined ? {} : { rateLimit: opts.rate }),
+        }),
       });
-      console.log(`replay job ${job.id} started: logic v${job.logicVersion}, group ${job.group}, table kappa_v${job.id}, parallelism ${job.parallelism}${job.rateLimit ? `, rate limit ${job.rateLimit} events/s` : ''}; snapshot of ${job.snapshot?.reduce((s, p) => s + p.end, 0) ?? 0} events to pass.`);
+      console.log(
+        `replay job ${job.id} started: logic v${job.logicVersion}, group ${job.group}, table kappa_v${job.id}, parallelism ${job.parallelism}${job.rateLimit ? `, rate limit ${job.rateLimit} events/s` : ''}; snapshot of ${job.snapshot?.reduce((s, p) => s + p.end, 0) ?? 0} events to pass.`,
+      );
       for (const w of job.warnings) console.log(`warning: ${w}`);
       console.log('Follow it with `lklab kappa jobs`.');
     });
 
   kappa
     .command('switchover')
-    .description('Point readers at the caught-up replay (one atomic flip); the previous job is kept for kappa.graceMs.')
+    .description(
+      'Point readers at the caught-up replay (one atomic flip); the previous job is kept for kappa.graceMs.',
+    )
     .option(...urlOption)
     .action(async (opts: { url: string }) => {
       const p = await callLab<ActivePointer>(opts.url, '/api/kappa/switchover', { method: 'POST' });
-      console.log(`readers now use job ${p.job} (logic v${p.logicVersion}); previous job ${p.previous ?? 'none'} is kept for the grace period (\`lklab kappa rollback\` flips back).`);
+      console.log(
+        `readers now use job ${p.job} (logic v${p.logicVersion}); previous job ${p.previous ?? 'none'} is kept for the grace period (\`lklab kappa rollback\` flips back).`,
+      );
     });
 
   kappa
@@ -102,9 +133,17 @@ export function registerKappa(program: Command): void {
     .option(...urlOption)
     .action(async (id: string, opts: { url: string }) => {
       const n = Number(id);
-      if (!Number.isInteger(n) || n < 1) throw new LabError('LKL_ERR_CLI_USAGE', `abort takes a job id (a positive whole number), got "${id}"; \`lklab kappa jobs\` lists them.`);
-      const job = await callLab<KappaJobRecord>(opts.url, `/api/kappa/replays/${n}/abort`, { method: 'POST' });
-      console.log(`job ${job.id} ${job.state}: table kappa_v${job.id}, group ${job.group} and its offsets removed.`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new LabError(
+          'LKL_ERR_CLI_USAGE',
+          `abort takes a job id (a positive whole number), got "${id}"; \`lklab kappa jobs\` lists them.`,
+        );
+      const job = await callLab<KappaJobRecord>(opts.url, `/api/kappa/replays/${n}/abort`, {
+        method: 'POST',
+      });
+      console.log(
+        `job ${job.id} ${job.state}: table kappa_v${job.id}, group ${job.group} and its offsets removed.`,
+      );
     });
 
   program
@@ -117,7 +156,8 @@ export function registerKappa(program: Command): void {
     .option('--consumers <n>', 'consumers per job in this process', intOption('--consumers'), 1)
     .option('--poll-ms <ms>', 'how often the job registry is read', intOption('--poll-ms'), 1000)
     .action(async (opts: { config?: string; jobs: string; consumers: number; pollMs: number }) => {
-      if (opts.jobs !== 'all' && opts.jobs !== 'replays') throw new LabError('LKL_ERR_CLI_USAGE', `--jobs takes all or replays, got "${opts.jobs}".`);
+      if (opts.jobs !== 'all' && opts.jobs !== 'replays')
+        throw new LabError('LKL_ERR_CLI_USAGE', `--jobs takes all or replays, got "${opts.jobs}".`);
       const config = loadConfig({ file: opts.config });
       if (config.kafka.brokers.length === 0 || !config.redis.url) {
         throw new LabError(
@@ -132,18 +172,32 @@ export function registerKappa(program: Command): void {
       await deadLetters.ensureTopic();
       const bus = new LabEventBus();
       const name = `kappa-worker ${process.pid}`;
-      const host = new KappaWorkerHost(log, store, deadLetters, buildReferenceData(config.reference), clock, bus, {
-        topic: AD_EVENTS_TOPIC,
-        settings: config.kappa,
-        jobs: opts.jobs,
-        consumersPerJob: Math.max(1, opts.consumers),
-        pollMs: Math.max(100, opts.pollMs),
-        runner: name,
-        onChange: (m) => console.log(`${new Date(clock.now()).toISOString()} ${m}`),
-      });
-      bus.on(LAB_EVENTS.KAPPA_CHECKPOINT_FAILED, (e) => console.error(`${new Date(e.at).toISOString()} checkpoint of job ${String(e.payload.job)} failed: ${String(e.payload.error)}`));
+      const host = new KappaWorkerHost(
+        log,
+        store,
+        deadLetters,
+        buildReferenceData(config.reference),
+        clock,
+        bus,
+        {
+          topic: AD_EVENTS_TOPIC,
+          settings: config.kappa,
+          jobs: opts.jobs,
+          consumersPerJob: Math.max(1, opts.consumers),
+          pollMs: Math.max(100, opts.pollMs),
+          runner: name,
+          onChange: (m) => console.log(`${new Date(clock.now()).toISOString()} ${m}`),
+        },
+      );
+      bus.on(LAB_EVENTS.KAPPA_CHECKPOINT_FAILED, (e) =>
+        console.error(
+          `${new Date(e.at).toISOString()} checkpoint of job ${String(e.payload.job)} failed: ${String(e.payload.error)}`,
+        ),
+      );
       await host.start();
-      console.log(`${name}: following the Kappa jobs of the lab (${config.kafka.brokers.join(',')}, ${config.redis.url.replace(/\/\/[^@]*@/, '//***@')}); Ctrl-C stops it.`);
+      console.log(
+        `${name}: following the Kappa jobs of the lab (${config.kafka.brokers.join(',')}, ${config.redis.url.replace(/\/\/[^@]*@/, '//***@')}); Ctrl-C stops it.`,
+      );
       let stopping = false;
       const stop = async (signal: string): Promise<void> => {
         if (stopping) return;

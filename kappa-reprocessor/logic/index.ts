@@ -3,7 +3,9 @@ import type { KappaLogic } from './kappa-logic.js';
 import { kappaLogicV1 } from './v1.js';
 import { kappaLogicV2 } from './v2.js';
 
-export const KAPPA_LOGIC: ReadonlyMap<number, KappaLogic> = new Map([kappaLogicV1, kappaLogicV2].map((l) => [l.version, l]));
+export const KAPPA_LOGIC: ReadonlyMap<number, KappaLogic> = new Map(
+  [kappaLogicV1, kappaLogicV2].map((l) => [l.version, l]),
+);
 
 export function availableKappaLogicVersions(): number[] {
   return [...KAPPA_LOGIC.keys()].sort((a, b) => a - b);
@@ -15,7 +17,9 @@ export function kappaLogic(version: number): KappaLogic {
   if (!logic) {
     throw new LabError(
       'LKL_ERR_KAPPA_LOGIC_UNKNOWN',
-      `Kappa logic v${String(version)} does not exist; available: ${availableKappaLogicVersions().map((v) => `v${v}`).join(', ')} (modules in kappa-reprocessor/logic/).`,
+      `Kappa logic v${String(version)} does not exist; available: ${availableKappaLogicVersions()
+        .map((v) => `v${v}`)
+        .join(', ')} (modules in kappa-reprocessor/logic/).`,
       { details: { logicVersion: version, available: availableKappaLogicVersions() } },
     );
   }

@@ -44,7 +44,10 @@ port.on('message', (m: ToWorker) => {
   try {
     if (m.type === 'init') {
       scanning.delete(m.partition);
-      processors.set(m.partition, new PartitionProcessor(m.partition, logic, ctx, data.policy, m.maxEventTime));
+      processors.set(
+        m.partition,
+        new PartitionProcessor(m.partition, logic, ctx, data.policy, m.maxEventTime),
+      );
     } else if (m.type === 'batch') {
       const p = processors.get(m.partition)!;
       const { text, lengths } = m;
@@ -61,11 +64,18 @@ port.on('message', (m: ToWorker) => {
         .filter((p): p is PartitionProcessor => p !== undefined)
         .map((p) => {
           const next = scanning.get(p.partition);
-          return { partition: p.partition, maxEventTime: p.maxEventTime, delta: p.takeDelta(), ...(next === undefined ? {} : { next }) };
+          return {
+            partition: p.partition,
+            maxEventTime: p.maxEventTime,
+            delta: p.takeDelta(),
+            ...(next === undefined ? {} : { next }),
+          };
         });
       send({ type: 'drained', id: m.id, results });
     } else if (m.type === 'scan') {
-      scan(m).catch((err: unknown) => send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+      scan(m).catch((err: unknown) =>
+        send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+      );
     }
   } catch (err) {
     send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });

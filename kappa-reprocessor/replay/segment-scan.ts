@@ -61,14 +61,21 @@ export async function scanSegments(o: SegmentScanOptions): Promise<number> {
         let pos = 0;
         while (len - pos >= RECORD_PREFIX_BYTES) {
           const body = frameBodyLength(buf, pos);
-          if (!isPlausibleBodyLength(body, o.maxRecordBytes)) throw corrupt(path, filePos - len + pos, 'implausible record length');
+          if (!isPlausibleBodyLength(body, o.maxRecordBytes))
+            throw corrupt(path, filePos - len + pos, 'implausible record length');
           const end = pos + RECORD_PREFIX_BYTES + body;
           if (end > len) break;
           const offset = readFrameOffset(buf, pos);
           if (offset >= o.to) return next;
           if (offset >= next) {
-            if (offset !== next) throw corrupt(path, filePos - len + pos, `record carries offset ${offset} where ${next} was expected`);
-            if (o.verifyChecksums && !checksumMatches(buf, pos, end - pos)) throw corrupt(path, filePos - len + pos, 'checksum mismatch');
+            if (offset !== next)
+              throw corrupt(
+                path,
+                filePos - len + pos,
+                `record carries offset ${offset} where ${next} was expected`,
+              );
+            if (o.verifyChecksums && !checksumMatches(buf, pos, end - pos))
+              throw corrupt(path, filePos - len + pos, 'checksum mismatch');
             const keyLength = buf.readInt32LE(pos + 24);
             const valueStart = pos + RECORD_OVERHEAD_BYTES + (keyLength > 0 ? keyLength : 0);
             o.onRecord((buf as unknown as Utf8Buffer).utf8Slice(valueStart, end), offset);
@@ -99,5 +106,7 @@ export async function scanSegments(o: SegmentScanOptions): Promise<number> {
 }
 
 function corrupt(file: string, position: number, reason: string): Error {
-  return new Error(`segment ${file} is corrupt at byte ${position} (${reason}); the replay stops — the log reports LKL_ERR_LOG_CORRUPT when read`);
+  return new Error(
+    `segment ${file} is corrupt at byte ${position} (${reason}); the replay stops — the log reports LKL_ERR_LOG_CORRUPT when read`,
+  );
 }

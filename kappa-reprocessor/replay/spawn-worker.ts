@@ -11,7 +11,15 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 export function spawnWorker(moduleUrl: URL, options: WorkerOptions = {}): Worker {
   if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl, options);
   // The ESM build of tsx's API (its CJS build resolves its own ESM part wrongly from a worker).
-  const tsxApi = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'esm', 'api', 'index.mjs')).href;
+  const tsxApi = pathToFileURL(
+    join(
+      dirname(createRequire(import.meta.url).resolve('tsx/package.json')),
+      'dist',
+      'esm',
+      'api',
+      'index.mjs',
+    ),
+  ).href;
   const code =
     `import(${JSON.stringify(tsxApi)}).then((m) => m.register())` +
     `.then(() => import(${JSON.stringify(moduleUrl.href)}))` +

@@ -12,7 +12,12 @@ import type { LabConfig } from '../../kernel/config/defaults.js';
 import { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
 import { LabEventBus } from '../../kernel/instrumentation/lab-events.js';
 import { buildReferenceData } from '../../kernel/workload/reference-data.js';
-import { KappaJobRunner, type KappaJobSpec, type PartitionPosition, type RunnerStats } from '../kappa-job-runner.js';
+import {
+  KappaJobRunner,
+  type KappaJobSpec,
+  type PartitionPosition,
+  type RunnerStats,
+} from '../kappa-job-runner.js';
 import { kappaLogic } from '../logic/index.js';
 import { InlineEngine } from '../processing-engine.js';
 
@@ -50,12 +55,19 @@ try {
     consumers: 1,
     rateLimit: data.rateLimit,
     maxBatchRecords: s.maxBatchRecords,
-    engine: new InlineEngine(kappaLogic(data.job.logicVersion), { campaignOf: reference.campaignOf, bots: new Set(reference.bots) }, { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs }),
+    engine: new InlineEngine(
+      kappaLogic(data.job.logicVersion),
+      { campaignOf: reference.campaignOf, bots: new Set(reference.bots) },
+      { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs },
+    ),
     runner: data.runner,
   });
   await runner.start();
   send({ type: 'started' });
-  const timer = setInterval(() => send({ type: 'status', status: runner.status, positions: runner.positions() }), 250);
+  const timer = setInterval(
+    () => send({ type: 'status', status: runner.status, positions: runner.positions() }),
+    250,
+  );
   port.on('message', (m: ToThreadJob) => {
     if (m.type === 'checkpoint') {
       void runner.checkpoint().then(

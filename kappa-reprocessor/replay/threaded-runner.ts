@@ -36,12 +36,20 @@ export class ThreadedJobRunner implements JobRunnerLike {
 
   constructor(
     readonly job: KappaJobSpec,
-    private readonly options: { config: LabConfig; threads: number; topic: string; deadLetterTopic: string; rateLimit: number; runner: string },
+    private readonly options: {
+      config: LabConfig;
+      threads: number;
+      topic: string;
+      deadLetterTopic: string;
+      rateLimit: number;
+      runner: string;
+    },
   ) {}
 
   get status(): RunnerStats {
     const s = this.members.map((m) => m.status).filter((x): x is RunnerStats => x !== undefined);
-    const sum = (k: 'processed' | 'checkpoints' | 'checkpointErrors' | 'fenced' | 'restarts'): number => s.reduce((a, x) => a + x[k], 0);
+    const sum = (k: 'processed' | 'checkpoints' | 'checkpointErrors' | 'fenced' | 'restarts'): number =>
+      s.reduce((a, x) => a + x[k], 0);
     return {
       running: this.members.length > 0,
       engine: `worker-threads (${this.options.threads} Kafka consumers)`,
@@ -59,7 +67,10 @@ export class ThreadedJobRunner implements JobRunnerLike {
 
   positions(): PartitionPosition[] {
     const byPartition = new Map<number, PartitionPosition>();
-    for (const m of this.members) for (const p of m.positions) if (!byPartition.has(p.partition) || (byPartition.get(p.partition)!.next < p.next)) byPartition.set(p.partition, p);
+    for (const m of this.members)
+      for (const p of m.positions)
+        if (!byPartition.has(p.partition) || byPartition.get(p.partition)!.next < p.next)
+          byPartition.set(p.partition, p);
     return [...byPartition.values()].sort((a, b) => a.partition - b.partition);
   }
 
@@ -75,11 +86,19 @@ export class ThreadedJobRunner implements JobRunnerLike {
         rateLimit: this.options.rateLimit > 0 ? Math.max(1, Math.floor(this.options.rateLimit / n)) : 0,
         runner: `${this.options.runner} thread ${i + 1}/${n}`,
       };
-      const worker = spawnWorker(new URL(`./thread-job${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+      const worker = spawnWorker(
+        new URL(`./thread-job${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+        { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } },
+      );
       let ready!: () => void;
       let failed!: (e: Error) => void;
       started.push(new Promise<void>((res, rej) => ((ready = res), (failed = rej))));
-      const member: Member = { worker, status: undefined, positions: [], exited: new Promise((r) => worker.once('exit', () => r())) };
+      const member: Member = {
+        worker,
+        status: undefined,
+        positions: [],
+        exited: new Promise((r) => worker.once('exit', () => r())),
+      };
       worker.on('message', (m: FromThreadJob | { type: 'checkpointed'; id: number }) => {
         if (m.type === 'started') ready();
         else if (m.type === 'status' || m.type === 'stopped') {
@@ -124,7 +143,10 @@ export class ThreadedJobRunner implements JobRunnerLike {
   async stop(): Promise<void> {
     const members = this.members;
     for (const m of members) m.worker.postMessage({ type: 'stop' });
-    await Promise.race([Promise.all(members.map((m) => m.exited)), new Promise((r) => setTimeout(r, 60_000))]);
+    await Promise.race([
+      Promise.all(members.map((m) => m.exited)),
+      new Promise((r) => setTimeout(r, 60_000)),
+    ]);
     await Promise.all(members.map((m) => m.worker.terminate()));
     this.members = [];
   }

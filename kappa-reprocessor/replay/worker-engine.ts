@@ -24,7 +24,15 @@ interface Slot {
 export class WorkerEngine implements ProcessingEngine {
   readonly kind = 'worker-threads' as const;
   private slots: Slot[];
-  private readonly drains = new Map<number, { pending: number; results: Map<number, DrainedPartition>; resolve: (r: Map<number, DrainedPartition>) => void; reject: (e: Error) => void }>();
+  private readonly drains = new Map<
+    number,
+    {
+      pending: number;
+      results: Map<number, DrainedPartition>;
+      resolve: (r: Map<number, DrainedPartition>) => void;
+      reject: (e: Error) => void;
+    }
+  >();
   private nextDrain = 1;
   private readonly scans = new Map<number, { resolve: (next: number) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
@@ -39,11 +47,19 @@ export class WorkerEngine implements ProcessingEngine {
 
   private spawn(): Slot[] {
     return Array.from({ length: Math.max(1, this.workers) }, () => {
-      const slot: Slot = { worker: spawnWorker(new URL(`./replay-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: this.data }), inFlight: 0, waiters: [] };
+      const slot: Slot = {
+        worker: spawnWorker(
+          new URL(`./replay-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+          { workerData: this.data },
+        ),
+        inFlight: 0,
+        waiters: [],
+      };
       slot.worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
       slot.worker.on('error', (err) => this.fail(err));
       slot.worker.on('exit', (code) => {
-        if (!this.closed && this.slots.includes(slot)) this.fail(new Error(`replay worker thread exited with code ${code}`));
+        if (!this.closed && this.slots.includes(slot))
+          this.fail(new Error(`replay worker thread exited with code ${code}`));
       });
       return slot;
     });
@@ -88,7 +104,13 @@ export class WorkerEngine implements ProcessingEngine {
     }
     const slot = this.slot(partition);
     slot.inFlight++;
-    this.post(slot, { type: 'batch', partition, firstOffset: records[from]!.offset, text: values.join(''), lengths });
+    this.post(slot, {
+      type: 'batch',
+      partition,
+      firstOffset: records[from]!.offset,
+      text: values.join(''),
+      lengths,
+    });
   }
 
   scan(partition: number, source: ScanSource): Promise<number> {
@@ -121,7 +143,12 @@ export class WorkerEngine implements ProcessingEngine {
     } else if (m.type === 'drained') {
       const d = this.drains.get(m.id);
       if (!d) return;
-      for (const r of m.results) d.results.set(r.partition, { maxEventTime: r.maxEventTime, delta: r.delta, ...(r.next === undefined ? {} : { next: r.next }) });
+      for (const r of m.results)
+        d.results.set(r.partition, {
+          maxEventTime: r.maxEventTime,
+          delta: r.delta,
+          ...(r.next === undefined ? {} : { next: r.next }),
+        });
       if (--d.pending === 0) {
         this.drains.delete(m.id);
         d.resolve(d.results);
@@ -159,7 +186,10 @@ export function createReplayEngine(req: EngineRequest): ProcessingEngine {
     logicVersion: req.job.logicVersion,
     ads: [...req.logicContext.campaignOf],
     bots: [...req.logicContext.bots],
-    policy: { maxOutOfOrderMs: req.settings.maxOutOfOrderMs, allowedLatenessMs: req.settings.allowedLatenessMs },
+    policy: {
+      maxOutOfOrderMs: req.settings.maxOutOfOrderMs,
+      allowedLatenessMs: req.settings.allowedLatenessMs,
+    },
   };
   return new WorkerEngine(data, req.parallelism);
 }

@@ -16,10 +16,22 @@ export type ToWorker =
   | { type: 'batch'; partition: number; firstOffset: number; text: string; lengths: Uint32Array }
   | { type: 'drain'; id: number; partitions: number[] }
   /** Read [from, to) of a partition straight from its segment files (embedded log). */
-  | { type: 'scan'; partition: number; dir: string; from: number; to: number; verifyChecksums: boolean; maxRecordBytes: number };
+  | {
+      type: 'scan';
+      partition: number;
+      dir: string;
+      from: number;
+      to: number;
+      verifyChecksums: boolean;
+      maxRecordBytes: number;
+    };
 
 export type FromWorker =
   | { type: 'ack'; partition: number; count: number }
-  | { type: 'drained'; id: number; results: Array<{ partition: number; maxEventTime: number; delta: EncodedDelta; next?: number }> }
+  | {
+      type: 'drained';
+      id: number;
+      results: Array<{ partition: number; maxEventTime: number; delta: EncodedDelta; next?: number }>;
+    }
   | { type: 'scanned'; partition: number; next: number }
   | { type: 'error'; message: string };

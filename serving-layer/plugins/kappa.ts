@@ -1,7 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { LabServices } from '../lab-services.js';
 
-const jobIdParams = { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'integer', minimum: 1 } } } as const;
+const jobIdParams = {
+  type: 'object',
+  required: ['id'],
+  additionalProperties: false,
+  properties: { id: { type: 'integer', minimum: 1 } },
+} as const;
 
 /** The Kappa control plane: jobs, replay, switchover, rollback, abort. Errors are 4xx with a message that says what to do. */
 export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
@@ -33,14 +38,22 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
           properties: {
             logicVersion: { type: 'integer', minimum: 1 },
             force: { type: 'boolean', default: false },
-            rateLimit: { type: 'integer', minimum: 0, description: 'events/s; 0 = unlimited; default kappa.replayRateLimit' },
+            rateLimit: {
+              type: 'integer',
+              minimum: 0,
+              description: 'events/s; 0 = unlimited; default kappa.replayRateLimit',
+            },
           },
         },
       },
     },
     async (request, reply) => {
       const { logicVersion, force, rateLimit } = request.body;
-      const job = await lab.kappa.startReplay({ logicVersion, force: force ?? false, ...(rateLimit === undefined ? {} : { rateLimit }) });
+      const job = await lab.kappa.startReplay({
+        logicVersion,
+        force: force ?? false,
+        ...(rateLimit === undefined ? {} : { rateLimit }),
+      });
       return reply.status(202).send(job);
     },
   );
@@ -50,7 +63,8 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
     {
       schema: {
         tags: ['kappa'],
-        summary: 'Point readers at the caught-up replay: one atomic flip of the active pointer. The previous job is kept for kappa.graceMs (rollback window). 409 when the replay has not caught up.',
+        summary:
+          'Point readers at the caught-up replay: one atomic flip of the active pointer. The previous job is kept for kappa.graceMs (rollback window). 409 when the replay has not caught up.',
       },
     },
     async () => lab.kappa.switchover(),
@@ -58,7 +72,12 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
 
   app.post(
     '/api/kappa/rollback',
-    { schema: { tags: ['kappa'], summary: 'Point readers back at the previous job while it still exists (during its grace period).' } },
+    {
+      schema: {
+        tags: ['kappa'],
+        summary: 'Point readers back at the previous job while it still exists (during its grace period).',
+      },
+    },
     async () => lab.kappa.rollback(),
   );
 
@@ -67,7 +86,8 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
     {
       schema: {
         tags: ['kappa'],
-        summary: 'Cancel a replay (replaying or caught-up): stop it and remove its table, consumer group and offsets. The active job cannot be aborted.',
+        summary:
+          'Cancel a replay (replaying or caught-up): stop it and remove its table, consumer group and offsets. The active job cannot be aborted.',
         params: jobIdParams,
       },
     },

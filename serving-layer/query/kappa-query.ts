@@ -20,7 +20,14 @@ export interface KappaAnswer {
   batchVersion: null;
   batchLogicVersion: null;
   boundaryLagMs: null;
-  windows: Array<{ campaign_id: string; window_start: number; value: number; source: 'kappa'; version: number; logicVersion: number }>;
+  windows: Array<{
+    campaign_id: string;
+    window_start: number;
+    value: number;
+    source: 'kappa';
+    version: number;
+    logicVersion: number;
+  }>;
 }
 
 /**
@@ -34,7 +41,10 @@ export async function queryKappaViews(q: KappaQuery, store: RealtimeStore): Prom
   if (active) {
     const range: number[] = [];
     for (let w = windowStart(q.from); w < q.to; w += WINDOW_MS) range.push(w);
-    const rows = await readKappaWindows(store, active.job, range, { campaign: q.campaign, distinct: q.metric === 'distinct_users' });
+    const rows = await readKappaWindows(store, active.job, range, {
+      campaign: q.campaign,
+      distinct: q.metric === 'distinct_users',
+    });
     for (const r of rows) {
       windows.push({
         campaign_id: r.campaign,
@@ -46,6 +56,20 @@ export async function queryKappaViews(q: KappaQuery, store: RealtimeStore): Prom
       });
     }
   }
-  windows.sort((a, b) => a.window_start - b.window_start || (a.campaign_id < b.campaign_id ? -1 : a.campaign_id > b.campaign_id ? 1 : 0));
-  return { arch: 'kappa', metric: q.metric, from: q.from, to: q.to, boundary: null, batchVersion: null, batchLogicVersion: null, boundaryLagMs: null, windows };
+  windows.sort(
+    (a, b) =>
+      a.window_start - b.window_start ||
+      (a.campaign_id < b.campaign_id ? -1 : a.campaign_id > b.campaign_id ? 1 : 0),
+  );
+  return {
+    arch: 'kappa',
+    metric: q.metric,
+    from: q.from,
+    to: q.to,
+    boundary: null,
+    batchVersion: null,
+    batchLogicVersion: null,
+    boundaryLagMs: null,
+    windows,
+  };
 }
