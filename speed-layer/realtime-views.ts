@@ -21,14 +21,26 @@ export const SPEED_STATUS_KEY = 'lklab:status:speed';
  * Returns the windows deleted.
  */
 export async function expireRealtimeWindows(store: RealtimeStore, below: number): Promise<number[]> {
-  const prefix = `${SPEED_PREFIX}views:`;
-  const doomed = (await store.keys(prefix)).map((k) => Number(k.slice(prefix.length))).filter((w) => Number.isFinite(w) && w < below);
-  for (const w of doomed) {
-    await store.deleteByPrefix(viewsKey(w));
-    await store.deleteByPrefix(updatedKey(w));
-    await store.deleteByPrefix(`${SPEED_PREFIX}users:${w}:`);
+  // One scan of the speed layer's keys, then one batched delete (a scan per window would be
+  // quadratic: 1,000 windows × 100,000 keys).
+  const doomedKeys: string[] = [];
+  const doomed = new Set<number>();
+  for (const key of await store.keys(SPEED_PREFIX)) {
+    const w = windowOfKey(key);
+    if (w !== undefined && w < below) {
+      doomedKeys.push(key);
+      doomed.add(w);
+    }
   }
-  return doomed.sort((a, b) => a - b);
+  await store.deleteKeys(doomedKeys);
+  return [...doomed].sort((a, b) => a - b);
+}
+
+/** The window a speed-layer key belongs to (views:<w>, updated:<w>, users:<w>:<campaign>). */
+function windowOfKey(key: string): number | undefined {
+  const rest = key.slice(SPEED_PREFIX.length);
+  const m = /^(?:views|updated|users):(\d+)/.exec(rest);
+  return m ? Number(m[1]) : undefined;
 }
 
 export interface RealtimeWindow {

@@ -30,6 +30,7 @@ async function newLab(): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), 'lkl-lf-'));
   const lab = await createLab(
     loadConfig({ env: {}, overrides: { dataDir: dir, generator: { rate: 0 }, batch: { intervalMs: 0, ingestIntervalMs: 60_000 }, speed: { flushIntervalMs: 60_000 } } }),
+    { roles: { kappa: false } }, // Kappa has its own suites
   );
   labs.push({ lab, dir });
   return lab;

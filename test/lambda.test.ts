@@ -64,7 +64,7 @@ function lambdaSuite(mode: 'embedded' | 'distributed'): void {
           : {}),
       },
     });
-    lab = await createLab(config);
+    lab = await createLab(config, { roles: { kappa: false } }); // Kappa has its own suites
     await appendEvents(lab, events, records.map((r) => r.value));
     await lab.services.speed.sync(240_000);
   }, 300_000);

@@ -69,6 +69,8 @@ export interface RealtimeStore {
   deleteOffsets(namespace: string): Promise<void>;
   /** Keys (fields and sketches) starting with `prefix`, in no particular order. Never blocks the backend. */
   keys(prefix: string): Promise<string[]>;
+  /** Deletes these keys (fields or sketches; missing ones are ignored); returns how many existed. */
+  deleteKeys(keys: string[]): Promise<number>;
   /** Deletes every key starting with `prefix`; returns how many were deleted. */
   deleteByPrefix(prefix: string): Promise<number>;
   /** Approximate bytes held by the keys under `prefix` (for the maintenance-cost metrics). */

@@ -161,6 +161,13 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
     return [...this.hashes.keys(), ...this.sketches.keys()].filter((k) => k.startsWith(prefix));
   }
 
+  async deleteKeys(keys: string[]): Promise<number> {
+    this.assertOpen();
+    let deleted = 0;
+    for (const key of keys) if (this.hashes.delete(key) || this.sketches.delete(key)) deleted++;
+    return deleted;
+  }
+
   async deleteByPrefix(prefix: string): Promise<number> {
     this.assertOpen();
     let deleted = 0;

@@ -227,6 +227,16 @@ export class RedisRealtimeStore implements RealtimeStore {
     return [...found];
   }
 
+  async deleteKeys(keys: string[]): Promise<number> {
+    this.assertOpen();
+    let deleted = 0;
+    for (let i = 0; i < keys.length; i += UNLINK_BATCH) {
+      const batch = keys.slice(i, i + UNLINK_BATCH).map((k) => this.dataKey(k));
+      deleted += await this.call(() => this.redis.unlink(...batch));
+    }
+    return deleted;
+  }
+
   async deleteByPrefix(prefix: string): Promise<number> {
     this.assertOpen();
     let deleted = 0;

@@ -327,6 +327,23 @@ export function realtimeStoreContract(name: string, factory: () => Promise<Realt
       });
     });
 
+    describe('deleteKeys', () => {
+      it('deletes exactly the keys named, fields and sketches alike, and counts only those that existed', async () => {
+        await store.apply({
+          increments: [
+            { key: `${p}dk:a`, field: 'x', by: 1 },
+            { key: `${p}dk:b`, field: 'x', by: 2 },
+          ],
+          sketches: [{ key: `${p}dk:s`, members: ['u1', 'u2'] }],
+        });
+        expect(await store.deleteKeys([`${p}dk:a`, `${p}dk:s`, `${p}dk:missing`])).toBe(2);
+        expect(await store.getFields(`${p}dk:a`)).toEqual({});
+        expect(await store.sketchCount(`${p}dk:s`)).toBe(0);
+        expect(await store.getFields(`${p}dk:b`)).toEqual({ x: '2' });
+        expect(await store.deleteKeys([])).toBe(0);
+      });
+    });
+
     describe('keys and deleteByPrefix', () => {
       it('list and delete only the keys under the prefix', async () => {
         await store.apply({
