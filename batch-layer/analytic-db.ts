@@ -11,7 +11,10 @@ export class AnalyticDb {
     readonly connection: DuckDBConnection,
   ) {}
 
-  static async open(reference: ReferenceData, options: { threads?: number; memoryLimit?: string } = {}): Promise<AnalyticDb> {
+  static async open(
+    reference: ReferenceData,
+    options: { threads?: number; memoryLimit?: string } = {},
+  ): Promise<AnalyticDb> {
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(options.threads ?? 2),
       ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),

@@ -52,11 +52,16 @@ export class BatchIngestor {
   }
 
   async start(): Promise<void> {
-    const consumer = this.log.consumer({ group: this.options.group, topic: this.options.topic, start: 'earliest' });
+    const consumer = this.log.consumer({
+      group: this.options.group,
+      topic: this.options.topic,
+      start: 'earliest',
+    });
     this.consumer = consumer;
     await consumer.run((batch) => this.serial(() => this.onBatch(batch)));
     const offsets = this.master.snapshot.offsets;
-    for (const p of await this.log.offsets(this.options.topic)) consumer.seek(p.partition, Math.max(p.low, offsets[String(p.partition)] ?? 0));
+    for (const p of await this.log.offsets(this.options.topic))
+      consumer.seek(p.partition, Math.max(p.low, offsets[String(p.partition)] ?? 0));
     const signal = this.abort.signal;
     const tick = Math.max(100, Math.floor(this.options.intervalMs / 4));
     this.loop = (async () => {
@@ -120,7 +125,12 @@ export class BatchIngestor {
       if (r.offset < cursor || (range && r.offset < range.to)) continue;
       const d = decodeEvent(r.value);
       if (!d.ok) {
-        dead.push({ source: `batch-ingest ${this.options.topic}/${batch.partition}@${r.offset}`, line: undefined, reason: d.reason, raw: r.value });
+        dead.push({
+          source: `batch-ingest ${this.options.topic}/${batch.partition}@${r.offset}`,
+          line: undefined,
+          reason: d.reason,
+          raw: r.value,
+        });
         this.rejected++;
       } else {
         this.lines.push(r.value);
@@ -139,12 +149,16 @@ export class BatchIngestor {
 
   private async maybeFlush(force: boolean): Promise<void> {
     if (this.ranges.size === 0) return;
-    const due = force || this.lines.length >= this.options.maxSplitEvents || this.clock.now() - this.lastFlush >= this.options.intervalMs;
+    const due =
+      force ||
+      this.lines.length >= this.options.maxSplitEvents ||
+      this.clock.now() - this.lastFlush >= this.options.intervalMs;
     if (!due) return;
     const id = this.master.nextSplitId;
     const name = `split-${String(id).padStart(6, '0')}.parquet`;
     const started = this.clock.now();
-    const bytes = this.lines.length > 0 ? await writeSplit(this.db, this.master.splitsDir, name, this.lines) : 0;
+    const bytes =
+      this.lines.length > 0 ? await writeSplit(this.db, this.master.splitsDir, name, this.lines) : 0;
     const split: SplitInfo = {
       id,
       file: bytes > 0 ? `splits/${name}` : '',
@@ -155,9 +169,20 @@ export class BatchIngestor {
       partitions: Object.fromEntries([...this.ranges].map(([p, r]) => [String(p), { ...r }])),
       createdAt: this.clock.now(),
     };
-    this.master.commitSplit(split, Object.fromEntries([...this.maxTimes].map(([p, t]) => [String(p), t])), this.rejected);
-    await this.consumer?.commit([...this.ranges].map(([partition, r]) => ({ partition, offset: r.to }))).catch(() => undefined);
-    this.bus.emit(LAB_EVENTS.BATCH_INGEST_SPLIT, this.clock.now(), { split: id, events: split.events, bytes, ms: this.clock.now() - started });
+    this.master.commitSplit(
+      split,
+      Object.fromEntries([...this.maxTimes].map(([p, t]) => [String(p), t])),
+      this.rejected,
+    );
+    await this.consumer
+      ?.commit([...this.ranges].map(([partition, r]) => ({ partition, offset: r.to })))
+      .catch(() => undefined);
+    this.bus.emit(LAB_EVENTS.BATCH_INGEST_SPLIT, this.clock.now(), {
+      split: id,
+      events: split.events,
+      bytes,
+      ms: this.clock.now() - started,
+    });
     this.lines = [];
     this.ranges = new Map();
     this.maxTimes = new Map();

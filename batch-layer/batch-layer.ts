@@ -69,7 +69,9 @@ export class BatchLayer {
     this.views = new BatchViews(options.dataDir, options.keepVersions);
     this.logic = this.readState().logicVersion ?? options.logicVersion;
     this.runs = this.readState().runs ?? [];
-    for (const r of this.runs) if (r.state !== 'completed' && r.state !== 'failed') Object.assign(r, { state: 'failed', error: 'interrupted by a restart' });
+    for (const r of this.runs)
+      if (r.state !== 'completed' && r.state !== 'failed')
+        Object.assign(r, { state: 'failed', error: 'interrupted by a restart' });
   }
 
   get logicVersion(): number {
@@ -79,14 +81,23 @@ export class BatchLayer {
   async start(): Promise<void> {
     this.db = await AnalyticDb.open(this.reference);
     await this.views.restore(this.db);
-    this.ingestor = new BatchIngestor(this.log, this.master, this.db, this.deadLetters, this.clock, this.bus, {
-      topic: this.options.topic,
-      group: 'lklab-batch-ingest',
-      intervalMs: this.options.ingestIntervalMs,
-      maxSplitEvents: this.options.maxSplitEvents,
-    });
+    this.ingestor = new BatchIngestor(
+      this.log,
+      this.master,
+      this.db,
+      this.deadLetters,
+      this.clock,
+      this.bus,
+      {
+        topic: this.options.topic,
+        group: 'lklab-batch-ingest',
+        intervalMs: this.options.ingestIntervalMs,
+        maxSplitEvents: this.options.maxSplitEvents,
+      },
+    );
     await this.ingestor.start();
-    if (this.options.localWorkers > 0) this.worker = await startBatchWorker(this.queue, this.db, this.clock, this.options.localWorkers);
+    if (this.options.localWorkers > 0)
+      this.worker = await startBatchWorker(this.queue, this.db, this.clock, this.options.localWorkers);
     if (this.options.intervalMs > 0) this.scheduleLoop = this.schedule(this.abort.signal);
   }
 
@@ -108,7 +119,9 @@ export class BatchLayer {
   /** Deploys a logic version (an SQL file) for the next runs; the speed layer is deployed separately. */
   deploy(version: number): void {
     if (!availableBatchLogicVersions().includes(version)) {
-      throw new RangeError(`batch logic v${version} does not exist (available: ${availableBatchLogicVersions().join(', ')})`);
+      throw new RangeError(
+        `batch logic v${version} does not exist (available: ${availableBatchLogicVersions().join(', ')})`,
+      );
     }
     this.logic = version;
     this.saveState();
@@ -170,7 +183,8 @@ export class BatchLayer {
       const run = this.getRun(id);
       if (!run) throw new RangeError(`batch run ${id} does not exist`);
       if (run.state === 'completed' || run.state === 'failed') return run;
-      if (this.clock.now() > deadline) throw new Error(`batch run ${id} still ${run.state} after ${timeoutMs} ms`);
+      if (this.clock.now() > deadline)
+        throw new Error(`batch run ${id} still ${run.state} after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -183,7 +197,9 @@ export class BatchLayer {
       run.logicVersion = this.logic;
       this.active = (async () => {
         // Include everything the log holds now: ingest catches up, then the run snapshots the dataset.
-        await this.ingestor.sync(Math.min(this.options.taskTimeoutMs, 120_000)).catch(() => this.ingestor.flush());
+        await this.ingestor
+          .sync(Math.min(this.options.taskTimeoutMs, 120_000))
+          .catch(() => this.ingestor.flush());
         const t = this.clock.now();
         await executeBatchRun(
           {

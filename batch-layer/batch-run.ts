@@ -64,7 +64,11 @@ export function boundaryOf(manifest: Readonly<MasterManifest>): number | undefin
 }
 
 /** One recompute-from-scratch: map per split → shuffle by key hash → reduce → publish a view version. */
-export async function executeBatchRun(ctx: RunContext, run: BatchRunRecord, onChange: () => void): Promise<void> {
+export async function executeBatchRun(
+  ctx: RunContext,
+  run: BatchRunRecord,
+  onChange: () => void,
+): Promise<void> {
   const snapshot = ctx.master.snapshot;
   const splits = snapshot.splits.filter((s) => s.events > 0 && s.file);
   const boundary = boundaryOf(snapshot);
@@ -75,14 +79,26 @@ export async function executeBatchRun(ctx: RunContext, run: BatchRunRecord, onCh
   run.splits = splits.length;
   run.events = splits.reduce((s, x) => s + x.events, 0);
   run.boundary = boundary;
-  ctx.bus.emit(LAB_EVENTS.BATCH_RUN_STARTED, run.startedAt, { run: run.id, logicVersion: run.logicVersion, splits: run.splits, events: run.events });
-  const phase = async <T>(name: 'map' | 'shuffle' | 'reduce' | 'publish', fn: () => Promise<T>): Promise<T> => {
+  ctx.bus.emit(LAB_EVENTS.BATCH_RUN_STARTED, run.startedAt, {
+    run: run.id,
+    logicVersion: run.logicVersion,
+    splits: run.splits,
+    events: run.events,
+  });
+  const phase = async <T>(
+    name: 'map' | 'shuffle' | 'reduce' | 'publish',
+    fn: () => Promise<T>,
+  ): Promise<T> => {
     run.state = name;
     onChange();
     const t = ctx.clock.now();
     const result = await fn();
     run.phases[name] = ctx.clock.now() - t;
-    ctx.bus.emit(LAB_EVENTS.BATCH_RUN_PHASE, ctx.clock.now(), { run: run.id, phase: name, ms: run.phases[name] });
+    ctx.bus.emit(LAB_EVENTS.BATCH_RUN_PHASE, ctx.clock.now(), {
+      run: run.id,
+      phase: name,
+      ms: run.phases[name],
+    });
     return result;
   };
   try {
@@ -115,7 +131,14 @@ export async function executeBatchRun(ctx: RunContext, run: BatchRunRecord, onCh
       runTasks<ReduceResult>(
         ctx,
         run,
-        shuffled.inputs.map((inputs, r) => ({ kind: 'reduce', runId: run.id, partition: r, inputs, out: reduceOuts[r]!, boundary: boundary ?? null })),
+        shuffled.inputs.map((inputs, r) => ({
+          kind: 'reduce',
+          runId: run.id,
+          partition: r,
+          inputs,
+          out: reduceOuts[r]!,
+          boundary: boundary ?? null,
+        })),
       ),
     );
     run.reduceTasks = reduceResults.length;
@@ -133,13 +156,23 @@ export async function executeBatchRun(ctx: RunContext, run: BatchRunRecord, onCh
         file,
       };
       await ctx.views.publish(ctx.db, meta);
-      ctx.bus.emit(LAB_EVENTS.BATCH_VIEW_SWAPPED, ctx.clock.now(), { version, boundary: meta.boundary, logicVersion: run.logicVersion });
+      ctx.bus.emit(LAB_EVENTS.BATCH_VIEW_SWAPPED, ctx.clock.now(), {
+        version,
+        boundary: meta.boundary,
+        logicVersion: run.logicVersion,
+      });
       await ctx.onPublished?.(meta);
     });
     run.viewVersion = version;
     run.state = 'completed';
     run.finishedAt = ctx.clock.now();
-    ctx.bus.emit(LAB_EVENTS.BATCH_RUN_FINISHED, run.finishedAt, { run: run.id, version, boundary, phases: run.phases, events: run.events });
+    ctx.bus.emit(LAB_EVENTS.BATCH_RUN_FINISHED, run.finishedAt, {
+      run: run.id,
+      version,
+      boundary,
+      phases: run.phases,
+      events: run.events,
+    });
   } catch (err) {
     run.state = 'failed';
     run.error = (err as Error).message;
@@ -165,7 +198,10 @@ async function runTasks<R>(ctx: RunContext, run: BatchRunRecord, tasks: QueuedTa
   const results: R[] = [];
   for (const info of infos) {
     run.retries += Math.max(0, info.attemptsMade - 1);
-    if (info.state !== 'completed') throw new Error(`${info.name} failed after ${info.attemptsMade} attempts: ${info.failedReason ?? 'unknown reason'}`);
+    if (info.state !== 'completed')
+      throw new Error(
+        `${info.name} failed after ${info.attemptsMade} attempts: ${info.failedReason ?? 'unknown reason'}`,
+      );
     results.push(info.result as R);
   }
   return results;

@@ -37,7 +37,10 @@ export class BatchViews {
   private readonly pins = new Map<number, number>();
   private readonly loaded = new Map<number, BatchView>();
 
-  constructor(dataDir: string, private readonly keep: number) {
+  constructor(
+    dataDir: string,
+    private readonly keep: number,
+  ) {
     this.dir = join(dataDir, 'batch', 'views');
     mkdirSync(this.dir, { recursive: true });
   }

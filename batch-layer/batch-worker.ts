@@ -26,7 +26,9 @@ export async function startBatchWorker(
     async (job) => {
       const data = job.data;
       if (data.failUntilAttempt !== undefined && job.attempt < data.failUntilAttempt) {
-        throw new Error(`injected fault: ${data.kind} task failed on attempt ${job.attempt} (scenario fault injection)`);
+        throw new Error(
+          `injected fault: ${data.kind} task failed on attempt ${job.attempt} (scenario fault injection)`,
+        );
       }
       const c = free.pop() ?? (await db.connect());
       try {

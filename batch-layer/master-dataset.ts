@@ -74,7 +74,8 @@ export class MasterDataset {
       rejected: this.manifest.rejected + rejected,
     };
     for (const [p, range] of Object.entries(split.partitions)) next.offsets[p] = range.to;
-    for (const [p, t] of Object.entries(maxEventTimes)) next.maxEventTime[p] = Math.max(next.maxEventTime[p] ?? 0, t);
+    for (const [p, t] of Object.entries(maxEventTimes))
+      next.maxEventTime[p] = Math.max(next.maxEventTime[p] ?? 0, t);
     writeFileAtomic(this.manifestPath, JSON.stringify(next, null, 1));
     this.manifest = next;
   }
@@ -96,7 +97,9 @@ export class MasterDataset {
       if (!s.file) continue; // a split of only rejected records advances the cursor and holds no file
       const p = this.splitPath(s);
       if (!existsSync(p) || statSync(p).size !== s.bytes) {
-        throw new Error(`master dataset: split ${s.file} named by the manifest is missing or has the wrong size; restore ${this.dir} from a copy`);
+        throw new Error(
+          `master dataset: split ${s.file} named by the manifest is missing or has the wrong size; restore ${this.dir} from a copy`,
+        );
       }
     }
   }

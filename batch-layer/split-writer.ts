@@ -14,7 +14,12 @@ const JSON_COLUMNS = `{user_id: 'VARCHAR', page_id: 'VARCHAR', ad_id: 'VARCHAR',
  * Writes one immutable Parquet split from validated YSB JSON lines: NDJSON staging file → DuckDB
  * COPY to a temp Parquet file → fsync → rename to its final name. Returns the final file's size.
  */
-export async function writeSplit(db: AnalyticDb, dir: string, name: string, lines: readonly string[]): Promise<number> {
+export async function writeSplit(
+  db: AnalyticDb,
+  dir: string,
+  name: string,
+  lines: readonly string[],
+): Promise<number> {
   const staging = join(dir, `.staging-${name}.ndjson`);
   const tmp = join(dir, `.tmp-${name}`);
   const final = join(dir, name);

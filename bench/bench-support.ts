@@ -15,20 +15,31 @@ export function machine(): Record<string, string | number> {
 
 export function printMachine(): void {
   const m = machine();
-  console.log(`machine: ${m.cpu} × ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load ${m.loadavg1m}`);
+  console.log(
+    `machine: ${m.cpu} × ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load ${m.loadavg1m}`,
+  );
 }
 
 /** --name value flags into numbers/strings, with defaults. */
-export function flags<T extends Record<string, number | string>>(defaults: T, argv = process.argv.slice(2)): T {
+export function flags<T extends Record<string, number | string>>(
+  defaults: T,
+  argv = process.argv.slice(2),
+): T {
   const out: Record<string, number | string> = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!a.startsWith('--')) continue;
     const key = a.slice(2).replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase());
-    if (!(key in defaults)) throw new Error(`unknown flag ${a}; known: ${Object.keys(defaults).map((k) => `--${k}`).join(' ')}`);
+    if (!(key in defaults))
+      throw new Error(
+        `unknown flag ${a}; known: ${Object.keys(defaults)
+          .map((k) => `--${k}`)
+          .join(' ')}`,
+      );
     const v = argv[++i];
     out[key] = typeof defaults[key] === 'number' ? Number(v) : String(v);
-    if (typeof defaults[key] === 'number' && !Number.isFinite(out[key])) throw new Error(`${a} takes a number`);
+    if (typeof defaults[key] === 'number' && !Number.isFinite(out[key]))
+      throw new Error(`${a} takes a number`);
   }
   return out as T;
 }

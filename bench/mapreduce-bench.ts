@@ -36,10 +36,24 @@ for (let s = 0; s < args.splits; s++) {
   const n = Math.min(perSplit, args.events - offset);
   const recs = gen.take(n);
   const name = `split-${String(s + 1).padStart(6, '0')}.parquet`;
-  const bytes = await writeSplit(db, master.splitsDir, name, recs.map((r) => r.value));
+  const bytes = await writeSplit(
+    db,
+    master.splitsDir,
+    name,
+    recs.map((r) => r.value),
+  );
   const maxT = Number(recs.at(-1)!.event!.event_time);
   master.commitSplit(
-    { id: s + 1, file: `splits/${name}`, events: n, bytes, minEventTime: Number(recs[0]!.event!.event_time), maxEventTime: maxT, partitions: { '0': { from: offset, to: offset + n } }, createdAt: 0 },
+    {
+      id: s + 1,
+      file: `splits/${name}`,
+      events: n,
+      bytes,
+      minEventTime: Number(recs[0]!.event!.event_time),
+      maxEventTime: maxT,
+      partitions: { '0': { from: offset, to: offset + n } },
+      createdAt: 0,
+    },
     { '0': maxT },
     0,
   );
@@ -56,12 +70,39 @@ const results: Array<{ mapreduceMs: number; plainMs: number; phases: BatchRunRec
 
 for (let round = 1; round <= args.rounds; round++) {
   const run: BatchRunRecord = {
-    id: round, state: 'queued', trigger: 'bench', logicVersion: 1, requestedAt: 0, startedAt: undefined, finishedAt: undefined, phases: {},
-    splits: 0, events: 0, mapTasks: 0, reduceTasks: 0, mapRows: 0, shuffleBytes: 0, retries: 0, boundary: undefined, viewVersion: undefined, error: undefined,
+    id: round,
+    state: 'queued',
+    trigger: 'bench',
+    logicVersion: 1,
+    requestedAt: 0,
+    startedAt: undefined,
+    finishedAt: undefined,
+    phases: {},
+    splits: 0,
+    events: 0,
+    mapTasks: 0,
+    reduceTasks: 0,
+    mapRows: 0,
+    shuffleBytes: 0,
+    retries: 0,
+    boundary: undefined,
+    viewVersion: undefined,
+    error: undefined,
   };
   const t0 = performance.now();
   await executeBatchRun(
-    { master, views, db, queue, clock: systemClock, bus, dataDir: dir, reducers: args.reducers, taskAttempts: 1, taskTimeoutMs: 600_000 },
+    {
+      master,
+      views,
+      db,
+      queue,
+      clock: systemClock,
+      bus,
+      dataDir: dir,
+      reducers: args.reducers,
+      taskAttempts: 1,
+      taskTimeoutMs: 600_000,
+    },
     run,
     () => undefined,
   );
@@ -80,7 +121,7 @@ for (let round = 1; round <= args.rounds; round++) {
     events: run.events.toLocaleString(),
     'mapreduce ms': mapreduceMs.toFixed(0),
     'map/shuffle/reduce/publish ms': `${run.phases.map}/${run.phases.shuffle}/${run.phases.reduce}/${run.phases.publish}`,
-    'partials': run.mapRows.toLocaleString(),
+    partials: run.mapRows.toLocaleString(),
     'plain GROUP BY ms': plainMs.toFixed(0),
     'plain rows': plain.currentRowCount.toLocaleString(),
     ratio: (mapreduceMs / plainMs).toFixed(2),
@@ -89,7 +130,9 @@ for (let round = 1; round <= args.rounds; round++) {
 table(rows);
 const best = results.reduce((a, b) => (a.mapreduceMs < b.mapreduceMs ? a : b));
 const med = [...results].sort((a, b) => a.mapreduceMs - b.mapreduceMs)[Math.floor(results.length / 2)]!;
-console.log(`best: MapReduce ${best.mapreduceMs.toFixed(0)} ms vs plain ${best.plainMs.toFixed(0)} ms (ratio ${(best.mapreduceMs / best.plainMs).toFixed(2)}); target ≤ 1500 ms for 10 M events`);
+console.log(
+  `best: MapReduce ${best.mapreduceMs.toFixed(0)} ms vs plain ${best.plainMs.toFixed(0)} ms (ratio ${(best.mapreduceMs / best.plainMs).toFixed(2)}); target ≤ 1500 ms for 10 M events`,
+);
 console.log(JSON.stringify({ bench: 'mapreduce', machine: machine(), args, best, median: med }));
 await worker.close();
 await queue.close();

@@ -18,7 +18,15 @@ const args = flags({ rate: 1000, seconds: 20, warmup: 30, eventRate: 1000 });
 printMachine();
 const dir = mkdtempSync(join(tmpdir(), 'lkl-serving-bench-'));
 const lab = await createLab(
-  loadConfig({ env: {}, overrides: { dataDir: dir, server: { port: 0 }, generator: { rate: args.eventRate }, batch: { intervalMs: 0, ingestIntervalMs: 2000 } } }),
+  loadConfig({
+    env: {},
+    overrides: {
+      dataDir: dir,
+      server: { port: 0 },
+      generator: { rate: args.eventRate },
+      batch: { intervalMs: 0, ingestIntervalMs: 2000 },
+    },
+  }),
 );
 const url = await lab.listen();
 console.log(`lab at ${url}; ${args.eventRate} events/s for ${args.warmup} s of warm-up, then a batch run...`);
@@ -27,16 +35,45 @@ const run = await lab.services.batch.waitForRun(lab.services.batch.requestRun('b
 const now = Date.now();
 const from = now - 5 * 60_000;
 const campaign = lab.services.reference.campaigns[0]!;
-const paths = [`/api/views?arch=lambda&metric=views&from=${from}&to=${now + 10_000}`, `/api/views?arch=lambda&metric=views&from=${from}&to=${now + 10_000}&campaign=${campaign}`];
-const probe = await (await fetch(url + paths[0])).json() as { windows: unknown[]; boundary: number };
-console.log(`batch view v${run.viewVersion} (boundary lag ${now - probe.boundary} ms); one answer holds ${probe.windows.length} windows`);
-const loader = fileURLToPath(new URL('./http-load.' + (import.meta.url.endsWith('.ts') ? 'ts' : 'js'), import.meta.url));
+const paths = [
+  `/api/views?arch=lambda&metric=views&from=${from}&to=${now + 10_000}`,
+  `/api/views?arch=lambda&metric=views&from=${from}&to=${now + 10_000}&campaign=${campaign}`,
+];
+const probe = (await (await fetch(url + paths[0])).json()) as { windows: unknown[]; boundary: number };
+console.log(
+  `batch view v${run.viewVersion} (boundary lag ${now - probe.boundary} ms); one answer holds ${probe.windows.length} windows`,
+);
+const loader = fileURLToPath(
+  new URL('./http-load.' + (import.meta.url.endsWith('.ts') ? 'ts' : 'js'), import.meta.url),
+);
 const nodeArgs = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', loader] : [loader];
-const { stdout } = await promisify(execFile)(process.execPath, [...nodeArgs, '--url', url, '--rate', String(args.rate), '--seconds', String(args.seconds), '--paths', paths.join('|')], { maxBuffer: 1e7 });
+const { stdout } = await promisify(execFile)(
+  process.execPath,
+  [
+    ...nodeArgs,
+    '--url',
+    url,
+    '--rate',
+    String(args.rate),
+    '--seconds',
+    String(args.seconds),
+    '--paths',
+    paths.join('|'),
+  ],
+  { maxBuffer: 1e7 },
+);
 const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>;
 table([{ 'target rps': args.rate, ...result }]);
 console.log(`p99 ${result.p99} ms at ${result.achievedRps} requests/s (target ≤ 10 ms at 1,000/s)`);
-console.log(JSON.stringify({ bench: 'serving', machine: machine(), args, windowsPerAnswer: probe.windows.length, result }));
+console.log(
+  JSON.stringify({
+    bench: 'serving',
+    machine: machine(),
+    args,
+    windowsPerAnswer: probe.windows.length,
+    result,
+  }),
+);
 await lab.close();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -27,11 +27,18 @@ const distributed = args.mode === 'distributed';
 const dir = mkdtempSync(join(tmpdir(), 'lkl-speed-bench-'));
 const config = loadConfig({
   env: distributed ? process.env : {},
-  overrides: { dataDir: dir, namespace: distributed ? `bench${randomUUID().slice(0, 6)}` : '', log: { partitions: args.partitions } },
+  overrides: {
+    dataDir: dir,
+    namespace: distributed ? `bench${randomUUID().slice(0, 6)}` : '',
+    log: { partitions: args.partitions },
+  },
 });
-if (distributed && (config.kafka.brokers.length === 0 || !config.redis.url)) throw new Error('--mode distributed needs KAFKA_BROKERS and REDIS_URL');
+if (distributed && (config.kafka.brokers.length === 0 || !config.redis.url))
+  throw new Error('--mode distributed needs KAFKA_BROKERS and REDIS_URL');
 printMachine();
-console.log(`speed layer, ${args.mode}: ${args.rate.toLocaleString()} events/s for ${args.seconds} s, flush every ${args.flushMs} ms`);
+console.log(
+  `speed layer, ${args.mode}: ${args.rate.toLocaleString()} events/s for ${args.seconds} s, flush every ${args.flushMs} ms`,
+);
 
 const clock = systemClock;
 const log = await createEventLog(config, clock);
@@ -41,9 +48,20 @@ const dead = new DeadLetterWriter(log, clock);
 await dead.ensureTopic();
 const ref = buildReferenceData();
 const bus = new LabEventBus();
-const speed = new SpeedLayer(log, store, ref, clock, bus, { topic: AD_EVENTS_TOPIC, group: 'bench-speed', flushIntervalMs: args.flushMs, logicVersion: 1 });
+const speed = new SpeedLayer(log, store, ref, clock, bus, {
+  topic: AD_EVENTS_TOPIC,
+  group: 'bench-speed',
+  flushIntervalMs: args.flushMs,
+  logicVersion: 1,
+});
 await speed.start();
-const gen = new GeneratorRunner(log, dead, ref, clock, { rate: args.rate, mode: 'live', seed: 1, tickMs: 20, knobs: {} });
+const gen = new GeneratorRunner(log, dead, ref, clock, {
+  rate: args.rate,
+  mode: 'live',
+  seed: 1,
+  tickMs: 20,
+  knobs: {},
+});
 const cpu0 = process.cpuUsage();
 const t0 = clock.now();
 gen.start();
@@ -85,6 +103,14 @@ const result = {
   maxBacklogEvents: maxBacklog,
   cpuSecondsPerSecond: Number(((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)),
 };
-table([{ ...result, p50: `${result.p50} ms`, p90: `${result.p90} ms`, p99: `${result.p99} ms`, max: `${result.max} ms` }]);
+table([
+  {
+    ...result,
+    p50: `${result.p50} ms`,
+    p90: `${result.p90} ms`,
+    p99: `${result.p99} ms`,
+    max: `${result.max} ms`,
+  },
+]);
 console.log(JSON.stringify({ bench: 'speed-latency', machine: machine(), args, result }));
 process.exit(0);

@@ -10,7 +10,9 @@ import { registerStatus } from './commands/status.js';
 
 export function buildProgram(): Command {
   const program = new Command('lklab')
-    .description('Lambda–Kappa Lab: run the Lambda and Kappa architectures side by side on YSB and measure them.')
+    .description(
+      'Lambda–Kappa Lab: run the Lambda and Kappa architectures side by side on YSB and measure them.',
+    )
     .version('0.1.0')
     .showHelpAfterError('(add --help for usage)');
   registerStart(program);

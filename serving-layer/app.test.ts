@@ -31,7 +31,9 @@ describe('serving app (embedded lab, inject)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'lkl-app-'));
-    lab = await createLab(loadConfig({ env: {}, overrides: { dataDir: dir, generator: { rate: 0 } } }), { clock });
+    lab = await createLab(loadConfig({ env: {}, overrides: { dataDir: dir, generator: { rate: 0 } } }), {
+      clock,
+    });
   });
   afterAll(async () => {
     await lab.close();
@@ -48,7 +50,10 @@ describe('serving app (embedded lab, inject)', () => {
   });
 
   it('serves the reference data: 1,000 ads over 100 campaigns, and the bots', async () => {
-    const ads = (await lab.app.inject({ url: '/api/reference/ads' })).json() as Array<{ ad_id: string; campaign_id: string }>;
+    const ads = (await lab.app.inject({ url: '/api/reference/ads' })).json() as Array<{
+      ad_id: string;
+      campaign_id: string;
+    }>;
     expect(ads).toHaveLength(1000);
     expect(new Set(ads.map((a) => a.campaign_id)).size).toBe(100);
     expect(ads[0]).toEqual({ ad_id: ref.ads[0]!.ad_id, campaign_id: ref.ads[0]!.campaign_id });
@@ -67,7 +72,12 @@ describe('serving app (embedded lab, inject)', () => {
       JSON.stringify({ ...event(), extra: 'field' }),
       encodeEvent(event({ ad_id: '00000000-0000-4000-8000-000000000000' })), // unknown ad
     ];
-    const res = await lab.app.inject({ method: 'POST', url: '/api/events', headers: { 'content-type': 'application/x-ndjson' }, payload: lines.join('\n') });
+    const res = await lab.app.inject({
+      method: 'POST',
+      url: '/api/events',
+      headers: { 'content-type': 'application/x-ndjson' },
+      payload: lines.join('\n'),
+    });
     expect(res.statusCode).toBe(200);
     const s = res.json();
     expect(s).toMatchObject({ accepted: 2, rejected: 4, format: 'ndjson' });
@@ -80,18 +90,32 @@ describe('serving app (embedded lab, inject)', () => {
     const dl = (await lab.app.inject({ url: '/api/dead-letters' })).json();
     expect(dl.total).toBe(4);
     expect(dl.recent.at(-1)).toMatchObject({ line: 7, source: 'POST /api/events' });
-    expect((await endOffset(lab, 'ad-events-dead-letter'))).toBe(4);
+    expect(await endOffset(lab, 'ad-events-dead-letter')).toBe(4);
   });
 
   it('ingests a JSON array and rejects an unreadable body with 400 and nothing appended', async () => {
-    const ok = await lab.app.inject({ method: 'POST', url: '/api/events', payload: [event(), event({ event_type: 'click' })] });
+    const ok = await lab.app.inject({
+      method: 'POST',
+      url: '/api/events',
+      payload: [event(), event({ event_type: 'click' })],
+    });
     expect(ok.json()).toMatchObject({ accepted: 2, rejected: 0, format: 'json-array' });
     const before = await endOffset(lab, 'ad-events');
-    const bad = await lab.app.inject({ method: 'POST', url: '/api/events', headers: { 'content-type': 'application/json' }, payload: '[{"a":1},' });
+    const bad = await lab.app.inject({
+      method: 'POST',
+      url: '/api/events',
+      headers: { 'content-type': 'application/json' },
+      payload: '[{"a":1},',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('LKL_ERR_INGEST_BODY_INVALID');
     expect(bad.json().error.message).toContain('NDJSON');
-    const empty = await lab.app.inject({ method: 'POST', url: '/api/events', headers: { 'content-type': 'application/x-ndjson' }, payload: '' });
+    const empty = await lab.app.inject({
+      method: 'POST',
+      url: '/api/events',
+      headers: { 'content-type': 'application/x-ndjson' },
+      payload: '',
+    });
     expect(empty.statusCode).toBe(400);
     expect(await endOffset(lab, 'ad-events')).toBe(before);
   });
@@ -126,7 +150,9 @@ describe('serving app (embedded lab, inject)', () => {
   it('publishes an OpenAPI document', async () => {
     const res = await lab.app.inject({ url: '/docs/json' });
     expect(res.statusCode).toBe(200);
-    expect(Object.keys(res.json().paths)).toEqual(expect.arrayContaining(['/api/health', '/api/events', '/api/status', '/api/reference/ads']));
+    expect(Object.keys(res.json().paths)).toEqual(
+      expect.arrayContaining(['/api/health', '/api/events', '/api/status', '/api/reference/ads']),
+    );
   });
 });
 

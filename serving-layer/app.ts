@@ -20,11 +20,20 @@ export interface AppOptions {
  * listens; tests use app.inject()).
  */
 export async function buildApp(lab: LabServices, options: AppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: lab.config.ingest.maxBodyBytes, ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } } });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: lab.config.ingest.maxBodyBytes,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
+  });
   registerErrorHandling(app);
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'Lambda–Kappa Lab API', version: '0.1.0', description: 'Run Lambda and Kappa side by side on YSB; every number the dashboard shows comes from here.' },
+      info: {
+        title: 'Lambda–Kappa Lab API',
+        version: '0.1.0',
+        description:
+          'Run Lambda and Kappa side by side on YSB; every number the dashboard shows comes from here.',
+      },
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });

@@ -23,6 +23,7 @@ export async function onBatchViewPublished(
     ],
   });
   const expired = await expireRealtimeWindows(store, Math.min(expireBelow, view.boundary));
-  if (expired.length) bus.emit(LAB_EVENTS.SPEED_EXPIRED, clock.now(), { below: expireBelow, windows: expired.length });
+  if (expired.length)
+    bus.emit(LAB_EVENTS.SPEED_EXPIRED, clock.now(), { below: expireBelow, windows: expired.length });
   return expired;
 }

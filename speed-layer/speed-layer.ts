@@ -6,7 +6,16 @@ import type { RealtimeStore, StoreUpdate } from '../kernel/ports/realtime-store.
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { speedLogic } from './logic/index.js';
 import type { LogicContext, StreamLogic } from './logic/speed-logic.js';
-import { BATCH_META_KEY, CONTROL_KEY, EXTENDS_FIELD, LOGIC_FIELD, SPEED_STATUS_KEY, updatedKey, usersKey, viewsKey } from './realtime-views.js';
+import {
+  BATCH_META_KEY,
+  CONTROL_KEY,
+  EXTENDS_FIELD,
+  LOGIC_FIELD,
+  SPEED_STATUS_KEY,
+  updatedKey,
+  usersKey,
+  viewsKey,
+} from './realtime-views.js';
 
 export interface SpeedLayerOptions {
   topic: string;
@@ -71,7 +80,14 @@ export class SpeedLayer {
   }
 
   get status(): Record<string, unknown> {
-    return { running: this.running, logicVersion: this.logic.version, boundary: this.boundary, ...this.stats, lastError: this.lastError, at: this.clock.now() };
+    return {
+      running: this.running,
+      logicVersion: this.logic.version,
+      boundary: this.boundary,
+      ...this.stats,
+      lastError: this.lastError,
+      at: this.clock.now(),
+    };
   }
 
   /** Final-event latencies of windows closed so far (and forgets them when `drain`). */
@@ -84,7 +100,11 @@ export class SpeedLayer {
   async start(): Promise<void> {
     if (this.running) return;
     await this.readControl().catch(() => undefined);
-    this.consumer = this.log.consumer({ group: this.options.group, topic: this.options.topic, start: 'earliest' });
+    this.consumer = this.log.consumer({
+      group: this.options.group,
+      topic: this.options.topic,
+      start: 'earliest',
+    });
     await this.consumer.run((batch) => this.onBatch(batch));
     this.running = true;
     const abort = (this.abort = new AbortController());
@@ -97,7 +117,9 @@ export class SpeedLayer {
         }
         await this.readControl().catch((err: Error) => (this.lastError = err.message));
         await this.flush();
-        await this.store.apply({ sets: [{ key: SPEED_STATUS_KEY, field: 'json', value: JSON.stringify(this.status) }] }).catch(() => undefined);
+        await this.store
+          .apply({ sets: [{ key: SPEED_STATUS_KEY, field: 'json', value: JSON.stringify(this.status) }] })
+          .catch(() => undefined);
       }
     })();
   }
@@ -154,7 +176,9 @@ export class SpeedLayer {
   async currentStatus(): Promise<Record<string, unknown>> {
     if (this.running) return this.status;
     const [published] = await this.store.getManyFields([SPEED_STATUS_KEY]);
-    return published?.json ? { ...(JSON.parse(published.json) as Record<string, unknown>), host: 'remote' } : { running: false, logicVersion: this.logic.version };
+    return published?.json
+      ? { ...(JSON.parse(published.json) as Record<string, unknown>), host: 'remote' }
+      : { running: false, logicVersion: this.logic.version };
   }
 
   /** Switches the running logic (a TS module); the batch layer is deployed separately. */
@@ -206,9 +230,14 @@ export class SpeedLayer {
     const ends = await this.log.offsets(this.options.topic);
     const started = performance.now();
     const committed = await this.log.committedOffsets(this.options.group, this.options.topic);
-    const position = (p: number): number => this.pendingOffsets.get(p) ?? this.flushedOffsets.get(p) ?? committed.find((c) => c.partition === p)?.offset ?? 0;
+    const position = (p: number): number =>
+      this.pendingOffsets.get(p) ??
+      this.flushedOffsets.get(p) ??
+      committed.find((c) => c.partition === p)?.offset ??
+      0;
     while (ends.some((p) => p.end > 0 && position(p.partition) < p.end)) {
-      if (performance.now() - started > timeoutMs) throw new Error(`speed layer did not catch up with the log within ${timeoutMs} ms`);
+      if (performance.now() - started > timeoutMs)
+        throw new Error(`speed layer did not catch up with the log within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -278,10 +307,14 @@ export class SpeedLayer {
     // Windows closed for a few flushes: their last update is final (YSB's final-event latency).
     for (const [w, byCampaign] of this.lastUpdate) {
       if (now - (w + WINDOW_MS) <= 5 * this.options.flushIntervalMs || pending.has(w)) continue;
-      for (const [campaign, t] of byCampaign) this.latencies.push({ window: w, campaign, latencyMs: t - (w + WINDOW_MS) });
+      for (const [campaign, t] of byCampaign)
+        this.latencies.push({ window: w, campaign, latencyMs: t - (w + WINDOW_MS) });
       this.lastUpdate.delete(w);
     }
     if (this.latencies.length > 100_000) this.latencies.splice(0, this.latencies.length - 100_000);
-    this.bus.emit(LAB_EVENTS.SPEED_FLUSH, now, { keys: update.increments!.length, ms: this.stats.lastFlushMs });
+    this.bus.emit(LAB_EVENTS.SPEED_FLUSH, now, {
+      keys: update.increments!.length,
+      ms: this.stats.lastFlushMs,
+    });
   }
 }

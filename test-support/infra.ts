@@ -9,7 +9,12 @@ export const requireInfra = process.env.LKLAB_REQUIRE_INFRA === '1' || process.e
 
 export function kafkaBrokers(): string[] | undefined {
   const v = process.env.KAFKA_BROKERS;
-  return v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  return v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 export function redisUrl(): string | undefined {
@@ -23,10 +28,13 @@ function gated(what: string, available: boolean): Suite {
   if (requireInfra) {
     return (name) =>
       describe(name, () => {
-        throw new Error(`${name} needs ${what}, which is not configured, and LKLAB_REQUIRE_INFRA=1 forbids skipping it. Run \`npm run stack:up\` and export the variables it prints.`);
+        throw new Error(
+          `${name} needs ${what}, which is not configured, and LKLAB_REQUIRE_INFRA=1 forbids skipping it. Run \`npm run stack:up\` and export the variables it prints.`,
+        );
       });
   }
-  return (name, fn) => describe.skip(`${name} [skipped: ${what} not set; \`npm run stack:up\` then export it]`, fn);
+  return (name, fn) =>
+    describe.skip(`${name} [skipped: ${what} not set; \`npm run stack:up\` then export it]`, fn);
 }
 
 /** describe() for suites that need a real Kafka broker (KAFKA_BROKERS). */
@@ -34,4 +42,7 @@ export const describeWithKafka: Suite = gated('KAFKA_BROKERS', kafkaBrokers() !=
 /** describe() for suites that need a real Redis (REDIS_URL). */
 export const describeWithRedis: Suite = gated('REDIS_URL', redisUrl() !== undefined);
 /** describe() for suites that need both (the distributed lab). */
-export const describeDistributed: Suite = gated('KAFKA_BROKERS and REDIS_URL', kafkaBrokers() !== undefined && redisUrl() !== undefined);
+export const describeDistributed: Suite = gated(
+  'KAFKA_BROKERS and REDIS_URL',
+  kafkaBrokers() !== undefined && redisUrl() !== undefined,
+);

@@ -12,7 +12,11 @@ export const cellKey = (campaign: string, window: number): string => `${campaign
  * YSB's correctness check, independently of the code under test: recount views (and distinct users)
  * per (campaign, window) straight from the events.
  */
-export function recount(events: Iterable<YsbEvent>, ref: ReferenceData, options: { excludeBots?: boolean } = {}): Truth {
+export function recount(
+  events: Iterable<YsbEvent>,
+  ref: ReferenceData,
+  options: { excludeBots?: boolean } = {},
+): Truth {
   const bots = new Set(options.excludeBots ? ref.bots : []);
   const views = new Map<string, number>();
   const distinct = new Map<string, Set<string>>();
@@ -39,7 +43,12 @@ export interface Verdicts {
 }
 
 /** YSB verdicts of served cells against the truth, over the truth's cells in [from, to). */
-export function verdicts(served: Map<string, number>, truth: Map<string, number | Set<string>>, from: number, to: number): Verdicts {
+export function verdicts(
+  served: Map<string, number>,
+  truth: Map<string, number | Set<string>>,
+  from: number,
+  to: number,
+): Verdicts {
   const v: Verdicts = { correct: 0, differ: 0, missing: 0, extra: 0, examples: [] };
   for (const [k, t] of truth) {
     const w = Number(k.split('|')[1]);

@@ -15,7 +15,9 @@ interface Service {
   depends_on?: Record<string, unknown>;
 }
 
-const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), {
+  merge: true,
+}) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const pom = readFileSync(new URL('../scripts/stack/pom.xml', import.meta.url), 'utf8');
 const labServices = Object.entries(compose.services).filter(([name]) => name !== 'kafka' && name !== 'redis');
 
@@ -31,12 +33,20 @@ describe('docker-compose.yml', () => {
   it('runs each lab component as its own service, each a real lklab command', () => {
     const commands = new Set(buildProgram().commands.map((c) => c.name()));
     const used = labServices.map(([, s]) => s.command![0]!);
-    expect(used.sort()).toEqual(['batch-worker', 'batch-worker', 'kappa-worker', 'produce', 'serve', 'speed-layer']);
+    expect(used.sort()).toEqual([
+      'batch-worker',
+      'batch-worker',
+      'kappa-worker',
+      'produce',
+      'serve',
+      'speed-layer',
+    ]);
     for (const c of used) expect(commands, `lklab ${c}`).toContain(c);
   });
 
   it('gives every service a healthcheck and the lab services a shared data volume at LKLAB_DATA_DIR', () => {
-    for (const [name, s] of Object.entries(compose.services)) expect(s.healthcheck?.test.length, name).toBeGreaterThan(0);
+    for (const [name, s] of Object.entries(compose.services))
+      expect(s.healthcheck?.test.length, name).toBeGreaterThan(0);
     for (const [name, s] of labServices) {
       expect(s.volumes, name).toContain(`lab-data:${s.environment!.LKLAB_DATA_DIR}`);
       expect(s.depends_on, name).toBeDefined();

@@ -16,7 +16,8 @@ import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
 import { describeDistributed, kafkaBrokers, redisUrl } from '../test-support/infra.js';
 
 const run = promisify(execFile);
-const stack = (cmd: string): Promise<unknown> => run('bash', [join(process.cwd(), 'scripts/stack/stack.sh'), cmd], { timeout: 120_000 });
+const stack = (cmd: string): Promise<unknown> =>
+  run('bash', [join(process.cwd(), 'scripts/stack/stack.sh'), cmd], { timeout: 120_000 });
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const t = performance.now();
@@ -27,57 +28,67 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number
 }
 
 describeDistributed('Kafka outage under a running distributed lab', () => {
-  it('reports degraded while the broker is down, then recovers without losing or duplicating an acknowledged event', { timeout: 300_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lkl-outage-'));
-    const lab = await createLab(
-      loadConfig({
-        env: {},
-        overrides: {
-          dataDir: dir,
-          namespace: `o${randomUUID().slice(0, 8)}`,
-          kafka: { brokers: kafkaBrokers()!, clientId: 'lklab-outage-test' },
-          redis: { url: redisUrl()! },
-          generator: { rate: 500 },
-          batch: { intervalMs: 0 },
-        },
-      }),
-      { roles: { kappa: false } },
-    );
-    const health = async (): Promise<{ status: string; dependencies: Array<{ name: string; state: string; detail: string }> }> =>
-      (await lab.app.inject({ url: '/api/health' })).json();
-    try {
-      await until('events flowing', async () => lab.services.generator.status.produced > 500, 30_000);
-      expect((await health()).status).toBe('ok');
-
-      await stack('kafka-stop');
-      let degraded: Awaited<ReturnType<typeof health>> | undefined;
-      await until(
-        'degraded health',
-        async () => {
-          const h = await health();
-          if (h.status === 'degraded') degraded = h;
-          return h.status === 'degraded';
-        },
-        60_000,
+  it(
+    'reports degraded while the broker is down, then recovers without losing or duplicating an acknowledged event',
+    { timeout: 300_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'lkl-outage-'));
+      const lab = await createLab(
+        loadConfig({
+          env: {},
+          overrides: {
+            dataDir: dir,
+            namespace: `o${randomUUID().slice(0, 8)}`,
+            kafka: { brokers: kafkaBrokers()!, clientId: 'lklab-outage-test' },
+            redis: { url: redisUrl()! },
+            generator: { rate: 500 },
+            batch: { intervalMs: 0 },
+          },
+        }),
+        { roles: { kappa: false } },
       );
-      const logDep = degraded!.dependencies.find((d) => d.name === 'event-log')!;
-      expect(logDep.state).toBe('down');
-      expect(logDep.detail.length).toBeGreaterThan(10);
-      expect((await lab.app.inject({ url: '/api/ready' })).statusCode).toBe(503);
+      const health = async (): Promise<{
+        status: string;
+        dependencies: Array<{ name: string; state: string; detail: string }>;
+      }> => (await lab.app.inject({ url: '/api/health' })).json();
+      try {
+        await until('events flowing', async () => lab.services.generator.status.produced > 500, 30_000);
+        expect((await health()).status).toBe('ok');
 
-      await stack('kafka-start');
-      await until('healthy again', async () => (await health()).status === 'ok', 120_000);
-      const before = lab.services.generator.status.produced;
-      await until('generator appending again', async () => lab.services.generator.status.produced > before + 500, 120_000);
+        await stack('kafka-stop');
+        let degraded: Awaited<ReturnType<typeof health>> | undefined;
+        await until(
+          'degraded health',
+          async () => {
+            const h = await health();
+            if (h.status === 'degraded') degraded = h;
+            return h.status === 'degraded';
+          },
+          60_000,
+        );
+        const logDep = degraded!.dependencies.find((d) => d.name === 'event-log')!;
+        expect(logDep.state).toBe('down');
+        expect(logDep.detail.length).toBeGreaterThan(10);
+        expect((await lab.app.inject({ url: '/api/ready' })).statusCode).toBe(503);
 
-      await lab.services.generator.setRate(0);
-      const produced = lab.services.generator.status.produced;
-      const end = (await lab.services.log.offsets(AD_EVENTS_TOPIC)).reduce((s, p) => s + p.end, 0);
-      expect(end).toBe(produced); // idempotent producer, records kept across the outage: no loss, no duplicate
-    } finally {
-      await lab.services.store.deleteByPrefix('').catch(() => undefined);
-      await lab.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        await stack('kafka-start');
+        await until('healthy again', async () => (await health()).status === 'ok', 120_000);
+        const before = lab.services.generator.status.produced;
+        await until(
+          'generator appending again',
+          async () => lab.services.generator.status.produced > before + 500,
+          120_000,
+        );
+
+        await lab.services.generator.setRate(0);
+        const produced = lab.services.generator.status.produced;
+        const end = (await lab.services.log.offsets(AD_EVENTS_TOPIC)).reduce((s, p) => s + p.end, 0);
+        expect(end).toBe(produced); // idempotent producer, records kept across the outage: no loss, no duplicate
+      } finally {
+        await lab.services.store.deleteByPrefix('').catch(() => undefined);
+        await lab.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

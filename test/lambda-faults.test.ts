@@ -15,7 +15,13 @@ const T0 = 1_700_000_000_000;
 interface Answer {
   boundary: number | null;
   batchVersion: number | null;
-  windows: Array<{ campaign_id: string; window_start: number; value: number; source: string; version: number }>;
+  windows: Array<{
+    campaign_id: string;
+    window_start: number;
+    value: number;
+    source: string;
+    version: number;
+  }>;
 }
 
 const labs: Array<{ lab: Lab; dir: string }> = [];
@@ -29,7 +35,15 @@ afterEach(async () => {
 async function newLab(): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), 'lkl-lf-'));
   const lab = await createLab(
-    loadConfig({ env: {}, overrides: { dataDir: dir, generator: { rate: 0 }, batch: { intervalMs: 0, ingestIntervalMs: 60_000 }, speed: { flushIntervalMs: 60_000 } } }),
+    loadConfig({
+      env: {},
+      overrides: {
+        dataDir: dir,
+        generator: { rate: 0 },
+        batch: { intervalMs: 0, ingestIntervalMs: 60_000 },
+        speed: { flushIntervalMs: 60_000 },
+      },
+    }),
     { roles: { kappa: false } }, // Kappa has its own suites
   );
   labs.push({ lab, dir });
@@ -38,7 +52,10 @@ async function newLab(): Promise<Lab> {
 
 async function append(lab: Lab, records: GeneratedRecord[]): Promise<void> {
   for (let i = 0; i < records.length; i += 20_000) {
-    await lab.services.log.append(AD_EVENTS_TOPIC, records.slice(i, i + 20_000).map((r) => ({ key: r.event!.ad_id, value: r.value })));
+    await lab.services.log.append(
+      AD_EVENTS_TOPIC,
+      records.slice(i, i + 20_000).map((r) => ({ key: r.event!.ad_id, value: r.value })),
+    );
   }
 }
 
@@ -49,7 +66,11 @@ async function query(lab: Lab, arch: string, from: number, to: number): Promise<
 }
 
 const asMap = (a: Answer, source?: string): Map<string, number> =>
-  new Map(a.windows.filter((w) => !source || w.source === source).map((w) => [cellKey(w.campaign_id, w.window_start), w.value]));
+  new Map(
+    a.windows
+      .filter((w) => !source || w.source === source)
+      .map((w) => [cellKey(w.campaign_id, w.window_start), w.value]),
+  );
 
 async function batchRun(lab: Lab): Promise<number> {
   const run = lab.services.batch.requestRun('test');
@@ -99,13 +120,23 @@ describe('Lambda failure modes (embedded)', () => {
 
   it('a partial logic deploy (v2 to batch only) makes the layers diverge: batch windows follow v2, speed windows v1', async () => {
     const lab = await newLab();
-    const gen = new YsbGenerator(ref, { seed: 22, mode: 'catch-up', rate: 0, startTime: T0, knobs: { botShare: 0.3 } });
+    const gen = new YsbGenerator(ref, {
+      seed: 22,
+      mode: 'catch-up',
+      rate: 0,
+      startTime: T0,
+      knobs: { botShare: 0.3 },
+    });
     const records = gen.take(40_000);
     const events = records.map((r) => r.event!);
     const v1 = recount(events, ref);
     const v2 = recount(events, ref, { excludeBots: true });
     const end = T0 + 40_000 * 10;
-    const deploy = await lab.app.inject({ method: 'POST', url: '/api/lambda/deploy', payload: { layer: 'batch', logicVersion: 2 } });
+    const deploy = await lab.app.inject({
+      method: 'POST',
+      url: '/api/lambda/deploy',
+      payload: { layer: 'batch', logicVersion: 2 },
+    });
     expect(deploy.json()).toMatchObject({ batchLogicVersion: 2, speedLogicVersion: 1 });
     await append(lab, records);
     await lab.services.speed.sync(60_000);
@@ -121,7 +152,11 @@ describe('Lambda failure modes (embedded)', () => {
     expect(lambda.windows.find((w) => w.source === 'batch')?.version).toBe(lambda.batchVersion);
 
     // Deploying v2 to the speed layer too ends the divergence for new data.
-    await lab.app.inject({ method: 'POST', url: '/api/lambda/deploy', payload: { layer: 'speed', logicVersion: 2 } });
+    await lab.app.inject({
+      method: 'POST',
+      url: '/api/lambda/deploy',
+      payload: { layer: 'speed', logicVersion: 2 },
+    });
     expect(lab.services.speed.logicVersion).toBe(2);
   });
 
@@ -149,9 +184,19 @@ describe('Lambda failure modes (embedded)', () => {
       versions.add(a.batchVersion);
       checked++;
       const v = verdicts(asMap(a), truth.views, T0, end);
-      expect(v, `answer pinned to v${a.batchVersion}: ${v.examples.join('; ')}`).toMatchObject({ differ: 0, missing: 0, extra: 0 });
-      expect(a.windows.filter((w) => w.source === 'batch').every((w) => w.version === a.batchVersion && w.window_start < a.boundary!)).toBe(true);
-      expect(a.windows.filter((w) => w.source === 'speed').every((w) => w.window_start >= a.boundary!)).toBe(true);
+      expect(v, `answer pinned to v${a.batchVersion}: ${v.examples.join('; ')}`).toMatchObject({
+        differ: 0,
+        missing: 0,
+        extra: 0,
+      });
+      expect(
+        a.windows
+          .filter((w) => w.source === 'batch')
+          .every((w) => w.version === a.batchVersion && w.window_start < a.boundary!),
+      ).toBe(true);
+      expect(a.windows.filter((w) => w.source === 'speed').every((w) => w.window_start >= a.boundary!)).toBe(
+        true,
+      );
     };
     let done = false;
     const waiter = lab.services.batch.waitForRun(run.id, 120_000).then((r) => {

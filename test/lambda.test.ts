@@ -18,7 +18,13 @@ const T0 = 1_700_000_000_000;
 interface Served {
   boundary: number | null;
   batchVersion: number | null;
-  windows: Array<{ campaign_id: string; window_start: number; value: number; source: string; version: number }>;
+  windows: Array<{
+    campaign_id: string;
+    window_start: number;
+    value: number;
+    source: string;
+    version: number;
+  }>;
 }
 
 async function query(lab: Lab, arch: string, metric: string, from: number, to: number): Promise<Served> {
@@ -60,12 +66,20 @@ function lambdaSuite(mode: 'embedded' | 'distributed'): void {
         batch: { intervalMs: 0, ingestIntervalMs: 60_000 },
         speed: { flushIntervalMs: 60_000 },
         ...(mode === 'distributed'
-          ? { namespace: `t${randomUUID().slice(0, 8)}`, kafka: { brokers: kafkaBrokers()!, clientId: 'lklab-test' }, redis: { url: redisUrl()! } }
+          ? {
+              namespace: `t${randomUUID().slice(0, 8)}`,
+              kafka: { brokers: kafkaBrokers()!, clientId: 'lklab-test' },
+              redis: { url: redisUrl()! },
+            }
           : {}),
       },
     });
     lab = await createLab(config, { roles: { kappa: false } }); // Kappa has its own suites
-    await appendEvents(lab, events, records.map((r) => r.value));
+    await appendEvents(
+      lab,
+      events,
+      records.map((r) => r.value),
+    );
     await lab.services.speed.sync(240_000);
   }, 300_000);
   afterAll(async () => {
@@ -96,38 +110,49 @@ function lambdaSuite(mode: 'embedded' | 'distributed'): void {
   it(`runs in ${mode} mode`, async () => {
     const health = (await lab.app.inject({ url: '/api/health' })).json();
     expect(health.mode).toBe(mode);
-    expect(health.dependencies.map((d: { kind: string }) => d.kind)).toEqual(mode === 'embedded' ? ['embedded', 'embedded', 'embedded'] : ['kafka', 'redis', 'bullmq']);
+    expect(health.dependencies.map((d: { kind: string }) => d.kind)).toEqual(
+      mode === 'embedded' ? ['embedded', 'embedded', 'embedded'] : ['kafka', 'redis', 'bullmq'],
+    );
   });
 
-  it('a batch run covers everything below its boundary: 100 % CORRECT views and exact distinct users, the rest from speed', { timeout: 300_000 }, async () => {
-    const run = await lab.app.inject({ method: 'POST', url: '/api/lambda/batch-runs', payload: {} });
-    expect(run.statusCode).toBe(202);
-    const id = run.json().id as number;
-    const done = await lab.services.batch.waitForRun(id, 300_000);
-    expect(done.state, done.error).toBe('completed');
-    expect(done.events).toBe(N);
-    expect(done.mapTasks).toBeGreaterThan(0);
-    expect(done.reduceTasks).toBe(4);
-    expect(Object.keys(done.phases).sort()).toEqual(['map', 'publish', 'reduce', 'shuffle']);
-    const lastWindow = Math.floor((end - 10) / 10_000) * 10_000;
-    expect(done.boundary).toBe(lastWindow);
+  it(
+    'a batch run covers everything below its boundary: 100 % CORRECT views and exact distinct users, the rest from speed',
+    { timeout: 300_000 },
+    async () => {
+      const run = await lab.app.inject({ method: 'POST', url: '/api/lambda/batch-runs', payload: {} });
+      expect(run.statusCode).toBe(202);
+      const id = run.json().id as number;
+      const done = await lab.services.batch.waitForRun(id, 300_000);
+      expect(done.state, done.error).toBe('completed');
+      expect(done.events).toBe(N);
+      expect(done.mapTasks).toBeGreaterThan(0);
+      expect(done.reduceTasks).toBe(4);
+      expect(Object.keys(done.phases).sort()).toEqual(['map', 'publish', 'reduce', 'shuffle']);
+      const lastWindow = Math.floor((end - 10) / 10_000) * 10_000;
+      expect(done.boundary).toBe(lastWindow);
 
-    const views = await query(lab, 'lambda', 'views', T0, end);
-    expect(views.boundary).toBe(lastWindow);
-    expect(views.batchVersion).toBe(done.viewVersion);
-    const fromBatch = views.windows.filter((w) => w.source === 'batch');
-    const fromSpeed = views.windows.filter((w) => w.source === 'speed');
-    expect(fromBatch.every((w) => w.window_start < lastWindow)).toBe(true);
-    expect(fromSpeed.every((w) => w.window_start >= lastWindow)).toBe(true);
-    expect(fromSpeed.length).toBeGreaterThan(0);
-    const v = verdicts(asMap(views), truth.views, T0, end);
-    expect(v, v.examples.join('\n')).toMatchObject({ correct: truth.views.size, differ: 0, missing: 0, extra: 0 });
+      const views = await query(lab, 'lambda', 'views', T0, end);
+      expect(views.boundary).toBe(lastWindow);
+      expect(views.batchVersion).toBe(done.viewVersion);
+      const fromBatch = views.windows.filter((w) => w.source === 'batch');
+      const fromSpeed = views.windows.filter((w) => w.source === 'speed');
+      expect(fromBatch.every((w) => w.window_start < lastWindow)).toBe(true);
+      expect(fromSpeed.every((w) => w.window_start >= lastWindow)).toBe(true);
+      expect(fromSpeed.length).toBeGreaterThan(0);
+      const v = verdicts(asMap(views), truth.views, T0, end);
+      expect(v, v.examples.join('\n')).toMatchObject({
+        correct: truth.views.size,
+        differ: 0,
+        missing: 0,
+        extra: 0,
+      });
 
-    const distinct = await query(lab, 'batch', 'distinct_users', T0, end);
-    const dv = verdicts(asMap(distinct), truth.distinct, T0, lastWindow);
-    expect(dv, dv.examples.join('\n')).toMatchObject({ differ: 0, missing: 0, extra: 0 });
-    expect(dv.correct).toBeGreaterThan(0);
-  });
+      const distinct = await query(lab, 'batch', 'distinct_users', T0, end);
+      const dv = verdicts(asMap(distinct), truth.distinct, T0, lastWindow);
+      expect(dv, dv.examples.join('\n')).toMatchObject({ differ: 0, missing: 0, extra: 0 });
+      expect(dv.correct).toBeGreaterThan(0);
+    },
+  );
 
   it("speed layer's distinct users stay within 3 × 1.04/√m of the truth on average", async () => {
     const s = await query(lab, 'speed', 'distinct_users', T0, end);
@@ -157,7 +182,11 @@ function lambdaSuite(mode: 'embedded' | 'distributed'): void {
     const r2 = await lab.app.inject({ url: `/api/views?arch=lambda&from=10&to=5` });
     expect(r2.statusCode).toBe(400);
     expect(r2.json().error.message).toContain('"to"');
-    const r3 = await lab.app.inject({ method: 'POST', url: '/api/lambda/deploy', payload: { layer: 'batch', logicVersion: 9 } });
+    const r3 = await lab.app.inject({
+      method: 'POST',
+      url: '/api/lambda/deploy',
+      payload: { layer: 'batch', logicVersion: 9 },
+    });
     expect(r3.statusCode).toBe(400);
     expect(r3.json().error.message).toContain('available: v1, v2');
     const r4 = await lab.app.inject({ url: '/api/lambda/batch-runs/999' });
@@ -166,4 +195,6 @@ function lambdaSuite(mode: 'embedded' | 'distributed'): void {
 }
 
 describe('Lambda, embedded: 1 M YSB events in catch-up mode', () => lambdaSuite('embedded'));
-describeDistributed('Lambda, distributed on Kafka + Redis + BullMQ: 1 M YSB events', () => lambdaSuite('distributed'));
+describeDistributed('Lambda, distributed on Kafka + Redis + BullMQ: 1 M YSB events', () =>
+  lambdaSuite('distributed'),
+);

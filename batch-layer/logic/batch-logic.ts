@@ -22,7 +22,11 @@ export function availableBatchLogicVersions(): number[] {
 
 export function batchLogicSql(version: number): string {
   if (!availableBatchLogicVersions().includes(version)) {
-    throw new RangeError(`batch logic v${version} does not exist; available: ${availableBatchLogicVersions().map((v) => `v${v}`).join(', ')}`);
+    throw new RangeError(
+      `batch logic v${version} does not exist; available: ${availableBatchLogicVersions()
+        .map((v) => `v${v}`)
+        .join(', ')}`,
+    );
   }
   return readFileSync(`${LOGIC_DIR}v${version}.sql`, 'utf8');
 }

@@ -60,7 +60,11 @@ export async function runMapTask(c: DuckDBConnection, t: MapTask, now: () => num
 }
 
 /** Reduce: sums views and counts distinct users exactly, per (campaign, window). */
-export async function runReduceTask(c: DuckDBConnection, t: ReduceTask, now: () => number): Promise<ReduceResult> {
+export async function runReduceTask(
+  c: DuckDBConnection,
+  t: ReduceTask,
+  now: () => number,
+): Promise<ReduceResult> {
   const started = now();
   if (t.inputs.length === 0) {
     await c.run(
@@ -83,7 +87,10 @@ export async function runReduceTask(c: DuckDBConnection, t: ReduceTask, now: () 
  * Shuffle: each reducer fetches its partition from every mapper. Here the map outputs are files on
  * the shared data directory, so the shuffle groups them by partition and measures the bytes moved.
  */
-export function shuffle(mapOutDirs: readonly string[], reducers: number): { inputs: string[][]; bytes: number[] } {
+export function shuffle(
+  mapOutDirs: readonly string[],
+  reducers: number,
+): { inputs: string[][]; bytes: number[] } {
   const inputs: string[][] = Array.from({ length: reducers }, () => []);
   const bytes = new Array<number>(reducers).fill(0);
   for (const dir of mapOutDirs) {

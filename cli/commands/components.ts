@@ -38,28 +38,50 @@ function requireDistributed(command: string, config: ReturnType<typeof loadConfi
 }
 
 /** Starts a lab process with some roles only. */
-async function runRoles(command: string, configFile: string | undefined, roles: Partial<Record<LabRole, boolean>>, listen: boolean, overrides = {}): Promise<void> {
+async function runRoles(
+  command: string,
+  configFile: string | undefined,
+  roles: Partial<Record<LabRole, boolean>>,
+  listen: boolean,
+  overrides = {},
+): Promise<void> {
   const config = loadConfig({ file: configFile, overrides });
   requireDistributed(command, config);
   const lab = await createLab(config, { roles });
   if (listen) console.log(`lklab ${command}: serving at ${await lab.listen()} (mode ${lab.services.mode})`);
-  else console.log(`lklab ${command}: running (mode ${lab.services.mode}, Kafka ${config.kafka.brokers.join(',')}, Redis ${config.redis.url})`);
+  else
+    console.log(
+      `lklab ${command}: running (mode ${lab.services.mode}, Kafka ${config.kafka.brokers.join(',')}, Redis ${config.redis.url})`,
+    );
   onSignals(command, () => lab.close());
 }
 
 export function registerComponents(program: Command): void {
   program
     .command('serve')
-    .description('Distributed mode: the serving layer (API + dashboard) with the batch coordinator (ingest, schedule, view publishing) and the Kappa control plane. Map/reduce tasks go to `lklab batch-worker` processes.')
+    .description(
+      'Distributed mode: the serving layer (API + dashboard) with the batch coordinator (ingest, schedule, view publishing) and the Kappa control plane. Map/reduce tasks go to `lklab batch-worker` processes.',
+    )
     .option('-p, --port <port>', 'TCP port', intOption('--port'))
     .option('--host <host>', 'interface to bind')
-    .option('--local-workers <n>', 'map/reduce tasks also run in this process (default 0)', intOption('--local-workers'), 0)
+    .option(
+      '--local-workers <n>',
+      'map/reduce tasks also run in this process (default 0)',
+      intOption('--local-workers'),
+      0,
+    )
     .option('-c, --config <file>', 'config file')
     .action(async (opts: { port?: number; host?: string; localWorkers: number; config?: string }) => {
-      await runRoles('serve', opts.config, { generator: false, speed: false, kappa: true, batch: true }, true, {
-        server: { port: opts.port, host: opts.host },
-        batch: { localWorkers: opts.localWorkers },
-      });
+      await runRoles(
+        'serve',
+        opts.config,
+        { generator: false, speed: false, kappa: true, batch: true },
+        true,
+        {
+          server: { port: opts.port, host: opts.host },
+          batch: { localWorkers: opts.localWorkers },
+        },
+      );
     });
 
   program
@@ -67,7 +89,12 @@ export function registerComponents(program: Command): void {
     .description('Distributed mode: run the speed layer alone (consumes Kafka, flushes to Redis).')
     .option('-c, --config <file>', 'config file')
     .action(async (opts: { config?: string }) => {
-      await runRoles('speed-layer', opts.config, { generator: false, speed: true, kappa: false, batch: false }, false);
+      await runRoles(
+        'speed-layer',
+        opts.config,
+        { generator: false, speed: true, kappa: false, batch: false },
+        false,
+      );
     });
 
   program
@@ -76,24 +103,37 @@ export function registerComponents(program: Command): void {
     .option('-r, --rate <events/s>', 'events per second', numberOption('--rate'))
     .option('-c, --config <file>', 'config file')
     .action(async (opts: { rate?: number; config?: string }) => {
-      await runRoles('produce', opts.config, { generator: true, speed: false, kappa: false, batch: false }, false, { generator: { rate: opts.rate } });
+      await runRoles(
+        'produce',
+        opts.config,
+        { generator: true, speed: false, kappa: false, batch: false },
+        false,
+        { generator: { rate: opts.rate } },
+      );
     });
 
   program
     .command('batch-worker')
-    .description('Run one batch worker: takes map and reduce tasks from the job queue (BullMQ on REDIS_URL) and runs them on DuckDB over the shared data directory.')
+    .description(
+      'Run one batch worker: takes map and reduce tasks from the job queue (BullMQ on REDIS_URL) and runs them on DuckDB over the shared data directory.',
+    )
     .option('--concurrency <n>', 'tasks at once', intOption('--concurrency'), 1)
-    .option('-d, --data-dir <dir>', 'the shared data directory (must be the lab\'s)')
+    .option('-d, --data-dir <dir>', "the shared data directory (must be the lab's)")
     .option('-c, --config <file>', 'config file')
     .action(async (opts: { concurrency: number; dataDir?: string; config?: string }) => {
       const config = loadConfig({ file: opts.config, overrides: { dataDir: opts.dataDir } });
       if (!config.redis.url) {
-        throw new LabError('LKL_ERR_CLI_USAGE', '`lklab batch-worker` takes tasks from BullMQ: set REDIS_URL. The embedded lab runs its workers in-process (batch.localWorkers).');
+        throw new LabError(
+          'LKL_ERR_CLI_USAGE',
+          '`lklab batch-worker` takes tasks from BullMQ: set REDIS_URL. The embedded lab runs its workers in-process (batch.localWorkers).',
+        );
       }
       const db = await AnalyticDb.open(buildReferenceData(config.reference));
       const queue = await createJobQueue(config, systemClock);
       const worker = await startBatchWorker(queue, db, systemClock, Math.max(1, opts.concurrency));
-      console.log(`lklab batch-worker: taking map/reduce tasks (concurrency ${opts.concurrency}, data ${config.dataDir}, Redis ${config.redis.url})`);
+      console.log(
+        `lklab batch-worker: taking map/reduce tasks (concurrency ${opts.concurrency}, data ${config.dataDir}, Redis ${config.redis.url})`,
+      );
       onSignals('batch worker', async () => {
         await worker.close();
         await queue.close();

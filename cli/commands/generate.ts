@@ -9,7 +9,9 @@ import { intOption, numberOption } from '../options.js';
 export function registerGenerate(program: Command): void {
   program
     .command('generate')
-    .description('Write YSB events to a JSONL file: catch-up mode (YSB -s: event_time = start + n × 10 ms), or live/skew at a rate for a duration.')
+    .description(
+      'Write YSB events to a JSONL file: catch-up mode (YSB -s: event_time = start + n × 10 ms), or live/skew at a rate for a duration.',
+    )
     .option('--catch-up <n>', 'number of events in catch-up mode', intOption('--catch-up'))
     .option('--rate <events/s>', 'live/skew mode: events per second of event time', numberOption('--rate'))
     .option('--duration <s>', 'live/skew mode: seconds of event time', numberOption('--duration'))
@@ -21,7 +23,11 @@ export function registerGenerate(program: Command): void {
     .option('--max-lateness-ms <ms>', 'largest lateness', intOption('--max-lateness-ms'))
     .option('--duplicate-fraction <x>', 'share of duplicated events', numberOption('--duplicate-fraction'))
     .option('--malformed-fraction <x>', 'share of malformed records', numberOption('--malformed-fraction'))
-    .option('--hot-campaign-share <x>', 'share of events for one hot campaign', numberOption('--hot-campaign-share'))
+    .option(
+      '--hot-campaign-share <x>',
+      'share of events for one hot campaign',
+      numberOption('--hot-campaign-share'),
+    )
     .option('--bot-share <x>', 'share of events from bot users', numberOption('--bot-share'))
     .option('-c, --config <file>', 'config file (reference data settings)')
     .action(async (opts) => {
@@ -32,13 +38,28 @@ export function registerGenerate(program: Command): void {
       const config = loadConfig({ file: o.config as string | undefined });
       const ref = buildReferenceData(config.reference);
       const knobs = Object.fromEntries(
-        (['lateFraction', 'maxLatenessMs', 'duplicateFraction', 'malformedFraction', 'hotCampaignShare', 'botShare'] as const)
+        (
+          [
+            'lateFraction',
+            'maxLatenessMs',
+            'duplicateFraction',
+            'malformedFraction',
+            'hotCampaignShare',
+            'botShare',
+          ] as const
+        )
           .filter((k) => o[k] !== undefined)
           .map((k) => [k, o[k] as number]),
       );
       const startTime = (o.startTime as number | undefined) ?? Date.now();
       const mode = o.catchUp !== undefined ? 'catch-up' : o.skew ? 'skew' : 'live';
-      const gen = new YsbGenerator(ref, { seed: o.seed as number, mode, rate: (o.rate as number) ?? 0, startTime, knobs });
+      const gen = new YsbGenerator(ref, {
+        seed: o.seed as number,
+        mode,
+        rate: (o.rate as number) ?? 0,
+        startTime,
+        knobs,
+      });
       const out = o.out === '-' ? process.stdout : createWriteStream(o.out as string);
       let written = 0;
       const write = async (records: Array<{ value: string }>): Promise<void> => {
@@ -54,14 +75,18 @@ export function registerGenerate(program: Command): void {
           left -= n;
         }
       } else {
-        if (!(typeof o.duration === 'number' && o.duration > 0)) throw new Error('--rate needs --duration S (seconds of event time).');
+        if (!(typeof o.duration === 'number' && o.duration > 0))
+          throw new Error('--rate needs --duration S (seconds of event time).');
         const end = startTime + (o.duration as number) * 1000;
-        for (let t = startTime; t < end; t = Math.min(end, t + 1000)) await write(gen.until(Math.min(end, t + 1000)));
+        for (let t = startTime; t < end; t = Math.min(end, t + 1000))
+          await write(gen.until(Math.min(end, t + 1000)));
       }
       if (out !== process.stdout) {
         out.end();
         await once(out, 'finish');
-        console.error(`wrote ${written} records (${mode}, seed ${o.seed}, first event_time ${startTime}) to ${o.out}`);
+        console.error(
+          `wrote ${written} records (${mode}, seed ${o.seed}, first event_time ${startTime}) to ${o.out}`,
+        );
       }
     });
 }

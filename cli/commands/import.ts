@@ -15,11 +15,17 @@ interface Summary {
 export function registerImport(program: Command): void {
   program
     .command('import <file>')
-    .description('Append a JSONL file of YSB events to the running lab; invalid lines go to the dead-letter topic with their line number and reason.')
+    .description(
+      'Append a JSONL file of YSB events to the running lab; invalid lines go to the dead-letter topic with their line number and reason.',
+    )
     .option('--url <url>', 'lab URL', process.env.LKLAB_URL ?? DEFAULT_URL)
     .option('--chunk <lines>', 'lines per request', intOption('--chunk'), 20_000)
     .action(async (file: string, opts: { url: string; chunk: number }) => {
-      if (!existsSync(file)) throw new LabError('LKL_ERR_IMPORT_FILE_UNREADABLE', `File ${file} does not exist. Give the path of a JSONL file (one YSB event per line).`);
+      if (!existsSync(file))
+        throw new LabError(
+          'LKL_ERR_IMPORT_FILE_UNREADABLE',
+          `File ${file} does not exist. Give the path of a JSONL file (one YSB event per line).`,
+        );
       const total: Summary = { accepted: 0, rejected: 0, rejections: [] };
       const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
       let lines: string[] = [];
@@ -27,11 +33,15 @@ export function registerImport(program: Command): void {
       let lineNo = 0;
       const send = async (): Promise<void> => {
         if (lines.length === 0) return;
-        const s = await callLab<Summary>(opts.url, `/api/events?firstLine=${firstLine}&source=${encodeURIComponent(`import ${basename(file)}`)}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-ndjson' },
-          body: lines.join('\n'),
-        });
+        const s = await callLab<Summary>(
+          opts.url,
+          `/api/events?firstLine=${firstLine}&source=${encodeURIComponent(`import ${basename(file)}`)}`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-ndjson' },
+            body: lines.join('\n'),
+          },
+        );
         total.accepted += s.accepted;
         total.rejected += s.rejected;
         total.rejections.push(...s.rejections.slice(0, Math.max(0, 20 - total.rejections.length)));
@@ -44,8 +54,11 @@ export function registerImport(program: Command): void {
         if (lines.length >= opts.chunk) await send();
       }
       await send();
-      console.log(`${file}: ${total.accepted} accepted, ${total.rejected} rejected (dead-lettered with their reason; see GET /api/dead-letters)`);
+      console.log(
+        `${file}: ${total.accepted} accepted, ${total.rejected} rejected (dead-lettered with their reason; see GET /api/dead-letters)`,
+      );
       for (const r of total.rejections) console.log(`  line ${r.line}: ${r.reason}`);
-      if (total.rejected > total.rejections.length) console.log(`  ... and ${total.rejected - total.rejections.length} more`);
+      if (total.rejected > total.rejections.length)
+        console.log(`  ... and ${total.rejected - total.rejections.length} more`);
     });
 }

@@ -9,8 +9,12 @@ function describeRun(r: BatchRunRecord): string {
   const phases = Object.entries(r.phases)
     .map(([k, v]) => `${k} ${v} ms`)
     .join(', ');
-  return `batch run ${r.id}: ${r.state}${r.error ? ` (${r.error})` : ''}; logic v${r.logicVersion}; ${r.splits} splits, ${r.events} events; ${phases || 'no phases yet'}` +
-    (r.viewVersion ? `; view v${r.viewVersion}, boundary ${r.boundary} (${new Date(r.boundary ?? 0).toISOString()})` : '');
+  return (
+    `batch run ${r.id}: ${r.state}${r.error ? ` (${r.error})` : ''}; logic v${r.logicVersion}; ${r.splits} splits, ${r.events} events; ${phases || 'no phases yet'}` +
+    (r.viewVersion
+      ? `; view v${r.viewVersion}, boundary ${r.boundary} (${new Date(r.boundary ?? 0).toISOString()})`
+      : '')
+  );
 }
 
 export function registerLambda(program: Command): void {
@@ -21,7 +25,11 @@ export function registerLambda(program: Command): void {
     .option('--wait', 'wait until it has finished and print its phases')
     .option(...urlOption)
     .action(async (opts: { wait?: boolean; url: string }) => {
-      let run = await callLab<BatchRunRecord>(opts.url, '/api/lambda/batch-runs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ trigger: 'cli' }) });
+      let run = await callLab<BatchRunRecord>(opts.url, '/api/lambda/batch-runs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ trigger: 'cli' }),
+      });
       if (opts.wait) {
         while (run.state !== 'completed' && run.state !== 'failed') {
           await new Promise((r) => setTimeout(r, 250));
@@ -45,17 +53,25 @@ export function registerLambda(program: Command): void {
   const lambda = program.command('lambda').description('The Lambda architecture as a whole.');
   lambda
     .command('deploy')
-    .description('Deploy a logic version to ONE Lambda layer (the batch SQL or the speed TS): a partial deploy shows divergence.')
+    .description(
+      'Deploy a logic version to ONE Lambda layer (the batch SQL or the speed TS): a partial deploy shows divergence.',
+    )
     .requiredOption('--layer <layer>', 'batch or speed')
     .requiredOption('--logic <version>', 'logic version, e.g. 2 (YSB without bots)', intOption('--logic'))
     .option(...urlOption)
     .action(async (opts: { layer: string; logic: number; url: string }) => {
-      const r = await callLab<{ batchLogicVersion: number; speedLogicVersion: number }>(opts.url, '/api/lambda/deploy', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ layer: opts.layer, logicVersion: opts.logic }),
-      });
-      console.log(`deployed logic v${opts.logic} to the ${opts.layer} layer; batch runs v${r.batchLogicVersion}, speed runs v${r.speedLogicVersion}`);
+      const r = await callLab<{ batchLogicVersion: number; speedLogicVersion: number }>(
+        opts.url,
+        '/api/lambda/deploy',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ layer: opts.layer, logicVersion: opts.logic }),
+        },
+      );
+      console.log(
+        `deployed logic v${opts.logic} to the ${opts.layer} layer; batch runs v${r.batchLogicVersion}, speed runs v${r.speedLogicVersion}`,
+      );
     });
   lambda
     .command('status')

@@ -6,40 +6,64 @@ import { intOption, numberOption } from '../options.js';
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('Start the all-in-one lab: API + dashboard, generator into the event log (embedded unless KAFKA_BROKERS/REDIS_URL are set).')
+    .description(
+      'Start the all-in-one lab: API + dashboard, generator into the event log (embedded unless KAFKA_BROKERS/REDIS_URL are set).',
+    )
     .option('-p, --port <port>', 'TCP port (default 3000)', intOption('--port'))
     .option('--host <host>', 'interface to bind (default 127.0.0.1)')
     .option('-d, --data-dir <dir>', 'data directory (default .lklab/data)')
-    .option('-r, --rate <events/s>', 'generator rate in events/s; 0 = off (default 1000)', numberOption('--rate'))
+    .option(
+      '-r, --rate <events/s>',
+      'generator rate in events/s; 0 = off (default 1000)',
+      numberOption('--rate'),
+    )
     .option('--seed <n>', 'seed of the event stream', intOption('--seed'))
     .option('--mode <mode>', 'generator mode: live or skew')
     .option('-c, --config <file>', 'YAML or JSON config file (also LKLAB_CONFIG)')
-    .action(async (opts: { port?: number; host?: string; dataDir?: string; rate?: number; seed?: number; mode?: string; config?: string }) => {
-      const config = loadConfig({
-        file: opts.config,
-        overrides: {
-          server: { port: opts.port, host: opts.host },
-          dataDir: opts.dataDir,
-          generator: { rate: opts.rate, seed: opts.seed, mode: opts.mode as 'live' | 'skew' | undefined },
-        },
-      });
-      const lab = await createLab(config, { logger: false });
-      const url = await lab.listen();
-      const rate = config.generator.rate;
-      console.log(`Lambda–Kappa Lab is running at ${url}  (mode: ${lab.services.mode}, data: ${config.dataDir})`);
-      console.log(`  API docs: ${url}/docs   health: ${url}/api/health   status: lklab status --url ${url}`);
-      console.log(rate > 0 ? `  generator: ${rate} YSB events/s into "ad-events"` : '  generator: off (send events with POST /api/events or `lklab import FILE`)');
-      console.log('  Ctrl-C stops the lab.');
-      let stopping = false;
-      const stop = async (signal: string): Promise<void> => {
-        if (stopping) return;
-        stopping = true;
-        console.log(`\n${signal}: stopping (flushing the log)...`);
-        await lab.close();
-        console.log('stopped.');
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-    });
+    .action(
+      async (opts: {
+        port?: number;
+        host?: string;
+        dataDir?: string;
+        rate?: number;
+        seed?: number;
+        mode?: string;
+        config?: string;
+      }) => {
+        const config = loadConfig({
+          file: opts.config,
+          overrides: {
+            server: { port: opts.port, host: opts.host },
+            dataDir: opts.dataDir,
+            generator: { rate: opts.rate, seed: opts.seed, mode: opts.mode as 'live' | 'skew' | undefined },
+          },
+        });
+        const lab = await createLab(config, { logger: false });
+        const url = await lab.listen();
+        const rate = config.generator.rate;
+        console.log(
+          `Lambda–Kappa Lab is running at ${url}  (mode: ${lab.services.mode}, data: ${config.dataDir})`,
+        );
+        console.log(
+          `  API docs: ${url}/docs   health: ${url}/api/health   status: lklab status --url ${url}`,
+        );
+        console.log(
+          rate > 0
+            ? `  generator: ${rate} YSB events/s into "ad-events"`
+            : '  generator: off (send events with POST /api/events or `lklab import FILE`)',
+        );
+        console.log('  Ctrl-C stops the lab.');
+        let stopping = false;
+        const stop = async (signal: string): Promise<void> => {
+          if (stopping) return;
+          stopping = true;
+          console.log(`\n${signal}: stopping (flushing the log)...`);
+          await lab.close();
+          console.log('stopped.');
+          process.exit(0);
+        };
+        process.on('SIGINT', () => void stop('SIGINT'));
+        process.on('SIGTERM', () => void stop('SIGTERM'));
+      },
+    );
 }

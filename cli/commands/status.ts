@@ -14,12 +14,21 @@ export function registerStatus(program: Command): void {
         console.log(JSON.stringify(status, null, 2));
         return;
       }
-      console.log(`mode: ${status.mode}   uptime: ${(status.uptimeMs / 1000).toFixed(0)} s   url: ${opts.url}`);
-      console.log(`generator (in the lab's own process): ${status.generator.running ? `${status.generator.rate} events/s (${status.generator.mode})` : 'off'}, produced ${status.generator.produced}` + (status.generator.lastError ? `, last error: ${status.generator.lastError}` : ''));
-      console.log(`ingest: ${status.ingest.accepted} accepted, ${status.ingest.rejected} rejected; dead letters: ${status.deadLetters}`);
+      console.log(
+        `mode: ${status.mode}   uptime: ${(status.uptimeMs / 1000).toFixed(0)} s   url: ${opts.url}`,
+      );
+      console.log(
+        `generator (in the lab's own process): ${status.generator.running ? `${status.generator.rate} events/s (${status.generator.mode})` : 'off'}, produced ${status.generator.produced}` +
+          (status.generator.lastError ? `, last error: ${status.generator.lastError}` : ''),
+      );
+      console.log(
+        `ingest: ${status.ingest.accepted} accepted, ${status.ingest.rejected} rejected; dead letters: ${status.deadLetters}`,
+      );
       console.log('\ntopics:');
       for (const t of status.topics) {
-        console.log(`  ${t.name.padEnd(28)} ${t.partitions.map((p) => `p${p.partition} ${p.low}..${p.end}`).join('  ')}   (end ${t.end})`);
+        console.log(
+          `  ${t.name.padEnd(28)} ${t.partitions.map((p) => `p${p.partition} ${p.low}..${p.end}`).join('  ')}   (end ${t.end})`,
+        );
       }
       console.log('\nconsumer groups:');
       if (status.groups.length === 0) console.log('  (none)');

@@ -87,7 +87,9 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     topic: AD_EVENTS_TOPIC,
     settings: config.kappa,
     replayEngine: createReplayEngine,
-    ...(log.kind === 'kafka' && config.redis.url && !options.log ? { threadConfig: config as LabConfig } : {}),
+    ...(log.kind === 'kafka' && config.redis.url && !options.log
+      ? { threadConfig: config as LabConfig }
+      : {}),
   });
   // Marz's expiry: realtime windows go only once a batch view covers them, and never below the
   // boundary of a version a query still holds.

@@ -11,10 +11,18 @@ export type EventLogFactory = (config: Readonly<LabConfig>, clock: Clock) => Pro
 const builtInFactory: EventLogFactory = async (config, clock) => {
   if (config.kafka.brokers.length > 0) {
     const { openKafkaEventLog } = await import('./kafka-log/kafka-event-log.js');
-    const log = await openKafkaEventLog({ brokers: [...config.kafka.brokers], clientId: config.kafka.clientId, clock });
+    const log = await openKafkaEventLog({
+      brokers: [...config.kafka.brokers],
+      clientId: config.kafka.clientId,
+      clock,
+    });
     return config.namespace ? new NamespacedEventLog(log, config.namespace) : log;
   }
-  return openEmbeddedEventLog({ dataDir: join(config.dataDir), clock, fsyncIntervalMs: config.log.fsyncIntervalMs });
+  return openEmbeddedEventLog({
+    dataDir: join(config.dataDir),
+    clock,
+    fsyncIntervalMs: config.log.fsyncIntervalMs,
+  });
 };
 
 let defaultFactory: EventLogFactory = builtInFactory;

@@ -41,7 +41,9 @@ export class NamespacedEventLog implements EventLog {
     return this.inner.deleteTopic(this.n(topic));
   }
   async listTopics(): Promise<TopicDescription[]> {
-    return (await this.inner.listTopics()).filter((t) => t.name.startsWith(this.p)).map((t) => ({ ...t, name: this.strip(t.name) }));
+    return (await this.inner.listTopics())
+      .filter((t) => t.name.startsWith(this.p))
+      .map((t) => ({ ...t, name: this.strip(t.name) }));
   }
   append(topic: string, records: AppendRecord[]): Promise<AppendAck[]> {
     return this.inner.append(this.n(topic), records);
@@ -52,7 +54,10 @@ export class NamespacedEventLog implements EventLog {
   commitOffsets(group: string, topic: string, offsets: PartitionOffset[]): Promise<void> {
     return this.inner.commitOffsets(this.n(group), this.n(topic), offsets);
   }
-  committedOffsets(group: string, topic: string): Promise<Array<{ partition: number; offset: number | null }>> {
+  committedOffsets(
+    group: string,
+    topic: string,
+  ): Promise<Array<{ partition: number; offset: number | null }>> {
     return this.inner.committedOffsets(this.n(group), this.n(topic));
   }
   async listGroups(): Promise<string[]> {

@@ -20,7 +20,10 @@ export const EMBEDDED_STORE_CHECKPOINT_MS = 5_000;
 const builtInStoreFactory: RealtimeStoreFactory = async (config, clock) => {
   if (config.redis.url) {
     const { openRedisRealtimeStore } = await import('./redis-store/redis-realtime-store.js');
-    return openRedisRealtimeStore({ url: config.redis.url, prefix: config.namespace ? `lklab:${config.namespace}:rt:` : 'lklab:rt:' });
+    return openRedisRealtimeStore({
+      url: config.redis.url,
+      prefix: config.namespace ? `lklab:${config.namespace}:rt:` : 'lklab:rt:',
+    });
   }
   const { openEmbeddedRealtimeStore } = await import('./embedded-store/embedded-realtime-store.js');
   return openEmbeddedRealtimeStore({
@@ -33,7 +36,11 @@ const builtInStoreFactory: RealtimeStoreFactory = async (config, clock) => {
 const builtInQueueFactory: JobQueueFactory = async (config, clock) => {
   if (config.redis.url) {
     const { openBullMqJobQueue } = await import('./bullmq-queue/bullmq-job-queue.js');
-    return openBullMqJobQueue({ url: config.redis.url, clock, prefix: config.namespace ? `lklab:${config.namespace}:bull` : 'lklab:bull' });
+    return openBullMqJobQueue({
+      url: config.redis.url,
+      clock,
+      prefix: config.namespace ? `lklab:${config.namespace}:bull` : 'lklab:bull',
+    });
   }
   const { createEmbeddedJobQueue } = await import('./embedded-queue/embedded-job-queue.js');
   return createEmbeddedJobQueue({ clock });

@@ -14,7 +14,10 @@ export const ConfigSchema = Type.Object(
       },
       strict,
     ),
-    namespace: Type.String({ pattern: '^[a-zA-Z0-9_-]{0,40}$', description: 'Prefix for topics, groups and Redis keys (letters, digits, - and _).' }),
+    namespace: Type.String({
+      pattern: '^[a-zA-Z0-9_-]{0,40}$',
+      description: 'Prefix for topics, groups and Redis keys (letters, digits, - and _).',
+    }),
     dataDir: Type.String({ minLength: 1, description: 'Data directory.' }),
     generator: Type.Object(
       {
@@ -92,23 +95,35 @@ export const ConfigSchema = Type.Object(
     kappa: Type.Object(
       {
         logicVersion: Type.Integer({ minimum: 1, description: 'Initial Kappa logic version.' }),
-        checkpointIntervalMs: Type.Integer({ minimum: 10, maximum: 600_000, description: 'Checkpoint (state + offsets, atomic) interval in ms.' }),
+        checkpointIntervalMs: Type.Integer({
+          minimum: 10,
+          maximum: 600_000,
+          description: 'Checkpoint (state + offsets, atomic) interval in ms.',
+        }),
         maxOutOfOrderMs: nonNegInt('Watermark lag behind the highest event time per partition, in ms.'),
         allowedLatenessMs: nonNegInt('How long after its end a window takes late events, in ms.'),
         catchUpLagThreshold: nonNegInt('Replay lag (events) at or under which it counts as caught up.'),
         catchUpDwellMs: nonNegInt('How long the lag must stay under the threshold, in ms.'),
         autoSwitchover: Type.Boolean({ description: 'Switch readers to a caught-up replay automatically.' }),
         graceMs: nonNegInt('How long the previous job is kept after a switchover, in ms.'),
-        replayParallelism: Type.Integer({ minimum: 0, maximum: 64, description: 'Replay worker threads / consumers (0 = one per core).' }),
+        replayParallelism: Type.Integer({
+          minimum: 0,
+          maximum: 64,
+          description: 'Replay worker threads / consumers (0 = one per core).',
+        }),
         replayRateLimit: nonNegInt('Default replay rate limit in events/s (0 = unlimited).'),
         maxBatchRecords: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Records per batch.' }),
-        retentionMarginMs: nonNegInt('Margin the topic retention must leave beyond the oldest record, in ms.'),
+        retentionMarginMs: nonNegInt(
+          'Margin the topic retention must leave beyond the oldest record, in ms.',
+        ),
       },
       strict,
     ),
     kafka: Type.Object(
       {
-        brokers: Type.Array(Type.String({ pattern: '^[^\\s:]+:\\d{1,5}$' }), { description: 'host:port list.' }),
+        brokers: Type.Array(Type.String({ pattern: '^[^\\s:]+:\\d{1,5}$' }), {
+          description: 'host:port list.',
+        }),
         clientId: Type.String({ minLength: 1 }),
       },
       strict,

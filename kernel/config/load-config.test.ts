@@ -29,7 +29,11 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lkl-cfg-'));
     const file = join(dir, 'lab.yaml');
     writeFileSync(file, 'server:\n  port: 4000\ngenerator:\n  rate: 10\n  seed: 5\n');
-    const c = loadConfig({ file, env: { LKLAB_RATE: '20', KAFKA_BROKERS: '127.0.0.1:19092, 127.0.0.1:19093' }, overrides: { generator: { seed: 9 } } });
+    const c = loadConfig({
+      file,
+      env: { LKLAB_RATE: '20', KAFKA_BROKERS: '127.0.0.1:19092, 127.0.0.1:19093' },
+      overrides: { generator: { seed: 9 } },
+    });
     expect(c.server.port).toBe(4000);
     expect(c.generator.rate).toBe(20);
     expect(c.generator.seed).toBe(9);
@@ -52,11 +56,17 @@ describe('loadConfig', () => {
     expect(p.code).toBe('LKL_ERR_CONFIG_INVALID');
     expect(p.message).toContain('server.port (from environment variable LKLAB_PORT)');
     expect(p.message).toContain('65535');
-    expect(p.message).toContain('generator.rate (from environment variable LKLAB_RATE): "fast" is not a number');
+    expect(p.message).toContain(
+      'generator.rate (from environment variable LKLAB_RATE): "fast" is not a number',
+    );
   });
 
   it('rejects a bad broker address and an unreadable file', () => {
-    expect(problemsOf(() => loadConfig({ env: { KAFKA_BROKERS: 'localhost' } })).message).toContain('kafka.brokers.0');
-    expect(problemsOf(() => loadConfig({ file: '/nonexistent/lab.yaml', env: {} })).code).toBe('LKL_ERR_CONFIG_FILE_UNREADABLE');
+    expect(problemsOf(() => loadConfig({ env: { KAFKA_BROKERS: 'localhost' } })).message).toContain(
+      'kafka.brokers.0',
+    );
+    expect(problemsOf(() => loadConfig({ file: '/nonexistent/lab.yaml', env: {} })).code).toBe(
+      'LKL_ERR_CONFIG_FILE_UNREADABLE',
+    );
   });
 });

@@ -7,21 +7,22 @@ import { ConfigSchema } from './config-schema.js';
 import { DEFAULTS, type LabConfig } from './defaults.js';
 
 /** Environment variables and the setting each one sets. */
-export const ENV_SETTINGS: Record<string, { path: string; type: 'string' | 'number' | 'list' | 'boolean' }> = {
-  LKLAB_HOST: { path: 'server.host', type: 'string' },
-  LKLAB_PORT: { path: 'server.port', type: 'number' },
-  LKLAB_DATA_DIR: { path: 'dataDir', type: 'string' },
-  LKLAB_NAMESPACE: { path: 'namespace', type: 'string' },
-  LKLAB_RATE: { path: 'generator.rate', type: 'number' },
-  LKLAB_GENERATOR_MODE: { path: 'generator.mode', type: 'string' },
-  LKLAB_SEED: { path: 'generator.seed', type: 'number' },
-  LKLAB_PARTITIONS: { path: 'log.partitions', type: 'number' },
-  LKLAB_RETENTION_MS: { path: 'log.retentionMs', type: 'number' },
-  LKLAB_RETENTION_BYTES: { path: 'log.retentionBytes', type: 'number' },
-  LKLAB_FSYNC_INTERVAL_MS: { path: 'log.fsyncIntervalMs', type: 'number' },
-  KAFKA_BROKERS: { path: 'kafka.brokers', type: 'list' },
-  REDIS_URL: { path: 'redis.url', type: 'string' },
-};
+export const ENV_SETTINGS: Record<string, { path: string; type: 'string' | 'number' | 'list' | 'boolean' }> =
+  {
+    LKLAB_HOST: { path: 'server.host', type: 'string' },
+    LKLAB_PORT: { path: 'server.port', type: 'number' },
+    LKLAB_DATA_DIR: { path: 'dataDir', type: 'string' },
+    LKLAB_NAMESPACE: { path: 'namespace', type: 'string' },
+    LKLAB_RATE: { path: 'generator.rate', type: 'number' },
+    LKLAB_GENERATOR_MODE: { path: 'generator.mode', type: 'string' },
+    LKLAB_SEED: { path: 'generator.seed', type: 'number' },
+    LKLAB_PARTITIONS: { path: 'log.partitions', type: 'number' },
+    LKLAB_RETENTION_MS: { path: 'log.retentionMs', type: 'number' },
+    LKLAB_RETENTION_BYTES: { path: 'log.retentionBytes', type: 'number' },
+    LKLAB_FSYNC_INTERVAL_MS: { path: 'log.fsyncIntervalMs', type: 'number' },
+    KAFKA_BROKERS: { path: 'kafka.brokers', type: 'list' },
+    REDIS_URL: { path: 'redis.url', type: 'string' },
+  };
 
 export interface ConfigSources {
   /** Path of a YAML or JSON config file (also LKLAB_CONFIG). */
@@ -31,7 +32,9 @@ export interface ConfigSources {
   overrides?: DeepPartial<LabConfig>;
 }
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
 
 interface Problem {
   setting: string;
@@ -58,15 +61,31 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<LabConfig> {
     if (spec.type === 'number') {
       value = Number(raw);
       if (!Number.isFinite(value)) {
-        problems.push({ setting: spec.path, source: `environment variable ${name}`, reason: `"${raw}" is not a number` });
+        problems.push({
+          setting: spec.path,
+          source: `environment variable ${name}`,
+          reason: `"${raw}" is not a number`,
+        });
         continue;
       }
-    } else if (spec.type === 'list') value = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (spec.type === 'list')
+      value = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (spec.type === 'boolean') value = raw === 'true' || raw === '1';
     setPath(merged, spec.path, value);
     origin.set(spec.path, `environment variable ${name}`);
   }
-  if (sources.overrides) mergeInto(merged, sources.overrides as Record<string, unknown>, '', 'command-line flag', origin, problems);
+  if (sources.overrides)
+    mergeInto(
+      merged,
+      sources.overrides as Record<string, unknown>,
+      '',
+      'command-line flag',
+      origin,
+      problems,
+    );
 
   for (const err of Value.Errors(ConfigSchema, merged)) {
     const setting = err.path.replace(/^\//, '').replace(/\//g, '.');
@@ -96,17 +115,28 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new LabError('LKL_ERR_CONFIG_FILE_UNREADABLE', `Cannot read config file ${file}: ${(err as Error).message}. Check the path given with --config or LKLAB_CONFIG.`, { cause: err });
+    throw new LabError(
+      'LKL_ERR_CONFIG_FILE_UNREADABLE',
+      `Cannot read config file ${file}: ${(err as Error).message}. Check the path given with --config or LKLAB_CONFIG.`,
+      { cause: err },
+    );
   }
   let parsed: unknown;
   try {
     parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new LabError('LKL_ERR_CONFIG_FILE_UNREADABLE', `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { cause: err });
+    throw new LabError(
+      'LKL_ERR_CONFIG_FILE_UNREADABLE',
+      `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new LabError('LKL_ERR_CONFIG_FILE_UNREADABLE', `Config file ${file} must hold a mapping of settings (e.g. "server: {port: 3000}").`);
+    throw new LabError(
+      'LKL_ERR_CONFIG_FILE_UNREADABLE',
+      `Config file ${file} must hold a mapping of settings (e.g. "server: {port: 3000}").`,
+    );
   }
   return parsed as Record<string, unknown>;
 }

@@ -22,9 +22,12 @@ describe('docs/errors.md', () => {
 
   it('knows every code the local stack script raises', () => {
     const script = readFileSync(new URL('../../scripts/stack/stack.sh', import.meta.url), 'utf8');
-    const used = new Set([...script.matchAll(/LKL_ERR_[A-Z_]+[A-Z]/g)].map((m) => m[0]).filter((c) => c !== 'LKL_ERR_CODE'));
+    const used = new Set(
+      [...script.matchAll(/LKL_ERR_[A-Z_]+[A-Z]/g)].map((m) => m[0]).filter((c) => c !== 'LKL_ERR_CODE'),
+    );
     expect(used.size).toBeGreaterThan(3);
-    for (const code of used) expect(Object.keys(ERROR_CODES), `${code} (scripts/stack/stack.sh)`).toContain(code);
+    for (const code of used)
+      expect(Object.keys(ERROR_CODES), `${code} (scripts/stack/stack.sh)`).toContain(code);
   });
 
   it('uses codes of the form LKL_ERR_<AREA>_<WHAT>', () => {

@@ -24,7 +24,10 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxRecordBytes: 4096 };
  */
 export function decodeEvent(raw: string, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): DecodeResult {
   if (raw.length > limits.maxRecordBytes) {
-    return { ok: false, reason: `record is ${raw.length} bytes, above the ${limits.maxRecordBytes}-byte limit` };
+    return {
+      ok: false,
+      reason: `record is ${raw.length} bytes, above the ${limits.maxRecordBytes}-byte limit`,
+    };
   }
   let parsed: unknown;
   try {
@@ -49,7 +52,10 @@ export function validateEvent(value: unknown, limits: DecodeLimits = DEFAULT_DEC
   const keys = Object.keys(obj);
   if (keys.length !== YSB_FIELDS.length) {
     const extra = keys.filter((k) => !(YSB_FIELDS as readonly string[]).includes(k));
-    return { ok: false, reason: `unexpected field(s) ${extra.map((k) => `"${k}"`).join(', ')}: a YSB event has exactly 7 fields` };
+    return {
+      ok: false,
+      reason: `unexpected field(s) ${extra.map((k) => `"${k}"`).join(', ')}: a YSB event has exactly 7 fields`,
+    };
   }
   const e = obj as unknown as YsbEvent;
   if (!EVENT_TYPE_SET.has(e.event_type)) {
@@ -59,7 +65,10 @@ export function validateEvent(value: unknown, limits: DecodeLimits = DEFAULT_DEC
     return { ok: false, reason: `ad_type "${e.ad_type}" is not one of ${AD_TYPES.join(', ')}` };
   }
   if (!DIGITS_RE.test(e.event_time)) {
-    return { ok: false, reason: `event_time "${e.event_time}" must be non-negative epoch milliseconds as a string of digits` };
+    return {
+      ok: false,
+      reason: `event_time "${e.event_time}" must be non-negative epoch milliseconds as a string of digits`,
+    };
   }
   if (limits.maxEventTimeMs !== undefined && Number(e.event_time) > limits.maxEventTimeMs) {
     return {
@@ -68,10 +77,14 @@ export function validateEvent(value: unknown, limits: DecodeLimits = DEFAULT_DEC
     };
   }
   for (const field of ['user_id', 'page_id', 'ad_id'] as const) {
-    if (!UUID_RE.test(e[field])) return { ok: false, reason: `${field} "${truncate(e[field])}" is not a UUID` };
+    if (!UUID_RE.test(e[field]))
+      return { ok: false, reason: `${field} "${truncate(e[field])}" is not a UUID` };
   }
   if (limits.knownAds && !limits.knownAds.has(e.ad_id)) {
-    return { ok: false, reason: `ad_id ${e.ad_id} is not in the reference data (GET /api/reference/ads lists the 1,000 ads)` };
+    return {
+      ok: false,
+      reason: `ad_id ${e.ad_id} is not in the reference data (GET /api/reference/ads lists the 1,000 ads)`,
+    };
   }
   return { ok: true, event: e };
 }

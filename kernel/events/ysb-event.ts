@@ -3,7 +3,15 @@
  */
 export const AD_TYPES = ['banner', 'modal', 'sponsored-search', 'mail', 'mobile'] as const;
 export const EVENT_TYPES = ['view', 'click', 'purchase'] as const;
-export const YSB_FIELDS = ['user_id', 'page_id', 'ad_id', 'ad_type', 'event_type', 'event_time', 'ip_address'] as const;
+export const YSB_FIELDS = [
+  'user_id',
+  'page_id',
+  'ad_id',
+  'ad_type',
+  'event_type',
+  'event_time',
+  'ip_address',
+] as const;
 
 export type AdType = (typeof AD_TYPES)[number];
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -19,7 +19,13 @@ const RING = 1000;
 
 /** "field \"x\" must be..." → "field must be"; keeps counters readable. */
 export function reasonClass(reason: string): string {
-  return reason.replace(/"[^"]*"/g, '').replace(/\d+/g, 'N').replace(/\s+/g, ' ').split(':')[0]!.trim().slice(0, 80);
+  return reason
+    .replace(/"[^"]*"/g, '')
+    .replace(/\d+/g, 'N')
+    .replace(/\s+/g, ' ')
+    .split(':')[0]!
+    .trim()
+    .slice(0, 80);
 }
 
 /** Appends rejected records, with their reason, to the dead-letter topic: nothing is dropped silently. */
@@ -41,7 +47,11 @@ export class DeadLetterWriter {
   async write(entries: Array<Omit<DeadLetter, 'at'>>): Promise<void> {
     if (entries.length === 0) return;
     const at = this.clock.now();
-    const letters = entries.map((e): DeadLetter => ({ ...e, raw: e.raw.length > MAX_RAW ? e.raw.slice(0, MAX_RAW) : e.raw, at }));
+    const letters = entries.map((e): DeadLetter => ({
+      ...e,
+      raw: e.raw.length > MAX_RAW ? e.raw.slice(0, MAX_RAW) : e.raw,
+      at,
+    }));
     await this.log.append(
       this.topic,
       letters.map((l) => ({ value: JSON.stringify(l), partition: 0 })),

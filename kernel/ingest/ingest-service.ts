@@ -67,7 +67,8 @@ export class IngestService {
       } else {
         dead.push({ source, line, reason: result.reason, raw });
         summary.rejected++;
-        if (summary.rejections.length < SHOWN_REJECTIONS) summary.rejections.push({ line, reason: result.reason });
+        if (summary.rejections.length < SHOWN_REJECTIONS)
+          summary.rejections.push({ line, reason: result.reason });
       }
       if (valid.length + dead.length >= APPEND_CHUNK) await flush();
     }
@@ -85,7 +86,9 @@ export class IngestService {
       try {
         arr = JSON.parse(body);
       } catch (err) {
-        return { error: `body starts with "[" but is not a valid JSON array (${(err as Error).message}); send a JSON array of events or NDJSON, one event per line` };
+        return {
+          error: `body starts with "[" but is not a valid JSON array (${(err as Error).message}); send a JSON array of events or NDJSON, one event per line`,
+        };
       }
       if (!Array.isArray(arr)) return { error: 'body is not a JSON array' };
       return { lines: arr.map((item) => JSON.stringify(item) ?? 'undefined'), format: 'json-array' };

@@ -115,7 +115,10 @@ export interface EventLog {
   offsets(topic: string): Promise<PartitionOffsets[]>;
   commitOffsets(group: string, topic: string, offsets: PartitionOffset[]): Promise<void>;
   /** Committed offset per partition; null where the group has committed nothing. */
-  committedOffsets(group: string, topic: string): Promise<Array<{ partition: number; offset: number | null }>>;
+  committedOffsets(
+    group: string,
+    topic: string,
+  ): Promise<Array<{ partition: number; offset: number | null }>>;
   listGroups(): Promise<string[]>;
   deleteGroup(group: string): Promise<void>;
   lag(group: string, topic: string): Promise<GroupLag>;

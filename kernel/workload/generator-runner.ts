@@ -34,7 +34,12 @@ export class GeneratorRunner {
   private generator: YsbGenerator | undefined;
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
-  private stats = { produced: 0, deadLettered: 0, appendErrors: 0, lastError: undefined as string | undefined };
+  private stats = {
+    produced: 0,
+    deadLettered: 0,
+    appendErrors: 0,
+    lastError: undefined as string | undefined,
+  };
   private options: GeneratorRunnerOptions;
 
   constructor(
@@ -48,7 +53,12 @@ export class GeneratorRunner {
   }
 
   get status(): GeneratorStats {
-    return { running: this.loop !== undefined, rate: this.options.rate, mode: this.options.mode, ...this.stats };
+    return {
+      running: this.loop !== undefined,
+      rate: this.options.rate,
+      mode: this.options.mode,
+      ...this.stats,
+    };
   }
 
   start(): void {
@@ -89,7 +99,12 @@ export class GeneratorRunner {
           if (r.event) valid.push({ key: r.event.ad_id, value: r.value });
           else {
             const d = decodeEvent(r.value);
-            dead.push({ source: 'generator', line: undefined, reason: d.ok ? 'malformed' : d.reason, raw: r.value });
+            dead.push({
+              source: 'generator',
+              line: undefined,
+              reason: d.ok ? 'malformed' : d.reason,
+              raw: r.value,
+            });
           }
         }
         try {

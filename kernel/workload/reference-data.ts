@@ -49,5 +49,12 @@ export function buildReferenceData(options: Partial<ReferenceOptions> = {}): Ref
   const userPool = Array.from({ length: o.userPool }, () => rnd.uuid());
   const pagePool = Array.from({ length: o.pagePool }, () => rnd.uuid());
   const bots = Array.from({ length: o.bots }, () => rnd.uuid());
-  return { campaigns, ads, campaignOf: new Map(ads.map((a) => [a.ad_id, a.campaign_id])), bots, userPool, pagePool };
+  return {
+    campaigns,
+    ads,
+    campaignOf: new Map(ads.map((a) => [a.ad_id, a.campaign_id])),
+    bots,
+    userPool,
+    pagePool,
+  };
 }

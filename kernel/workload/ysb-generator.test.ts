@@ -49,9 +49,19 @@ describe('YSB generator statistics over 1 M events', () => {
   });
 
   it('is deterministic for a seed and differs across seeds', () => {
-    const again = new YsbGenerator(ref, { seed: 7, mode: 'catch-up', rate: 0, startTime: 1_700_000_000_000 }).take(1000);
+    const again = new YsbGenerator(ref, {
+      seed: 7,
+      mode: 'catch-up',
+      rate: 0,
+      startTime: 1_700_000_000_000,
+    }).take(1000);
     expect(again.map((r) => r.value)).toEqual(records.slice(0, 1000).map((r) => r.value));
-    const other = new YsbGenerator(ref, { seed: 8, mode: 'catch-up', rate: 0, startTime: 1_700_000_000_000 }).take(10);
+    const other = new YsbGenerator(ref, {
+      seed: 8,
+      mode: 'catch-up',
+      rate: 0,
+      startTime: 1_700_000_000_000,
+    }).take(10);
     expect(other.map((r) => r.value)).not.toEqual(records.slice(0, 10).map((r) => r.value));
   });
 });
@@ -114,7 +124,10 @@ describe('extra knobs (off by default)', () => {
   });
 
   it('makes late events late by at most maxLatenessMs, and bursts out of order', () => {
-    const g = new YsbGenerator(ref, { ...base, knobs: { lateFraction: 0.1, maxLatenessMs: 5000, outOfOrderEvery: 100, outOfOrderBurst: 10 } });
+    const g = new YsbGenerator(ref, {
+      ...base,
+      knobs: { lateFraction: 0.1, maxLatenessMs: 5000, outOfOrderEvery: 100, outOfOrderBurst: 10 },
+    });
     const recs = g.take(100_000);
     let late = 0;
     let inversions = 0;
@@ -131,6 +144,6 @@ describe('extra knobs (off by default)', () => {
     }
     expect(late / recs.length).toBeGreaterThan(0.09);
     expect(late / recs.length).toBeLessThan(0.11);
-    expect(inversions).toBeGreaterThan(100_000 / 110 * 8);
+    expect(inversions).toBeGreaterThan((100_000 / 110) * 8);
   });
 });

@@ -79,7 +79,9 @@ export class YsbGenerator {
     const hotCampaign = ref.campaigns[0];
     this.hotAds = ref.ads.filter((a) => a.campaign_id === hotCampaign).map((a) => a.ad_id);
     if (options.mode !== 'catch-up' && !(options.rate > 0)) {
-      throw new RangeError(`generator rate must be > 0 events/s in ${options.mode} mode, got ${options.rate}`);
+      throw new RangeError(
+        `generator rate must be > 0 events/s in ${options.mode} mode, got ${options.rate}`,
+      );
     }
   }
 
@@ -97,7 +99,8 @@ export class YsbGenerator {
   /** Produces the records whose scheduled time is < `untilMs` (live/skew pacing). */
   until(untilMs: number, max = Number.POSITIVE_INFINITY): GeneratedRecord[] {
     const out: GeneratedRecord[] = [];
-    while (out.length < max && (this.pending.length > 0 || this.scheduledTime(this.n) < untilMs)) this.emitInto(out);
+    while (out.length < max && (this.pending.length > 0 || this.scheduledTime(this.n) < untilMs))
+      this.emitInto(out);
     return out;
   }
 
@@ -139,8 +142,9 @@ export class YsbGenerator {
     const ad_id =
       k.hotCampaignShare > 0 && rnd.next() < k.hotCampaignShare
         ? rnd.pick(this.hotAds)
-        : (rnd.pick(this.ref.ads).ad_id);
-    const user_id = k.botShare > 0 && rnd.next() < k.botShare ? rnd.pick(this.ref.bots) : rnd.pick(this.ref.userPool);
+        : rnd.pick(this.ref.ads).ad_id;
+    const user_id =
+      k.botShare > 0 && rnd.next() < k.botShare ? rnd.pick(this.ref.bots) : rnd.pick(this.ref.userPool);
     const page_id = rnd.pick(this.ref.pagePool);
     const ad_type = rnd.pick(AD_TYPES);
     const event_type = rnd.pick(EVENT_TYPES);
@@ -154,7 +158,15 @@ export class YsbGenerator {
     if (k.malformedFraction > 0 && rnd.next() < k.malformedFraction) {
       return [{ value: this.malformed(rnd.int(4), user_id, ad_id, time), event: undefined, scheduledTime }];
     }
-    const event: YsbEvent = { user_id, page_id, ad_id, ad_type, event_type, event_time: String(time), ip_address: '1.2.3.4' };
+    const event: YsbEvent = {
+      user_id,
+      page_id,
+      ad_id,
+      ad_type,
+      event_type,
+      event_time: String(time),
+      ip_address: '1.2.3.4',
+    };
     const record = { value: encodeEvent(event), event, scheduledTime };
     if (k.duplicateFraction > 0 && rnd.next() < k.duplicateFraction) return [record, { ...record }];
     return [record];

@@ -10,15 +10,27 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (err.validation) {
       const where = err.validationContext ?? 'request';
       const detail = err.validation
-        .map((v) => `${where}${v.instancePath ? v.instancePath.replace(/\//g, '.') : ''} ${v.message ?? 'is invalid'}`)
+        .map(
+          (v) =>
+            `${where}${v.instancePath ? v.instancePath.replace(/\//g, '.') : ''} ${v.message ?? 'is invalid'}`,
+        )
         .join('; ');
       return reply.status(400).send({
-        error: { code: 'LKL_ERR_API_BAD_REQUEST', message: `Invalid request: ${detail}. See /docs for the expected shape.`, retriable: false },
+        error: {
+          code: 'LKL_ERR_API_BAD_REQUEST',
+          message: `Invalid request: ${detail}. See /docs for the expected shape.`,
+          retriable: false,
+        },
       });
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) request.log.error({ err }, 'unhandled error');
-    const code = status === 413 ? 'LKL_ERR_API_BAD_REQUEST' : status === 500 ? 'LKL_ERR_API_INTERNAL' : 'LKL_ERR_API_BAD_REQUEST';
+    const code =
+      status === 413
+        ? 'LKL_ERR_API_BAD_REQUEST'
+        : status === 500
+          ? 'LKL_ERR_API_INTERNAL'
+          : 'LKL_ERR_API_BAD_REQUEST';
     const message =
       status === 413
         ? `Request body is larger than the limit (ingest.maxBodyBytes). Split it, e.g. with \`lklab import FILE\`, which sends chunks.`
@@ -29,7 +41,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({
-      error: { code: 'LKL_ERR_API_NOT_FOUND', message: `No route ${request.method} ${request.url}. The API is listed at /docs.`, retriable: false },
+      error: {
+        code: 'LKL_ERR_API_NOT_FOUND',
+        message: `No route ${request.method} ${request.url}. The API is listed at /docs.`,
+        retriable: false,
+      },
     }),
   );
 }

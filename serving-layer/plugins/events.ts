@@ -8,8 +8,10 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
   const { lab } = opts;
   // Take the body as text whatever the type, and split it ourselves: a bad record must not fail the batch.
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser(['application/json', 'application/x-ndjson', 'text/plain'], { parseAs: 'string', bodyLimit: lab.config.ingest.maxBodyBytes }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser(
+    ['application/json', 'application/x-ndjson', 'text/plain'],
+    { parseAs: 'string', bodyLimit: lab.config.ingest.maxBodyBytes },
+    (_req, body, done) => done(null, body),
   );
 
   app.post<{ Querystring: { firstLine?: number; source?: string }; Body: string }>(
@@ -18,13 +20,22 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
       bodyLimit: lab.config.ingest.maxBodyBytes,
       schema: {
         tags: ['events'],
-        summary: 'Append YSB events to the log (NDJSON, one event per line, or a JSON array). Invalid records go to the dead-letter topic with their line and reason.',
+        summary:
+          'Append YSB events to the log (NDJSON, one event per line, or a JSON array). Invalid records go to the dead-letter topic with their line and reason.',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            firstLine: { type: 'integer', minimum: 1, description: 'Line number of the first record (for import chunks).' },
-            source: { type: 'string', maxLength: 200, description: 'Name recorded with dead letters (e.g. the file name).' },
+            firstLine: {
+              type: 'integer',
+              minimum: 1,
+              description: 'Line number of the first record (for import chunks).',
+            },
+            source: {
+              type: 'string',
+              maxLength: 200,
+              description: 'Name recorded with dead letters (e.g. the file name).',
+            },
           },
         },
         response: {
@@ -34,7 +45,13 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
               accepted: { type: 'integer' },
               rejected: { type: 'integer' },
               format: { type: 'string' },
-              rejections: { type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, reason: { type: 'string' } } } },
+              rejections: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { line: { type: 'integer' }, reason: { type: 'string' } },
+                },
+              },
             },
           },
         },
@@ -43,11 +60,19 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
     async (request) => {
       const body = typeof request.body === 'string' ? request.body : '';
       if (body.trim() === '') {
-        throw new LabError('LKL_ERR_INGEST_BODY_INVALID', 'The body is empty: send YSB events as NDJSON (one JSON object per line) or as a JSON array.');
+        throw new LabError(
+          'LKL_ERR_INGEST_BODY_INVALID',
+          'The body is empty: send YSB events as NDJSON (one JSON object per line) or as a JSON array.',
+        );
       }
       const split = IngestService.splitBody(body);
-      if ('error' in split) throw new LabError('LKL_ERR_INGEST_BODY_INVALID', `Cannot read the body: ${split.error}.`);
-      const summary = await lab.ingest.ingestLines(split.lines, request.query.source ?? 'POST /api/events', request.query.firstLine ?? 1);
+      if ('error' in split)
+        throw new LabError('LKL_ERR_INGEST_BODY_INVALID', `Cannot read the body: ${split.error}.`);
+      const summary = await lab.ingest.ingestLines(
+        split.lines,
+        request.query.source ?? 'POST /api/events',
+        request.query.firstLine ?? 1,
+      );
       return { ...summary, format: split.format };
     },
   );
@@ -58,9 +83,17 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
       schema: {
         tags: ['events'],
         summary: 'Rejected records with their reason: totals per reason and the most recent ones.',
-        querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        },
       },
     },
-    async (request) => ({ ...lab.deadLetters.counts(), topic: lab.deadLetters.topic, recent: lab.deadLetters.recent(request.query.limit ?? 100) }),
+    async (request) => ({
+      ...lab.deadLetters.counts(),
+      topic: lab.deadLetters.topic,
+      recent: lab.deadLetters.recent(request.query.limit ?? 100),
+    }),
   );
 }

@@ -5,7 +5,12 @@ export async function healthRoutes(app: FastifyInstance, opts: { lab: LabService
   const { lab } = opts;
   const dependencySchema = {
     type: 'object',
-    properties: { name: { type: 'string' }, kind: { type: 'string' }, state: { type: 'string', enum: ['up', 'down'] }, detail: { type: 'string' } },
+    properties: {
+      name: { type: 'string' },
+      kind: { type: 'string' },
+      state: { type: 'string', enum: ['up', 'down'] },
+      detail: { type: 'string' },
+    },
   } as const;
   const healthSchema = {
     type: 'object',
@@ -17,7 +22,12 @@ export async function healthRoutes(app: FastifyInstance, opts: { lab: LabService
     },
   } as const;
 
-  const health = async (): Promise<{ status: 'ok' | 'degraded'; mode: string; uptimeMs: number; dependencies: unknown[] }> => {
+  const health = async (): Promise<{
+    status: 'ok' | 'degraded';
+    mode: string;
+    uptimeMs: number;
+    dependencies: unknown[];
+  }> => {
     const dependencies = await lab.dependencies();
     return {
       status: dependencies.every((d) => d.state === 'up') ? 'ok' : 'degraded',
@@ -29,7 +39,13 @@ export async function healthRoutes(app: FastifyInstance, opts: { lab: LabService
 
   app.get(
     '/api/health',
-    { schema: { tags: ['health'], summary: 'Liveness: the server answers; status says whether every dependency is up.', response: { 200: healthSchema } } },
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness: the server answers; status says whether every dependency is up.',
+        response: { 200: healthSchema },
+      },
+    },
     async () => health(),
   );
   app.get(

@@ -7,47 +7,84 @@ import type { LabServices } from '../lab-services.js';
 export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
   const { lab } = opts;
 
-  app.get('/api/lambda', { schema: { tags: ['lambda'], summary: 'Lambda state: logic version per layer, current batch view and boundary, speed-layer status.' } }, async () => {
-    const view = lab.batch.views.current();
-    return {
-      batch: {
-        logicVersion: lab.batch.logicVersion,
-        availableLogicVersions: availableBatchLogicVersions(),
-        view: view ? { version: view.version, boundary: view.boundary, logicVersion: view.logicVersion, events: view.events, createdAt: view.createdAt } : null,
-        boundaryLagMs: view ? lab.clock.now() - view.boundary : null,
-        master: { splits: lab.batch.master.snapshot.splits.length, events: lab.batch.master.totalEvents(), bytes: lab.batch.master.totalBytes() },
-        ingestError: lab.batch.ingestError ?? null,
+  app.get(
+    '/api/lambda',
+    {
+      schema: {
+        tags: ['lambda'],
+        summary:
+          'Lambda state: logic version per layer, current batch view and boundary, speed-layer status.',
       },
-      speed: { ...(await lab.speed.currentStatus()), availableLogicVersions: [...SPEED_LOGIC.keys()] },
-    };
-  });
+    },
+    async () => {
+      const view = lab.batch.views.current();
+      return {
+        batch: {
+          logicVersion: lab.batch.logicVersion,
+          availableLogicVersions: availableBatchLogicVersions(),
+          view: view
+            ? {
+                version: view.version,
+                boundary: view.boundary,
+                logicVersion: view.logicVersion,
+                events: view.events,
+                createdAt: view.createdAt,
+              }
+            : null,
+          boundaryLagMs: view ? lab.clock.now() - view.boundary : null,
+          master: {
+            splits: lab.batch.master.snapshot.splits.length,
+            events: lab.batch.master.totalEvents(),
+            bytes: lab.batch.master.totalBytes(),
+          },
+          ingestError: lab.batch.ingestError ?? null,
+        },
+        speed: { ...(await lab.speed.currentStatus()), availableLogicVersions: [...SPEED_LOGIC.keys()] },
+      };
+    },
+  );
 
   app.post<{ Body: { trigger?: string } }>(
     '/api/lambda/batch-runs',
     {
       schema: {
         tags: ['lambda'],
-        summary: 'Start a batch run now (coalesces with one already waiting). Returns the run; poll GET /api/lambda/batch-runs/:id.',
-        body: { type: 'object', nullable: true, additionalProperties: false, properties: { trigger: { type: 'string', maxLength: 50 } } },
+        summary:
+          'Start a batch run now (coalesces with one already waiting). Returns the run; poll GET /api/lambda/batch-runs/:id.',
+        body: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          properties: { trigger: { type: 'string', maxLength: 50 } },
+        },
       },
     },
     async (request, reply) => reply.status(202).send(lab.batch.requestRun(request.body?.trigger ?? 'api')),
   );
 
-  app.get('/api/lambda/batch-runs', { schema: { tags: ['lambda'], summary: 'Batch runs, newest first, with phases and boundaries.' } }, async () => lab.batch.listRuns());
+  app.get(
+    '/api/lambda/batch-runs',
+    { schema: { tags: ['lambda'], summary: 'Batch runs, newest first, with phases and boundaries.' } },
+    async () => lab.batch.listRuns(),
+  );
 
   app.get<{ Params: { id: number } }>(
     '/api/lambda/batch-runs/:id',
     {
       schema: {
         tags: ['lambda'],
-        summary: 'One batch run: state, per-phase timings (map / shuffle / reduce / publish), boundary and view version.',
+        summary:
+          'One batch run: state, per-phase timings (map / shuffle / reduce / publish), boundary and view version.',
         params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } },
       },
     },
     async (request) => {
       const run = lab.batch.getRun(request.params.id);
-      if (!run) throw new LabError('LKL_ERR_API_NOT_FOUND', `Batch run ${request.params.id} does not exist; GET /api/lambda/batch-runs lists the runs.`);
+      if (!run)
+        throw new LabError(
+          'LKL_ERR_API_NOT_FOUND',
+          `Batch run ${request.params.id} does not exist; GET /api/lambda/batch-runs lists the runs.`,
+        );
       return run;
     },
   );
@@ -57,12 +94,16 @@ export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabService
     {
       schema: {
         tags: ['lambda'],
-        summary: 'Deploy a logic version to ONE Lambda layer (batch SQL or speed TS). Deploying only one shows the divergence of two codebases.',
+        summary:
+          'Deploy a logic version to ONE Lambda layer (batch SQL or speed TS). Deploying only one shows the divergence of two codebases.',
         body: {
           type: 'object',
           required: ['layer', 'logicVersion'],
           additionalProperties: false,
-          properties: { layer: { type: 'string', enum: ['batch', 'speed'] }, logicVersion: { type: 'integer', minimum: 1 } },
+          properties: {
+            layer: { type: 'string', enum: ['batch', 'speed'] },
+            logicVersion: { type: 'integer', minimum: 1 },
+          },
         },
       },
     },
@@ -70,11 +111,19 @@ export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabService
       const { layer, logicVersion } = request.body;
       const available = layer === 'batch' ? availableBatchLogicVersions() : [...SPEED_LOGIC.keys()];
       if (!available.includes(logicVersion)) {
-        throw new LabError('LKL_ERR_API_BAD_REQUEST', `The ${layer} layer has no logic v${logicVersion}; available: ${available.map((v) => `v${v}`).join(', ')}.`);
+        throw new LabError(
+          'LKL_ERR_API_BAD_REQUEST',
+          `The ${layer} layer has no logic v${logicVersion}; available: ${available.map((v) => `v${v}`).join(', ')}.`,
+        );
       }
       if (layer === 'batch') lab.batch.deploy(logicVersion);
       else await lab.speed.requestDeploy(logicVersion);
-      return { layer, logicVersion, batchLogicVersion: lab.batch.logicVersion, speedLogicVersion: lab.speed.logicVersion };
+      return {
+        layer,
+        logicVersion,
+        batchLogicVersion: lab.batch.logicVersion,
+        speedLogicVersion: lab.speed.logicVersion,
+      };
     },
   );
 }

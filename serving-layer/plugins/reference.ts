@@ -10,7 +10,13 @@ export async function referenceRoutes(app: FastifyInstance, opts: { lab: LabServ
         tags: ['reference'],
         summary: 'The ad → campaign mapping (YSB: 100 campaigns × 10 ads).',
         response: {
-          200: { type: 'array', items: { type: 'object', properties: { ad_id: { type: 'string' }, campaign_id: { type: 'string' } } } },
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { ad_id: { type: 'string' }, campaign_id: { type: 'string' } },
+            },
+          },
         },
       },
     },

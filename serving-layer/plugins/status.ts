@@ -5,8 +5,18 @@ import type { LabServices } from '../lab-services.js';
 export interface LabStatus {
   mode: string;
   uptimeMs: number;
-  topics: Array<{ name: string; partitions: Array<{ partition: number; low: number; end: number }>; low: number; end: number }>;
-  groups: Array<{ group: string; topic: string; totalLag: number; partitions: Array<{ partition: number; committed: number | null; end: number; lag: number }> }>;
+  topics: Array<{
+    name: string;
+    partitions: Array<{ partition: number; low: number; end: number }>;
+    low: number;
+    end: number;
+  }>;
+  groups: Array<{
+    group: string;
+    topic: string;
+    totalLag: number;
+    partitions: Array<{ partition: number; committed: number | null; end: number; lag: number }>;
+  }>;
   generator: GeneratorStats;
   ingest: { accepted: number; rejected: number };
   deadLetters: number;
@@ -48,7 +58,13 @@ export async function collectStatus(lab: LabServices): Promise<LabStatus> {
 export async function statusRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
   app.get(
     '/api/status',
-    { schema: { tags: ['status'], summary: 'Mode, topics with low/end offsets, consumer groups with lag, generator and ingest counters.' } },
+    {
+      schema: {
+        tags: ['status'],
+        summary:
+          'Mode, topics with low/end offsets, consumer groups with lag, generator and ingest counters.',
+      },
+    },
     async () => collectStatus(opts.lab),
   );
   app.post<{ Body: { rate: number } }>(
@@ -57,7 +73,12 @@ export async function statusRoutes(app: FastifyInstance, opts: { lab: LabService
       schema: {
         tags: ['status'],
         summary: 'Change the generator rate (events/s; 0 stops it).',
-        body: { type: 'object', required: ['rate'], additionalProperties: false, properties: { rate: { type: 'number', minimum: 0, maximum: 10_000_000 } } },
+        body: {
+          type: 'object',
+          required: ['rate'],
+          additionalProperties: false,
+          properties: { rate: { type: 'number', minimum: 0, maximum: 10_000_000 } },
+        },
       },
     },
     async (request) => {

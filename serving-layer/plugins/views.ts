@@ -66,11 +66,23 @@ export async function viewRoutes(app: FastifyInstance, opts: { lab: LabServices 
     },
     async (request) => {
       const q = request.query;
-      if (q.to <= q.from) throw new LabError('LKL_ERR_API_BAD_REQUEST', `"to" (${q.to}) must be greater than "from" (${q.from}).`);
+      if (q.to <= q.from)
+        throw new LabError(
+          'LKL_ERR_API_BAD_REQUEST',
+          `"to" (${q.to}) must be greater than "from" (${q.from}).`,
+        );
       if ((q.to - q.from) / 10_000 > MAX_QUERY_WINDOWS) {
-        throw new LabError('LKL_ERR_API_BAD_REQUEST', `The range spans more than ${MAX_QUERY_WINDOWS} windows of 10 s; query a shorter range.`);
+        throw new LabError(
+          'LKL_ERR_API_BAD_REQUEST',
+          `The range spans more than ${MAX_QUERY_WINDOWS} windows of 10 s; query a shorter range.`,
+        );
       }
-      return queryViews({ arch: q.arch, metric: q.metric ?? 'views', from: q.from, to: q.to, campaign: q.campaign }, lab.batch.views, lab.store, lab.clock.now());
+      return queryViews(
+        { arch: q.arch, metric: q.metric ?? 'views', from: q.from, to: q.to, campaign: q.campaign },
+        lab.batch.views,
+        lab.store,
+        lab.clock.now(),
+      );
     },
   );
 }

@@ -47,7 +47,12 @@ export const MAX_QUERY_WINDOWS = 10_000;
  * version's boundary come from that version, windows at or above it from the realtime views
  * (Pinot's hybrid-table split). One batch version per query: it is pinned for the whole answer.
  */
-export async function queryViews(q: ViewQuery, views: BatchViews, store: RealtimeStore, now: number): Promise<ViewAnswer> {
+export async function queryViews(
+  q: ViewQuery,
+  views: BatchViews,
+  store: RealtimeStore,
+  now: number,
+): Promise<ViewAnswer> {
   if (q.arch === 'kappa') return queryKappaViews({ ...q, arch: 'kappa' }, store);
   const pinned = views.pin();
   try {
@@ -66,7 +71,10 @@ export async function queryViews(q: ViewQuery, views: BatchViews, store: Realtim
     }
     if (useSpeed) {
       const speedWindows = split === undefined ? windows : windows.filter((w) => w >= split);
-      const rt = await readRealtimeWindows(store, speedWindows, { campaign: q.campaign, distinct: q.metric === 'distinct_users' });
+      const rt = await readRealtimeWindows(store, speedWindows, {
+        campaign: q.campaign,
+        distinct: q.metric === 'distinct_users',
+      });
       for (const r of rt) {
         out.push({
           campaign_id: r.campaign,
@@ -78,7 +86,11 @@ export async function queryViews(q: ViewQuery, views: BatchViews, store: Realtim
         });
       }
     }
-    out.sort((a, b) => a.window_start - b.window_start || (a.campaign_id < b.campaign_id ? -1 : a.campaign_id > b.campaign_id ? 1 : 0));
+    out.sort(
+      (a, b) =>
+        a.window_start - b.window_start ||
+        (a.campaign_id < b.campaign_id ? -1 : a.campaign_id > b.campaign_id ? 1 : 0),
+    );
     return {
       arch: q.arch,
       metric: q.metric,

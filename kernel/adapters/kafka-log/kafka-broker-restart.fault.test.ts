@@ -6,7 +6,19 @@ import { expect, it } from 'vitest';
 import { describeWithKafka } from '../../../test-support/infra.js';
 import { isLabError, type LabError } from '../../errors/lab-error.js';
 import type { AppendAck, LogConsumer } from '../../ports/event-log.js';
-import { labError, newTopic, onLocalStack, open, range, readAll, run, sleep, stackScript, waitFor, repoRoot } from './kafka-test-support.js';
+import {
+  labError,
+  newTopic,
+  onLocalStack,
+  open,
+  range,
+  readAll,
+  run,
+  sleep,
+  stackScript,
+  waitFor,
+  repoRoot,
+} from './kafka-test-support.js';
 
 describeWithKafka('kafka event log: broker restart', () => {
   it.runIf(onLocalStack())(

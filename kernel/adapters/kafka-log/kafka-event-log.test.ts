@@ -433,5 +433,4 @@ describeWithKafka('kafka event log', () => {
     expect(await log.committedOffsets(group, topic)).toEqual([{ partition: 0, offset: 0 }]);
     await log.deleteGroup(group);
   }, 60_000);
-
 });

@@ -89,7 +89,8 @@ export async function waitFor(
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-export const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+export const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from }, (_, i) => from + i);
 
 /** Every record of the topic, per partition, read from earliest by a fresh consumer group. */
 export async function readAll(log: KafkaEventLog, topic: string): Promise<Map<number, LogRecord[]>> {
@@ -111,4 +112,3 @@ export async function readAll(log: KafkaEventLog, topic: string): Promise<Map<nu
   }
   return got;
 }
-
