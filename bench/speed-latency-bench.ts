@@ -6,7 +6,9 @@
  *   npm run build && node dist/bench/speed-latency-bench.js [--rate 50000] [--seconds 60] [--mode embedded|distributed]
  *   (distributed: KAFKA_BROKERS and REDIS_URL, e.g. from `npm run stack:up`)
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +24,7 @@ import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { SpeedLayer } from '../speed-layer/speed-layer.js';
 import { flags, machine, percentile, printMachine, table } from './bench-support.js';
 
-const args = flags({ rate: 50_000, seconds: 60, mode: 'embedded', flushMs: 1000, partitions: 4 });
+const args = flags({ rate: 50_000, seconds: 60, mode: 'embedded', flushMs: 1000, partitions: 4, producers: 2 });
 const distributed = args.mode === 'distributed';
 const dir = mkdtempSync(join(tmpdir(), 'lkl-speed-bench-'));
 const config = loadConfig({
@@ -55,13 +57,23 @@ const speed = new SpeedLayer(log, store, ref, clock, bus, {
   logicVersion: 1,
 });
 await speed.start();
-const gen = new GeneratorRunner(log, dead, ref, clock, {
-  rate: args.rate,
-  mode: 'live',
-  seed: 1,
-  tickMs: 20,
-  knobs: {},
-});
+// Embedded: the generator runs in this process (the embedded log belongs to one process).
+// Distributed: like YSB's own generator, separate producer processes (`lklab produce`) feed Kafka.
+const gen = new GeneratorRunner(log, dead, ref, clock, { rate: distributed ? 0 : args.rate, mode: 'live', seed: 1, tickMs: 20, knobs: {} });
+const producers: ChildProcess[] = [];
+if (distributed) {
+  const bin = fileURLToPath(new URL('../../bin/lklab.js', import.meta.url).href.replace('/dist/bin/', '/bin/'));
+  for (let i = 0; i < args.producers; i++) {
+    producers.push(
+      spawn(process.execPath, [bin, 'produce', '--rate', String(args.rate / args.producers)], {
+        env: { ...process.env, LKLAB_NAMESPACE: config.namespace, LKLAB_SEED: String(i + 1), LKLAB_DATA_DIR: dir },
+        stdio: 'ignore',
+      }),
+    );
+  }
+}
+const produced = async (): Promise<number> =>
+  distributed ? (await log.offsets(AD_EVENTS_TOPIC)).reduce((s, p) => s + p.end, 0) : gen.status.produced;
 const cpu0 = process.cpuUsage();
 const t0 = clock.now();
 gen.start();
@@ -69,10 +81,12 @@ let maxBacklog = 0;
 for (let s = 0; s < args.seconds; s++) {
   await clock.sleep(1000);
   const st = speed.status as { processed: number };
-  maxBacklog = Math.max(maxBacklog, gen.status.produced - st.processed);
+  maxBacklog = Math.max(maxBacklog, (await produced()) - st.processed);
 }
 await gen.stop();
-const produced = gen.status.produced;
+for (const p of producers) p.kill('SIGTERM');
+await Promise.all(producers.map((p) => new Promise((r) => p.once('exit', r))));
+const total = await produced();
 const elapsed = (clock.now() - t0) / 1000;
 // Let the last windows close (their final flush is what YSB measures).
 await clock.sleep(12_000 + 6 * args.flushMs);
@@ -94,7 +108,7 @@ rmSync(dir, { recursive: true, force: true });
 const result = {
   mode: args.mode,
   targetRate: args.rate,
-  achievedRate: Math.round(produced / elapsed),
+  achievedRate: Math.round(total / elapsed),
   windows: latencies.length,
   p50: percentile(latencies, 50),
   p90: percentile(latencies, 90),
