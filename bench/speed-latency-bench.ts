@@ -24,7 +24,14 @@ import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { SpeedLayer } from '../speed-layer/speed-layer.js';
 import { flags, machine, percentile, printMachine, table } from './bench-support.js';
 
-const args = flags({ rate: 50_000, seconds: 60, mode: 'embedded', flushMs: 1000, partitions: 4, producers: 2 });
+const args = flags({
+  rate: 50_000,
+  seconds: 60,
+  mode: 'embedded',
+  flushMs: 1000,
+  partitions: 4,
+  producers: 2,
+});
 const distributed = args.mode === 'distributed';
 const dir = mkdtempSync(join(tmpdir(), 'lkl-speed-bench-'));
 const config = loadConfig({
@@ -59,14 +66,27 @@ const speed = new SpeedLayer(log, store, ref, clock, bus, {
 await speed.start();
 // Embedded: the generator runs in this process (the embedded log belongs to one process).
 // Distributed: like YSB's own generator, separate producer processes (`lklab produce`) feed Kafka.
-const gen = new GeneratorRunner(log, dead, ref, clock, { rate: distributed ? 0 : args.rate, mode: 'live', seed: 1, tickMs: 20, knobs: {} });
+const gen = new GeneratorRunner(log, dead, ref, clock, {
+  rate: distributed ? 0 : args.rate,
+  mode: 'live',
+  seed: 1,
+  tickMs: 20,
+  knobs: {},
+});
 const producers: ChildProcess[] = [];
 if (distributed) {
-  const bin = fileURLToPath(new URL('../../bin/lklab.js', import.meta.url).href.replace('/dist/bin/', '/bin/'));
+  const bin = fileURLToPath(
+    new URL('../../bin/lklab.js', import.meta.url).href.replace('/dist/bin/', '/bin/'),
+  );
   for (let i = 0; i < args.producers; i++) {
     producers.push(
       spawn(process.execPath, [bin, 'produce', '--rate', String(args.rate / args.producers)], {
-        env: { ...process.env, LKLAB_NAMESPACE: config.namespace, LKLAB_SEED: String(i + 1), LKLAB_DATA_DIR: dir },
+        env: {
+          ...process.env,
+          LKLAB_NAMESPACE: config.namespace,
+          LKLAB_SEED: String(i + 1),
+          LKLAB_DATA_DIR: dir,
+        },
         stdio: 'ignore',
       }),
     );

@@ -194,7 +194,12 @@ describe('Kappa replay interrupted in the middle of its history', () => {
   it('a replay stopped mid-way resumes from its checkpointed offsets (worker threads skip to them in the segment files) and stays exact', async () => {
     const N = 600_000;
     const { from, to } = catchUpRange(N);
-    const settings = kappaSettings({ autoSwitchover: true, catchUpDwellMs: 200, checkpointIntervalMs: 100, replayParallelism: 2 });
+    const settings = kappaSettings({
+      autoSwitchover: true,
+      catchUpDwellMs: 200,
+      checkpointIntervalMs: 100,
+      replayParallelism: 2,
+    });
     const rig = await embeddedRig('resume', { partitions: 4 }, settings);
     await appendCatchUp(rig.log, 'resume', 8, N, undefined, { botShare: 0.1 });
     await rig.kappa.sync(1, 60_000);
@@ -215,9 +220,19 @@ describe('Kappa replay interrupted in the middle of its history', () => {
     await again.kappa.waitForState(2, ['live'], 60_000);
     const truth = recount(catchUpEvents(8, N, undefined, { botShare: 0.1 }), ref, { excludeBots: true });
     const views = await servedKappa(rig.store, 'views', from, to);
-    expect(verdicts(views.values, truth.views, from, to)).toMatchObject({ correct: truth.views.size, differ: 0, missing: 0, extra: 0 });
+    expect(verdicts(views.values, truth.views, from, to)).toMatchObject({
+      correct: truth.views.size,
+      differ: 0,
+      missing: 0,
+      extra: 0,
+    });
     const distinct = await servedKappa(rig.store, 'distinct_users', from, to);
-    expect(verdicts(distinct.values, truth.distinct, from, to)).toMatchObject({ correct: truth.distinct.size, differ: 0, missing: 0, extra: 0 });
+    expect(verdicts(distinct.values, truth.distinct, from, to)).toMatchObject({
+      correct: truth.distinct.size,
+      differ: 0,
+      missing: 0,
+      extra: 0,
+    });
     expect(Number((await rig.store.getFields('lklab:kappa:v2:meta')).processed)).toBe(N);
   }, 120_000);
 });
