@@ -1,0 +1,124 @@
+/**
+ * The measurement API's wire shapes: what `GET /api/metrics`, `GET /api/metrics/history`,
+ * `GET /api/divergence`, `GET /api/timeline` and the SSE stream `GET /api/stream` answer.
+ * The dashboard and the scenario runner read only these; every number in them is measured from
+ * the running system (never a constant or a formula about it). docs/metrics.md defines each one.
+ */
+
+/** Layers whose answers are checked against the truth oracle. */
+export type MeasuredLayer = 'batch' | 'speed' | 'lambda' | 'kappa' | 'kappa_candidate';
+export type MeasuredMetric = 'views' | 'distinct_users';
+export type ArchName = 'lambda' | 'kappa';
+
+/** YSB's verdicts over closed windows, for one layer and one metric. */
+export interface CorrectnessFigures {
+  layer: MeasuredLayer;
+  metric: MeasuredMetric;
+  /** windows compared: closed windows (window end + allowed lateness < watermark) inside the measured range */
+  windows: number;
+  correct: number;
+  differ: number;
+  /** the truth has the window, the layer does not */
+  missing: number;
+  /** the layer has the window, the truth does not */
+  extra: number;
+  /** correct / windows, 0..1 (null when windows = 0) */
+  correctShare: number | null;
+  /** Σ|layer − truth| over compared windows */
+  absError: number;
+  /** Σ|layer − truth| / Σ truth (null when Σ truth = 0) */
+  relError: number | null;
+  /** the logic version the truth was computed with */
+  truthLogicVersion: number;
+}
+
+/** A latency distribution in milliseconds. */
+export interface LatencyFigures {
+  count: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export interface ArchLatency {
+  arch: ArchName;
+  /** YSB final-event latency: time_updated of a window − (window end), per closed window */
+  finalEvent: LatencyFigures;
+}
+
+export interface MaintenanceFigures {
+  arch: ArchName;
+  /** business-logic implementations (codebases) the architecture needs: Lambda 2 (SQL + TS), Kappa 1 */
+  implementations: number;
+  /** the files counted, with their non-blank, non-comment lines */
+  logicFiles: { path: string; language: 'sql' | 'ts'; lines: number; logicVersion: number }[];
+  /** total lines of business logic for the current logic version */
+  logicLines: number;
+  /** lines changed (added + removed) by the v1 → v2 change, counted by a line diff of the files */
+  linesChangedV1toV2: number;
+  /** components running for this architecture (processes / in-process services) */
+  runningComponents: string[];
+  /** CPU time attributed per component, ms */
+  computeMs: Record<string, number>;
+  /** events processed by recomputation (batch runs; replays) per event ingested */
+  workAmplification: number | null;
+  /** bytes on storage: Lambda = master dataset + batch views + realtime views; Kappa = log + output tables */
+  storageBytes: number;
+}
+
+export interface MetricsSnapshot {
+  at: number;
+  /** event time below which windows count as closed for correctness */
+  closedBefore: number | null;
+  correctness: CorrectnessFigures[];
+  latency: ArchLatency[];
+  /** now − batch boundary */
+  batchBoundaryLagMs: number | null;
+  /** serving layer query latency (GET /api/views), ms */
+  servingLatency: LatencyFigures;
+  maintenance: MaintenanceFigures[];
+  ingested: number;
+}
+
+export interface MetricsHistory {
+  /** snapshots, oldest first */
+  points: MetricsSnapshot[];
+}
+
+export type DivergenceCause =
+  | 'not-yet-in-batch'
+  | 'late-event'
+  | 'at-least-once-duplicate'
+  | 'hyperloglog-approximation'
+  | 'logic-versions-differ'
+  | 'replay-not-caught-up'
+  | 'window-open'
+  | 'unknown';
+
+export interface DivergenceCell {
+  campaign_id: string;
+  window_start: number;
+  truth: number | null;
+  /** every layer's value (null: the layer has no answer for this window) */
+  values: Partial<Record<MeasuredLayer, number | null>>;
+  /** value − truth per layer */
+  differences: Partial<Record<MeasuredLayer, number | null>>;
+  /** one cause per diverging layer */
+  causes: Partial<Record<MeasuredLayer, DivergenceCause>>;
+}
+
+export interface DivergenceAnswer {
+  metric: MeasuredMetric;
+  from: number;
+  to: number;
+  truthLogicVersion: number;
+  cells: DivergenceCell[];
+}
+
+/** A mark on the dashboard's timeline: batch runs, crashes, deploys, replay start, switchover. */
+export interface TimelineMark {
+  at: number;
+  kind: string;
+  label: string;
+}
