@@ -122,3 +122,25 @@ export interface TimelineMark {
   kind: string;
   label: string;
 }
+
+export interface DivergenceQuery {
+  metric: MeasuredMetric;
+  from: number;
+  to: number;
+  campaign?: string | undefined;
+}
+
+/**
+ * The in-process measurement service (LabServices.measurement): the API plugin, the SSE stream
+ * and the scenario runner read it. Snapshots are taken every `measurement.intervalMs` and kept
+ * as history.
+ */
+export interface Measurement {
+  /** a fresh snapshot, measured now */
+  snapshot(): Promise<MetricsSnapshot>;
+  /** the kept snapshots, oldest first; only those taken at or after `since` */
+  history(since?: number): MetricsHistory;
+  divergence(q: DivergenceQuery): Promise<DivergenceAnswer>;
+  /** marks at or after `since`, oldest first */
+  timeline(since?: number): TimelineMark[];
+}
