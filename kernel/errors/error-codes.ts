@@ -101,6 +101,21 @@ export const ERROR_CODES = {
     summary: 'An unexpected error; the server log has the stack.',
   },
   LKL_ERR_API_NOT_FOUND: { http: 404, retriable: false, summary: 'The API resource does not exist.' },
+  LKL_ERR_API_UNAUTHORIZED: {
+    http: 401,
+    retriable: false,
+    summary: 'A control route was called without the bearer token (server.token) or with a wrong one.',
+  },
+  LKL_ERR_API_RATE_LIMITED: {
+    http: 429,
+    retriable: true,
+    summary: 'The client sent more requests per minute than server.rateLimit allows.',
+  },
+  LKL_ERR_CONFIG_UNSAFE_BIND: {
+    http: 500,
+    retriable: false,
+    summary: 'The server would bind a non-loopback address without a token (server.token).',
+  },
   LKL_ERR_CLI_USAGE: {
     http: 400,
     retriable: false,
@@ -205,6 +220,22 @@ export const ERROR_CODES = {
     http: 400,
     retriable: false,
     summary: 'lklab kappa-worker needs Kafka and Redis (the embedded log and store belong to one process).',
+  },
+  LKL_ERR_SCENARIO_INVALID: {
+    http: 400,
+    retriable: false,
+    summary: 'A scenario file does not match the scenario schema, or asks for something this mode cannot do.',
+  },
+  LKL_ERR_SCENARIO_UNKNOWN: {
+    http: 404,
+    retriable: false,
+    summary: 'There is no scenario with this id in scenarios/.',
+  },
+  LKL_ERR_SCENARIO_RUN_UNKNOWN: {
+    http: 404,
+    retriable: false,
+    summary:
+      'There is no scenario run with this id (runs are kept in memory by the process that started them).',
   },
 } as const satisfies Record<string, { http: number; retriable: boolean; summary: string }>;
 
