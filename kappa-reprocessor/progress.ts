@@ -19,8 +19,15 @@ export interface PartitionRate {
 export class ProgressTracker {
   private readonly samples: ProgressSample[] = [];
 
-  /** @param windowMs rates are averaged over about this much time */
-  constructor(private readonly windowMs = 5_000) {}
+  /**
+   * @param windowMs rates are averaged over about this much time
+   * @param minSpanMs no rate is reported before the samples span this long: positions move in
+   *   checkpoint-sized steps, and one step over a short span would read as a burst
+   */
+  constructor(
+    private readonly windowMs = 5_000,
+    private readonly minSpanMs = 1_000,
+  ) {}
 
   add(sample: ProgressSample): void {
     this.samples.push(sample);
@@ -35,7 +42,7 @@ export class ProgressTracker {
     const dt = (last.at - first.at) / 1000;
     const out: PartitionRate[] = [];
     for (const [p, pos] of last.positions) {
-      if (dt <= 0) {
+      if (dt <= 0 || dt * 1000 < this.minSpanMs) {
         out.push({ partition: p, rate: 0, arrival: 0 });
         continue;
       }

@@ -2,7 +2,7 @@ import type { Clock } from '../kernel/clock/clock.js';
 
 /**
  * Token bucket for a replay's rate limit (events/s). A batch may overdraw the bucket; the next
- * caller then waits until it is paid back, so the long-run rate is the limit. Burst: one second.
+ * caller then waits until it is paid back, so the long-run rate is the limit. No burst: the bucket starts empty.
  */
 export class RateLimiter {
   private tokens: number;
@@ -12,7 +12,8 @@ export class RateLimiter {
     private readonly ratePerSecond: number,
     private readonly clock: Clock,
   ) {
-    this.tokens = ratePerSecond;
+    // Starts empty: a replay paced at R events/s never bursts a whole second's worth at start.
+    this.tokens = 0;
     this.last = clock.now();
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { systemClock } from '../kernel/clock/system-clock.js';
+import type { LabConfig } from '../kernel/config/defaults.js';
 import type { EventLog } from '../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { describeWithKafka, describeWithRedis, kafkaBrokers, redisUrl } from '../test-support/infra.js';
@@ -8,7 +9,6 @@ import {
   appendCatchUp,
   catchUpEvents,
   catchUpRange,
-  kappaSettings,
   ref,
   servedKappa,
   startKappa,
@@ -22,26 +22,27 @@ const KNOBS = { botShare: 0.1 };
 const describeDistributed = kafkaBrokers() ? describeWithRedis : describeWithKafka;
 
 describeDistributed(
-  `Kappa on Kafka + Redis: catch-up of ${N.toLocaleString('en')} YSB events, then a replay v1 → v2`,
+  `Kappa on Kafka + Redis: catch-up of ${N.toLocaleString('en')} YSB events, then a replay v1 → v2 in worker threads`,
   () => {
-    const id = randomUUID().slice(0, 8);
-    const topic = `kappa-dist-${id}`;
-    const groupPrefix = `kappa-dist-${id}-v`;
+    const namespace = `kd${randomUUID().slice(0, 8)}`;
+    const topic = 'ad-events';
     const { from, to } = catchUpRange(N);
     let log: EventLog;
     let store: RealtimeStore;
     let rig: KappaRig;
+    let config: LabConfig;
 
     beforeAll(async () => {
-      const { openKafkaEventLog } = await import('../kernel/adapters/kafka-log/kafka-event-log.js');
-      const { openRedisRealtimeStore } =
-        await import('../kernel/adapters/redis-store/redis-realtime-store.js');
-      log = await openKafkaEventLog({
-        brokers: kafkaBrokers()!,
-        clientId: 'kappa-dist-test',
-        clock: systemClock,
-      });
-      store = await openRedisRealtimeStore({ url: redisUrl()!, prefix: `lklab-test-${id}:` });
+      const { createEventLog } = await import('../kernel/adapters/event-log-factory.js');
+      const { createRealtimeStore } = await import('../kernel/adapters/store-factory.js');
+      const { loadConfig } = await import('../kernel/config/load-config.js');
+      // The lab's wiring: factories + a random namespace (topics, groups, Redis keys), which replay threads reuse.
+      config = loadConfig({
+        env: { KAFKA_BROKERS: kafkaBrokers()!.join(','), REDIS_URL: redisUrl()!, LKLAB_NAMESPACE: namespace },
+        overrides: { kappa: { autoSwitchover: false, catchUpDwellMs: 500, replayParallelism: 2 } },
+      }) as LabConfig;
+      log = await createEventLog(config, systemClock);
+      store = await createRealtimeStore(config, systemClock);
       await log.ensureTopic(topic, { partitions: 4 });
       const t0 = performance.now();
       await appendCatchUp(log, topic, SEED, N, undefined, KNOBS);
@@ -52,8 +53,7 @@ describeDistributed(
       await store?.deleteByPrefix('');
       for (const ns of ['kappa-v1', 'kappa-v2']) await store?.deleteOffsets(ns);
       await store?.close();
-      for (const g of [`${groupPrefix}1`, `${groupPrefix}2`])
-        await log?.deleteGroup(g).catch(() => undefined);
+      for (const g of ['lklab-kappa-v1', 'lklab-kappa-v2']) await log?.deleteGroup(g).catch(() => undefined);
       await log?.deleteTopic(topic).catch(() => undefined);
       await log?.deleteTopic(`${topic}-dead-letter`).catch(() => undefined);
       await log?.close();
@@ -61,13 +61,7 @@ describeDistributed(
 
     it('the live job answers 100 % CORRECT views and exact distinct users for every window', async () => {
       const t0 = performance.now();
-      rig = await startKappa(
-        log,
-        store,
-        topic,
-        kappaSettings({ autoSwitchover: false, catchUpDwellMs: 500, replayParallelism: 2 }),
-        { groupPrefix },
-      );
+      rig = await startKappa(log, store, topic, config.kappa, { threadConfig: config });
       await rig.kappa.sync(1, 170_000);
       const ms = performance.now() - t0;
       console.log(
@@ -95,10 +89,11 @@ describeDistributed(
       expect(Number((await store.getFields('lklab:kappa:v1:meta')).processed)).toBe(N);
     }, 240_000);
 
-    it('a replay of logic v2 with two consumers in its group catches up; after the switchover answers equal the v2 truth', async () => {
+    it('a replay of logic v2 by two consumers in worker threads catches up; after the switchover answers equal the v2 truth', async () => {
       const t0 = performance.now();
       const job = await rig.kappa.startReplay({ logicVersion: 2 });
-      expect(job).toMatchObject({ id: 2, parallelism: 2, group: `${groupPrefix}2` });
+      expect(job).toMatchObject({ id: 2, parallelism: 2, group: 'lklab-kappa-v2' });
+      expect(rig.kappa.runner(2)!.status.engine).toBe('worker-threads (2 Kafka consumers)');
       await rig.kappa.waitForState(2, ['caught-up'], 170_000);
       const ms = performance.now() - t0;
       console.log(
@@ -106,6 +101,7 @@ describeDistributed(
       );
       expect((await rig.kappa.view()).active).toBe(1);
       await rig.kappa.switchover();
+      expect(rig.kappa.runner(2)!.status.engine).toBe('inline'); // the live job's engine after the switchover
       const truth = recount(catchUpEvents(SEED, N, undefined, KNOBS), ref, { excludeBots: true });
       const views = await servedKappa(store, 'views', from, to);
       expect([...views.jobs]).toEqual([2]);
@@ -117,6 +113,16 @@ describeDistributed(
         extra: 0,
         examples: [],
       });
+      const distinct = await servedKappa(store, 'distinct_users', from, to);
+      const d = verdicts(distinct.values, truth.distinct, from, to);
+      expect(d, d.examples.join('\n')).toEqual({
+        correct: truth.distinct.size,
+        differ: 0,
+        missing: 0,
+        extra: 0,
+        examples: [],
+      });
+      expect(Number((await store.getFields('lklab:kappa:v2:meta')).processed)).toBe(N);
     }, 240_000);
   },
 );
@@ -168,18 +174,21 @@ describeDistributed(
         await rigW.kappa.waitForState(2, ['caught-up'], 120_000);
         const local = rigW.kappa.runner(2)!.status.processed;
         await rigW.kappa.switchover();
+        // The worker leaves once job 2 is no longer a replay: at caught-up or at the switchover,
+        // whichever its poll sees first. Its non-JSON output lines are kept (stderr()), so a line
+        // printed before this point is not missed.
         const left = await new Promise<string>((resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new Error(`the worker did not leave job 2: ${worker.stderr()}`)),
-            30_000,
-          );
-          worker.proc.stdout!.on('data', (b: Buffer) => {
-            const m = /left job 2 \(live\) after processing (\d+) events/.exec(b.toString());
+          const started = performance.now();
+          const poll = setInterval(() => {
+            const m = /left job 2 \((?:caught-up|live)\) after processing (\d+) events/.exec(worker.stderr());
             if (m) {
-              clearTimeout(timer);
+              clearInterval(poll);
               resolve(m[1]!);
+            } else if (performance.now() - started > 30_000) {
+              clearInterval(poll);
+              reject(new Error(`the worker did not leave job 2: ${worker.stderr()}`));
             }
-          });
+          }, 100);
         });
         const remote = Number(left);
         expect(remote).toBeGreaterThan(0);
