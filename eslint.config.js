@@ -23,6 +23,30 @@ export default tseslint.config(
     languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly' } },
   },
   {
+    // The dashboard's browser modules (served as they are, no build step).
+    files: ['dashboard/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'console',
+          'fetch',
+          'EventSource',
+          'Node',
+          'Intl',
+          'performance',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+          'encodeURIComponent',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['kernel/clock/**', 'bench/**', 'cli/**', '**/*.test.ts', 'scripts/**'],
     rules: { 'no-restricted-properties': 'off' },
   },

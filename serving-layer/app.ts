@@ -3,12 +3,14 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { LabServices } from './lab-services.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { dashboardRoutes } from './plugins/dashboard.js';
 import { eventRoutes } from './plugins/events.js';
 import { healthRoutes } from './plugins/health.js';
 import { kappaRoutes } from './plugins/kappa.js';
 import { lambdaRoutes } from './plugins/lambda.js';
 import { referenceRoutes } from './plugins/reference.js';
 import { statusRoutes } from './plugins/status.js';
+import { streamRoutes } from './plugins/stream.js';
 import { viewRoutes } from './plugins/views.js';
 
 export interface AppOptions {
@@ -37,7 +39,6 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/docs'));
   await app.register(healthRoutes, { lab });
   await app.register(referenceRoutes, { lab });
   await app.register(statusRoutes, { lab });
@@ -45,5 +46,7 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
   await app.register(viewRoutes, { lab });
   await app.register(lambdaRoutes, { lab });
   await app.register(kappaRoutes, { lab });
+  await app.register(streamRoutes, { lab });
+  await app.register(dashboardRoutes);
   return app;
 }

@@ -1,0 +1,220 @@
+/** Kappa controls: start a replay, per-partition progress with rate and ETA, switch over, roll back, abort, the jobs. */
+import { api } from './api.js';
+import { $, clock, dur, feedback, fill, h, int, pct } from './dom.js';
+
+const ENDED = new Set(['retired', 'aborted']);
+
+function fact(label, value, id) {
+  return h('div', {}, h('dt', {}, label), h('dd', id ? { id } : {}, value));
+}
+
+function partition(job, p) {
+  const isReplay = p.snapshotEnd !== null && p.progress !== null;
+  const share = isReplay ? p.progress : p.end > 0 ? Math.min(1, p.position / p.end) : 1;
+  return h(
+    'div',
+    { class: 'part', dataset: { partition: p.partition } },
+    h(
+      'div',
+      { class: 'row' },
+      h('span', {}, `partition ${p.partition}`),
+      h('span', {}, isReplay ? pct(share) : `lag ${int(p.lag)}`),
+    ),
+    h('progress', {
+      max: 1,
+      value: Math.max(0, Math.min(1, share ?? 0)),
+      'aria-label': `job ${job.id} partition ${p.partition}: ${int(p.position)} of ${int(isReplay ? p.snapshotEnd : p.end)}`,
+    }),
+    h(
+      'div',
+      { class: 'row' },
+      h('span', {}, `${int(p.position)} / ${int(isReplay ? p.snapshotEnd : p.end)}`),
+      h(
+        'span',
+        {},
+        `${int(p.rate)} ev/s · ETA ${p.etaMs === null ? (p.lag === 0 ? 'caught up' : '—') : dur(p.etaMs)}`,
+      ),
+    ),
+  );
+}
+
+function jobCard(job, view, act) {
+  const canAbort = job.state === 'replaying' || job.state === 'caught-up';
+  return h(
+    'article',
+    {
+      class: `job${job.active ? ' active' : ''}`,
+      dataset: { job: job.id, state: job.state },
+      'aria-label': `Kappa job ${job.id}`,
+    },
+    h(
+      'div',
+      { class: 'job-head' },
+      h('strong', {}, `Job ${job.id}`),
+      h('span', { class: `state state-${job.state}` }, job.state),
+      job.active ? h('span', { class: 'badge-active' }, 'active') : null,
+      h(
+        'span',
+        { class: 'muted grow' },
+        `logic v${job.logicVersion} · ${job.table} · ${job.kind === 'replay' ? 'replay' : 'initial'}`,
+      ),
+      canAbort
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'danger small',
+              onclick: () => act.abort(job.id),
+              'aria-label': `Abort replay job ${job.id}`,
+            },
+            'Abort',
+          )
+        : null,
+    ),
+    h(
+      'div',
+      { class: 'job-meta' },
+      `lag ${int(job.lag)} · ${int(job.rate)} ev/s · ETA ${job.etaMs === null ? '—' : dur(job.etaMs)} · processed ${int(job.counters?.processed)}` +
+        ` · late ${int(job.counters?.late)} · dropped ${int(job.counters?.dropped)}` +
+        (job.kind === 'replay'
+          ? ` · ${job.parallelism} threads${job.rateLimit ? ` · limit ${int(job.rateLimit)} ev/s` : ''}`
+          : '') +
+        (job.catchUp && job.state === 'replaying'
+          ? ` · ${job.catchUp.passedSnapshot ? `lag under threshold for ${dur(job.catchUp.heldMs)}` : `${job.catchUp.behindSnapshot.length} partitions behind the snapshot`}`
+          : '') +
+        (job.caughtUpAt ? ` · caught up ${clock(job.caughtUpAt)}` : '') +
+        (job.state === 'grace' && job.retireAt ? ` · retired at ${clock(job.retireAt)}` : ''),
+    ),
+    job.warnings?.length
+      ? h('div', { class: 'job-meta', style: 'color:#b45309' }, `warnings: ${job.warnings.join('; ')}`)
+      : null,
+    job.runner?.lastError
+      ? h('div', { class: 'job-meta', style: 'color:#b91c1c' }, `error: ${job.runner.lastError}`)
+      : null,
+    ENDED.has(job.state)
+      ? null
+      : h(
+          'div',
+          { class: 'parts' },
+          job.partitions.map((p) => partition(job, p)),
+        ),
+  );
+}
+
+export function initKappa({ on }) {
+  const fb = $('kappa-feedback');
+  const versions = $('replay-version');
+  let known = '';
+  let view = null;
+
+  const run = async (label, fn) => {
+    try {
+      const out = await fn();
+      feedback(fb, label(out));
+    } catch (err) {
+      feedback(fb, err.message, false);
+    }
+  };
+  const act = {
+    abort: (id) =>
+      run(
+        () => `Replay job ${id} aborted; its table, consumer group and offsets are removed.`,
+        () => api(`/api/kappa/replays/${id}/abort`, { method: 'POST' }),
+      ),
+  };
+
+  const render = (v) => {
+    view = v;
+    const key = v.availableLogicVersions.join(',');
+    if (key !== known) {
+      known = key;
+      const current = versions.value;
+      fill(
+        versions,
+        v.availableLogicVersions.map((n) =>
+          h('option', { value: String(n) }, `v${n}${n === 2 ? ' — without bots' : n === 1 ? ' — YSB' : ''}`),
+        ),
+      );
+      versions.value = v.availableLogicVersions.map(String).includes(current)
+        ? current
+        : String(v.availableLogicVersions.at(-1));
+    }
+    const active = v.jobs.find((j) => j.id === v.active);
+    const candidate = v.jobs.find((j) => j.state === 'replaying' || j.state === 'caught-up');
+    const previous = v.jobs.find((j) => j.id === v.previous && j.state === 'grace');
+    fill(
+      $('kappa-facts'),
+      fact(
+        'active job',
+        active ? `job ${active.id} (logic v${active.logicVersion})` : 'none',
+        'kappa-active',
+      ),
+      fact(
+        'replay',
+        candidate ? `job ${candidate.id}: ${candidate.state}` : 'none running',
+        'kappa-candidate',
+      ),
+      fact('previous (rollback)', previous ? `job ${previous.id} until ${clock(previous.retireAt)}` : '—'),
+      fact('switched over', v.switchedAt ? clock(v.switchedAt) : '—'),
+      fact('switchover', v.settings.autoSwitchover ? 'automatic when caught up' : 'manual'),
+    );
+    const sw = $('switchover-btn');
+    sw.disabled = !candidate || candidate.state !== 'caught-up';
+    $('rollback-btn').disabled = !previous;
+    $('replay-btn').disabled = !!candidate;
+    $('kappa-actions-hint').textContent = candidate
+      ? candidate.state === 'caught-up'
+        ? `job ${candidate.id} has caught up: switch readers to it`
+        : `job ${candidate.id} is replaying; switch over once it has caught up`
+      : previous
+        ? `roll back to job ${previous.id} during its grace period`
+        : 'start a replay to change the logic';
+
+    const running = v.jobs.filter((j) => !ENDED.has(j.state));
+    const ended = v.jobs.filter((j) => ENDED.has(j.state));
+    fill(
+      $('kappa-jobs'),
+      running.length === 0
+        ? h('p', { class: 'empty' }, 'No Kappa job is running.')
+        : running.map((j) => jobCard(j, v, act)),
+      ended.length
+        ? h(
+            'details',
+            { class: 'ended' },
+            h('summary', {}, `${ended.length} ended job${ended.length > 1 ? 's' : ''}`),
+            ended.map((j) => jobCard(j, v, act)),
+          )
+        : null,
+    );
+  };
+  on('kappa', render);
+  fill($('kappa-jobs'), h('p', { class: 'empty' }, 'Loading the jobs…'));
+
+  $('replay-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const logicVersion = Number(versions.value);
+    const rateLimit = Math.max(0, Math.floor(Number($('replay-rate').value) || 0));
+    const force = $('replay-force').checked;
+    $('replay-btn').disabled = true;
+    run(
+      (job) =>
+        `Replay started: job ${job.id} with logic v${job.logicVersion} reads the log from offset 0 into ${job.table ?? `kappa_v${job.id}`}` +
+        (job.warnings?.length ? ` (warnings: ${job.warnings.join('; ')})` : '.'),
+      () => api('/api/kappa/replays', { method: 'POST', body: { logicVersion, force, rateLimit } }),
+    );
+  });
+  $('switchover-btn').addEventListener('click', () =>
+    run(
+      (p) =>
+        `Switched over: readers now use job ${p.job} (logic v${p.logicVersion}); job ${p.previous ?? '—'} stays for the grace period.`,
+      () => api('/api/kappa/switchover', { method: 'POST' }),
+    ),
+  );
+  $('rollback-btn').addEventListener('click', () =>
+    run(
+      (p) => `Rolled back: readers use job ${p.job} again.`,
+      () => api('/api/kappa/rollback', { method: 'POST' }),
+    ),
+  );
+  return () => view;
+}
