@@ -1,0 +1,147 @@
+import { BATCH_QUEUE } from '../batch-layer/batch-worker.js';
+import type { Lab } from '../cli/runtime/lab-runtime.js';
+import type { VirtualClock } from '../kernel/clock/virtual-clock.js';
+import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
+import type { TruthTracker } from './truth-tracker.js';
+
+/**
+ * Moves a scenario's time. Fast mode steps a virtual clock one generator tick at a time and, after
+ * each step, waits (in real time) until every consumer — truth oracle, speed layer, Kappa jobs —
+ * has processed everything in the log and a running batch run has finished. So each flush,
+ * checkpoint and batch run sees the same data at the same virtual time on every run: the run is
+ * deterministic for a seed. (The price: processing takes no virtual time, so fast mode shows no
+ * backlog; live mode does.) Live mode just lets the system clock run.
+ */
+export interface ScenarioDriver {
+  readonly mode: 'fast' | 'live';
+  /** clock ms of scenario time 0 */
+  readonly startedAt: number;
+  now(): number;
+  /** Lets scenario time run to `ms` (clock ms). */
+  runTo(ms: number): Promise<void>;
+  /** Lets time run until `cond` holds, at most `maxMs` of scenario time; returns whether it held. */
+  waitFor(cond: () => Promise<boolean> | boolean, maxMs: number): Promise<boolean>;
+  /** Waits until the consumers have caught up (fast mode; a no-op live). */
+  settle(): Promise<void>;
+}
+
+const REAL_TIMEOUT_MS = 120_000;
+const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class FastDriver implements ScenarioDriver {
+  readonly mode = 'fast';
+
+  constructor(
+    private readonly lab: Lab,
+    private readonly clock: VirtualClock,
+    private readonly truth: TruthTracker,
+    private readonly tickMs: number,
+    readonly startedAt: number,
+  ) {}
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  async runTo(ms: number): Promise<void> {
+    while (this.clock.now() < ms) {
+      const next = Math.min(
+        ms,
+        this.startedAt + (Math.floor((this.clock.now() - this.startedAt) / this.tickMs) + 1) * this.tickMs,
+      );
+      await this.clock.runUntil(next);
+      await this.settle();
+    }
+  }
+
+  async waitFor(cond: () => Promise<boolean> | boolean, maxMs: number): Promise<boolean> {
+    const until = this.clock.now() + maxMs;
+    for (;;) {
+      if (await cond()) return true;
+      if (this.clock.now() >= until) return false;
+      await this.runTo(Math.min(until, this.clock.now() + this.tickMs));
+    }
+  }
+
+  async settle(): Promise<void> {
+    const s = this.lab.services;
+    await this.truth.drain(REAL_TIMEOUT_MS);
+    if (s.speed.status.running) await s.speed.waitProcessed(REAL_TIMEOUT_MS);
+    await this.kappaCaughtUp();
+    await this.batchSettled();
+  }
+
+  /** Every running Kappa job has processed (not necessarily checkpointed) up to the log end. */
+  private async kappaCaughtUp(): Promise<void> {
+    const s = this.lab.services;
+    const ends = await s.log.offsets(AD_EVENTS_TOPIC);
+    const view = await s.kappa.view();
+    const started = performance.now();
+    for (const job of view.jobs) {
+      if (!['live', 'replaying', 'caught-up', 'grace'].includes(job.state)) continue;
+      for (;;) {
+        const runner = s.kappa.runner(job.id);
+        if (!runner) break;
+        const pos = runner.positions();
+        const behind = ends.filter((e) => {
+          if (e.end <= e.low) return false;
+          const p = pos.find((x) => x.partition === e.partition);
+          return !p || p.next < e.end;
+        });
+        if (behind.length === 0) break;
+        if (performance.now() - started > REAL_TIMEOUT_MS)
+          throw new Error(
+            `Kappa job ${job.id} did not process the log to its end within ${REAL_TIMEOUT_MS} ms`,
+          );
+        await realSleep(5);
+      }
+    }
+  }
+
+  /** A running batch run has finished, or waits for a retry's backoff (which needs the clock to move). */
+  private async batchSettled(): Promise<void> {
+    const s = this.lab.services;
+    const started = performance.now();
+    for (;;) {
+      const run = s.batch.listRuns()[0];
+      if (!run || run.state === 'completed' || run.state === 'failed') return;
+      if (run.state === 'map' || run.state === 'reduce') {
+        const c = await s.queue.counts(BATCH_QUEUE);
+        if (c.active === 0 && c.waiting === 0 && c.delayed > 0) return;
+      }
+      if (performance.now() - started > REAL_TIMEOUT_MS)
+        throw new Error(`batch run ${run.id} still ${run.state} after ${REAL_TIMEOUT_MS} ms`);
+      await realSleep(5);
+    }
+  }
+}
+
+export class LiveDriver implements ScenarioDriver {
+  readonly mode = 'live';
+
+  constructor(
+    private readonly lab: Lab,
+    readonly startedAt: number,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  now(): number {
+    return this.lab.services.clock.now();
+  }
+
+  async runTo(ms: number): Promise<void> {
+    const left = ms - this.now();
+    if (left > 0) await this.lab.services.clock.sleep(left, this.signal);
+  }
+
+  async waitFor(cond: () => Promise<boolean> | boolean, maxMs: number): Promise<boolean> {
+    const until = this.now() + maxMs;
+    for (;;) {
+      if (await cond()) return true;
+      if (this.now() >= until) return false;
+      await this.runTo(Math.min(until, this.now() + 200));
+    }
+  }
+
+  async settle(): Promise<void> {}
+}
