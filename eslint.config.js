@@ -42,6 +42,7 @@ export default tseslint.config(
           'setInterval',
           'clearInterval',
           'encodeURIComponent',
+          'sessionStorage',
         ].map((name) => [name, 'readonly']),
       ),
     },

@@ -12,6 +12,7 @@ import { referenceRoutes } from './plugins/reference.js';
 import { statusRoutes } from './plugins/status.js';
 import { streamRoutes } from './plugins/stream.js';
 import { viewRoutes } from './plugins/views.js';
+import { registerSecurity } from './security/security.js';
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -23,11 +24,18 @@ export interface AppOptions {
  */
 export async function buildApp(lab: LabServices, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? false,
-    bodyLimit: lab.config.ingest.maxBodyBytes,
+    // The Authorization header (the token) never reaches a log line.
+    logger:
+      options.logger === true
+        ? { redact: ['req.headers.authorization', 'headers.authorization'] }
+        : (options.logger ?? false),
+    // Every route but POST /api/events (its own limit, ingest.maxBodyBytes) takes small bodies.
+    bodyLimit: lab.config.server.maxBodyBytes,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
   registerErrorHandling(app);
+  // Token on control routes, CSRF and DNS-rebinding checks, rate limits: before any route (docs/security.md).
+  await registerSecurity(app, lab.config.server);
   await app.register(fastifySwagger, {
     openapi: {
       info: {

@@ -11,6 +11,16 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ minLength: 1, description: 'Interface to bind (default 127.0.0.1).' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port (0 = any free port).' }),
+        token: Type.String({
+          pattern: '^(|[\\x21-\\x7e]{16,512})$',
+          description:
+            'Bearer token of the control routes: empty, or 16 to 512 printable ASCII characters without spaces (e.g. openssl rand -hex 32).',
+        }),
+        rateLimit: nonNegInt('Requests per minute per client address to /api routes (0 = off).'),
+        maxBodyBytes: Type.Integer({
+          minimum: 1024,
+          description: 'Largest request body of every route except POST /api/events, in bytes.',
+        }),
       },
       strict,
     ),

@@ -8,6 +8,16 @@ export const DEFAULTS = {
     host: '127.0.0.1',
     /** TCP port of the API and dashboard. */
     port: 3000,
+    /**
+     * Bearer token the control routes (replay, switchover, deploy, batch runs, ingest, ...) require
+     * when set; REQUIRED when host is not a loopback address (the lab refuses to start without it).
+     * Empty = no token (loopback only). At least 16 characters. Never printed.
+     */
+    token: '',
+    /** Requests per minute per client address to /api routes; loopback clients are not limited; 0 = off. */
+    rateLimit: 1200,
+    /** Largest request body in bytes of every route except POST /api/events (ingest.maxBodyBytes). */
+    maxBodyBytes: 1024 * 1024,
   },
   /**
    * Isolates this lab on shared Kafka/Redis (several labs, parallel test suites): prefixes topics

@@ -8,13 +8,32 @@ export class ApiError extends Error {
   }
 }
 
+const TOKEN_KEY = 'lklab-token';
+let unauthorized = () => undefined;
+
+/** The control token (server.token / LKLAB_TOKEN), kept for this browser tab only. */
+export function setToken(token) {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** Called when a control route answers 401 (the lab has a token and this tab has none, or a wrong one). */
+export function onUnauthorized(fn) {
+  unauthorized = fn;
+}
+
 /** fetch + JSON; a non-2xx answer throws an ApiError carrying the lab's error code and message. */
 export async function api(path, { method = 'GET', body } = {}) {
   let res;
   try {
     res = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(method !== 'GET' && sessionStorage.getItem(TOKEN_KEY)
+          ? { authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}` }
+          : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
@@ -29,6 +48,7 @@ export async function api(path, { method = 'GET', body } = {}) {
   }
   if (!res.ok) {
     const e = json?.error;
+    if (res.status === 401) unauthorized();
     throw new ApiError(
       res.status,
       e?.code ?? `HTTP_${res.status}`,

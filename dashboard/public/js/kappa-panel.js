@@ -77,7 +77,7 @@ function jobCard(job, view, act) {
       `lag ${int(job.lag)} · ${int(job.rate)} ev/s · ETA ${job.etaMs === null ? '—' : dur(job.etaMs)} · processed ${int(job.counters?.processed)}` +
         ` · late ${int(job.counters?.late)} · dropped ${int(job.counters?.dropped)}` +
         (job.kind === 'replay'
-          ? ` · ${job.parallelism} threads${job.rateLimit ? ` · limit ${int(job.rateLimit)} ev/s` : ''}`
+          ? ` · ${job.parallelism} thread${job.parallelism === 1 ? '' : 's'}${job.rateLimit ? ` · limit ${int(job.rateLimit)} ev/s` : ''}`
           : '') +
         (job.catchUp && job.state === 'replaying'
           ? ` · ${job.catchUp.passedSnapshot ? `lag under threshold for ${dur(job.catchUp.heldMs)}` : `${job.catchUp.behindSnapshot.length} partitions behind the snapshot`}`

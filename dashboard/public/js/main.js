@@ -2,6 +2,7 @@
  * The dashboard's entry point: one EventSource on GET /api/stream feeds every panel; controls call
  * the HTTP API and the stream shows the result. Never a manual refresh.
  */
+import { onUnauthorized, setToken } from './api.js';
 import { $, fill, h } from './dom.js';
 import { initDivergence } from './divergence.js';
 import { initKappa } from './kappa-panel.js';
@@ -122,7 +123,23 @@ function initHealth() {
   });
 }
 
+/** A lab started with a token (server.token) refuses control requests without it: ask once per tab. */
+function initToken() {
+  const form = $('token-form');
+  onUnauthorized(() => {
+    form.hidden = false;
+    $('token-input').focus();
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    setToken($('token-input').value.trim());
+    $('token-input').value = '';
+    form.hidden = true;
+  });
+}
+
 function start() {
+  initToken();
   initHealth();
   initOverview({ on, latest });
   initDivergence({ on, labNow });

@@ -53,9 +53,14 @@ const marksPlugin = {
     const { top, bottom } = chart.chartArea;
     const ctx = chart.ctx;
     ctx.save();
+    let lastPx = -Infinity;
+    let row = 0;
     for (const m of state.marks) {
       if (m.at < x.min || m.at > x.max) continue;
       const px = x.getPixelForValue(m.at);
+      // marks closer than a label's width stack their initials downwards
+      row = px - lastPx < 10 ? row + 1 : 0;
+      lastPx = px;
       const color = markColor(m.kind);
       ctx.strokeStyle = color;
       ctx.globalAlpha = 0.75;
@@ -69,7 +74,7 @@ const marksPlugin = {
       ctx.fillStyle = color;
       ctx.font = '600 10px system-ui, sans-serif';
       ctx.textAlign = 'center';
-      ctx.fillText(String(m.kind).slice(0, 1).toUpperCase(), px, top + 9);
+      ctx.fillText(String(m.kind).slice(0, 1).toUpperCase(), px, top + 9 + (row % 4) * 11);
     }
     ctx.restore();
   },

@@ -1,53 +1,79 @@
 /**
  * Scenario runner: shown only when GET /api/scenarios answers 200 (the scenarios plugin is
- * served); otherwise the panel stays hidden. Start a scenario, follow its runs: narrative and
- * expectations as they turn green or red.
+ * served); otherwise the panel stays hidden. Start a scenario, follow its runs: progress, the
+ * narrative as it unfolds, expectations as they turn green or red.
  */
 import { api } from './api.js';
-import { $, clock, feedback, fill, h } from './dom.js';
+import { $, feedback, fill, h } from './dom.js';
 
 const list = (x, key) => (Array.isArray(x) ? x : Array.isArray(x?.[key]) ? x[key] : []);
 
-function expectationRow(e) {
-  const status = String(e.status ?? e.verdict ?? e.state ?? 'pending').toLowerCase();
-  const ok = ['pass', 'passed', 'met', 'green', 'true', 'ok'].includes(status);
-  const bad = ['fail', 'failed', 'unmet', 'red', 'false'].includes(status);
+const VERDICT_STYLE = {
+  pass: ['✔', '#15803d'],
+  fail: ['✘', '#b91c1c'],
+  unavailable: ['?', '#5b6678'],
+  pending: ['…', '#5b6678'],
+};
+
+function verdictRow(v) {
+  const [icon, color] = VERDICT_STYLE[v.status] ?? VERDICT_STYLE.pending;
   return h(
     'li',
-    { style: `color:${ok ? '#15803d' : bad ? '#b91c1c' : '#5b6678'}` },
-    `${ok ? '✔' : bad ? '✘' : '…'} ${e.description ?? e.text ?? e.metric ?? JSON.stringify(e)}`,
+    { style: `color:${color}`, title: v.lesson ?? '', dataset: { verdict: v.status } },
+    `${icon} ${v.name}`,
+    v.detail ? h('span', { class: 'muted' }, ` — ${v.detail}`) : null,
   );
 }
 
+/** A run as GET /api/scenarios/runs/:runId answers it (scenarios/scenario-runner.ts ScenarioRunState). */
 function runView(run) {
-  const narrative = list(run.narrative ?? run.beats, 'beats');
-  const expectations = list(run.expectations, 'expectations');
+  const beats = run.beats ?? [];
+  const verdicts = run.verdicts ?? [];
+  const p = run.progress ?? { t: 0, duration: 0 };
   return h(
     'div',
-    { class: 'scenario', dataset: { run: run.id ?? run.runId } },
-    h('strong', {}, `Run ${run.id ?? run.runId ?? ''} · ${run.scenario ?? run.scenarioId ?? ''}`),
-    ' ',
-    h('span', { class: 'state' }, run.state ?? run.status ?? ''),
-    narrative.length
+    { class: 'scenario', dataset: { run: run.runId } },
+    h(
+      'div',
+      { class: 'job-head' },
+      h('strong', {}, `${run.title ?? run.scenarioId}`),
+      h(
+        'span',
+        {
+          class: `state state-${run.state === 'completed' ? 'live' : run.state === 'failed' ? 'aborted' : 'replaying'}`,
+        },
+        run.state,
+      ),
+      run.passed === null || run.passed === undefined
+        ? null
+        : h(
+            'span',
+            { class: `state state-${run.passed ? 'live' : 'aborted'}` },
+            run.passed ? 'expectations met' : 'expectations failed',
+          ),
+      h('span', { class: 'muted' }, `${run.mode ?? ''} · seed ${run.seed ?? '—'}`),
+    ),
+    h('progress', {
+      max: Math.max(1, p.duration),
+      value: Math.min(p.t, p.duration),
+      'aria-label': `scenario time ${p.t} of ${p.duration} s`,
+    }),
+    h('div', { class: 'job-meta' }, `${Math.round(p.t)} s of ${p.duration} s`),
+    run.error ? h('div', { class: 'job-meta', style: 'color:#b91c1c' }, run.error) : null,
+    beats.length
       ? h(
           'ol',
-          { style: 'font-size:0.8rem;margin:4px 0;padding-left:18px' },
-          narrative
-            .slice(-6)
-            .map((b) =>
-              h(
-                'li',
-                {},
-                typeof b === 'string' ? b : `${b.at ? `${clock(b.at)} ` : ''}${b.text ?? b.message ?? ''}`,
-              ),
-            ),
+          { class: 'beats', style: 'font-size:0.82rem;margin:4px 0;padding-left:18px' },
+          beats
+            .slice(-5)
+            .map((b) => h('li', {}, h('span', { class: 'muted' }, `${Math.round(b.t)} s `), b.text)),
         )
       : null,
-    expectations.length
+    verdicts.length
       ? h(
           'ul',
-          { style: 'font-size:0.8rem;margin:4px 0;padding-left:18px;list-style:none' },
-          expectations.map(expectationRow),
+          { style: 'font-size:0.8rem;margin:4px 0;padding-left:4px;list-style:none' },
+          verdicts.map(verdictRow),
         )
       : null,
   );
@@ -89,20 +115,22 @@ export function initScenarios({ on }) {
                   },
                   'Start',
                 ),
-                (runs.get(s.id) ?? []).slice(0, 3).map(runView),
               ),
             ),
           ),
+      runs.size ? h('h3', {}, 'Runs') : null,
+      [...runs.values()].reverse().map(runView),
     );
   };
 
+  /** Follows the runs started from this page (GET /api/scenarios/runs/:runId) until they end. */
   const loadRuns = async () => {
-    if (!scenarios) return;
-    for (const s of scenarios) {
+    for (const [runId, run] of runs) {
+      if (run && run.state !== 'running') continue;
       try {
-        runs.set(s.id, list(await api(`/api/scenarios/${encodeURIComponent(s.id)}/runs`), 'runs'));
-      } catch {
-        // the runs of a scenario are optional; its card still shows
+        runs.set(runId, await api(`/api/scenarios/runs/${encodeURIComponent(runId)}`));
+      } catch (err) {
+        runs.set(runId, { runId, state: 'failed', error: err.message, title: run?.title ?? runId });
       }
     }
     render();
@@ -111,7 +139,8 @@ export function initScenarios({ on }) {
   const start = async (id) => {
     try {
       const run = await api(`/api/scenarios/${encodeURIComponent(id)}/runs`, { method: 'POST', body: {} });
-      feedback(fb, `Scenario ${id} started${run?.id ? ` (run ${run.id})` : ''}.`);
+      runs.set(run.runId, run);
+      feedback(fb, `Scenario ${id} started (run ${run.runId}).`);
       await loadRuns();
     } catch (err) {
       feedback(fb, `Scenario ${id} did not start: ${err.message}`, false);
@@ -128,10 +157,9 @@ export function initScenarios({ on }) {
     panel.hidden = false;
     $('nav-scenarios').hidden = false;
     render();
-    loadRuns();
   });
   let ticks = 0;
   on('live', () => {
-    if (scenarios && ++ticks % 3 === 0) loadRuns();
+    if (scenarios && runs.size && ++ticks % 2 === 0) loadRuns();
   });
 }
