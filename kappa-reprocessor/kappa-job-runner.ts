@@ -13,9 +13,9 @@
  * - `base`: the offset in the store when this runner last loaded or checkpointed the partition.
  *   Before applying, the runner re-reads the store's offsets; a partition whose stored offset is
  *   no longer `base` was checkpointed by another member after a rebalance: the runner drops what
- *   it holds for it and resumes from the stored offset (fencing). The remaining window — another
- *   member applying between this runner's read and its apply — needs a member that kept a
- *   partition past the group's session timeout; docs/kappa.md discusses it.
+ *   it holds for it and resumes from the stored offset (fencing). The apply is a compare-and-set on
+ *   the offsets it read (`expected`), so another member applying in between makes it fail whole;
+ *   the next checkpoint then fences or retries.
  */
 import type { Clock } from '../kernel/clock/clock.js';
 import type { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
@@ -525,6 +525,7 @@ export class KappaJobRunner {
           counters: p.counters,
           next: p.next,
           maxEventTime: p.maxEventTime,
+          expected: p.t.base ?? null,
         })),
       });
       try {

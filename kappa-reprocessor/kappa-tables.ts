@@ -74,6 +74,12 @@ export interface CheckpointContent {
     counters: DeltaCounters;
     next: number;
     maxEventTime: number;
+    /**
+     * The offset this writer last read or wrote for the partition (null: none stored); when
+     * given, the update applies only if the store still holds it (compare-and-set), so a member
+     * that lost the partition in a rebalance cannot apply over the new owner.
+     */
+    expected?: number | null;
   }>;
   /** time_updated of every cell the checkpoint changes. */
   now: number;
@@ -84,10 +90,16 @@ export function toStoreUpdate(c: CheckpointContent): StoreUpdate {
   const increments: CounterIncrement[] = [];
   const sets: FieldSet[] = [];
   const offsets: Record<number, number> = {};
+  const expected: Record<number, number | null> = {};
+  let cas = false;
   const totals: Record<string, number> = {};
   const head = `{"t":${c.now},"c":`;
   for (const p of c.partitions) {
     offsets[p.partition] = p.next;
+    if (p.expected !== undefined) {
+      expected[p.partition] = p.expected;
+      cas = true;
+    }
     if (p.maxEventTime >= 0)
       sets.push({ key: metaKey(c.job), field: maxEventTimeField(p.partition), value: p.maxEventTime });
     for (const k of META_COUNTERS) totals[k] = (totals[k] ?? 0) + p.counters[k];
@@ -96,7 +108,11 @@ export function toStoreUpdate(c: CheckpointContent): StoreUpdate {
   }
   for (const k of META_COUNTERS)
     if (totals[k]) increments.push({ key: metaKey(c.job), field: k, by: totals[k]! });
-  return { increments, sets, offsets: { namespace: offsetsNamespace(c.job), offsets } };
+  return {
+    increments,
+    sets,
+    offsets: { namespace: offsetsNamespace(c.job), offsets, ...(cas ? { expected } : {}) },
+  };
 }
 
 /** Highest event time per partition as last checkpointed. */

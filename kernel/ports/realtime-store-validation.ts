@@ -10,7 +10,14 @@ export interface CheckedUpdate {
   increments: CounterIncrement[];
   sets: Array<{ key: string; field: string; value: string }>;
   sketches: SketchAdd[];
-  offsets: { namespace: string; entries: Array<[partition: number, offset: number]> } | undefined;
+  offsets:
+    | {
+        namespace: string;
+        entries: Array<[partition: number, offset: number]>;
+        /** compare-and-set: the offsets the store must hold (null = none), when given */
+        expected: Array<[partition: number, offset: number | null]> | undefined;
+      }
+    | undefined;
   /** Keys that must hold fields (or not exist) and keys that must hold a sketch (or not exist). */
   fieldKeys: Set<string>;
   sketchKeys: Set<string>;
@@ -146,7 +153,33 @@ export function checkStoreUpdate(update: StoreUpdate): CheckedUpdate {
       }
       entries.push([partition, o as number]);
     }
-    offsets = { namespace, entries };
+    let expected: Array<[number, number | null]> | undefined;
+    const exp = (update.offsets as { expected?: unknown }).expected;
+    if (exp !== undefined) {
+      if (exp === null || typeof exp !== 'object') {
+        throw invalid(
+          'offsets.expected must be an object partition → offset (or null for none); nothing was applied.',
+          { where: 'offsets.expected' },
+        );
+      }
+      expected = [];
+      for (const [p, o] of Object.entries(exp)) {
+        const partition = Number(p);
+        if (
+          !Number.isSafeInteger(partition) ||
+          partition < 0 ||
+          String(partition) !== p ||
+          (o !== null && (!Number.isSafeInteger(o) || (o as number) < 0))
+        ) {
+          throw invalid(
+            `offsets.expected: ${p} → ${String(o)} is not a partition → non-negative offset (or null); nothing was applied.`,
+            { where: 'offsets.expected', partition: p },
+          );
+        }
+        expected.push([partition, o as number | null]);
+      }
+    }
+    offsets = { namespace, entries, expected };
   }
 
   return { increments, sets, sketches, offsets, fieldKeys, sketchKeys };
@@ -161,4 +194,20 @@ export function parseCounter(value: string): number | undefined {
 
 export function conflict(message: string, details: Record<string, unknown>): LabError {
   return new LabError('LKL_ERR_STORE_CONFLICT', message, { details });
+}
+
+/** The compare-and-set rejection: which partitions moved since the writer read them. */
+export function offsetsMoved(
+  namespace: string,
+  expected: Array<[number, number | null]>,
+  stored: (partition: number) => number | null,
+): LabError | undefined {
+  const moved = expected
+    .filter(([p, o]) => stored(p) !== o)
+    .map(([p, o]) => ({ partition: p, expected: o, stored: stored(p) }));
+  if (moved.length === 0) return undefined;
+  return conflict(
+    `Offsets of ${namespace} moved since they were read (partitions ${moved.map((m) => m.partition).join(', ')}): another member checkpointed them. Re-read the offsets and resume from there; nothing was applied.`,
+    { reason: 'offsets-moved', namespace, moved },
+  );
 }

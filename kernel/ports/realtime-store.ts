@@ -40,6 +40,13 @@ export interface OffsetCommit {
   namespace: string;
   /** partition → next offset to consume. */
   offsets: Record<number, number>;
+  /**
+   * Compare-and-set: apply only if the namespace's stored offsets are these (partition → offset,
+   * null = nothing stored for it yet); otherwise reject with LKL_ERR_STORE_CONFLICT
+   * (details.reason 'offsets-moved') and change nothing. Members of one consumer group use it so
+   * that a member which lost a partition in a rebalance cannot apply over the new owner.
+   */
+  expected?: Record<number, number | null>;
 }
 
 /** Applied atomically: all of it or, when any item is invalid or conflicts, none of it. */

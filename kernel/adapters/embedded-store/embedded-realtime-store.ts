@@ -10,7 +10,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Clock } from '../../clock/clock.js';
 import { LabError } from '../../errors/lab-error.js';
-import { checkStoreUpdate, conflict, parseCounter } from '../../ports/realtime-store-validation.js';
+import {
+  checkStoreUpdate,
+  conflict,
+  offsetsMoved,
+  parseCounter,
+} from '../../ports/realtime-store-validation.js';
 import type { RealtimeStore, StoreUpdate } from '../../ports/realtime-store.js';
 import { removeStaleTemps, writeFileAtomic } from './atomic-file.js';
 import { HyperLogLog, unionCount } from './hyperloglog.js';
@@ -104,6 +109,15 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
         );
       }
       newCounters.set(id, { key: inc.key, field: inc.field, value });
+    }
+    if (checked.offsets?.expected) {
+      const ns = this.offsets.get(checked.offsets.namespace);
+      const moved = offsetsMoved(
+        checked.offsets.namespace,
+        checked.offsets.expected,
+        (p) => ns?.get(p) ?? null,
+      );
+      if (moved) throw moved;
     }
     // 2. Mutate; nothing below can fail.
     for (const { key, field, value } of newCounters.values()) this.hash(key).set(field, value);

@@ -19,7 +19,12 @@
  */
 import { Redis } from 'ioredis';
 import { LabError } from '../../errors/lab-error.js';
-import { checkStoreUpdate, conflict, parseCounter } from '../../ports/realtime-store-validation.js';
+import {
+  checkStoreUpdate,
+  conflict,
+  offsetsMoved,
+  parseCounter,
+} from '../../ports/realtime-store-validation.js';
 import type { RealtimeStore, StoreUpdate } from '../../ports/realtime-store.js';
 
 export interface RedisRealtimeStoreOptions {
@@ -141,7 +146,23 @@ export class RedisRealtimeStore implements RealtimeStore {
       }
     }
 
-    // 2. The transaction.
+    // 2. The transaction. A compare-and-set on offsets WATCHes the offsets hash first: applies are
+    // serialized per store (applyChain), so nothing else of ours runs MULTI on this connection
+    // meanwhile, and EXEC answers null when another client changed the hash after the WATCH.
+    const cas = checked.offsets?.expected;
+    const offsetsKey = checked.offsets ? this.offsetsKey(checked.offsets.namespace) : '';
+    if (cas && cas.length > 0) {
+      await this.call(() => this.redis.watch(offsetsKey));
+      try {
+        const values = await this.call(() => this.redis.hmget(offsetsKey, ...cas.map(([p]) => String(p))));
+        const stored = new Map(cas.map(([p], i) => [p, values[i] == null ? null : Number(values[i])]));
+        const moved = offsetsMoved(checked.offsets!.namespace, cas, (p) => stored.get(p) ?? null);
+        if (moved) throw moved;
+      } catch (err) {
+        await this.redis.unwatch().catch(() => undefined);
+        throw err;
+      }
+    }
     const tx = this.redis.multi();
     for (const c of counterList) tx.hincrby(this.dataKey(c.key), c.field, c.by);
     const setsByKey = new Map<string, string[]>();
@@ -156,7 +177,13 @@ export class RedisRealtimeStore implements RealtimeStore {
       tx.hset(this.offsetsKey(checked.offsets.namespace), ...checked.offsets.entries.flat().map(String));
     }
     const result = await this.call(() => tx.exec());
-    const failed = (result ?? []).find(([err]) => err);
+    if (result === null) {
+      throw conflict(
+        `Offsets of ${checked.offsets?.namespace ?? '?'} changed while this update was being applied: another member checkpointed. Re-read the offsets and resume from there; nothing was applied.`,
+        { reason: 'offsets-moved', namespace: checked.offsets?.namespace },
+      );
+    }
+    const failed = result.find(([err]) => err);
     if (failed) {
       throw conflict(
         `Redis refused a command of a checked realtime-store transaction (${String(failed[0])}): another client changed a key's kind meanwhile, and the rest of the update was applied. Keep fields and sketches on distinct keys.`,

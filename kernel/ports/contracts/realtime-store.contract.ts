@@ -20,11 +20,12 @@ export const SKETCH_TOLERANCE = 3 * SKETCH_STANDARD_ERROR;
 
 async function rejection(
   p: Promise<unknown>,
-): Promise<{ code: string; message: string; retriable: boolean }> {
+): Promise<{ code: string; message: string; retriable: boolean; details: unknown }> {
   try {
     await p;
   } catch (err) {
-    if (isLabError(err)) return { code: err.code, message: err.message, retriable: err.retriable };
+    if (isLabError(err))
+      return { code: err.code, message: err.message, retriable: err.retriable, details: err.details };
     throw err;
   }
   throw new Error('expected a rejection, but the call resolved');
@@ -268,6 +269,43 @@ export function realtimeStoreContract(name: string, factory: () => Promise<Realt
       await store.deleteOffsets(`${p}job-1`);
       expect(await store.readOffsets(`${p}job-1`)).toEqual({});
       expect(await store.readOffsets(`${p}job-2`)).toEqual({ 0: 1 });
+    });
+
+    it('compare-and-set on offsets: applies only while the stored offsets are the expected ones', async () => {
+      const ns = `${p}cas`;
+      // null = nothing stored yet
+      await store.apply({
+        increments: [{ key: `${p}cas-c`, field: 'n', by: 1 }],
+        offsets: { namespace: ns, offsets: { 0: 10 }, expected: { 0: null } },
+      });
+      // Another member moved partition 0 to 20; a writer still expecting 10 is refused whole.
+      await store.apply({ offsets: { namespace: ns, offsets: { 0: 20 }, expected: { 0: 10 } } });
+      const err = await rejection(
+        store.apply({
+          increments: [{ key: `${p}cas-c`, field: 'n', by: 5 }],
+          sets: [{ key: `${p}cas-c`, field: 'late', value: 'x' }],
+          offsets: { namespace: ns, offsets: { 0: 30, 1: 4 }, expected: { 0: 10, 1: null } },
+        }),
+      );
+      expect(err.code).toBe('LKL_ERR_STORE_CONFLICT');
+      expect(err.details).toMatchObject({
+        reason: 'offsets-moved',
+        moved: [{ partition: 0, expected: 10, stored: 20 }],
+      });
+      expect(await store.getFields(`${p}cas-c`)).toEqual({ n: '1' });
+      expect(await store.readOffsets(ns)).toEqual({ 0: 20 });
+      // The same update expecting what is stored goes through.
+      await store.apply({
+        increments: [{ key: `${p}cas-c`, field: 'n', by: 5 }],
+        offsets: { namespace: ns, offsets: { 0: 30, 1: 4 }, expected: { 0: 20, 1: null } },
+      });
+      expect(await store.getFields(`${p}cas-c`)).toEqual({ n: '6' });
+      expect(await store.readOffsets(ns)).toEqual({ 0: 30, 1: 4 });
+      const bad = await rejection(
+        store.apply({ offsets: { namespace: ns, offsets: { 0: 31 }, expected: { 0: -1 } } }),
+      );
+      expect(bad.code).toBe('LKL_ERR_STORE_UPDATE_INVALID');
+      await store.deleteOffsets(ns);
     });
 
     describe('sketches (HyperLogLog, 16,384 registers)', () => {
