@@ -6,8 +6,12 @@ export const DEFAULT_URL = 'http://127.0.0.1:3000';
 export async function callLab<T>(baseUrl: string, path: string, init: RequestInit = {}): Promise<T> {
   const url = new URL(path, baseUrl).toString();
   let res: Response;
+  // Control routes need the lab's token when it has one (docs/security.md); the CLI reads LKLAB_TOKEN.
+  const token = process.env.LKLAB_TOKEN;
+  const headers = new Headers(init.headers);
+  if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
   try {
-    res = await fetch(url, init);
+    res = await fetch(url, { ...init, headers });
   } catch (err) {
     throw new LabError(
       'LKL_ERR_CLI_UNREACHABLE',

@@ -5,7 +5,9 @@ import { createJobQueue } from '../../kernel/adapters/store-factory.js';
 import { systemClock } from '../../kernel/clock/system-clock.js';
 import { loadConfig } from '../../kernel/config/load-config.js';
 import { LabError } from '../../kernel/errors/lab-error.js';
+import { redactUrl } from '../../kernel/util/redact.js';
 import { buildReferenceData } from '../../kernel/workload/reference-data.js';
+import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
 import { intOption, numberOption } from '../options.js';
 import { createLab, type LabRole } from '../runtime/lab-runtime.js';
 
@@ -47,11 +49,12 @@ async function runRoles(
 ): Promise<void> {
   const config = loadConfig({ file: configFile, overrides });
   requireDistributed(command, config);
+  if (listen) assertSafeBind(config.server); // before anything starts
   const lab = await createLab(config, { roles });
   if (listen) console.log(`lklab ${command}: serving at ${await lab.listen()} (mode ${lab.services.mode})`);
   else
     console.log(
-      `lklab ${command}: running (mode ${lab.services.mode}, Kafka ${config.kafka.brokers.join(',')}, Redis ${config.redis.url})`,
+      `lklab ${command}: running (mode ${lab.services.mode}, Kafka ${config.kafka.brokers.join(',')}, Redis ${redactUrl(config.redis.url)})`,
     );
   onSignals(command, () => lab.close());
 }
@@ -132,7 +135,7 @@ export function registerComponents(program: Command): void {
       const queue = await createJobQueue(config, systemClock);
       const worker = await startBatchWorker(queue, db, systemClock, Math.max(1, opts.concurrency));
       console.log(
-        `lklab batch-worker: taking map/reduce tasks (concurrency ${opts.concurrency}, data ${config.dataDir}, Redis ${config.redis.url})`,
+        `lklab batch-worker: taking map/reduce tasks (concurrency ${opts.concurrency}, data ${config.dataDir}, Redis ${redactUrl(config.redis.url)})`,
       );
       onSignals('batch worker', async () => {
         await worker.close();

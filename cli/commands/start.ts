@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../kernel/config/load-config.js';
+import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
 import { createLab } from '../runtime/lab-runtime.js';
 import { intOption, numberOption } from '../options.js';
 
@@ -38,6 +39,7 @@ export function registerStart(program: Command): void {
             generator: { rate: opts.rate, seed: opts.seed, mode: opts.mode as 'live' | 'skew' | undefined },
           },
         });
+        assertSafeBind(config.server); // before anything starts: refuse a non-loopback bind without a token
         const lab = await createLab(config, { logger: false });
         const url = await lab.listen();
         const rate = config.generator.rate;

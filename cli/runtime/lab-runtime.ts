@@ -17,6 +17,8 @@ import type { EventLog } from '../../kernel/ports/event-log.js';
 import { GeneratorRunner } from '../../kernel/workload/generator-runner.js';
 import { buildReferenceData } from '../../kernel/workload/reference-data.js';
 import { buildApp } from '../../serving-layer/app.js';
+import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
+import { redactText } from '../../kernel/util/redact.js';
 import type { DependencyHealth, LabServices } from '../../serving-layer/lab-services.js';
 
 export interface Lab {
@@ -97,6 +99,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     await onBatchViewPublished(store, bus, clock, view, batch.views.lowestPinnedBoundary() ?? view.boundary);
   };
   const mode = log.kind === 'kafka' || config.redis.url ? 'distributed' : 'embedded';
+  const secretFree = (err: unknown): string => redactText((err as Error).message, [config.server.token]);
   const services: LabServices = {
     mode,
     clock,
@@ -124,7 +127,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
           detail: `${AD_EVENTS_TOPIC}: ${offsets.length} partitions, end offset ${offsets.reduce((s, p) => s + p.end, 0)}`,
         });
       } catch (err) {
-        deps.push({ name: 'event-log', kind: log.kind, state: 'down', detail: (err as Error).message });
+        deps.push({ name: 'event-log', kind: log.kind, state: 'down', detail: secretFree(err) });
       }
       for (const [name, kind, ping] of [
         ['realtime-store', store.kind, () => store.ping()],
@@ -134,7 +137,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
           await ping();
           deps.push({ name, kind, state: 'up', detail: 'answers' });
         } catch (err) {
-          deps.push({ name, kind, state: 'down', detail: (err as Error).message });
+          deps.push({ name, kind, state: 'down', detail: secretFree(err) });
         }
       }
       return deps;
@@ -158,6 +161,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
       return url;
     },
     async listen() {
+      assertSafeBind(config.server);
       url = await app.listen({ host: config.server.host, port: config.server.port });
       return url;
     },

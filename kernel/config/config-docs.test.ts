@@ -16,7 +16,10 @@ function leaves(obj: Record<string, unknown>, prefix = ''): string[] {
 describe('docs/configuration.md', () => {
   it('lists every setting with its default', () => {
     for (const path of leaves(DEFAULTS)) {
-      const row = doc.split('\n').find((l) => l.startsWith(`| \`${path}\` |`));
+      // Prettier pads table cells: "| `server.host`    | `127.0.0.1` |".
+      const row = doc
+        .split('\n')
+        .find((l) => new RegExp(`^\\| \`${path.replace(/\./g, '\\.')}\` +\\|`).test(l));
       expect(row, `setting ${path} is not documented`).toBeDefined();
       const value = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], DEFAULTS);
       const shown = Array.isArray(value) ? '[]' : value === '' ? '""' : String(value);
@@ -25,6 +28,7 @@ describe('docs/configuration.md', () => {
   });
 
   it('lists every environment variable', () => {
-    for (const name of Object.keys(ENV_SETTINGS)) expect(doc).toContain(`| \`${name}\` |`);
+    for (const name of Object.keys(ENV_SETTINGS))
+      expect(doc).toMatch(new RegExp(`^\\| \`${name}\` +\\|`, 'm'));
   });
 });

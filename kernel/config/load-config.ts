@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { LabError } from '../errors/lab-error.js';
+import { redactSetting } from '../util/redact.js';
 import { ConfigSchema } from './config-schema.js';
 import { DEFAULTS, type LabConfig } from './defaults.js';
 
@@ -11,6 +12,8 @@ export const ENV_SETTINGS: Record<string, { path: string; type: 'string' | 'numb
   {
     LKLAB_HOST: { path: 'server.host', type: 'string' },
     LKLAB_PORT: { path: 'server.port', type: 'number' },
+    LKLAB_TOKEN: { path: 'server.token', type: 'string' },
+    LKLAB_RATE_LIMIT: { path: 'server.rateLimit', type: 'number' },
     LKLAB_DATA_DIR: { path: 'dataDir', type: 'string' },
     LKLAB_NAMESPACE: { path: 'namespace', type: 'string' },
     LKLAB_RATE: { path: 'generator.rate', type: 'number' },
@@ -93,7 +96,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<LabConfig> {
     problems.push({
       setting,
       source: origin.get(setting) ?? (top ? origin.get(top)! : 'defaults'),
-      reason: `${err.message}, got ${JSON.stringify(err.value)}${hint(err.schema)}`,
+      reason: `${err.message}, got ${redactSetting(setting, err.value)}${hint(err.schema)}`,
     });
   }
   if (problems.length > 0) {

@@ -122,21 +122,6 @@ export const ERROR_CODES = {
     retriable: false,
     summary: 'The server would bind a non-loopback address without a token (server.token).',
   },
-  LKL_ERR_API_UNAUTHORIZED: {
-    http: 401,
-    retriable: false,
-    summary: 'A control route was called without the bearer token (server.token) or with a wrong one.',
-  },
-  LKL_ERR_API_RATE_LIMITED: {
-    http: 429,
-    retriable: true,
-    summary: 'The client sent more requests per minute than server.rateLimit allows.',
-  },
-  LKL_ERR_CONFIG_UNSAFE_BIND: {
-    http: 500,
-    retriable: false,
-    summary: 'The server would bind a non-loopback address without a token (server.token).',
-  },
   LKL_ERR_CLI_USAGE: {
     http: 400,
     retriable: false,

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isLabError } from '../../kernel/errors/lab-error.js';
+import { redactUrls } from '../../kernel/util/redact.js';
 
 /** Every error answer has one shape: { error: { code, message, retriable, details? } }. */
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -33,10 +34,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
           : 'LKL_ERR_API_BAD_REQUEST';
     const message =
       status === 413
-        ? `Request body is larger than the limit (ingest.maxBodyBytes). Split it, e.g. with \`lklab import FILE\`, which sends chunks.`
+        ? request.url.startsWith('/api/events')
+          ? `Request body is larger than the limit (ingest.maxBodyBytes). Split it, e.g. with \`lklab import FILE\`, which sends chunks.`
+          : `Request body is larger than the limit (server.maxBodyBytes); this route takes small JSON bodies (see /docs).`
         : status === 415
           ? `Unsupported content type. Send application/json (a JSON array) or application/x-ndjson.`
-          : err.message;
+          : redactUrls(err.message);
     return reply.status(status).send({ error: { code, message, retriable: status >= 500 } });
   });
   app.setNotFoundHandler((request, reply) =>
