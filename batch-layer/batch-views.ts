@@ -151,7 +151,13 @@ async function loadView(db: AnalyticDb, meta: BatchViewMeta, dir: string): Promi
     `SELECT campaign_id::VARCHAR AS c, window_start::DOUBLE AS w, views::DOUBLE AS v, distinct_users::DOUBLE AS d
      FROM read_parquet(${sqlString(join(dir, meta.file, '*.parquet'))})`,
   );
-  const [cs, ws, vs, ds] = reader.getColumns() as [string[], number[], number[], number[]];
+  // An empty view (every event at or above the boundary) has no chunks, so getColumns() is [].
+  const [cs = [], ws = [], vs = [], ds = []] = reader.getColumns() as [
+    string[],
+    number[],
+    number[],
+    number[],
+  ];
   const windows = new Map<number, Map<string, WindowValue>>();
   const interned = new Map<string, string>();
   for (let i = 0; i < ws.length; i++) {
