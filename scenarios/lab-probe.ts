@@ -128,6 +128,14 @@ export async function takeSample(lab: Lab, truth: TruthTracker, state: ProbeStat
   values['lab.logic.codebases.lambda'] = 2;
   values['lab.logic.codebases.kappa'] = 1;
   values['lab.truth.events'] = truth.events;
+  const hot = s.reference.campaigns[0];
+  let hotViews = 0;
+  let allViews = 0;
+  for (const c of truthCells.values()) {
+    allViews += c.views;
+    if (c.campaign === hot) hotViews += c.views;
+  }
+  values['lab.truth.hotCampaignViewShare'] = allViews ? hotViews / allViews : null;
 
   const measurement = measurementOf(lab);
   if (measurement) {

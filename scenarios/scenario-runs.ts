@@ -1,0 +1,83 @@
+import type { LabConfig } from '../kernel/config/defaults.js';
+import { isLabError } from '../kernel/errors/lab-error.js';
+import { checkRunnable, newRunId, runScenario, type ScenarioRunState } from './scenario-runner.js';
+import type { LoadedScenario } from './scenario-types.js';
+
+const KEEP = 50;
+
+/** The scenario runs a server started, kept in memory (the API reads them). */
+export class ScenarioRuns {
+  private readonly runs = new Map<string, ScenarioRunState>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly abort = new AbortController();
+
+  constructor(private readonly baseConfig: Readonly<LabConfig>) {}
+
+  /** Starts a run in the background; returns its first state at once. Mode problems throw here. */
+  start(loaded: LoadedScenario, opts: { fast: boolean; seed?: number | undefined }): ScenarioRunState {
+    const distributed = this.baseConfig.kafka.brokers.length > 0 || this.baseConfig.redis.url !== '';
+    checkRunnable(loaded, { fast: opts.fast, distributed: distributed && !opts.fast });
+    const runId = newRunId(loaded.scenario.id);
+    const s = loaded.scenario;
+    const first: ScenarioRunState = {
+      runId,
+      scenarioId: s.id,
+      title: s.title,
+      goal: s.goal,
+      mode: opts.fast ? 'fast' : 'live',
+      seed: opts.seed ?? s.seed ?? 42,
+      state: 'running',
+      progress: { t: 0, duration: s.duration },
+      beats: [],
+      timeline: [],
+      verdicts: s.expectations.map((e) => ({
+        name: e.name,
+        metric: e.metric,
+        status: 'pending',
+        lesson: e.lesson,
+      })),
+      passed: null,
+      latest: null,
+      error: null,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+    };
+    this.runs.set(runId, first);
+    while (this.runs.size > KEEP) this.runs.delete(this.runs.keys().next().value!);
+    const p = runScenario(loaded, {
+      fast: opts.fast,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      baseConfig: this.baseConfig,
+      runId,
+      signal: this.abort.signal,
+      onUpdate: (st) => this.runs.set(runId, st),
+    })
+      .then((r) => {
+        const { samples: _samples, ...st } = r;
+        this.runs.set(runId, st);
+      })
+      .catch((err: unknown) => {
+        const cur = this.runs.get(runId) ?? first;
+        this.runs.set(runId, {
+          ...cur,
+          state: 'failed',
+          passed: false,
+          error: isLabError(err) ? `${err.code}: ${err.message}` : (err as Error).message,
+          finishedAt: new Date().toISOString(),
+        });
+      })
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+    return first;
+  }
+
+  get(runId: string): ScenarioRunState | undefined {
+    return this.runs.get(runId);
+  }
+
+  /** Aborts live runs and waits for every run to clean up. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled([...this.pending]);
+  }
+}
