@@ -9,6 +9,7 @@ import { healthRoutes } from './plugins/health.js';
 import { kappaRoutes } from './plugins/kappa.js';
 import { lambdaRoutes } from './plugins/lambda.js';
 import { referenceRoutes } from './plugins/reference.js';
+import { scenarioRoutes } from './plugins/scenarios.js';
 import { statusRoutes } from './plugins/status.js';
 import { streamRoutes } from './plugins/stream.js';
 import { viewRoutes } from './plugins/views.js';
@@ -54,6 +55,7 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
   await app.register(viewRoutes, { lab });
   await app.register(lambdaRoutes, { lab });
   await app.register(kappaRoutes, { lab });
+  await app.register(scenarioRoutes, { lab });
   await app.register(streamRoutes, { lab });
   await app.register(dashboardRoutes);
   return app;
