@@ -30,6 +30,11 @@ export interface CorrectnessFigures {
   relError: number | null;
   /** the logic version the truth was computed with */
   truthLogicVersion: number;
+  /** Σ(layer − truth) over windows both have (positive: over-count, e.g. at-least-once duplicates) */
+  signedError?: number;
+  /** the event-time range [from, to) compared (windows the layer answers for, closed ones only) */
+  from?: number | null;
+  to?: number | null;
 }
 
 /** A latency distribution in milliseconds. */
@@ -65,6 +70,12 @@ export interface MaintenanceFigures {
   workAmplification: number | null;
   /** bytes on storage: Lambda = master dataset + batch views + realtime views; Kappa = log + output tables */
   storageBytes: number;
+  /** the parts summed into storageBytes (bytes null: not measurable on this backend) */
+  storage?: { part: string; bytes: number | null }[];
+  /** the logic version(s) counted in logicLines, per codebase */
+  currentLogic?: Record<string, number>;
+  /** events processed by recomputation (batch runs; replays) since the lab started */
+  recomputedEvents?: number;
 }
 
 export interface MetricsSnapshot {
@@ -79,6 +90,12 @@ export interface MetricsSnapshot {
   servingLatency: LatencyFigures;
   maintenance: MaintenanceFigures[];
   ingested: number;
+  /** the truth oracle's state: logic version, events read, views kept, how far it trails the log */
+  truth?: { logicVersion: number; events: number; lag: number; watermark: number | null };
+  /** CPU ms per component, every component including the measurement's own and the rest ("other") */
+  computeMs?: Record<string, number>;
+  /** the event-time range the correctness figures cover */
+  measuredFrom?: number | null;
 }
 
 export interface MetricsHistory {
@@ -106,6 +123,14 @@ export interface DivergenceCell {
   differences: Partial<Record<MeasuredLayer, number | null>>;
   /** one cause per diverging layer */
   causes: Partial<Record<MeasuredLayer, DivergenceCause>>;
+  /** the truth under every logic version ("1", "2", …), to see what a layer on another version should hold */
+  truthByLogic?: Record<string, number>;
+  /** the logic version each layer answered with */
+  logicVersions?: Partial<Record<MeasuredLayer, number>>;
+  /** views of this cell that reached the log after their window had closed (late events) */
+  lateViews?: number;
+  /** whether the window is closed (the comparison is final) */
+  closed?: boolean;
 }
 
 export interface DivergenceAnswer {
@@ -114,6 +139,9 @@ export interface DivergenceAnswer {
   to: number;
   truthLogicVersion: number;
   cells: DivergenceCell[];
+  /** the batch boundary the Lambda values were split at */
+  boundary?: number | null;
+  closedBefore?: number | null;
 }
 
 /** A mark on the dashboard's timeline: batch runs, crashes, deploys, replay start, switchover. */
@@ -121,6 +149,8 @@ export interface TimelineMark {
   at: number;
   kind: string;
   label: string;
+  /** the instrumentation event's payload (run id, job, logic version, …) */
+  detail?: Record<string, unknown>;
 }
 
 export interface DivergenceQuery {
@@ -143,4 +173,10 @@ export interface Measurement {
   divergence(q: DivergenceQuery): Promise<DivergenceAnswer>;
   /** marks at or after `since`, oldest first */
   timeline(since?: number): TimelineMark[];
+  /** waits until the truth oracle has read everything appended to the log so far (tests, fast-forward) */
+  sync?(timeoutMs: number): Promise<void>;
+  /** records one served query's latency (the serving layer's onResponse hook) */
+  recordQuery?(route: string, ms: number): void;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
 }

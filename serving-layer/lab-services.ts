@@ -5,6 +5,7 @@ import type { LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { JobQueue } from '../kernel/ports/job-queue.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import type { SpeedLayer } from '../speed-layer/speed-layer.js';
+import type { Measurement } from '../measurement/measurement-api.js';
 import type { LabConfig } from '../kernel/config/defaults.js';
 import type { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
 import type { IngestService } from '../kernel/ingest/ingest-service.js';
@@ -39,5 +40,7 @@ export interface LabServices {
   readonly batch: BatchLayer;
   readonly speed: SpeedLayer;
   readonly kappa: KappaReprocessor;
+  /** Truth oracle, correctness, latency, maintenance cost, divergence, timeline (measurement/). */
+  readonly measurement: Measurement;
   dependencies(): Promise<DependencyHealth[]>;
 }

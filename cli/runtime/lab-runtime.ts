@@ -17,6 +17,8 @@ import type { EventLog } from '../../kernel/ports/event-log.js';
 import { GeneratorRunner } from '../../kernel/workload/generator-runner.js';
 import { buildReferenceData } from '../../kernel/workload/reference-data.js';
 import { buildApp } from '../../serving-layer/app.js';
+import { CpuMeter } from '../../measurement/cpu-meter.js';
+import { LabMeasurement } from '../../measurement/lab-measurement.js';
 import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
 import { redactText } from '../../kernel/util/redact.js';
 import type { DependencyHealth, LabServices } from '../../serving-layer/lab-services.js';
@@ -44,7 +46,11 @@ export interface StartOptions {
   roles?: Partial<Record<LabRole, boolean>>;
 }
 
-export type LabRole = 'generator' | 'speed' | 'batch' | 'kappa';
+/**
+ * `measurement` (the truth oracle and the metrics) runs where the batch coordinator runs unless set:
+ * in the all-in-one lab and in `lklab serve`, not in single-component processes.
+ */
+export type LabRole = 'generator' | 'speed' | 'batch' | 'kappa' | 'measurement';
 
 /** The composition root: opens the adapters, wires the layers and the serving layer. */
 export async function createLab(config: Readonly<LabConfig>, options: StartOptions = {}): Promise<Lab> {
@@ -72,20 +78,23 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     knobs: config.generator.knobs,
   });
   const bus = new LabEventBus();
+  // The layers read the log through a meter that attributes their consumers' CPU time (measurement/).
+  const meter = new CpuMeter();
+  const layerLog = meter.wrapLog(log);
   const store = await createRealtimeStore(config, clock);
   const queue = await createJobQueue(config, clock);
-  const batch = new BatchLayer(log, queue, reference, deadLetters, clock, bus, {
+  const batch = new BatchLayer(layerLog, queue, reference, deadLetters, clock, bus, {
     dataDir: config.dataDir,
     topic: AD_EVENTS_TOPIC,
     ...config.batch,
   });
-  const speed = new SpeedLayer(log, store, reference, clock, bus, {
+  const speed = new SpeedLayer(layerLog, store, reference, clock, bus, {
     topic: AD_EVENTS_TOPIC,
     group: 'lklab-speed',
     flushIntervalMs: config.speed.flushIntervalMs,
     logicVersion: config.speed.logicVersion,
   });
-  const kappa = new KappaReprocessor(log, store, deadLetters, reference, clock, bus, {
+  const kappa = new KappaReprocessor(layerLog, store, deadLetters, reference, clock, bus, {
     topic: AD_EVENTS_TOPIC,
     settings: config.kappa,
     replayEngine: createReplayEngine,
@@ -99,6 +108,20 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     await onBatchViewPublished(store, bus, clock, view, batch.views.lowestPinnedBoundary() ?? view.boundary);
   };
   const mode = log.kind === 'kafka' || config.redis.url ? 'distributed' : 'embedded';
+  const measurement = new LabMeasurement({
+    clock,
+    config,
+    log: layerLog,
+    store,
+    queueKind: queue.kind,
+    bus,
+    reference,
+    batch,
+    speed,
+    kappa,
+    meter,
+    topic: AD_EVENTS_TOPIC,
+  });
   const secretFree = (err: unknown): string => redactText((err as Error).message, [config.server.token]);
   const services: LabServices = {
     mode,
@@ -116,6 +139,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     batch,
     speed,
     kappa,
+    measurement,
     async dependencies(): Promise<DependencyHealth[]> {
       const deps: DependencyHealth[] = [];
       try {
@@ -151,6 +175,8 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
   else await batch.startReadOnly();
   if (runs('speed')) await speed.start();
   if (runs('kappa')) await kappa.start();
+  const measures = options.roles?.measurement ?? (options.roles === undefined || runs('batch'));
+  if (measures) await measurement.start();
   const initial = batch.views.current();
   if (initial && runs('batch')) await onBatchViewPublished(store, bus, clock, initial, initial.boundary);
   if (runs('generator')) generator.start();
@@ -170,6 +196,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
       closed = true;
       await generator.stop();
       await app.close();
+      await measurement.stop();
       if (runs('speed')) await speed.stop();
       if (runs('kappa')) await kappa.stop();
       await batch.stop();

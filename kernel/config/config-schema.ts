@@ -129,6 +129,28 @@ export const ConfigSchema = Type.Object(
       },
       strict,
     ),
+    measurement: Type.Object(
+      {
+        intervalMs: Type.Integer({
+          minimum: 100,
+          maximum: 3_600_000,
+          description: 'Snapshot interval in ms.',
+        }),
+        historySize: Type.Integer({ minimum: 1, maximum: 100_000, description: 'Snapshots kept.' }),
+        horizonMs: Type.Integer({
+          minimum: 10_000,
+          description: 'Event time compared below the closed edge, in ms.',
+        }),
+        allowedLatenessMs: nonNegInt(
+          'A window is closed when its end + this ≤ the highest event time read, in ms.',
+        ),
+        latencySettleMs: nonNegInt('Final-event latency is read this long after a window ends, in ms.'),
+        sourceDir: Type.String({
+          description: 'Folder whose logic files are counted ("" = the lab source).',
+        }),
+      },
+      strict,
+    ),
     kafka: Type.Object(
       {
         brokers: Type.Array(Type.String({ pattern: '^[^\\s:]+:\\d{1,5}$' }), {

@@ -129,6 +129,20 @@ export const DEFAULTS = {
     /** Pre-flight: time retention must exceed the oldest record's age by this many ms (room for the replay itself). */
     retentionMarginMs: 600_000,
   },
+  measurement: {
+    /** Take a metrics snapshot (kept as history for plots) every this many ms. */
+    intervalMs: 5_000,
+    /** Snapshots kept in the history (720 × 5 s = 1 hour). */
+    historySize: 720,
+    /** Correctness covers the closed windows of this much event time (ms) below the closed edge. */
+    horizonMs: 300_000,
+    /** A window counts as closed (final, compared) when its end + this ≤ the highest event time read, in ms. */
+    allowedLatenessMs: 60_000,
+    /** A window's final-event latency is read this many ms after its end (no further update expected). */
+    latencySettleMs: 3_000,
+    /** Folder whose batch-layer/logic, speed-layer/logic and kappa-reprocessor/logic are counted; "" = the lab's own source. */
+    sourceDir: '',
+  },
   kafka: {
     /** Broker list, e.g. ["127.0.0.1:19092"]; empty = embedded log. */
     brokers: [] as string[],

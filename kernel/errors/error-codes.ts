@@ -94,6 +94,16 @@ export const ERROR_CODES = {
     retriable: false,
     summary: 'stack.sh was called with invalid arguments.',
   },
+  LKL_ERR_MEASUREMENT_TRUTH_UNAVAILABLE: {
+    http: 503,
+    retriable: true,
+    summary: 'The truth oracle cannot open its DuckDB database.',
+  },
+  LKL_ERR_MEASUREMENT_LOGIC_UNKNOWN: {
+    http: 500,
+    retriable: false,
+    summary: 'A logic version is deployed that the truth oracle has no statement of.',
+  },
   LKL_ERR_API_BAD_REQUEST: { http: 400, retriable: false, summary: 'An API request is invalid.' },
   LKL_ERR_API_INTERNAL: {
     http: 500,

@@ -1,0 +1,163 @@
+import { LAB_EVENTS, type LabEvent, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
+import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
+
+/** The component a consumer group belongs to. */
+export function componentOfGroup(group: string): string {
+  if (group === 'lklab-speed') return 'speed-layer';
+  if (group === 'lklab-batch-ingest') return 'batch-ingest';
+  if (group === 'lklab-truth') return 'truth-oracle';
+  const kappa = /^lklab-kappa-v(\d+)$/.exec(group);
+  if (kappa) return `kappa-job-${kappa[1]}`;
+  return group;
+}
+
+/** Which architecture a component's compute counts for (undefined: neither, e.g. the oracle). */
+export function archOfComponent(component: string): 'lambda' | 'kappa' | undefined {
+  if (component === 'speed-layer' || component.startsWith('batch-')) return 'lambda';
+  if (component.startsWith('kappa-')) return 'kappa';
+  return undefined;
+}
+
+/**
+ * CPU time per component of this process, measured, not estimated:
+ *
+ * 1. Log consumers: every batch a component's consumer hands to its handler is timed with
+ *    process.cpuUsage() and performance.now() around the handler's synchronous part (where the
+ *    speed layer and the stream jobs do their per-event work); the smaller of the two counts
+ *    (process CPU includes other threads; wall time includes preemption).
+ * 2. The rest of the process's CPU in each tick (process.cpuUsage delta − what 1 attributed) goes to
+ *    the background work running in that tick, known from the instrumentation events: a batch run
+ *    (MapReduce in DuckDB's threads) → batch-mapreduce; a Kappa replay (worker threads) →
+ *    kappa-replay; both → split evenly; neither → other (generator, serving, GC, the measurement).
+ * 3. measure() times a named synchronous-or-async section the same way (the truth oracle's flushes).
+ */
+export class CpuMeter {
+  private readonly totals = new Map<string, number>();
+  private handled = 0;
+  private last = process.cpuUsage();
+  private batchRunning = 0;
+  private replayJobs = new Set<number>();
+  private batchSeen = false;
+  private replaySeen = false;
+  private readonly running = new Map<string, number>();
+  private unsubscribe: (() => void) | undefined;
+
+  attach(bus: LabEventBus): void {
+    this.unsubscribe = bus.on('*', (e: LabEvent) => this.onEvent(e));
+  }
+
+  detach(): void {
+    this.unsubscribe?.();
+  }
+
+  private onEvent(e: LabEvent): void {
+    switch (e.name) {
+      case LAB_EVENTS.BATCH_RUN_STARTED:
+        this.batchRunning++;
+        this.batchSeen = true;
+        break;
+      case LAB_EVENTS.BATCH_RUN_FINISHED:
+      case LAB_EVENTS.BATCH_RUN_FAILED:
+        this.batchRunning = Math.max(0, this.batchRunning - 1);
+        this.batchSeen = true;
+        break;
+      case LAB_EVENTS.KAPPA_REPLAY_STARTED:
+        this.replayJobs.add(Number(e.payload.job));
+        this.replaySeen = true;
+        break;
+      case LAB_EVENTS.KAPPA_REPLAY_CAUGHT_UP:
+      case LAB_EVENTS.KAPPA_REPLAY_ABORTED:
+        this.replayJobs.delete(Number(e.payload.job));
+        this.replaySeen = true;
+        break;
+      default:
+    }
+  }
+
+  /** Adds `ms` of CPU to a component. */
+  add(component: string, ms: number): void {
+    this.totals.set(component, (this.totals.get(component) ?? 0) + ms);
+  }
+
+  /** Runs fn and attributes its synchronous part's CPU to `component`. */
+  measure<T>(component: string, fn: () => T): T {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    try {
+      return fn();
+    } finally {
+      this.attribute(component, c0, t0);
+    }
+  }
+
+  private attribute(component: string, c0: NodeJS.CpuUsage, t0: number): void {
+    const d = process.cpuUsage(c0);
+    const ms = Math.min((d.user + d.system) / 1000, performance.now() - t0);
+    this.add(component, ms);
+    this.handled += ms;
+  }
+
+  /**
+   * Wraps a log so that every consumer it creates is metered per consumer group. Everything else
+   * is the log itself (methods bound to it).
+   */
+  wrapLog(log: EventLog): EventLog {
+    return new Proxy(log, {
+      get: (target, prop) => {
+        if (prop === 'consumer') {
+          return (options: Parameters<EventLog['consumer']>[0]): LogConsumer => {
+            const consumer = target.consumer(options);
+            const component = componentOfGroup(options.group);
+            return new Proxy(consumer, {
+              get: (c, p) => {
+                if (p === 'run') {
+                  return (handler: (batch: RecordBatch) => Promise<void>) => {
+                    this.running.set(component, (this.running.get(component) ?? 0) + 1);
+                    return c.run((batch) => this.measure(component, () => handler(batch)));
+                  };
+                }
+                if (p === 'stop') {
+                  return async () => {
+                    const n = this.running.get(component) ?? 0;
+                    if (n <= 1) this.running.delete(component);
+                    else this.running.set(component, n - 1);
+                    await c.stop();
+                  };
+                }
+                const v = Reflect.get(c, p, c) as unknown;
+                return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(c) : v;
+              },
+            });
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  }
+
+  /** Components with a running log consumer in this process. */
+  runningConsumers(): string[] {
+    return [...this.running.keys()].sort();
+  }
+
+  /** Attributes the process CPU since the last tick that consumers did not account for. */
+  tick(): void {
+    const d = process.cpuUsage(this.last);
+    this.last = process.cpuUsage();
+    const rest = Math.max(0, (d.user + d.system) / 1000 - this.handled);
+    this.handled = 0;
+    const targets: string[] = [];
+    if (this.batchRunning > 0 || this.batchSeen) targets.push('batch-mapreduce');
+    if (this.replayJobs.size > 0 || this.replaySeen) targets.push('kappa-replay');
+    this.batchSeen = false;
+    this.replaySeen = false;
+    if (targets.length === 0) this.add('other', rest);
+    else for (const t of targets) this.add(t, rest / targets.length);
+  }
+
+  /** CPU ms per component since the meter was created. */
+  totalsMs(): Record<string, number> {
+    return Object.fromEntries([...this.totals].map(([k, v]) => [k, Math.round(v * 10) / 10]));
+  }
+}

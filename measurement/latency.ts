@@ -1,0 +1,76 @@
+import { readActive, readKappaWindows } from '../kappa-reprocessor/kappa-tables.js';
+import { WINDOW_MS } from '../kernel/events/ysb-event.js';
+import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
+import { EXTENDS_FIELD, LOGIC_FIELD, updatedKey } from '../speed-layer/realtime-views.js';
+import type { ArchLatency, ArchName } from './measurement-api.js';
+import { SampleRing, latencyFigures } from './latency-figures.js';
+
+/** Most windows read per architecture and sampling round. */
+const MAX_WINDOWS_PER_ROUND = 200;
+/** A window nobody wrote this long after it became final is given up (ms). */
+const GIVE_UP_MS = 60_000;
+
+/**
+ * YSB's final-event latency per architecture, read from what each architecture wrote:
+ * `time_updated` of a (campaign, window) − window end, once the window is final (its end plus a
+ * settle time has passed on the lab's clock, so no further update is expected). Lambda: the speed
+ * layer's realtime views (`lklab:speed:updated:<window>`, written at every flush). Kappa: the active
+ * job's table (the latest checkpoint that touched the cell). Each cell is sampled once; the newest
+ * samples are kept.
+ */
+export class FinalEventLatency {
+  private readonly samples: Record<ArchName, SampleRing>;
+  private readonly done: Record<ArchName, Set<number>> = { lambda: new Set(), kappa: new Set() };
+
+  constructor(
+    private readonly store: RealtimeStore,
+    private readonly settleMs: number,
+    keep = 100_000,
+  ) {
+    this.samples = { lambda: new SampleRing(keep), kappa: new SampleRing(keep) };
+  }
+
+  /** Samples the windows (from the truth oracle's list) that have become final by `now`. */
+  async sample(windows: readonly number[], now: number): Promise<void> {
+    await this.sampleArch('lambda', windows, now, async (ws) => {
+      const hashes = await this.store.getManyFields(ws.map(updatedKey));
+      return hashes.map((h) =>
+        Object.entries(h)
+          .filter(([f]) => f !== EXTENDS_FIELD && f !== LOGIC_FIELD)
+          .map(([, v]) => Number(v)),
+      );
+    });
+    const active = await readActive(this.store);
+    if (!active) return;
+    await this.sampleArch('kappa', windows, now, async (ws) => {
+      const rows = await readKappaWindows(this.store, active.job, ws, { distinct: false });
+      return ws.map((w) => rows.filter((r) => r.window === w).map((r) => r.timeUpdated));
+    });
+  }
+
+  private async sampleArch(
+    arch: ArchName,
+    windows: readonly number[],
+    now: number,
+    read: (ws: number[]) => Promise<number[][]>,
+  ): Promise<void> {
+    const done = this.done[arch];
+    const due = windows
+      .filter((w) => !done.has(w) && w + WINDOW_MS + this.settleMs <= now)
+      .slice(-MAX_WINDOWS_PER_ROUND);
+    if (due.length === 0) return;
+    const updated = await read(due);
+    due.forEach((w, i) => {
+      const times = updated[i] ?? [];
+      for (const t of times) if (t > 0) this.samples[arch].add(t - (w + WINDOW_MS));
+      if (times.length > 0 || w + WINDOW_MS + this.settleMs + GIVE_UP_MS <= now) done.add(w);
+    });
+  }
+
+  figures(): ArchLatency[] {
+    return (['lambda', 'kappa'] as const).map((arch) => ({
+      arch,
+      finalEvent: latencyFigures(this.samples[arch].values()),
+    }));
+  }
+}

@@ -1,0 +1,358 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Clock } from '../kernel/clock/clock.js';
+import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
+import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
+import type { ReferenceData } from '../kernel/workload/reference-data.js';
+import { TRUTH_LOGIC, truthLogicVersions } from './truth-logic.js';
+
+export interface TruthOracleOptions {
+  topic: string;
+  /** The oracle's own consumer group (it never shares offsets with a layer). */
+  group: string;
+  /** DuckDB database file; undefined = in memory (rebuilt from the log at every start). */
+  path: string | undefined;
+  /** Watermark = highest event time read in a partition − this (Kappa's kappa.maxOutOfOrderMs). */
+  maxOutOfOrderMs: number;
+  /** An event arriving this long after its window's end passed the watermark is "dropped" by an exact stream job. */
+  allowedLatenessMs: number;
+  /** Pending rows are appended to DuckDB at least this often (ms). */
+  flushIntervalMs: number;
+}
+
+/** The exact answer of one (campaign, window) under every logic version the oracle knows. */
+export interface TruthCell {
+  campaign: string;
+  window: number;
+  /** logic version → views (0: the cell does not exist under that version) */
+  views: Record<number, number>;
+  /** logic version → exact distinct users */
+  users: Record<number, number>;
+  /** logic version → views that reached the log after their window was complete (watermark passed its end) */
+  late: Record<number, number>;
+  /** logic version → views that arrived later than the allowed lateness */
+  dropped: Record<number, number>;
+}
+
+export const truthCellKey = (campaign: string, window: number): string => `${campaign}|${window}`;
+
+const MAX_PENDING_ROWS = 100_000;
+
+/**
+ * The truth oracle: exact answers per (metric, campaign, window) from the full log. Its own consumer
+ * group reads every record of the topic; view events are pre-aggregated per (ad, window, user,
+ * lateness) and appended to a DuckDB table together with the offsets they cover, in one transaction
+ * (exactly once across restarts). Answers are SQL over that table: a join to the campaigns, the
+ * logic version's predicate (truth-logic.ts), SUM for views and COUNT(DISTINCT user) for users.
+ */
+export class TruthOracle {
+  private instance: DuckDBInstance | undefined;
+  private conn: DuckDBConnection | undefined;
+  private consumer: LogConsumer | undefined;
+  private pending = new Map<string, number>();
+  /** partition → next offset read (in memory, maybe not yet appended) */
+  private readonly next = new Map<number, number>();
+  /** partition → next offset appended to DuckDB */
+  private readonly stored = new Map<number, number>();
+  private readonly maxEventTime = new Map<number, number>();
+  private readonly seeked = new Map<number, number>();
+  private readonly windows = new Set<number>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private loop: Promise<void> | undefined;
+  private abort = new AbortController();
+  private running = false;
+  readonly stats = { events: 0, views: 0, invalid: 0, late: 0, dropped: 0, flushes: 0, rows: 0 };
+  lastError: string | undefined;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly reference: ReferenceData,
+    private readonly clock: Clock,
+    private readonly options: TruthOracleOptions,
+  ) {}
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    if (this.options.path) mkdirSync(dirname(this.options.path), { recursive: true });
+    this.instance = await DuckDBInstance.create(this.options.path ?? ':memory:', { threads: '1' });
+    const c = (this.conn = await this.instance.connect());
+    await c.run(
+      'CREATE TABLE IF NOT EXISTS partials (ad_id VARCHAR, window_start BIGINT, user_id VARCHAR, late BOOLEAN, dropped BOOLEAN, views INTEGER)',
+    );
+    await c.run(
+      'CREATE TABLE IF NOT EXISTS positions (part INTEGER PRIMARY KEY, next BIGINT, max_event_time BIGINT)',
+    );
+    await c.run('CREATE OR REPLACE TABLE ads (ad_id VARCHAR PRIMARY KEY, campaign_id VARCHAR)');
+    await c.run('CREATE OR REPLACE TABLE bots (user_id VARCHAR PRIMARY KEY)');
+    const ads = await c.createAppender('ads');
+    for (const a of this.reference.ads) {
+      ads.appendVarchar(a.ad_id);
+      ads.appendVarchar(a.campaign_id);
+      ads.endRow();
+    }
+    ads.closeSync();
+    const bots = await c.createAppender('bots');
+    for (const b of new Set(this.reference.bots)) {
+      bots.appendVarchar(b);
+      bots.endRow();
+    }
+    bots.closeSync();
+    const pos = await c.runAndReadAll(
+      'SELECT part::INTEGER, next::DOUBLE, max_event_time::DOUBLE FROM positions',
+    );
+    for (const [part, next, max] of pos.getRows() as Array<[number, number, number]>) {
+      this.next.set(part, next);
+      this.stored.set(part, next);
+      this.maxEventTime.set(part, max);
+    }
+    const ws = await c.runAndReadAll('SELECT DISTINCT window_start::DOUBLE FROM partials');
+    for (const [w] of ws.getRows() as Array<[number]>) this.windows.add(w);
+    const stats = await c.runAndReadAll(
+      'SELECT coalesce(sum(views), 0)::DOUBLE, count(*)::DOUBLE FROM partials',
+    );
+    const [views, rows] = stats.getRows()[0] as [number, number];
+    this.stats.views = views;
+    this.stats.rows = rows;
+
+    this.consumer = this.log.consumer({
+      group: this.options.group,
+      topic: this.options.topic,
+      start: 'earliest',
+      maxBatchRecords: 10_000,
+    });
+    if (this.log.kind === 'embedded') {
+      for (const p of await this.log.offsets(this.options.topic))
+        this.consumer.seek(p.partition, this.next.get(p.partition) ?? 0);
+    }
+    const consumer = this.consumer;
+    await consumer.run((batch) => this.onBatch(consumer, batch));
+    this.running = true;
+    const abort = (this.abort = new AbortController());
+    this.loop = (async () => {
+      while (!abort.signal.aborted) {
+        try {
+          await this.clock.sleep(this.options.flushIntervalMs, abort.signal);
+        } catch {
+          return;
+        }
+        await this.flush().catch((err: Error) => (this.lastError = err.message));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.abort.abort();
+    await this.loop;
+    await this.consumer?.stop();
+    await this.flush().catch((err: Error) => (this.lastError = err.message));
+    await this.chain.catch(() => undefined);
+    this.conn?.closeSync();
+    this.instance?.closeSync();
+    this.conn = undefined;
+    this.instance = undefined;
+  }
+
+  /** Highest event time read (over all partitions); null before the first event. */
+  watermark(): number | null {
+    let max: number | null = null;
+    for (const t of this.maxEventTime.values()) if (max === null || t > max) max = t;
+    return max;
+  }
+
+  /** Window starts the oracle has seen events for, ascending. */
+  windowStarts(): number[] {
+    return [...this.windows].sort((a, b) => a - b);
+  }
+
+  /** Next offset the oracle reads in a partition. */
+  position(partition: number): number {
+    return this.next.get(partition) ?? 0;
+  }
+
+  /** Records appended to the log that the oracle has not read yet. */
+  async lag(): Promise<number> {
+    const ends = await this.log.offsets(this.options.topic);
+    return ends.reduce(
+      (s, e) => s + Math.max(0, e.end - Math.max(e.low, this.next.get(e.partition) ?? 0)),
+      0,
+    );
+  }
+
+  /** Resolves once everything appended to the log before the call has been read and appended to DuckDB. */
+  async sync(timeoutMs: number): Promise<void> {
+    const ends = await this.log.offsets(this.options.topic);
+    const started = performance.now();
+    while (ends.some((e) => e.end > Math.max(e.low, this.next.get(e.partition) ?? 0))) {
+      if (performance.now() - started > timeoutMs) {
+        throw new Error(
+          `the truth oracle did not read the log up to its end within ${timeoutMs} ms (${this.lastError ?? 'no error'})`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await this.flush();
+  }
+
+  private async onBatch(consumer: LogConsumer, batch: RecordBatch): Promise<void> {
+    const p = batch.partition;
+    const records = batch.records;
+    if (records.length === 0) return;
+    const expected = this.next.get(p) ?? 0;
+    if (records[0]!.offset > expected && this.seeked.get(p) !== expected) {
+      // The group's committed offset is ahead of what DuckDB holds (e.g. the database was removed):
+      // go back once; a gap that stays is retention (records no longer in the log).
+      this.seeked.set(p, expected);
+      consumer.seek(p, expected);
+      return;
+    }
+    let max = this.maxEventTime.get(p) ?? Number.NEGATIVE_INFINITY;
+    const { maxOutOfOrderMs, allowedLatenessMs } = this.options;
+    for (const r of records) {
+      if (r.offset < expected) continue; // already in DuckDB (at-least-once delivery after a restart)
+      let e: Record<string, unknown>;
+      try {
+        e = JSON.parse(r.value) as Record<string, unknown>;
+      } catch {
+        this.stats.invalid++;
+        continue;
+      }
+      const t = typeof e?.event_time === 'string' ? Number(e.event_time) : Number.NaN;
+      if (
+        !Number.isFinite(t) ||
+        typeof e.ad_id !== 'string' ||
+        typeof e.user_id !== 'string' ||
+        typeof e.event_type !== 'string'
+      ) {
+        this.stats.invalid++;
+        continue;
+      }
+      this.stats.events++;
+      const w = windowStart(t);
+      const watermark = max - maxOutOfOrderMs;
+      const late = watermark >= w + WINDOW_MS;
+      const dropped = watermark >= w + WINDOW_MS + allowedLatenessMs;
+      if (t > max) max = t;
+      if (e.event_type !== 'view') continue;
+      if (late) this.stats.late++;
+      if (dropped) this.stats.dropped++;
+      this.windows.add(w);
+      const key = `${e.ad_id}\u0001${w}\u0001${e.user_id}\u0001${late ? 1 : 0}${dropped ? 1 : 0}`;
+      this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+    }
+    if (Number.isFinite(max)) this.maxEventTime.set(p, max);
+    this.next.set(p, Math.max(expected, records[records.length - 1]!.offset + 1));
+    if (this.pending.size >= MAX_PENDING_ROWS) await this.flush();
+  }
+
+  /** Appends the pending rows and the offsets they cover in one DuckDB transaction. */
+  flush(): Promise<void> {
+    return this.exclusive(async () => {
+      const c = this.conn;
+      if (!c) return;
+      const changed = [...this.next].filter(([p, n]) => this.stored.get(p) !== n);
+      if (this.pending.size === 0 && changed.length === 0) return;
+      const pending = this.pending;
+      const next = new Map(this.next);
+      const maxTimes = new Map(this.maxEventTime);
+      this.pending = new Map();
+      try {
+        await c.run('BEGIN TRANSACTION');
+        const app = await c.createAppender('partials');
+        let views = 0;
+        for (const [key, n] of pending) {
+          const [ad, w, user, flags] = key.split('\u0001') as [string, string, string, string];
+          app.appendVarchar(ad);
+          app.appendBigInt(BigInt(w));
+          app.appendVarchar(user);
+          app.appendBoolean(flags[0] === '1');
+          app.appendBoolean(flags[1] === '1');
+          app.appendInteger(n);
+          app.endRow();
+          views += n;
+        }
+        app.closeSync();
+        for (const [p, n] of next) {
+          const max = maxTimes.get(p);
+          await c.run(
+            `INSERT OR REPLACE INTO positions VALUES (${p}, ${n}, ${max !== undefined && Number.isFinite(max) ? max : 'NULL'})`,
+          );
+        }
+        await c.run('COMMIT');
+        for (const [p, n] of next) this.stored.set(p, n);
+        this.stats.views += views;
+        this.stats.rows += pending.size;
+        this.stats.flushes++;
+        this.lastError = undefined;
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        for (const [k, n] of pending) this.pending.set(k, (this.pending.get(k) ?? 0) + n);
+        this.lastError = (err as Error).message;
+        throw err;
+      }
+      // The group's offsets in the log are for display (lag); DuckDB's positions are the cursor.
+      await this.consumer
+        ?.commit([...next].map(([partition, offset]) => ({ partition, offset })))
+        .catch(() => undefined);
+    });
+  }
+
+  /** Exact answers for every cell with a window in [from, to) under every logic version. */
+  async cells(from: number, to: number, campaign?: string): Promise<Map<string, TruthCell>> {
+    await this.flush();
+    return this.exclusive(async () => {
+      const c = this.conn;
+      const out = new Map<string, TruthCell>();
+      if (!c) return out;
+      const versions = truthLogicVersions();
+      const cols = versions.flatMap((v) => {
+        const pred = TRUTH_LOGIC.get(v)!.predicate;
+        return [
+          `coalesce(sum(p.views) FILTER (WHERE ${pred}), 0)::DOUBLE`,
+          `count(DISTINCT p.user_id) FILTER (WHERE ${pred})::DOUBLE`,
+          `coalesce(sum(p.views) FILTER (WHERE (${pred}) AND p.late), 0)::DOUBLE`,
+          `coalesce(sum(p.views) FILTER (WHERE (${pred}) AND p.dropped), 0)::DOUBLE`,
+        ];
+      });
+      const where = [
+        `p.window_start >= ${Math.floor(from)}`,
+        `p.window_start < ${Math.ceil(to)}`,
+        ...(campaign ? [`a.campaign_id = '${campaign.replace(/'/g, "''")}'`] : []),
+      ];
+      const reader = await c.runAndReadAll(
+        `SELECT a.campaign_id, p.window_start::DOUBLE, ${cols.join(', ')}
+         FROM partials p JOIN ads a ON a.ad_id = p.ad_id
+         WHERE ${where.join(' AND ')}
+         GROUP BY a.campaign_id, p.window_start`,
+      );
+      for (const row of reader.getRows()) {
+        const campaign_ = String(row[0]);
+        const w = Number(row[1]);
+        const cell: TruthCell = {
+          campaign: campaign_,
+          window: w,
+          views: {},
+          users: {},
+          late: {},
+          dropped: {},
+        };
+        versions.forEach((v, i) => {
+          cell.views[v] = Number(row[2 + 4 * i]);
+          cell.users[v] = Number(row[3 + 4 * i]);
+          cell.late[v] = Number(row[4 + 4 * i]);
+          cell.dropped[v] = Number(row[5 + 4 * i]);
+        });
+        out.set(truthCellKey(campaign_, w), cell);
+      }
+      return out;
+    });
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+}
