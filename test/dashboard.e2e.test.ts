@@ -232,7 +232,19 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(800);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow).toBeLessThanOrEqual(0);
+    // elements sticking out of the viewport outside any scroll container, to name the culprit
+    const culprits = await page.evaluate(() =>
+      [...document.querySelectorAll('body *')]
+        .filter((el) => {
+          if (el.getBoundingClientRect().right <= window.innerWidth + 0.5) return false;
+          for (let p = el.parentElement; p; p = p.parentElement)
+            if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) return false;
+          return true;
+        })
+        .slice(0, 10)
+        .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`),
+    );
+    expect(overflow, culprits.join(', ')).toBeLessThanOrEqual(0);
     await page.locator('#overview').scrollIntoViewIfNeeded();
     await shot(page, '05-phone-390');
     await page.locator('#replay-btn').scrollIntoViewIfNeeded();

@@ -39,28 +39,35 @@ const LEGEND = [
   ['c-big', '> 10 % off'],
   ['c-missing', 'missing (truth has it)'],
   ['c-extra', 'extra (no truth)'],
+  ['c-na', 'not this layer’s window'],
   ['', 'no data'],
 ];
 
+/**
+ * A cell's colour for one layer. A layer without a value and without a cause does not answer for
+ * that window by design (the speed layer below the batch boundary, the batch layer above it): it
+ * is neutral, not "missing".
+ */
 export function cellClass(cell, layer) {
   const v = cell.values?.[layer];
   const t = cell.truth;
+  const cause = cell.causes?.[layer];
   let cls = '';
-  if (v === undefined || v === null) cls = t === null || t === undefined || t === 0 ? '' : 'c-missing';
+  if (v === undefined || v === null) cls = cause && t !== null && t !== undefined ? 'c-missing' : 'c-na';
   else if (t === null || t === undefined) cls = 'c-extra';
   else if (v === t) cls = 'c-correct';
   else {
     const rel = Math.abs(v - t) / Math.max(1, Math.abs(t));
     cls = rel < 0.02 ? 'c-small' : rel <= 0.1 ? 'c-mid' : 'c-big';
   }
-  if (cell.causes?.[layer] === 'window-open') cls += ' c-open';
+  if (cause === 'window-open' || cell.closed === false) cls += ' c-open';
   return cls;
 }
 
 function divergenceOf(cell, layer) {
+  if (!cell.causes?.[layer]) return 0;
   const d = cell.differences?.[layer];
-  if (d === null || d === undefined)
-    return cell.truth && (cell.values?.[layer] ?? null) === null ? cell.truth : 0;
+  if (d === null || d === undefined) return Math.abs(cell.truth ?? 0) || 1;
   return Math.abs(d);
 }
 
@@ -72,6 +79,11 @@ export function initDivergence({ on, labNow }) {
   let selected = null; // { campaign_id, window_start }
   let loading = false;
   let available = null; // the /api/divergence route exists (told by the stream's hello)
+  let stickRight = true;
+  $('div-grid-wrap').addEventListener('scroll', (e) => {
+    const w = e.currentTarget;
+    stickRight = w.scrollLeft + w.clientWidth >= w.scrollWidth - 4;
+  });
 
   fill(
     $('div-legend'),
@@ -169,6 +181,9 @@ export function initDivergence({ on, labNow }) {
         ),
       ),
     );
+    // newest windows are on the right: keep them in view on narrow screens unless the user scrolled
+    const wrap = $('div-grid-wrap');
+    if (stickRight) wrap.scrollLeft = wrap.scrollWidth;
     if (selected) renderDetail();
   };
 
@@ -241,7 +256,8 @@ export function initDivergence({ on, labNow }) {
                 {},
                 h('th', {}, 'layer'),
                 h('th', { class: 'num' }, 'value'),
-                h('th', { class: 'num' }, 'value − truth'),
+                h('th', { class: 'num' }, '− truth'),
+                h('th', {}, 'logic'),
                 h('th', {}, 'cause'),
               ),
             ),
@@ -254,6 +270,7 @@ export function initDivergence({ on, labNow }) {
                 h('th', {}, 'truth (oracle)'),
                 h('td', { class: 'num' }, cell.truth === null ? '—' : int(cell.truth)),
                 h('td', {}, ''),
+                h('td', {}, `v${answer.truthLogicVersion}`),
                 h('td', {}, ''),
               ),
               LAYERS.filter((l) => l in (cell.values ?? {})).map((l) =>
@@ -274,14 +291,43 @@ export function initDivergence({ on, labNow }) {
                       ? '—'
                       : `${cell.differences[l] > 0 ? '+' : ''}${int(cell.differences[l])}`,
                   ),
-                  h('td', {}, cell.causes?.[l] ?? ''),
+                  h('td', {}, cell.logicVersions?.[l] ? `v${cell.logicVersions[l]}` : ''),
+                  h('td', {}, cell.causes?.[l] ?? (cell.values[l] === null ? 'not its window' : '')),
                 ),
               ),
             ),
           ),
+      cell?.truthByLogic && Object.keys(cell.truthByLogic).length > 1
+        ? h(
+            'p',
+            { class: 'muted', style: 'font-size:0.8rem' },
+            `truth under each logic version: ${Object.entries(cell.truthByLogic)
+              .map(([v, x]) => `v${v} = ${int(x)}`)
+              .join(', ')}`,
+          )
+        : null,
+      cell?.lateViews
+        ? h(
+            'p',
+            { style: 'font-size:0.8rem' },
+            `${int(cell.lateViews)} view${cell.lateViews === 1 ? '' : 's'} of this cell reached the log after the window had closed (late events).`,
+          )
+        : null,
       causes.length
-        ? causes.map(([l, c]) =>
-            h('div', { class: 'cause' }, h('strong', {}, `${LAYER_NAMES[l] ?? l}: ${c}. `), CAUSES[c] ?? ''),
+        ? [...new Set(causes.map(([, c]) => c))].map((c) =>
+            h(
+              'div',
+              { class: 'cause', dataset: { cause: c } },
+              h(
+                'strong',
+                {},
+                `${c} — ${causes
+                  .filter(([, x]) => x === c)
+                  .map(([l]) => LAYER_NAMES[l] ?? l)
+                  .join(', ')}. `,
+              ),
+              CAUSES[c] ?? '',
+            ),
           )
         : cell
           ? h('p', { class: 'muted' }, 'Every layer agrees with the truth here.')
