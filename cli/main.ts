@@ -5,6 +5,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerKappa } from './commands/kappa.js';
 import { registerLambda } from './commands/lambda.js';
+import { registerScenario } from './commands/scenario.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerImport(program);
   registerLambda(program);
   registerKappa(program);
+  registerScenario(program);
   return program;
 }
 

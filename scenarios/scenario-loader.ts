@@ -93,7 +93,7 @@ export function checkScenarioText(
   text: string,
   file: string,
 ): { scenario: Scenario | undefined; problems: ScenarioProblem[] } {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
     return {
       scenario: undefined,
@@ -147,6 +147,8 @@ function consistencyProblems(s: Scenario, file: string): ScenarioProblem[] {
       });
   });
   s.expectations.forEach((e, i) => {
+    if ((e.value === undefined) === (e.than === undefined))
+      problems.push({ file, path: `/expectations/${i}`, reason: 'needs exactly one of "value" or "than"' });
     for (const [key, metric] of [
       ['metric', e.metric],
       ['than', e.than],
@@ -226,8 +228,6 @@ function schemaProblems(errors: ErrorObject[], file: string): ScenarioProblem[] 
       continue; // part of a oneOf; the oneOf's own message follows
     } else if (e.keyword === 'oneOf' && e.instancePath.endsWith('/at')) {
       reason = 'must be "end", a number of seconds, or { from, to, hold }';
-    } else if (e.keyword === 'oneOf') {
-      reason = 'needs exactly one of "value" or "than"';
     }
     const key = `${path}|${reason}`;
     if (seen.has(key)) continue;

@@ -161,7 +161,6 @@ export const SCENARIO_SCHEMA = {
           factor: { type: 'number' },
           lesson: { type: 'string' },
         },
-        oneOf: [{ required: ['value'] }, { required: ['than'] }],
       },
     },
     narrative: {

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../kernel/config/load-config.js';
+import { findScenario, loadScenarios } from '../../scenarios/scenario-loader.js';
+import { writeReports } from '../../scenarios/scenario-report.js';
+import { runScenario } from '../../scenarios/scenario-runner.js';
+
+/** `lklab scenario list` and `lklab scenario run ID [--fast] [--report FILE] [--seed S]`. */
+export function registerScenario(program: Command): void {
+  const cmd = program.command('scenario').description('teaching scenarios (scenarios/*.yaml)');
+  cmd
+    .command('list')
+    .description('the scenarios, with their goal')
+    .option('--json', 'as JSON')
+    .action((opts: { json?: boolean }) => {
+      const all = loadScenarios();
+      if (opts.json) {
+        console.log(
+          JSON.stringify(
+            all.map((s) => ({ id: s.scenario.id, title: s.scenario.title })),
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      for (const { scenario: s } of all) console.log(`${s.id.padEnd(24)} ${s.title} (${s.duration} s)`);
+    });
+  cmd
+    .command('run <id>')
+    .description('run a scenario in a lab of its own and check its expectations (exit code 1 when one fails)')
+    .option('--fast', 'fast-forward on a virtual clock (deterministic for the seed) instead of real time')
+    .option('--report <file>', 'write FILE.json and FILE.html (self-contained page with charts and verdicts)')
+    .option('--seed <n>', 'seed of the event stream', (v) => Number.parseInt(v, 10))
+    .option('--config <file>', 'base configuration (its Kafka/Redis make a live run distributed)')
+    .action(async (id: string, opts: { fast?: boolean; report?: string; seed?: number; config?: string }) => {
+      const loaded = findScenario(id);
+      const base = loadConfig(opts.config ? { file: opts.config } : {});
+      const result = await runScenario(loaded, {
+        fast: opts.fast ?? false,
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+        baseConfig: base,
+        onUpdate: (() => {
+          let beats = 0;
+          let actions = 0;
+          return (st) => {
+            for (const b of st.beats.slice(beats)) console.log(`[${b.t} s] ${b.text}`);
+            beats = st.beats.length;
+            const acts = st.timeline.filter((e) => e.kind === 'action');
+            for (const a of acts.slice(actions))
+              console.log(`[${a.t} s] > ${a.label}: ${a.outcome} — ${a.detail}`);
+            actions = acts.length;
+          };
+        })(),
+      });
+      console.log('');
+      for (const v of result.verdicts)
+        console.log(`${v.status.toUpperCase().padEnd(11)} ${v.name}${'detail' in v ? ` — ${v.detail}` : ''}`);
+      if (result.error) console.error(`run failed: ${result.error}`);
+      if (opts.report) {
+        const files = writeReports(result, opts.report);
+        console.log(`\nreport: ${files.json}, ${files.html}`);
+      }
+      if (!result.passed) process.exitCode = 1;
+    });
+}
