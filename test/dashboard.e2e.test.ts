@@ -89,6 +89,45 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
+  it('GET /api/stream pushes hello, live figures, Kappa jobs and metrics as Server-Sent Events', async () => {
+    const ctrl = new AbortController();
+    const res = await fetch(`${url}/api/stream`, { signal: ctrl.signal });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    const events = new Map<string, unknown>();
+    let buffer = '';
+    const deadline = performance.now() + 10_000;
+    while (
+      !(events.has('live') && events.has('kappa') && events.has('lambda')) &&
+      performance.now() < deadline
+    ) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const name = /^event: (.+)$/m.exec(block)?.[1];
+        const data = /^data: (.+)$/m.exec(block)?.[1];
+        if (name && data) events.set(name, JSON.parse(data));
+      }
+    }
+    ctrl.abort();
+    const hello = events.get('hello') as { measurement: boolean; routes: Record<string, boolean> };
+    expect(hello.routes.divergence).toBe(lab.app.hasRoute({ method: 'GET', url: '/api/divergence' }));
+    const live = events.get('live') as { logEnd: number };
+    expect(live.logEnd).toBeGreaterThanOrEqual(HISTORY);
+    const kappa = events.get('kappa') as {
+      active: number;
+      jobs: Array<{ id: number; partitions: unknown[] }>;
+    };
+    expect(kappa.active).toBe(1);
+    expect(kappa.jobs[0]!.partitions).toHaveLength(lab.services.config.log.partitions);
+    if (hello.measurement) expect(events.has('history') || events.has('metrics')).toBe(true);
+  });
+
   it('loads at / with chart.js from the lab itself, no console error and no external request', async () => {
     const res = await page.goto(url);
     expect(res?.status()).toBe(200);

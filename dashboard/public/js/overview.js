@@ -236,17 +236,13 @@ function renderKpis(latest) {
     kpi(
       'Lambda — final-event latency p50',
       latency('lambda')?.p50 != null ? dur(latency('lambda').p50) : '—',
-      latency('lambda')
-        ? `p99 ${dur(latency('lambda').p99)} · ${int(latency('lambda').count)} windows`
-        : noMetrics,
+      latency('lambda') ? `p99 ${dur(latency('lambda').p99)} · n ${int(latency('lambda').count)}` : noMetrics,
       'lambda',
     ),
     kpi(
       'Kappa — final-event latency p50',
       latency('kappa')?.p50 != null ? dur(latency('kappa').p50) : '—',
-      latency('kappa')
-        ? `p99 ${dur(latency('kappa').p99)} · ${int(latency('kappa').count)} windows`
-        : noMetrics,
+      latency('kappa') ? `p99 ${dur(latency('kappa').p99)} · n ${int(latency('kappa').count)}` : noMetrics,
       'kappa',
     ),
     kpi(
@@ -281,16 +277,14 @@ function renderKpis(latest) {
       'Lambda — speed layer',
       int(lambda?.speed?.processed),
       lambda
-        ? `events processed · logic v${lambda.speedLogicVersion} · ${int(lambda.speed?.crashes ?? 0)} crashes`
+        ? `processed · logic v${lambda.speedLogicVersion} · ${int(lambda.speed?.crashes ?? 0)} crashes`
         : '',
       'lambda',
     ),
     kpi(
       'Kappa — active job',
       activeJob ? `job ${activeJob.id}` : '—',
-      activeJob
-        ? `logic v${activeJob.logicVersion} · lag ${int(activeJob.lag)} · ${int(activeJob.rate)} ev/s`
-        : 'no active job',
+      activeJob ? `logic v${activeJob.logicVersion} · lag ${int(activeJob.lag)}` : 'no active job',
       'kappa',
     ),
   );
