@@ -64,8 +64,10 @@ export function cellClass(cell, layer) {
   return cls;
 }
 
+/** How far a layer is off in a cell; 0 when it agrees, does not answer it, or the window is still open. */
 function divergenceOf(cell, layer) {
-  if (!cell.causes?.[layer]) return 0;
+  const cause = cell.causes?.[layer];
+  if (!cause || cause === 'window-open') return 0;
   const d = cell.differences?.[layer];
   if (d === null || d === undefined) return Math.abs(cell.truth ?? 0) || 1;
   return Math.abs(d);
@@ -153,7 +155,15 @@ export function initDivergence({ on, labNow }) {
     const labelEvery = Math.max(1, Math.ceil(windows.length / 12));
     fill(
       grid,
-      h('div', { class: 'rowhead muted' }, `${diverging} diverging`),
+      h(
+        'div',
+        {
+          class: 'rowhead muted',
+          id: 'div-count',
+          title: 'cells where this layer differs from the truth (open windows not counted)',
+        },
+        `${diverging} off`,
+      ),
       windows.map((w, i) =>
         h('div', { class: 'colhead', role: 'columnheader' }, i % labelEvery === 0 ? clock(w) : ''),
       ),

@@ -9,7 +9,9 @@ function fact(label, value, id) {
 }
 
 function partition(job, p) {
-  const isReplay = p.snapshotEnd !== null && p.progress !== null;
+  // progress against the snapshot while replaying; afterwards (live, grace) the lag to the log end
+  const isReplay =
+    (job.state === 'replaying' || job.state === 'caught-up') && p.snapshotEnd !== null && p.progress !== null;
   const share = isReplay ? p.progress : p.end > 0 ? Math.min(1, p.position / p.end) : 1;
   return h(
     'div',
