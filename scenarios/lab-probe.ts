@@ -38,6 +38,8 @@ export interface ProbeState {
   actionsFailed: number;
   lastErrorCode: string | null;
   lastReplayErrorCode: string | null;
+  /** auto: the measurement service when the lab has one; probe: always the runner's own recount */
+  metricsSource: 'auto' | 'probe';
 }
 
 /** Reads the measurement service when the lab has one (it lands as LabServices.measurement). */
@@ -137,7 +139,7 @@ export async function takeSample(lab: Lab, truth: TruthTracker, state: ProbeStat
   }
   values['lab.truth.hotCampaignViewShare'] = allViews ? hotViews / allViews : null;
 
-  const measurement = measurementOf(lab);
+  const measurement = state.metricsSource === 'auto' ? measurementOf(lab) : undefined;
   if (measurement) {
     flattenSnapshot(await measurement.snapshot(), values);
   } else {

@@ -30,6 +30,11 @@ export interface RunOptions {
   /** called whenever the run's state changes (a beat, an action, a sample, a verdict) */
   onUpdate?: (state: ScenarioRunState) => void;
   signal?: AbortSignal;
+  /**
+   * Where correctness.*, latency.*, batchBoundaryLagMs and maintenance.* come from: auto = the lab's
+   * measurement service when it has one (else the runner's recount); probe = always the runner's recount.
+   */
+  metricsSource?: 'auto' | 'probe';
 }
 
 export interface TimelineEntry {
@@ -224,6 +229,7 @@ export async function runScenario(
       actionsFailed: 0,
       lastErrorCode: null,
       lastReplayErrorCode: null,
+      metricsSource: options.metricsSource ?? 'auto',
     };
     const t = (): number => Math.round((driver.now() - driver.startedAt) / 10) / 100;
     const unsubscribe = lab.services.bus.on('*', (e) => {

@@ -31,35 +31,48 @@ export function registerScenario(program: Command): void {
     .option('--fast', 'fast-forward on a virtual clock (deterministic for the seed) instead of real time')
     .option('--report <file>', 'write FILE.json and FILE.html (self-contained page with charts and verdicts)')
     .option('--seed <n>', 'seed of the event stream', (v) => Number.parseInt(v, 10))
+    .option(
+      '--metrics <source>',
+      "auto (the lab's measurement service) or probe (the runner's own recount)",
+      'auto',
+    )
     .option('--config <file>', 'base configuration (its Kafka/Redis make a live run distributed)')
-    .action(async (id: string, opts: { fast?: boolean; report?: string; seed?: number; config?: string }) => {
-      const loaded = findScenario(id);
-      const base = loadConfig(opts.config ? { file: opts.config } : {});
-      const result = await runScenario(loaded, {
-        fast: opts.fast ?? false,
-        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-        baseConfig: base,
-        onUpdate: (() => {
-          let beats = 0;
-          let actions = 0;
-          return (st) => {
-            for (const b of st.beats.slice(beats)) console.log(`[${b.t} s] ${b.text}`);
-            beats = st.beats.length;
-            const acts = st.timeline.filter((e) => e.kind === 'action');
-            for (const a of acts.slice(actions))
-              console.log(`[${a.t} s] > ${a.label}: ${a.outcome} — ${a.detail}`);
-            actions = acts.length;
-          };
-        })(),
-      });
-      console.log('');
-      for (const v of result.verdicts)
-        console.log(`${v.status.toUpperCase().padEnd(11)} ${v.name}${'detail' in v ? ` — ${v.detail}` : ''}`);
-      if (result.error) console.error(`run failed: ${result.error}`);
-      if (opts.report) {
-        const files = writeReports(result, opts.report);
-        console.log(`\nreport: ${files.json}, ${files.html}`);
-      }
-      if (!result.passed) process.exitCode = 1;
-    });
+    .action(
+      async (
+        id: string,
+        opts: { fast?: boolean; report?: string; seed?: number; config?: string; metrics: string },
+      ) => {
+        const loaded = findScenario(id);
+        const base = loadConfig(opts.config ? { file: opts.config } : {});
+        const result = await runScenario(loaded, {
+          fast: opts.fast ?? false,
+          ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+          baseConfig: base,
+          metricsSource: opts.metrics === 'probe' ? 'probe' : 'auto',
+          onUpdate: (() => {
+            let beats = 0;
+            let actions = 0;
+            return (st) => {
+              for (const b of st.beats.slice(beats)) console.log(`[${b.t} s] ${b.text}`);
+              beats = st.beats.length;
+              const acts = st.timeline.filter((e) => e.kind === 'action');
+              for (const a of acts.slice(actions))
+                console.log(`[${a.t} s] > ${a.label}: ${a.outcome} — ${a.detail}`);
+              actions = acts.length;
+            };
+          })(),
+        });
+        console.log('');
+        for (const v of result.verdicts)
+          console.log(
+            `${v.status.toUpperCase().padEnd(11)} ${v.name}${'detail' in v ? ` — ${v.detail}` : ''}`,
+          );
+        if (result.error) console.error(`run failed: ${result.error}`);
+        if (opts.report) {
+          const files = writeReports(result, opts.report);
+          console.log(`\nreport: ${files.json}, ${files.html}`);
+        }
+        if (!result.passed) process.exitCode = 1;
+      },
+    );
 }
