@@ -444,9 +444,56 @@ describe('Kappa replay under measurement', () => {
       expect(c.causes.kappa_candidate).toBeUndefined();
       if (c.values.kappa !== c.truth) expect(c.causes.kappa).toBe('logic-versions-differ');
     }
+    // the replay's work was measured: its consumers or its worker threads (attributed per second)
+    expect(
+      (kappa.computeMs['kappa-replay'] ?? 0) + (kappa.computeMs[`kappa-job-${job}`] ?? 0),
+    ).toBeGreaterThan(0);
     const marks = (await lab.app.inject({ url: '/api/timeline' })).json() as Array<{ kind: string }>;
     expect(marks.map((m) => m.kind)).toEqual(expect.arrayContaining(['replay-start', 'caught-up']));
   }, 180_000);
+});
+
+describe('a replay that has not caught up', () => {
+  it('its table holds less than the truth: replay-not-caught-up, and the candidate figures show it', async () => {
+    const lab = await newLab(
+      { kappa: { checkpointIntervalMs: 100, autoSwitchover: false, replayRateLimit: 2_000 } },
+      true,
+    );
+    const gen = new YsbGenerator(ref, { seed: 37, mode: 'catch-up', rate: 0, startTime: T0 });
+    const records = gen.take(30_000);
+    const closed = closedEdge(Math.max(...records.map((r) => Number(r.event!.event_time))));
+    await append(lab, records);
+    await lab.services.kappa.sync(1, 60_000);
+    const res = await lab.app.inject({
+      method: 'POST',
+      url: '/api/kappa/replays',
+      payload: { logicVersion: 2 },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const job = (res.json() as { id: number }).id;
+    // 2,000 events/s: after ~1.5 s most of the 30,000 events are still ahead of the replay
+    await new Promise((r) => setTimeout(r, 1500));
+    const d = await divergence(lab, T0, closed);
+    expect(d.truthLogicVersion).toBe(2);
+    let behind = 0;
+    for (const c of d.cells) {
+      if (c.truth === null) continue;
+      if ((c.values.kappa_candidate ?? 0) < c.truth) {
+        behind++;
+        expect(c.causes.kappa_candidate).toBe('replay-not-caught-up');
+      }
+    }
+    expect(behind).toBeGreaterThan(d.cells.length / 2);
+    const s = await metrics(lab);
+    const cand = fig(s, 'kappa_candidate');
+    expect(cand.missing + cand.differ).toBeGreaterThan(0);
+    expect(cand.signedError).toBeLessThanOrEqual(0);
+    const kappa = s.maintenance.find((m) => m.arch === 'kappa')!;
+    expect(kappa.recomputedEvents).toBeLessThan(30_000);
+    expect(kappa.runningComponents).toContain(`kappa-job-${job} (replaying, logic v2)`);
+    const abort = await lab.app.inject({ method: 'POST', url: `/api/kappa/replays/${job}/abort` });
+    expect(abort.statusCode, abort.body).toBeLessThan(300);
+  }, 120_000);
 });
 
 describe('metrics API surface', () => {
