@@ -267,6 +267,38 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     expect(consoleErrors).toEqual([]);
   }, 60_000);
 
+  it('the scenario runner panel appears only with GET /api/scenarios and follows a run started from the page', async () => {
+    const hasScenarios = lab.app.hasRoute({ method: 'GET', url: '/api/scenarios' });
+    expect(await page.locator('#scenarios').isVisible()).toBe(hasScenarios);
+    if (!hasScenarios) return;
+    const list = (await (await fetch(`${url}/api/scenarios`)).json()) as Array<{
+      id: string;
+      expectations: number;
+    }>;
+    const scenario = list.find((s) => s.id === 'approximate-distinct') ?? list[0]!;
+    const card = page.locator(`[data-scenario="${scenario.id}"]`);
+    await card.scrollIntoViewIfNeeded();
+    expect(await card.locator('input[type="checkbox"]').isChecked()).toBe(true); // fast-forward by default
+    await card.locator('button').click();
+    await expect
+      .poll(() => page.locator('#scenario-feedback').textContent())
+      .toContain(`Scenario ${scenario.id} started`);
+    const run = page.locator('#scenario-runs .scenario').first();
+    await run.waitFor({ timeout: 10_000 });
+    // verdicts turn from pending to pass / fail / unavailable as the run ends
+    await expect
+      .poll(async () => (await run.locator('.state').first().textContent())?.trim(), {
+        timeout: 90_000,
+        intervals: [1000],
+      })
+      .toMatch(/^(completed|failed)$/);
+    expect(await run.locator('[data-verdict]').count()).toBe(scenario.expectations);
+    expect(await run.locator('[data-verdict="pending"]').count()).toBe(0);
+    await page.locator('#scenarios').scrollIntoViewIfNeeded();
+    await shot(page, '06-scenario-run');
+    expect(consoleErrors).toEqual([]);
+  }, 120_000);
+
   it('is usable at phone width (390 px): no horizontal page scroll, controls reachable', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(800);

@@ -1,6 +1,7 @@
 /**
  * Scenario runner: shown only when GET /api/scenarios answers 200 (the scenarios plugin is
- * served); otherwise the panel stays hidden. Start a scenario, follow its runs: progress, the
+ * served); otherwise the panel stays hidden. Each run gets a lab of its own (fast: virtual clock,
+ * deterministic; live: paced in real time); the API has no pause, so neither has the panel. Start a scenario, follow its runs: progress, the
  * narrative as it unfolds, expectations as they turn green or red.
  */
 import { api } from './api.js';
@@ -48,7 +49,7 @@ function runView(run) {
         ? null
         : h(
             'span',
-            { class: `state state-${run.passed ? 'live' : 'aborted'}` },
+            { class: `state state-${run.passed ? 'passed' : 'failed'}` },
             run.passed ? 'expectations met' : 'expectations failed',
           ),
       h('span', { class: 'muted' }, `${run.mode ?? ''} · seed ${run.seed ?? '—'}`),
@@ -91,9 +92,12 @@ export function initScenarios({ on }) {
     $('nav-scenarios').hidden = true;
   };
 
-  const render = () => {
+  const runsEl = h('div', { id: 'scenario-runs' });
+  /** The scenario cards, once (their checkboxes keep what the user ticked). */
+  const renderList = () => {
     fill(
       body,
+      runsEl,
       scenarios.length === 0
         ? h('p', { class: 'empty' }, 'No scenario is defined in scenarios/.')
         : h(
@@ -104,24 +108,47 @@ export function initScenarios({ on }) {
                 'div',
                 { class: 'scenario', dataset: { scenario: s.id } },
                 h('strong', {}, s.title ?? s.id),
-                h('p', {}, s.goal ?? s.learningGoal ?? s.description ?? ''),
+                h('p', {}, s.goal ?? ''),
                 h(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'small',
-                    onclick: () => start(s.id),
-                    'aria-label': `Start scenario ${s.title ?? s.id}`,
-                  },
-                  'Start',
+                  'p',
+                  {},
+                  `${s.duration} s of scenario time · ${s.actions} actions · ${s.expectations} expectations` +
+                    (s.needsInfrastructure
+                      ? ' · stops/starts Kafka or Redis: live against the real stack only'
+                      : ''),
+                ),
+                h(
+                  'div',
+                  { class: 'controls' },
+                  h(
+                    'label',
+                    { class: 'check' },
+                    h('input', {
+                      type: 'checkbox',
+                      id: `fast-${s.id}`,
+                      checked: !s.needsInfrastructure,
+                      disabled: !!s.needsInfrastructure,
+                    }),
+                    ' fast-forward (virtual clock)',
+                  ),
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'small',
+                      onclick: () => start(s.id),
+                      'aria-label': `Start scenario ${s.title ?? s.id}`,
+                    },
+                    'Start',
+                  ),
                 ),
               ),
             ),
           ),
-      runs.size ? h('h3', {}, 'Runs') : null,
-      [...runs.values()].reverse().map(runView),
     );
   };
+  const render = () =>
+    fill(runsEl, runs.size ? h('h3', {}, 'Runs') : null, [...runs.values()].reverse().map(runView));
 
   /** Follows the runs started from this page (GET /api/scenarios/runs/:runId) until they end. */
   const loadRuns = async () => {
@@ -138,7 +165,11 @@ export function initScenarios({ on }) {
 
   const start = async (id) => {
     try {
-      const run = await api(`/api/scenarios/${encodeURIComponent(id)}/runs`, { method: 'POST', body: {} });
+      const fast = document.getElementById(`fast-${id}`)?.checked ?? false;
+      const run = await api(`/api/scenarios/${encodeURIComponent(id)}/runs`, {
+        method: 'POST',
+        body: { fast },
+      });
       runs.set(run.runId, run);
       feedback(fb, `Scenario ${id} started (run ${run.runId}).`);
       await loadRuns();
@@ -156,6 +187,7 @@ export function initScenarios({ on }) {
     }
     panel.hidden = false;
     $('nav-scenarios').hidden = false;
+    renderList();
     render();
   });
   let ticks = 0;
