@@ -316,7 +316,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
         .map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`),
     );
     expect(overflow, culprits.join(', ')).toBeLessThanOrEqual(0);
-    await page.locator('#overview').scrollIntoViewIfNeeded();
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, '05-phone-390');
     await page.locator('#replay-btn').scrollIntoViewIfNeeded();
     expect(await page.locator('#replay-btn').isVisible()).toBe(true);
