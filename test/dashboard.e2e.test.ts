@@ -160,6 +160,29 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     expect(navigations).toEqual([]);
   });
 
+  it('shows an error state when a dependency is down (GET /api/health) and clears it when it is back', async () => {
+    const services = lab.services as { dependencies: typeof lab.services.dependencies };
+    const real = services.dependencies.bind(lab.services);
+    services.dependencies = async () =>
+      (await real()).map((d) =>
+        d.name === 'event-log'
+          ? { ...d, kind: 'kafka', state: 'down' as const, detail: 'connect ECONNREFUSED 127.0.0.1:19092' }
+          : d,
+      );
+    try {
+      const banner = page.locator('#banners .banner-bad', { hasText: 'event-log (kafka) is down' });
+      await banner.waitFor({ timeout: 15_000 });
+      expect(await banner.textContent()).toContain('ECONNREFUSED');
+      expect(await page.locator('#health-pill').textContent()).toBe('1 down');
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await shot(page, '01b-event-log-down');
+    } finally {
+      services.dependencies = real;
+    }
+    await expect.poll(() => page.locator('#health-pill').textContent(), { timeout: 15_000 }).toBe('all up');
+    expect(await page.locator('#banners .banner-bad').count()).toBe(0);
+  }, 40_000);
+
   it('runs a batch from the page and lists it with map / shuffle / reduce timings', async () => {
     await page.locator('#batch-run-btn').click();
     await expect
