@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
 import { LAB_EVENTS, type LabEvent, type LabEventName } from '../../kernel/instrumentation/lab-events.js';
 import type { Measurement, MetricsSnapshot, TimelineMark } from '../../measurement/measurement-api.js';
 import type { LabServices } from '../lab-services.js';
@@ -152,7 +153,7 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamOptions): P
 
       const measurement = measurementOf(lab);
       const pushLive = async (): Promise<void> => {
-        const offsets = await lab.log.offsets('ad-events').catch(() => []);
+        const offsets = await lab.log.offsets(AD_EVENTS_TOPIC).catch(() => []);
         const live: LiveFigures = {
           at: lab.clock.now(),
           mode: lab.mode,
