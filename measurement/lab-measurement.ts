@@ -159,8 +159,15 @@ export class LabMeasurement implements Measurement {
     await this.oracle.stop();
   }
 
-  sync(timeoutMs: number): Promise<void> {
-    return this.oracle.sync(timeoutMs);
+  async sync(timeoutMs: number): Promise<void> {
+    if (!this.started) {
+      throw new LabError(
+        'LKL_ERR_MEASUREMENT_TRUTH_UNAVAILABLE',
+        'The truth oracle does not run in this process (roles.measurement is off); it runs in the all-in-one lab and in `lklab serve`.',
+        { retriable: false },
+      );
+    }
+    await this.oracle.sync(timeoutMs);
   }
 
   recordQuery(_route: string, ms: number): void {

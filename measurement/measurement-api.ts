@@ -30,7 +30,7 @@ export interface CorrectnessFigures {
   relError: number | null;
   /** the logic version the truth was computed with */
   truthLogicVersion: number;
-  /** Σ(layer − truth) over windows both have (positive: over-count, e.g. at-least-once duplicates) */
+  /** Σ(layer − truth) over differing and extra windows (a missing one is left out); > 0 is an over-count, e.g. at-least-once duplicates */
   signedError?: number;
   /** the event-time range [from, to) compared (windows the layer answers for, closed ones only) */
   from?: number | null;
