@@ -16,6 +16,7 @@ import { MasterDataset } from '../batch-layer/master-dataset.js';
 import { offsetsNamespace } from '../kappa-reprocessor/kappa-tables.js';
 import { describeDistributed } from '../test-support/infra.js';
 import { spawnCli, type CliProcess } from '../test-support/cli-process.js';
+import { cleanupNamespace } from '../test-support/namespace-cleanup.js';
 
 const dirs: string[] = [];
 const running: CliProcess[] = [];
@@ -221,6 +222,7 @@ describeDistributed(
       } finally {
         await store.close();
         await log.close();
+        await cleanupNamespace(config).catch(() => undefined); // the shared Kafka and Redis keep nothing
       }
     }, 300_000);
   },
