@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 
 /** The machine a benchmark ran on, printed with every result. */
@@ -56,4 +58,15 @@ export function table(rows: Array<Record<string, string | number>>): void {
   console.log(line(cols));
   console.log(line(width.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(cols.map((c) => String(r[c]))));
+}
+
+/** Peak resident set size of this process so far (bytes), for "peak memory per component". */
+export function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+/** The machine-readable output mode of every bench script: `--json FILE` writes its report there. */
+export function writeJson(file: string, report: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
 }

@@ -7,7 +7,7 @@
  *   (c) recovery: time to reopen the data dir after `kill -9` of a child that was appending.
  *
  *   npm run build && node dist/bench/embedded-log-bench.js [--events N] [--rounds N] [--batch N]
- *       [--read-batch N] [--partitions N] [--dir DIR]
+ *       [--read-batch N] [--partitions N] [--dir DIR] [--json FILE]
  *
  * Each round appends the events into a fresh log and reads them back; the table shows the median
  * and the best round, by wall clock and per CPU-second (all threads), and the machine's load
@@ -29,6 +29,7 @@ import {
   openEmbeddedEventLog,
   type EmbeddedEventLog,
 } from '../kernel/adapters/embedded-log/embedded-event-log.js';
+import { writeJson } from './bench-support.js';
 
 const AD_TYPES = ['banner', 'modal', 'sponsored-search', 'mail', 'mobile'] as const;
 const EVENT_TYPES = ['view', 'click', 'purchase'] as const;
@@ -41,6 +42,8 @@ interface Args {
   readBatch: number;
   rounds: number;
   dir: string | undefined;
+  /** --json FILE: also write the report there. */
+  json: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -51,6 +54,7 @@ function parseArgs(argv: string[]): Args {
     readBatch: 1000,
     rounds: 3,
     dir: undefined,
+    json: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -70,9 +74,12 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--dir') {
       args.dir = value;
       i++;
+    } else if (flag === '--json') {
+      args.json = value;
+      i++;
     } else
       throw new Error(
-        `unknown argument ${String(flag)} (use --events N, --batch N, --partitions N, --read-batch N, --rounds N, --dir DIR)`,
+        `unknown argument ${String(flag)} (use --events N, --batch N, --partitions N, --read-batch N, --rounds N, --dir DIR, --json FILE)`,
       );
   }
   return args;
@@ -382,7 +389,9 @@ async function main(): Promise<void> {
     );
     for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
     console.log('');
-    console.log(JSON.stringify({ bench: 'embedded-log', machine, results, perRound: rounds }));
+    const report = { bench: 'embedded-log', machine, results, perRound: rounds };
+    console.log(JSON.stringify(report));
+    if (args.json) writeJson(args.json, report);
   } finally {
     if (!args.dir) await rm(baseDir, { recursive: true, force: true });
     else if (lastDir) await rm(lastDir, { recursive: true, force: true });

@@ -8,7 +8,7 @@
  * then prints a table, the machine, and one JSON line with the figures. The topic is deleted at
  * the end.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/kafka-bench.js [--events N] [--batch N] [--partitions N] [--rounds N] [--brokers host:port]
+ *   npx tsc -p tsconfig.json && node dist/bench/kafka-bench.js [--events N] [--batch N] [--partitions N] [--rounds N] [--brokers host:port] [--json FILE]
  *   node --import tsx bench/kafka-bench.ts [...]                      (from the sources)
  *
  * Needs the local stack (`bash scripts/stack/stack.sh up`) for (c); --brokers defaults to
@@ -25,6 +25,7 @@ import type { AppendRecord } from '../kernel/ports/event-log.js';
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import { openKafkaEventLog, type KafkaEventLog } from '../kernel/adapters/kafka-log/kafka-event-log.js';
+import { peakRssBytes, writeJson } from './bench-support.js';
 
 const run = promisify(execFile);
 
@@ -34,6 +35,8 @@ interface Args {
   partitions: number;
   rounds: number;
   brokers: string[];
+  /** --json FILE: also write the report there. */
+  json: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -46,6 +49,7 @@ function parseArgs(argv: string[]): Args {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
+    json: '',
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -64,9 +68,12 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--brokers') {
       args.brokers = String(value).split(',');
       i++;
+    } else if (flag === '--json') {
+      args.json = String(value);
+      i++;
     } else
       throw new Error(
-        `unknown argument ${String(flag)} (use --events N, --batch N, --partitions N, --rounds N, --brokers host:port)`,
+        `unknown argument ${String(flag)} (use --events N, --batch N, --partitions N, --rounds N, --brokers host:port, --json FILE)`,
       );
   }
   return args;
@@ -335,7 +342,15 @@ async function main(): Promise<void> {
     );
     for (const [a, b] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}`);
     console.log('');
-    console.log(JSON.stringify({ bench: 'kafka-log', machine, results, perRound: { ours, java } }));
+    const report = {
+      bench: 'kafka-log',
+      machine,
+      results,
+      perRound: { ours, java },
+      peakRssBytes: peakRssBytes(),
+    };
+    console.log(JSON.stringify(report));
+    if (args.json) writeJson(args.json, report);
   } finally {
     await log
       .deleteTopic(topic)

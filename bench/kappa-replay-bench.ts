@@ -8,11 +8,14 @@
  *       campaign windows) with the generator at a fixed rate.
  *
  *   npm run build && node dist/bench/kappa-replay-bench.js [--events N] [--kafka-events N] [--dir DIR] [--skip embedded,kafka,latency]
+ *       [--engines inline,workers:2] [--peer kafka-streams] [--keep-topic] [--json FILE]
  *   node --import tsx bench/kappa-replay-bench.ts [...]                                  (from the sources)
  *
- * The embedded data set is kept in --dir (default $TMPDIR/lklab-kappa-bench) and reused; the
- * Kafka topic lklab-bench-kappa-<N> is kept on the broker and reused. Kafka needs KAFKA_BROKERS
- * and REDIS_URL (npm run stack:up).
+ * The embedded data set is kept in --dir (default $TMPDIR/lklab-kappa-bench) and reused. The Kafka
+ * topic gets a random name and is deleted at the end; with --keep-topic it is kappa-bench.ysb-<N>,
+ * kept on the broker and reused. Kafka needs KAFKA_BROKERS and REDIS_URL (npm run stack:up).
+ * --peer kafka-streams also replays the same topic with the YSB Kafka Streams application
+ * (bench/peers/kafka-streams-ysb) and prints ours / peer. --json FILE writes the report to FILE.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -38,6 +41,8 @@ import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import { KappaReprocessor, type KappaSettings } from '../kappa-reprocessor/kappa-reprocessor.js';
 import { offsetsNamespace, readKappaWindows, readMetaCounters } from '../kappa-reprocessor/kappa-tables.js';
 import { createReplayEngine } from '../kappa-reprocessor/replay/worker-engine.js';
+import { peakRssBytes, writeJson } from './bench-support.js';
+import { peerReplay, type PeerReplayResult } from './kafka-streams-peer.js';
 
 const run = promisify(execFile);
 const ref = buildReferenceData();
@@ -53,6 +58,9 @@ interface Args {
   latencyRate: number;
   latencySeconds: number;
   kafkaThreads: number;
+  peer: string;
+  keepTopic: boolean;
+  json: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -66,9 +74,16 @@ function parseArgs(argv: string[]): Args {
     latencyRate: 50_000,
     latencySeconds: 120,
     kafkaThreads: 2,
+    peer: '',
+    keepTopic: false,
+    json: '',
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
+    if (flag === '--keep-topic') {
+      a.keepTopic = true;
+      continue;
+    }
     const value = argv[++i];
     const num = (): number => {
       const n = Number(value);
@@ -85,6 +100,8 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--latency-rate') a.latencyRate = num();
     else if (flag === '--latency-seconds') a.latencySeconds = num();
     else if (flag === '--kafka-threads') a.kafkaThreads = num();
+    else if (flag === '--peer') a.peer = value!;
+    else if (flag === '--json') a.json = value!;
     else throw new Error(`unknown argument ${flag} (see the header of bench/kappa-replay-bench.ts)`);
   }
   return a;
@@ -297,7 +314,7 @@ async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
   });
   const klog = await createEventLog(config, systemClock);
   const store = await createRealtimeStore(config, systemClock);
-  const topic = `ysb-${a.kafkaEvents}`;
+  const topic = a.keepTopic ? `ysb-${a.kafkaEvents}` : `ysb-${a.kafkaEvents}-${Date.now().toString(36)}`;
   const physical = `${namespace}.${topic}`;
   const clean = async (): Promise<void> => {
     await store.deleteByPrefix('lklab:kappa:');
@@ -311,12 +328,28 @@ async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
       if (exists) await klog.deleteTopic(topic);
       await klog.ensureTopic(topic, { partitions: a.partitions });
       log(
-        `kafka: producing ${fmt(a.kafkaEvents)} YSB events to ${physical} (kept on the broker for the next run)`,
+        `kafka: producing ${fmt(a.kafkaEvents)} YSB events to ${physical} (${a.keepTopic ? 'kept on the broker for the next run' : 'deleted at the end'})`,
       );
       appendRate = await produce(klog, topic, a.kafkaEvents, a.partitions, true);
     } else log(`kafka: reusing ${physical} (${fmt(have)} events)`);
     log('kafka: ConsumerPerformance (Java) on the same topic');
     const perf = await javaConsumerPerf(physical, a.kafkaEvents);
+    let peer: PeerReplayResult | { error: string } | null = null;
+    if (a.peer === 'kafka-streams') {
+      log('kafka: the YSB Kafka Streams peer (Java) replays the same topic');
+      peer = await peerReplay({
+        brokers: brokers,
+        topic: physical,
+        events: a.kafkaEvents,
+        threads: a.kafkaThreads,
+      }).catch((err: Error) => ({ error: err.message.slice(0, 2000) }));
+      if ('error' in peer) log(`kafka: the peer failed: ${peer.error}`);
+      else {
+        if (peer.countSum !== peer.views)
+          throw new Error(`the peer counted ${peer.countSum} views of ${peer.views}`);
+        log(`kafka: peer replay ${fmt(peer.eventsPerSec)} events/s over ${fmt(peer.events)} events`);
+      }
+    } else if (a.peer) throw new Error(`--peer ${a.peer}: the only peer is kafka-streams`);
     const results: Record<string, ReplayResult> = {};
     const modes: Array<{ label: string; parallelism: number; threads: boolean }> = [
       { label: '1 consumer on the main thread', parallelism: 1, threads: false },
@@ -345,7 +378,16 @@ async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
       );
     }
     await clean();
-    return { events: a.kafkaEvents, topic: physical, appendRate, javaConsumerPerf: perf, results };
+    if (!a.keepTopic) {
+      await klog
+        .deleteTopic(topic)
+        .catch((err: Error) => log(`could not delete ${physical}: ${err.message}`));
+      await klog.deleteTopic(`${topic}-dead-letter`).catch(() => undefined);
+    }
+    return { events: a.kafkaEvents, topic: physical, appendRate, javaConsumerPerf: perf, peer, results };
+  } catch (err) {
+    if (!a.keepTopic) await klog.deleteTopic(topic).catch(() => undefined);
+    throw err;
   } finally {
     await store.close();
     await klog.close();
@@ -476,21 +518,34 @@ async function main(): Promise<void> {
         `| replay, Kafka → Redis, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} | ${fmt(r.events / r.cpuSeconds)} |`,
       );
     }
+    const peer = kafka.peer as PeerReplayResult | { error: string } | null;
+    if (peer && !('error' in peer)) {
+      console.log(
+        `| replay, Kafka Streams peer (Java, ${peer.threads} threads, incl. start-up), same topic | ${fmt(peer.events)} | ${peer.seconds.toFixed(1)} | ${fmt(peer.eventsPerSec)} | (other process) |`,
+      );
+      const best = Math.max(
+        ...Object.values(kafka.results as Record<string, ReplayResult>).map((r) => r.rate),
+      );
+      console.log(
+        `\nours / Kafka Streams peer (best Kafka replay): ${((best / peer.eventsPerSec) * 100).toFixed(0)} %`,
+      );
+    }
   }
   if (latency) {
     console.log(
       `\nLive job final-event latency (time_updated − window_start − 10 s, ${latency.windows} campaign windows), generator ${fmt(latency.rate as number)} events/s (achieved ${fmt(latency.achievedRate as number)}): p50 ${latency.p50} ms, p90 ${latency.p90} ms, p99 ${latency.p99} ms`,
     );
   }
-  console.log(
-    JSON.stringify({
-      bench: 'kappa-replay',
-      machine: { ...machine, loadAvgAfter },
-      embedded,
-      kafka,
-      latency,
-    }),
-  );
+  const report = {
+    bench: 'kappa-replay',
+    machine: { ...machine, loadAvgAfter },
+    embedded,
+    kafka,
+    latency,
+    peakRssBytes: peakRssBytes(),
+  };
+  console.log(JSON.stringify(report));
+  if (a.json) writeJson(a.json, report);
 }
 
 main().catch((err) => {

@@ -3,7 +3,9 @@
  * publish a view) over N YSB events in the embedded setting, beside ONE plain DuckDB GROUP BY
  * over the same Parquet files in the same run, and the ratio.
  *
- *   npm run build && node dist/bench/mapreduce-bench.js [--events 10000000] [--splits 10] [--reducers 4] [--workers 2] [--rounds 3]
+ *   npm run build && node dist/bench/mapreduce-bench.js [--events 10000000] [--splits 10] [--reducers 4] [--workers 2] [--rounds 3] [--json FILE]
+ *
+ * --json FILE also writes the report (best and median round, peak RSS) to FILE.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,9 +21,9 @@ import { systemClock } from '../kernel/clock/system-clock.js';
 import { LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
-import { flags, machine, printMachine, table } from './bench-support.js';
+import { flags, machine, peakRssBytes, printMachine, table, writeJson } from './bench-support.js';
 
-const args = flags({ events: 10_000_000, splits: 10, reducers: 4, workers: 2, rounds: 3 });
+const args = flags({ events: 10_000_000, splits: 10, reducers: 4, workers: 2, rounds: 3, json: '' });
 const dir = mkdtempSync(join(tmpdir(), 'lkl-mr-bench-'));
 const ref = buildReferenceData();
 printMachine();
@@ -133,7 +135,16 @@ const med = [...results].sort((a, b) => a.mapreduceMs - b.mapreduceMs)[Math.floo
 console.log(
   `best: MapReduce ${best.mapreduceMs.toFixed(0)} ms vs plain ${best.plainMs.toFixed(0)} ms (ratio ${(best.mapreduceMs / best.plainMs).toFixed(2)}); target ≤ 1500 ms for 10 M events`,
 );
-console.log(JSON.stringify({ bench: 'mapreduce', machine: machine(), args, best, median: med }));
+const report = {
+  bench: 'mapreduce',
+  machine: machine(),
+  args,
+  best,
+  median: med,
+  peakRssBytes: peakRssBytes(),
+};
+console.log(JSON.stringify(report));
+if (args.json) writeJson(args.json, report);
 await worker.close();
 await queue.close();
 db.close();

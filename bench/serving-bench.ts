@@ -2,7 +2,8 @@
  * Serving-layer benchmark (not a test): an embedded lab with live YSB traffic and a published batch
  * view; a separate process sends `rate` requests/s (open loop) of GET /api/views?arch=lambda over the
  * last 5 minutes (both sides of the boundary) and of one campaign; prints p50/p90/p99.
- *   npm run build && node dist/bench/serving-bench.js [--rate 1000] [--seconds 20] [--warmup 30]
+ *   npm run build && node dist/bench/serving-bench.js [--rate 1000] [--seconds 20] [--warmup 30] [--event-rate 1000] [--json FILE]
+ * --json FILE also writes the report (with the lab process's peak RSS) to FILE.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,9 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLab } from '../cli/runtime/lab-runtime.js';
 import { loadConfig } from '../kernel/config/load-config.js';
-import { flags, machine, printMachine, table } from './bench-support.js';
+import { flags, machine, peakRssBytes, printMachine, table, writeJson } from './bench-support.js';
 
-const args = flags({ rate: 1000, seconds: 20, warmup: 30, eventRate: 1000 });
+const args = flags({ rate: 1000, seconds: 20, warmup: 30, eventRate: 1000, json: '' });
 printMachine();
 const dir = mkdtempSync(join(tmpdir(), 'lkl-serving-bench-'));
 const lab = await createLab(
@@ -65,15 +66,17 @@ const { stdout } = await promisify(execFile)(
 const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>;
 table([{ 'target rps': args.rate, ...result }]);
 console.log(`p99 ${result.p99} ms at ${result.achievedRps} requests/s (target ≤ 10 ms at 1,000/s)`);
-console.log(
-  JSON.stringify({
-    bench: 'serving',
-    machine: machine(),
-    args,
-    windowsPerAnswer: probe.windows.length,
-    result,
-  }),
-);
+const report = {
+  bench: 'serving',
+  machine: machine(),
+  args,
+  windowsPerAnswer: probe.windows.length,
+  result,
+  /** The whole embedded lab (generator, ingest, speed layer, batch layer, Kappa job, API) in one process. */
+  peakRssBytes: peakRssBytes(),
+};
+console.log(JSON.stringify(report));
+if (args.json) writeJson(args.json, report);
 await lab.close();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

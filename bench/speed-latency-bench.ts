@@ -1,10 +1,17 @@
 /**
- * Speed-layer latency benchmark (not a test): the YSB generator in live mode at a target rate into
- * the event log, the speed layer flushing every second, and YSB's final-event latency per window
+ * Live-step latency benchmark (not a test): the YSB generator in live mode at a target rate into
+ * the event log, one stream job reading it, and YSB's final-event latency per window
  * (time_updated − window_start − 10 000 ms) over the windows that closed during the run.
  *
  *   npm run build && node dist/bench/speed-latency-bench.js [--rate 50000] [--seconds 60] [--mode embedded|distributed]
+ *       [--arch lambda|kappa|kafka-streams] [--json FILE]
  *   (distributed: KAFKA_BROKERS and REDIS_URL, e.g. from `npm run stack:up`)
+ *
+ * --arch lambda (default): Lambda's latency path, the speed layer (flush every --flush-ms);
+ * --arch kappa: the Kappa reprocessor's live job v1 (checkpoint every kappa.checkpointIntervalMs);
+ * --arch kafka-streams: the peer, YSB as a Kafka Streams application (bench/peers/kafka-streams-ysb;
+ *   distributed mode only) on the same kind of topic, fed by the same producers.
+ * --json FILE also writes the result object to FILE (bench/run-all.ts reads it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -22,7 +29,12 @@ import { LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import { GeneratorRunner } from '../kernel/workload/generator-runner.js';
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { SpeedLayer } from '../speed-layer/speed-layer.js';
-import { flags, machine, percentile, printMachine, table } from './bench-support.js';
+import { DEFAULTS } from '../kernel/config/defaults.js';
+import { WINDOW_MS } from '../kernel/events/ysb-event.js';
+import { KappaReprocessor } from '../kappa-reprocessor/kappa-reprocessor.js';
+import { readKappaWindows } from '../kappa-reprocessor/kappa-tables.js';
+import { flags, machine, peakRssBytes, percentile, printMachine, table, writeJson } from './bench-support.js';
+import { peerLive, type PeerLiveResult } from './kafka-streams-peer.js';
 
 const args = flags({
   rate: 50_000,
@@ -31,8 +43,14 @@ const args = flags({
   flushMs: 1000,
   partitions: 4,
   producers: 2,
+  arch: 'lambda',
+  json: '',
 });
 const distributed = args.mode === 'distributed';
+if (!['lambda', 'kappa', 'kafka-streams'].includes(args.arch))
+  throw new Error(`--arch ${args.arch}: use lambda, kappa or kafka-streams`);
+if (args.arch === 'kafka-streams' && !distributed)
+  throw new Error('--arch kafka-streams reads Kafka: use it with --mode distributed');
 const dir = mkdtempSync(join(tmpdir(), 'lkl-speed-bench-'));
 const config = loadConfig({
   env: distributed ? process.env : {},
@@ -45,8 +63,11 @@ const config = loadConfig({
 if (distributed && (config.kafka.brokers.length === 0 || !config.redis.url))
   throw new Error('--mode distributed needs KAFKA_BROKERS and REDIS_URL');
 printMachine();
+const job = { lambda: 'speed layer', kappa: 'Kappa live job v1', 'kafka-streams': 'Kafka Streams peer' }[
+  args.arch as 'lambda'
+];
 console.log(
-  `speed layer, ${args.mode}: ${args.rate.toLocaleString()} events/s for ${args.seconds} s, flush every ${args.flushMs} ms`,
+  `${job}, ${args.mode}: ${args.rate.toLocaleString()} events/s for ${args.seconds} s, flush every ${args.arch === 'kappa' ? DEFAULTS.kappa.checkpointIntervalMs : args.flushMs} ms`,
 );
 
 const clock = systemClock;
@@ -57,13 +78,40 @@ const dead = new DeadLetterWriter(log, clock);
 await dead.ensureTopic();
 const ref = buildReferenceData();
 const bus = new LabEventBus();
-const speed = new SpeedLayer(log, store, ref, clock, bus, {
-  topic: AD_EVENTS_TOPIC,
-  group: 'bench-speed',
-  flushIntervalMs: args.flushMs,
-  logicVersion: 1,
-});
-await speed.start();
+const speed =
+  args.arch === 'lambda'
+    ? new SpeedLayer(log, store, ref, clock, bus, {
+        topic: AD_EVENTS_TOPIC,
+        group: 'bench-speed',
+        flushIntervalMs: args.flushMs,
+        logicVersion: 1,
+      })
+    : undefined;
+const kappa =
+  args.arch === 'kappa'
+    ? new KappaReprocessor(log, store, dead, ref, clock, bus, {
+        topic: AD_EVENTS_TOPIC,
+        settings: { ...DEFAULTS.kappa },
+        groupPrefix: 'bench-kappa-v',
+        runner: 'bench',
+      })
+    : undefined;
+await speed?.start();
+await kappa?.start();
+// The peer runs in its own JVM; the producers start once it is RUNNING.
+let peerReady!: () => void;
+const peerStarted = new Promise<void>((resolve) => (peerReady = resolve));
+const peer: Promise<PeerLiveResult> | undefined =
+  args.arch === 'kafka-streams'
+    ? peerLive({
+        brokers: config.kafka.brokers.join(','),
+        topic: `${config.namespace}.${AD_EVENTS_TOPIC}`,
+        seconds: args.seconds,
+        drain: 12 + Math.ceil((6 * args.flushMs) / 1000),
+        onReady: peerReady,
+      })
+    : undefined;
+if (peer) await Promise.race([peerStarted, peer]);
 // Embedded: the generator runs in this process (the embedded log belongs to one process).
 // Distributed: like YSB's own generator, separate producer processes (`lklab produce`) feed Kafka.
 const gen = new GeneratorRunner(log, dead, ref, clock, {
@@ -98,10 +146,26 @@ const cpu0 = process.cpuUsage();
 const t0 = clock.now();
 gen.start();
 let maxBacklog = 0;
+const processed = (): number | undefined =>
+  speed
+    ? (speed.status as { processed: number }).processed
+    : kappa
+      ? (kappa
+          .runner(1)
+          ?.positions()
+          .reduce((sum, p) => sum + p.next, 0) ?? 0)
+      : undefined;
+// Steady rate: from the first second in which events arrived (producer processes take a moment to
+// start) to the last, so a short step is not judged by its producers' start-up.
+let firstSample: { at: number; produced: number } | undefined;
+let lastSample: { at: number; produced: number } | undefined;
 for (let s = 0; s < args.seconds; s++) {
   await clock.sleep(1000);
-  const st = speed.status as { processed: number };
-  maxBacklog = Math.max(maxBacklog, (await produced()) - st.processed);
+  const done = processed();
+  const now = await produced();
+  if (!firstSample && now > 0) firstSample = { at: clock.now(), produced: now };
+  lastSample = { at: clock.now(), produced: now };
+  if (done !== undefined) maxBacklog = Math.max(maxBacklog, now - done);
 }
 await gen.stop();
 for (const p of producers) p.kill('SIGTERM');
@@ -109,13 +173,26 @@ await Promise.all(producers.map((p) => new Promise((r) => p.once('exit', r))));
 const total = await produced();
 const elapsed = (clock.now() - t0) / 1000;
 // Let the last windows close (their final flush is what YSB measures).
-await clock.sleep(12_000 + 6 * args.flushMs);
+const peerResult = peer ? await peer : undefined;
+if (!peer) await clock.sleep(12_000 + 6 * args.flushMs);
 const cpu = process.cpuUsage(cpu0);
-const latencies = speed
-  .windowLatencies()
-  .map((w) => w.latencyMs)
-  .sort((a, b) => a - b);
-await speed.stop();
+let latencies: number[];
+if (speed) {
+  latencies = speed
+    .windowLatencies()
+    .map((w) => w.latencyMs)
+    .sort((a, b) => a - b);
+} else if (kappa) {
+  // Whole windows only: the first and the last are partial.
+  const windows: number[] = [];
+  for (let w = Math.ceil(t0 / WINDOW_MS) * WINDOW_MS; w + WINDOW_MS <= t0 + elapsed * 1000; w += WINDOW_MS)
+    windows.push(w);
+  latencies = (await readKappaWindows(store, 1, windows, { distinct: false }))
+    .map((c) => c.timeUpdated - c.window - WINDOW_MS)
+    .sort((a, b) => a - b);
+} else latencies = [];
+await speed?.stop();
+await kappa?.stop();
 await store.deleteByPrefix('');
 if (distributed) {
   await log.deleteTopic(AD_EVENTS_TOPIC);
@@ -126,16 +203,26 @@ await log.close();
 rmSync(dir, { recursive: true, force: true });
 
 const result = {
+  arch: args.arch,
   mode: args.mode,
   targetRate: args.rate,
-  achievedRate: Math.round(total / elapsed),
-  windows: latencies.length,
-  p50: percentile(latencies, 50),
-  p90: percentile(latencies, 90),
-  p99: percentile(latencies, 99),
-  max: latencies.at(-1) ?? NaN,
-  maxBacklogEvents: maxBacklog,
+  /** Events/s produced from the first second with events to the end of the step. */
+  achievedRate:
+    firstSample && lastSample && lastSample.at > firstSample.at
+      ? Math.round(((lastSample.produced - firstSample.produced) * 1000) / (lastSample.at - firstSample.at))
+      : Math.round(total / elapsed),
+  /** Events/s over the whole step, producers' start-up included. */
+  achievedRateWholeStep: Math.round(total / elapsed),
+  windows: peerResult ? peerResult.windows : latencies.length,
+  p50: peerResult ? (peerResult.p50 ?? NaN) : percentile(latencies, 50),
+  p90: peerResult ? (peerResult.p90 ?? NaN) : percentile(latencies, 90),
+  p99: peerResult ? (peerResult.p99 ?? NaN) : percentile(latencies, 99),
+  max: peerResult ? (peerResult.max ?? NaN) : (latencies.at(-1) ?? NaN),
+  maxBacklogEvents: peerResult ? null : maxBacklog,
+  /** CPU of this process (the generator in embedded mode, the job); the peer's JVM is not included. */
   cpuSecondsPerSecond: Number(((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)),
+  /** Peak RSS of the job's process: this one, or the peer's JVM. */
+  peakRssBytes: peerResult ? peerResult.peakRssBytes : peakRssBytes(),
 };
 table([
   {
@@ -144,7 +231,10 @@ table([
     p90: `${result.p90} ms`,
     p99: `${result.p99} ms`,
     max: `${result.max} ms`,
+    maxBacklogEvents: result.maxBacklogEvents ?? '—',
   },
 ]);
-console.log(JSON.stringify({ bench: 'speed-latency', machine: machine(), args, result }));
+const report = { bench: 'speed-latency', machine: machine(), args, result, peer: peerResult ?? null };
+console.log(JSON.stringify(report));
+if (args.json) writeJson(args.json, report);
 process.exit(0);

@@ -1,0 +1,286 @@
+package dev.lklab.peers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.processor.TimestampExtractor;
+
+/**
+ * The Yahoo Streaming Benchmark query as a Kafka Streams application — the peer our Kappa job and
+ * speed layer are set beside (bench/kafka-streams-peer.ts runs it):
+ *
+ * <pre>
+ *   parse JSON → event_type == "view" → ad_id → campaign_id (in-memory map from --ads) →
+ *   repartition by campaign → count per campaign per 10 s event-time window
+ * </pre>
+ *
+ * Window counts are emitted through the record cache on every commit (commit.interval.ms = 1000,
+ * the 1 s flush of YSB's reference jobs); the time of a window's last emission is YSB's
+ * time_updated.
+ *
+ * <p>Modes:
+ *
+ * <ul>
+ *   <li>{@code replay}: read a catch-up topic from the beginning until --events records went
+ *       through the source and every view went through the aggregation; prints the rate.
+ *   <li>{@code live}: run --seconds, then --drain more seconds so the last windows close; prints
+ *       YSB's final-event latency (time_updated − window_start − 10 000 ms) over the whole windows.
+ * </ul>
+ *
+ * Prints "ready" on stderr once the streams instance is RUNNING, and one JSON line on stdout with
+ * the results. Deletes its internal topics (repartition, changelog) and local state at the end.
+ */
+public final class YsbKafkaStreams {
+  private static final long WINDOW_MS = 10_000;
+
+  public static void main(String[] argv) throws Exception {
+    Map<String, String> a = parseArgs(argv);
+    String bootstrap = a.getOrDefault("bootstrap", "127.0.0.1:19092");
+    String topic = required(a, "topic");
+    String mode = a.getOrDefault("mode", "replay");
+    long events = Long.parseLong(a.getOrDefault("events", "0"));
+    long seconds = Long.parseLong(a.getOrDefault("seconds", "60"));
+    long drainSeconds = Long.parseLong(a.getOrDefault("drain", "15"));
+    int threads = Integer.parseInt(a.getOrDefault("threads", "2"));
+    long graceMs = Long.parseLong(a.getOrDefault("grace-ms", Long.toString(30L * 24 * 3600 * 1000)));
+    String appId = a.getOrDefault("app-id", "lklab-ysb-peer-" + System.nanoTime());
+    Path stateDir = Path.of(a.getOrDefault("state-dir", System.getProperty("java.io.tmpdir")), appId);
+    boolean exactlyOnce = Boolean.parseBoolean(a.getOrDefault("exactly-once", "false"));
+    Map<String, String> campaignOf = readAds(Path.of(required(a, "ads")));
+    if (!mode.equals("replay") && !mode.equals("live")) throw new IllegalArgumentException("--mode replay|live");
+    if (mode.equals("replay") && events <= 0) throw new IllegalArgumentException("--events N is needed in replay mode");
+
+    AtomicLong consumed = new AtomicLong();
+    AtomicLong viewsIn = new AtomicLong();
+    AtomicLong viewsCounted = new AtomicLong();
+    AtomicLong firstAt = new AtomicLong();
+    AtomicLong lastAt = new AtomicLong();
+    // (campaign, window start) → {count, time_updated}
+    Map<String, long[]> windows = new ConcurrentHashMap<>();
+    ObjectMapper json = new ObjectMapper();
+
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.stream(topic, Consumed.with(Serdes.String(), Serdes.String()).withTimestampExtractor(new EventTime()))
+        .peek((k, v) -> {
+          if (consumed.incrementAndGet() == 1) firstAt.set(System.currentTimeMillis());
+        })
+        .flatMap((k, v) -> {
+          try {
+            JsonNode e = json.readTree(v);
+            if (!"view".equals(e.path("event_type").asText())) return List.of();
+            String campaign = campaignOf.get(e.path("ad_id").asText());
+            if (campaign == null) return List.of();
+            viewsIn.incrementAndGet();
+            return List.of(KeyValue.pair(campaign, e.path("ad_id").asText()));
+          } catch (IOException err) {
+            return List.of();
+          }
+        })
+        .repartition(Repartitioned.with(Serdes.String(), Serdes.String()).withName("by-campaign"))
+        .peek((k, v) -> {
+          viewsCounted.incrementAndGet();
+          lastAt.set(System.currentTimeMillis());
+        })
+        .groupByKey(Grouped.with(Serdes.String(), Serdes.String()))
+        .windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMillis(WINDOW_MS), Duration.ofMillis(graceMs)))
+        .count(Materialized.with(Serdes.String(), Serdes.Long()))
+        .toStream()
+        .foreach((wk, count) -> {
+          if (count == null) return;
+          String key = wk.key() + "@" + wk.window().start();
+          windows.put(key, new long[] {count, System.currentTimeMillis(), wk.window().start()});
+        });
+
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, appId);
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, threads);
+    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1000);
+    p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.getParent().toString());
+    p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
+    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    if (exactlyOnce) p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+
+    KafkaStreams streams = new KafkaStreams(builder.build(), p);
+    streams.cleanUp();
+    long t0 = System.currentTimeMillis();
+    streams.start();
+    while (streams.state() != KafkaStreams.State.RUNNING) {
+      if (streams.state() == KafkaStreams.State.ERROR || streams.state() == KafkaStreams.State.NOT_RUNNING)
+        throw new IllegalStateException("Kafka Streams went to " + streams.state());
+      Thread.sleep(20);
+    }
+    long readyAt = System.currentTimeMillis();
+    System.err.println("ready");
+    System.err.flush();
+
+    Map<String, Object> out = new HashMap<>();
+    out.put("mode", mode);
+    out.put("topic", topic);
+    out.put("threads", threads);
+    out.put("exactlyOnce", exactlyOnce);
+    out.put("kafkaStreamsVersion", org.apache.kafka.common.utils.AppInfoParser.getVersion());
+    out.put("startupMs", readyAt - t0);
+    try {
+      if (mode.equals("replay")) {
+        long timeoutAt = System.currentTimeMillis() + Long.parseLong(a.getOrDefault("timeout-seconds", "3600")) * 1000;
+        while (consumed.get() < events || viewsCounted.get() < viewsIn.get()) {
+          if (System.currentTimeMillis() > timeoutAt)
+            throw new IllegalStateException("timed out at " + consumed.get() + " of " + events + " records");
+          Thread.sleep(10);
+        }
+        long done = lastAt.get() > 0 ? Math.max(lastAt.get(), firstAt.get()) : System.currentTimeMillis();
+        Thread.sleep(1500); // one more commit: the last counts reach the foreach
+        long sum = 0;
+        for (long[] w : windows.values()) sum += w[0];
+        out.put("events", consumed.get());
+        out.put("views", viewsIn.get());
+        out.put("viewsCounted", viewsCounted.get());
+        out.put("countSum", sum);
+        out.put("windows", windows.size());
+        out.put("seconds", (done - t0) / 1000.0);
+        out.put("eventsPerSec", Math.round(consumed.get() / ((done - t0) / 1000.0)));
+        out.put("eventsPerSecFromFirstRecord", Math.round(consumed.get() / (Math.max(1, done - firstAt.get()) / 1000.0)));
+      } else {
+        Thread.sleep(seconds * 1000);
+        long stoppedAt = System.currentTimeMillis();
+        Thread.sleep(drainSeconds * 1000);
+        long first = ((readyAt + WINDOW_MS - 1) / WINDOW_MS) * WINDOW_MS;
+        // Whole windows only: the first and the last are partial.
+        List<Long> samples = new ArrayList<>();
+        for (long[] w : windows.values())
+          if (w[2] >= first && w[2] + WINDOW_MS <= stoppedAt) samples.add(w[1] - w[2] - WINDOW_MS);
+        samples.sort(Long::compare);
+        out.put("events", consumed.get());
+        out.put("views", viewsIn.get());
+        out.put("achievedRate", Math.round(consumed.get() / (double) seconds));
+        out.put("windows", samples.size());
+        out.put("p50", q(samples, 0.5));
+        out.put("p90", q(samples, 0.9));
+        out.put("p99", q(samples, 0.99));
+        out.put("max", samples.isEmpty() ? null : samples.get(samples.size() - 1));
+      }
+    } finally {
+      streams.close(Duration.ofSeconds(30));
+      streams.cleanUp();
+      deleteInternalTopics(bootstrap, appId);
+    }
+    out.put("peakRssBytes", peakRss());
+    System.out.println(toJson(out));
+    System.exit(0);
+  }
+
+  /** The record's event_time (epoch ms as a string in the JSON), without a full parse. */
+  static final class EventTime implements TimestampExtractor {
+    @Override
+    public long extract(ConsumerRecord<Object, Object> record, long partitionTime) {
+      Object v = record.value();
+      if (v instanceof String s) {
+        int i = s.indexOf("\"event_time\":\"");
+        if (i >= 0) {
+          int from = i + 14;
+          int to = s.indexOf('"', from);
+          try {
+            return Long.parseLong(s, from, to, 10);
+          } catch (RuntimeException ignored) {
+            // fall through
+          }
+        }
+      }
+      return Math.max(0, partitionTime);
+    }
+  }
+
+  static Object q(List<Long> sorted, double p) {
+    if (sorted.isEmpty()) return null;
+    return sorted.get(Math.min(sorted.size() - 1, (int) Math.floor(p * sorted.size())));
+  }
+
+  /** {"ads":[{"ad_id":..,"campaign_id":..}]} (GET /api/reference/ads) or a bare array of those. */
+  static Map<String, String> readAds(Path file) throws IOException {
+    JsonNode root = new ObjectMapper().readTree(Files.readString(file));
+    JsonNode ads = root.isArray() ? root : root.path("ads");
+    Map<String, String> m = new HashMap<>();
+    for (JsonNode ad : ads) m.put(ad.path("ad_id").asText(), ad.path("campaign_id").asText());
+    if (m.isEmpty()) throw new IllegalArgumentException(file + " holds no ads");
+    return m;
+  }
+
+  static void deleteInternalTopics(String bootstrap, String appId) {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    try (Admin admin = Admin.create(p)) {
+      List<String> internal =
+          admin.listTopics().names().get().stream().filter(t -> t.startsWith(appId + "-")).collect(Collectors.toList());
+      if (!internal.isEmpty()) admin.deleteTopics(internal).all().get();
+    } catch (Exception err) {
+      System.err.println("could not delete the internal topics of " + appId + ": " + err);
+    }
+  }
+
+  static long peakRss() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+        if (line.startsWith("VmHWM:"))
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+    } catch (IOException | RuntimeException ignored) {
+      // not Linux
+    }
+    return -1;
+  }
+
+  static Map<String, String> parseArgs(String[] argv) {
+    Map<String, String> m = new HashMap<>();
+    for (int i = 0; i < argv.length; i++) {
+      if (!argv[i].startsWith("--") || i + 1 >= argv.length)
+        throw new IllegalArgumentException("arguments are --name value pairs, got " + argv[i]);
+      m.put(argv[i].substring(2), argv[++i]);
+    }
+    return m;
+  }
+
+  static String required(Map<String, String> a, String k) {
+    String v = a.get(k);
+    if (v == null) throw new IllegalArgumentException("--" + k + " is required");
+    return v;
+  }
+
+  static String toJson(Map<String, Object> m) {
+    StringBuilder b = new StringBuilder("{");
+    for (Map.Entry<String, Object> e : new java.util.TreeMap<>(m).entrySet()) {
+      if (b.length() > 1) b.append(',');
+      b.append('"').append(e.getKey()).append("\":");
+      Object v = e.getValue();
+      if (v == null) b.append("null");
+      else if (v instanceof Number || v instanceof Boolean) b.append(String.format(Locale.ROOT, "%s", v));
+      else b.append('"').append(v.toString().replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+    }
+    return b.append('}').toString();
+  }
+}

@@ -1,0 +1,425 @@
+/**
+ * `npm run bench`: every benchmark of the lab in one run, each bench script in its own process
+ * (so its peak memory is its component's), then bench/results/latest.json, BENCHMARKS.md and the
+ * charts in docs/images/bench-*.png.
+ *
+ *   npm run bench                                  short profile (≈ 15 min on 2 cores; CI-sized)
+ *   npm run bench -- --profile full                the real run (hours: 240 s per load step, 50 M events)
+ *   node dist/bench/run-all.js [--profile short|full] [--only load,replay,...] [--skip ...]
+ *       [--out bench/results/latest.json] [--markdown BENCHMARKS.md] [--images docs/images] [--note TEXT]
+ *   node dist/bench/run-all.js --report-only      re-render BENCHMARKS.md and the charts from --out
+ *
+ * Parts (one script each; the table rows in BENCHMARKS.md name the exact command):
+ *   load      YSB load steps per architecture and mode: speed-latency-bench.ts --arch lambda|kappa
+ *             (embedded; Kafka + Redis), and --arch kafka-streams (the Java peer) on Kafka;
+ *             stops climbing for an architecture/mode after the first step it does not sustain
+ *   replay    Kappa replay rate against history size: kappa-replay-bench.ts per size, with the
+ *             Kafka Streams peer and Kafka's ConsumerPerformance on the same topic
+ *   ceiling   kafka-bench.ts: our Kafka consumer beside ConsumerPerformance (raw consumption ceiling)
+ *   mapreduce batch MapReduce against history size beside one plain DuckDB query: mapreduce-bench.ts
+ *   serving   serving latency under load: serving-bench.ts
+ *   log       the embedded log's append and read rates: embedded-log-bench.ts
+ *
+ * The Kafka + Redis parts use KAFKA_BROKERS / REDIS_URL, or the local stack's addresses when
+ * `scripts/stack/stack.sh status` says it is up (it is never started or stopped here); without
+ * either they are skipped and say so. Topics get random names and are deleted at the end.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { writeJson } from './bench-support.js';
+import { renderCharts } from './bench-charts.js';
+import { writeReport } from './bench-report.js';
+import { PROFILES, type BenchResults, type PartRun, type Profile } from './bench-results.js';
+
+const root = ((): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+})();
+const fromSources = import.meta.url.endsWith('.ts');
+const ALL_PARTS = ['load', 'replay', 'ceiling', 'mapreduce', 'serving', 'log'] as const;
+type Part = (typeof ALL_PARTS)[number];
+
+interface Args {
+  profile: string;
+  only: Part[];
+  skip: Part[];
+  out: string;
+  markdown: string;
+  images: string;
+  note: string;
+  reportOnly: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    profile: 'short',
+    only: [...ALL_PARTS],
+    skip: [],
+    out: join(root, 'bench', 'results', 'latest.json'),
+    markdown: join(root, 'BENCHMARKS.md'),
+    images: join(root, 'docs', 'images'),
+    note: '',
+    reportOnly: false,
+  };
+  const parts = (v: string | undefined): Part[] => {
+    const list = String(v).split(',');
+    for (const p of list)
+      if (!(ALL_PARTS as readonly string[]).includes(p))
+        throw new Error(`unknown part ${p}; parts: ${ALL_PARTS.join(',')}`);
+    return list as Part[];
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i]!;
+    if (f === '--report-only') {
+      a.reportOnly = true;
+      continue;
+    }
+    const v = argv[++i];
+    if (v === undefined) throw new Error(`${f} needs a value`);
+    if (f === '--profile') a.profile = v;
+    else if (f === '--only') a.only = parts(v);
+    else if (f === '--skip') a.skip = parts(v);
+    else if (f === '--out') a.out = v;
+    else if (f === '--markdown') a.markdown = v;
+    else if (f === '--images') a.images = v;
+    else if (f === '--note') a.note = v;
+    else throw new Error(`unknown argument ${f} (see the header of bench/run-all.ts)`);
+  }
+  if (!(a.profile in PROFILES))
+    throw new Error(`--profile ${a.profile}: use ${Object.keys(PROFILES).join(' or ')}`);
+  return a;
+}
+
+const log = (m: string): void => console.log(`[bench] ${m}`);
+const run = promisify(execFile);
+
+/** KAFKA_BROKERS / REDIS_URL, else the local stack's addresses if it is up, else null. */
+async function infra(): Promise<{ brokers: string; redis: string } | null> {
+  if (process.env.KAFKA_BROKERS && process.env.REDIS_URL)
+    return { brokers: process.env.KAFKA_BROKERS, redis: process.env.REDIS_URL };
+  try {
+    const { stdout } = await run('bash', [join(root, 'scripts', 'stack', 'stack.sh'), 'status']);
+    const brokers = /KAFKA_BROKERS=(\S+)/.exec(stdout)?.[1];
+    const redis = /REDIS_URL=(\S+)/.exec(stdout)?.[1];
+    return brokers && redis ? { brokers, redis } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function versionOf(cmd: string, args: string[], re: RegExp): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(cmd, args);
+    return re.exec(stdout + stderr)?.[1] ?? 'unknown';
+  } catch {
+    return 'not installed';
+  }
+}
+
+/** The machine, as BENCHMARKS.md describes it. */
+async function describeMachine(): Promise<BenchResults['machine']> {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    os: `${process.platform} ${process.arch} ${release()}`,
+    node: process.version,
+    java: await versionOf('java', ['-version'], /version "([^"]+)"/),
+    kafka: await versionOf(
+      'bash',
+      [join(root, 'bench', 'peers', 'kafka-streams-ysb', 'peer.sh'), 'version'],
+      /(\S+)/,
+    ),
+    redis: await versionOf('redis-server', ['--version'], /v=(\S+)/),
+    loadAverageBefore: loadavg().map((l) => Number(l.toFixed(2))),
+    loadAverageAfter: [],
+  };
+}
+
+/**
+ * Runs one bench script with --json into a temp file; returns the run with its report. The
+ * command recorded is the one a reader types to reproduce the row (npm run build first).
+ */
+async function runScript(
+  part: Part,
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  label: string,
+): Promise<PartRun> {
+  const tmp = mkdtempSync(join(tmpdir(), 'lkl-bench-json-'));
+  const json = join(tmp, 'report.json');
+  const file = join(root, fromSources ? 'bench' : 'dist/bench', `${script}.${fromSources ? 'ts' : 'js'}`);
+  const envPrefix = Object.entries(env)
+    .map(([k, v]) => `${k}=${v} `)
+    .join('');
+  const command = `${envPrefix}node dist/bench/${script}.js ${args.join(' ')}`.trim();
+  log(`${label}: ${command}`);
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const out: PartRun = { part, label, command, startedAt, seconds: 0, ok: false, report: null, error: null };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [...(fromSources ? ['--import', 'tsx'] : []), file, ...args, '--json', json],
+        { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let tail = '';
+      const keep = (c: Buffer): void => {
+        tail = (tail + c.toString('utf8')).slice(-4000);
+      };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.on('error', reject);
+      child.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`exit code ${String(code)}: …${tail.slice(-1500)}`)),
+      );
+    });
+    out.report = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
+    out.ok = true;
+  } catch (err) {
+    out.error = (err as Error).message;
+    log(`${label}: FAILED — ${out.error.split('\n')[0]}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  out.seconds = Math.round((performance.now() - t0) / 100) / 10;
+  log(`${label}: ${out.ok ? 'done' : 'failed'} in ${out.seconds} s`);
+  return out;
+}
+
+/** A load step is sustained when ≥ 95 % of the target rate was produced and p99 ≤ the limit. */
+export function sustained(report: Record<string, unknown> | null, p99LimitMs: number): boolean {
+  const r = (report?.result ?? null) as {
+    targetRate: number;
+    achievedRate: number;
+    windows: number;
+    p99: number | null;
+  } | null;
+  if (!r || !r.windows || r.p99 === null || !Number.isFinite(r.p99)) return false;
+  return r.achievedRate >= 0.95 * r.targetRate && r.p99 <= p99LimitMs;
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  if (a.reportOnly) {
+    const results = JSON.parse(readFileSync(a.out, 'utf8')) as BenchResults;
+    await publish(results, a);
+    return;
+  }
+  const profile: Profile = PROFILES[a.profile as keyof typeof PROFILES];
+  const parts = a.only.filter((p) => !a.skip.includes(p));
+  const t0 = performance.now();
+  const machine = await describeMachine();
+  const kafka = await infra();
+  log(
+    `profile ${a.profile}: ${parts.join(', ')}; ${machine.cores} × ${machine.cpu}, load average ${machine.loadAverageBefore.join(' ')}; Kafka + Redis: ${kafka ? `${kafka.brokers}, ${kafka.redis}` : 'not available (those rows are skipped)'}`,
+  );
+  const kenv = kafka ? { KAFKA_BROKERS: kafka.brokers, REDIS_URL: kafka.redis } : null;
+  const runs: PartRun[] = [];
+  const skipped: string[] = [];
+  if (!kafka)
+    skipped.push('every Kafka + Redis row: no KAFKA_BROKERS/REDIS_URL and the local stack is not up');
+
+  if (parts.includes('replay') || parts.includes('load')) {
+    if (kafka) {
+      log('building the Kafka Streams peer (bench/peers/kafka-streams-ysb/peer.sh build)');
+      await run('bash', [join(root, 'bench', 'peers', 'kafka-streams-ysb', 'peer.sh'), 'build']);
+    }
+  }
+
+  if (parts.includes('load')) {
+    const combos: Array<{ arch: string; mode: string }> = [
+      { arch: 'lambda', mode: 'embedded' },
+      { arch: 'kappa', mode: 'embedded' },
+      ...(kafka
+        ? [
+            { arch: 'lambda', mode: 'distributed' },
+            { arch: 'kappa', mode: 'distributed' },
+            { arch: 'kafka-streams', mode: 'distributed' },
+          ]
+        : []),
+    ];
+    for (const c of combos) {
+      for (const rate of profile.load.rates) {
+        const r = await runScript(
+          'load',
+          'speed-latency-bench',
+          [
+            '--arch',
+            c.arch,
+            '--mode',
+            c.mode,
+            '--rate',
+            String(rate),
+            '--seconds',
+            String(profile.load.seconds),
+          ],
+          c.mode === 'distributed' ? kenv! : {},
+          `load ${c.arch} ${c.mode} ${rate}/s`,
+        );
+        runs.push(r);
+        if (!sustained(r.report, profile.load.p99LimitMs)) {
+          const rest = profile.load.rates.filter((x) => x > rate);
+          if (rest.length)
+            skipped.push(`load ${c.arch} ${c.mode}: ${rest.join(', ')} events/s (${rate} not sustained)`);
+          break;
+        }
+      }
+    }
+  }
+
+  if (parts.includes('replay')) {
+    for (const n of profile.replay.sizes) {
+      const dir = mkdtempSync(join(tmpdir(), 'lkl-bench-replay-'));
+      try {
+        runs.push(
+          await runScript(
+            'replay',
+            'kappa-replay-bench',
+            [
+              '--events',
+              String(n),
+              '--kafka-events',
+              String(n),
+              '--skip',
+              kafka ? 'latency' : 'latency,kafka',
+              '--engines',
+              profile.replay.engines,
+              '--peer',
+              'kafka-streams',
+              '--dir',
+              dir,
+            ],
+            kenv ?? {},
+            `replay ${n.toLocaleString('en')} events`,
+          ),
+        );
+        // The row's command shows a placeholder instead of this run's temp dir.
+        runs.at(-1)!.command = runs.at(-1)!.command.replace(dir, '$(mktemp -d)');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  if (parts.includes('ceiling')) {
+    if (kafka)
+      runs.push(
+        await runScript(
+          'ceiling',
+          'kafka-bench',
+          [
+            '--events',
+            String(profile.ceiling.events),
+            '--rounds',
+            String(profile.ceiling.rounds),
+            '--brokers',
+            kafka.brokers,
+          ],
+          {},
+          `ceiling ${profile.ceiling.events.toLocaleString('en')} events`,
+        ),
+      );
+    else skipped.push('ceiling: needs Kafka');
+  }
+
+  if (parts.includes('mapreduce')) {
+    for (const n of profile.mapreduce.sizes)
+      runs.push(
+        await runScript(
+          'mapreduce',
+          'mapreduce-bench',
+          [
+            '--events',
+            String(n),
+            '--splits',
+            String(profile.mapreduce.splits),
+            '--rounds',
+            String(profile.mapreduce.rounds),
+          ],
+          {},
+          `mapreduce ${n.toLocaleString('en')} events`,
+        ),
+      );
+  }
+
+  if (parts.includes('serving')) {
+    runs.push(
+      await runScript(
+        'serving',
+        'serving-bench',
+        [
+          '--rate',
+          String(profile.serving.rate),
+          '--seconds',
+          String(profile.serving.seconds),
+          '--warmup',
+          String(profile.serving.warmup),
+          '--event-rate',
+          String(profile.serving.eventRate),
+        ],
+        {},
+        `serving ${profile.serving.rate} requests/s`,
+      ),
+    );
+  }
+
+  if (parts.includes('log')) {
+    runs.push(
+      await runScript(
+        'log',
+        'embedded-log-bench',
+        ['--events', String(profile.log.events), '--rounds', String(profile.log.rounds)],
+        {},
+        `embedded log ${profile.log.events.toLocaleString('en')} events`,
+      ),
+    );
+  }
+
+  machine.loadAverageAfter = loadavg().map((l) => Number(l.toFixed(2)));
+  const results: BenchResults = {
+    schema: 1,
+    profile: a.profile,
+    profileSettings: profile,
+    startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
+    finishedAt: new Date().toISOString(),
+    seconds: Math.round((performance.now() - t0) / 1000),
+    command: `npm run bench -- --profile ${a.profile}`,
+    note: a.note,
+    machine,
+    infra: kafka,
+    runs,
+    skipped,
+  };
+  writeJson(a.out, results);
+  log(
+    `results: ${relative(root, a.out)} (${results.seconds} s in all, ${runs.filter((r) => !r.ok).length} failed)`,
+  );
+  await publish(results, a);
+  if (runs.some((r) => !r.ok)) process.exitCode = 1;
+}
+
+async function publish(results: BenchResults, a: Args): Promise<void> {
+  const charts = await renderCharts(results, a.images).catch((err: Error) => {
+    log(`charts not rendered: ${err.message}`);
+    return [] as string[];
+  });
+  const summary = writeReport(results, a.markdown, charts);
+  log(
+    `report: ${relative(root, a.markdown)}; charts: ${charts.map((c) => relative(root, c)).join(', ') || 'none'}`,
+  );
+  for (const line of summary) log(line);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
