@@ -86,6 +86,30 @@ describe('embedded job queue on a virtual clock', () => {
     await jq.close();
   });
 
+  it('lets 30 callers wait for jobs at once without a MaxListenersExceededWarning, and cleans up after them', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const clock = new VirtualClock(0);
+      const jq = createEmbeddedJobQueue({ clock });
+      const ids = await jq.enqueueMany(
+        'q',
+        Array.from({ length: 30 }, (_, i) => ({ name: 'j', data: i })),
+      );
+      const waiting = Promise.all(ids.map((id) => jq.waitFor<number>('q', id, 60_000)));
+      await jq.work('q', async (job) => (job.data as number) * 2, { concurrency: 30 });
+      const infos = await waiting;
+      expect(infos.map((i) => i.result)).toEqual(ids.map((_, i) => i * 2));
+      expect(clock.pending).toBe(0);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+      await jq.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('tells a waiter of an obliterated job that the job is gone', async () => {
     const jq = createEmbeddedJobQueue({ clock: new VirtualClock(0) });
     const id = await jq.enqueue('q', 'j', {});

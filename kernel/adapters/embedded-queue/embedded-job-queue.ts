@@ -4,6 +4,7 @@
  * virtual clock fast-forwards retries and schedules deterministically. Jobs live in memory: a
  * restart forgets them (the batch layer re-runs an interrupted batch run from scratch).
  */
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../../clock/clock.js';
 import { LabError } from '../../errors/lab-error.js';
 import {
@@ -84,6 +85,10 @@ export class EmbeddedJobQueue implements JobQueue {
 
   constructor(private readonly options: EmbeddedJobQueueOptions) {
     this.keepFinished = options.keepFinished ?? 10_000;
+    // Every pending waitFor, retry backoff and schedule listens to this signal and removes its
+    // listener when it ends, so the count is the number of concurrent waits (a batch run waits for
+    // each of its map tasks at once), not a leak: no MaxListenersExceededWarning at 11.
+    setMaxListeners(0, this.life.signal);
   }
 
   async enqueue<D>(queue: string, name: string, data: D, opts?: JobOptions): Promise<string> {
