@@ -144,7 +144,11 @@ export class BatchIngestor {
       else this.ranges.set(batch.partition, { from: r.offset, to: r.offset + 1 });
     }
     if (dead.length) await this.deadLetters.write(dead);
-    await this.maybeFlush(false);
+    // A split that cannot be written (disk full, folder gone) must not stop the consumer: the records
+    // stay buffered, the error is reported (lastError), and the timer retries the write.
+    await this.maybeFlush(false).catch((err: Error) => {
+      this.failure = err;
+    });
   }
 
   private async maybeFlush(force: boolean): Promise<void> {
@@ -190,5 +194,6 @@ export class BatchIngestor {
     this.maxTime = 0;
     this.rejected = 0;
     this.lastFlush = this.clock.now();
+    this.failure = undefined; // written out: an earlier write error is over
   }
 }

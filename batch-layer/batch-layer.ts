@@ -197,9 +197,20 @@ export class BatchLayer {
       run.logicVersion = this.logic;
       this.active = (async () => {
         // Include everything the log holds now: ingest catches up, then the run snapshots the dataset.
-        await this.ingestor
-          .sync(Math.min(this.options.taskTimeoutMs, 120_000))
-          .catch(() => this.ingestor.flush());
+        try {
+          await this.ingestor
+            .sync(Math.min(this.options.taskTimeoutMs, 120_000))
+            .catch(() => this.ingestor.flush());
+        } catch (err) {
+          // The master dataset cannot be written (disk full, folder gone): this run fails with the
+          // reason, the ingestor keeps what it read, and the next run tries again.
+          run.state = 'failed';
+          run.error = `batch ingest cannot write the master dataset: ${(err as Error).message}`;
+          run.finishedAt = this.clock.now();
+          this.bus.emit(LAB_EVENTS.BATCH_RUN_FAILED, run.finishedAt, { run: run.id, error: run.error });
+          this.saveState();
+          return;
+        }
         const t = this.clock.now();
         await executeBatchRun(
           {
@@ -222,8 +233,11 @@ export class BatchLayer {
         this.computeMs += this.clock.now() - t;
         if (run.state === 'completed') this.eventsProcessed += run.events;
       })();
-      await this.active;
-      this.active = undefined;
+      try {
+        await this.active;
+      } finally {
+        this.active = undefined;
+      }
     }
   }
 
