@@ -24,6 +24,8 @@ export interface SpeedLayerOptions {
   logicVersion: number;
 }
 
+/** Non-negative epoch milliseconds, as YSB writes them (the decoder's rule, checked cheaply). */
+const EVENT_TIME_RE = /^\d{1,16}$/;
 /** Where a simulated crash happens relative to the flush and the offset commit. */
 export type CrashPoint = 'after-flush-before-commit' | 'before-flush';
 
@@ -200,7 +202,16 @@ export class SpeedLayer {
         this.stats.invalid++;
         continue;
       }
-      if (typeof e !== 'object' || e === null || typeof e.event_time !== 'string') {
+      // Ingest validated what came through the lab; a foreign producer on the log may not have: a
+      // record without a usable event time or ids would land in window NaN or a negative one.
+      if (
+        typeof e !== 'object' ||
+        e === null ||
+        typeof e.event_time !== 'string' ||
+        !EVENT_TIME_RE.test(e.event_time) ||
+        typeof e.ad_id !== 'string' ||
+        typeof e.user_id !== 'string'
+      ) {
         this.stats.invalid++;
         continue;
       }

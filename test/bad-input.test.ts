@@ -222,9 +222,20 @@ describe('bad input: dead letter with the reason, counters, the pipeline keeps r
     expect(live.counters.invalid).toBe(foreign.length - 1);
 
     await lab.services.speed.sync(30_000);
-    const speed = (await lab.services.speed.currentStatus()) as { processed: number; running: boolean };
+    const speed = (await lab.services.speed.currentStatus()) as {
+      processed: number;
+      invalid: number;
+      running: boolean;
+    };
     expect(speed.processed).toBe(total);
+    expect(speed.invalid).toBe(foreign.length - 1); // the unknown ad is well-formed: the join drops it
     expect(speed.running).toBe(true);
+    // No garbage window (NaN, negative) reached the realtime views.
+    const windows = (await lab.services.store.keys('lklab:speed:views:')).map((k) =>
+      Number(k.slice('lklab:speed:views:'.length)),
+    );
+    expect(windows.length).toBeGreaterThan(0);
+    expect(windows.filter((w) => !Number.isFinite(w) || w < 0)).toEqual([]);
 
     // The batch layer's ingest dead-letters them with the reason and builds its view from the rest.
     const run = (await lab.app.inject({ method: 'POST', url: '/api/lambda/batch-runs', payload: {} })).json<{
