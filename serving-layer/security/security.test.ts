@@ -142,6 +142,17 @@ describe('control routes and the token', () => {
     expect(l.services.ingest.counters.accepted).toBe(0);
   });
 
+  it('never shows the token in any answer of the API', async () => {
+    const reads = (await routes(l.app)).filter(([m, u]) => m === 'GET' && u !== '/api/stream');
+    expect(reads.length).toBeGreaterThan(10);
+    for (const [, url] of [...reads, ['GET', '/docs/json'] as [string, string]]) {
+      const res = await l.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.statusCode, url).toBeLessThan(500);
+      expect(res.body, url).not.toContain(TOKEN);
+      expect(JSON.stringify(res.headers), url).not.toContain(TOKEN);
+    }
+  });
+
   it('lets the token through and leaves reads open', async () => {
     const bad = await l.app.inject({
       method: 'POST',
