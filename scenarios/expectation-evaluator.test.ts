@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flattenSnapshot, lineDiff, type Sample } from './lab-probe.js';
+import { flattenSnapshot, type Sample } from './lab-probe.js';
 import { addDerived, compareValues, evaluate } from './expectation-evaluator.js';
 import type { MetricsSnapshot } from '../measurement/measurement-api.js';
 
@@ -122,10 +122,5 @@ describe('expectation evaluator (over MetricsSnapshot values)', () => {
     ];
     addDerived(xs, 5);
     expect(xs.at(-1)!.values['derived.timeToCorrect.lambda.views']).toBe(15);
-  });
-
-  it('counts changed lines with a line diff', () => {
-    expect(lineDiff('a\nb\nc\n', 'a\nx\nc\n')).toBe(2);
-    expect(lineDiff('a\n\nb', 'a\nb\n')).toBe(0);
   });
 });

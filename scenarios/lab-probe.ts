@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AD_EVENTS_TOPIC, windowStart } from '../kernel/events/ysb-event.js';
-import { projectRoot } from '../kernel/util/project-root.js';
 import type { Lab } from '../cli/runtime/lab-runtime.js';
 import type { Measurement, MetricsSnapshot } from '../measurement/measurement-api.js';
 import { SPEED_PREFIX } from '../speed-layer/realtime-views.js';
@@ -21,6 +18,8 @@ export interface Sample {
   values: Record<string, MetricValue>;
 }
 
+/** How long (real ms) a sample waits for the measurement's truth oracle to read the log to its end. */
+const SYNC_TIMEOUT_MS = 60_000;
 const LAYERS = ['batch', 'speed', 'lambda', 'kappa'] as const;
 const METRICS = ['views', 'distinct_users'] as const;
 type Layer = (typeof LAYERS)[number];
@@ -124,11 +123,6 @@ export async function takeSample(lab: Lab, truth: TruthTracker, state: ProbeStat
   let exactUserBytes = 0;
   for (const c of truthCells.values()) for (const u of c.users) exactUserBytes += u.length;
   values['lab.memory.exactUserIdBytes'] = exactUserBytes;
-  const lines = logicLinesChanged();
-  values['lab.logic.linesChangedV1toV2.lambda'] = lines.lambda;
-  values['lab.logic.linesChangedV1toV2.kappa'] = lines.kappa;
-  values['lab.logic.codebases.lambda'] = 2;
-  values['lab.logic.codebases.kappa'] = 1;
   values['lab.truth.events'] = truth.events;
   const hot = s.reference.campaigns[0];
   let hotViews = 0;
@@ -141,6 +135,8 @@ export async function takeSample(lab: Lab, truth: TruthTracker, state: ProbeStat
 
   const measurement = state.metricsSource === 'auto' ? measurementOf(lab) : undefined;
   if (measurement) {
+    // A snapshot judges the windows the oracle knows are closed: let it read the log to its end first.
+    await measurement.sync?.(SYNC_TIMEOUT_MS);
     flattenSnapshot(await measurement.snapshot(), values);
   } else {
     for (const layer of LAYERS)
@@ -268,48 +264,4 @@ function figures(xs: number[]): Record<'count' | 'p50' | 'p90' | 'p99' | 'max', 
   const q = (p: number): number | null =>
     s.length ? s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]! : null;
   return { count: s.length, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: s.at(-1) ?? null };
-}
-
-let linesCache: { lambda: number; kappa: number } | undefined;
-
-/**
- * Lines changed (added + removed) by the v1 → v2 logic change per architecture, from a line diff
- * of the logic files: Lambda changes two codebases (SQL + TS), Kappa one.
- */
-export function logicLinesChanged(): { lambda: number; kappa: number } {
-  if (linesCache) return linesCache;
-  const root = projectRoot();
-  const diff = (dir: string, ext: string): number =>
-    lineDiff(
-      readFileSync(join(root, dir, `v1.${ext}`), 'utf8'),
-      readFileSync(join(root, dir, `v2.${ext}`), 'utf8'),
-    );
-  linesCache = {
-    lambda: diff('batch-layer/logic', 'sql') + diff('speed-layer/logic', 'ts'),
-    kappa: diff('kappa-reprocessor/logic', 'ts'),
-  };
-  return linesCache;
-}
-
-/** Added + removed non-blank lines between two texts (longest common subsequence). */
-export function lineDiff(a: string, b: string): number {
-  const x = a
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const y = b
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const dp: number[] = new Array<number>(y.length + 1).fill(0);
-  for (let i = 1; i <= x.length; i++) {
-    let prev = 0;
-    for (let j = 1; j <= y.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = x[i - 1] === y[j - 1] ? prev + 1 : Math.max(dp[j]!, dp[j - 1]!);
-      prev = tmp;
-    }
-  }
-  const lcs = dp[y.length]!;
-  return x.length - lcs + (y.length - lcs);
 }

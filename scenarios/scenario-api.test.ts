@@ -50,6 +50,81 @@ describe('scenario API (inject)', () => {
     expect(run.verdicts.every((v) => v.status !== 'pending')).toBe(true);
   });
 
+  it(
+    'pauses and resumes a live run: scenario time stands still while paused',
+    { timeout: 120_000 },
+    async () => {
+      const started = performance.now();
+      const res = await lab.app.inject({
+        method: 'POST',
+        url: '/api/scenarios/ysb-baseline/runs',
+        payload: { fast: false },
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      const { runId } = res.json() as { runId: string };
+      type Run = {
+        state: string;
+        paused: boolean;
+        progress: { t: number };
+        timeline: Array<{ name: string }>;
+      };
+      const get = async (): Promise<Run> =>
+        (await lab.app.inject({ url: `/api/scenarios/runs/${runId}` })).json() as Run;
+      const pause = await lab.app.inject({ method: 'POST', url: `/api/scenarios/runs/${runId}/pause` });
+      expect(pause.statusCode, pause.body).toBe(200);
+      expect((pause.json() as Run).paused).toBe(true);
+      // pausing twice is harmless
+      expect(
+        (await lab.app.inject({ method: 'POST', url: `/api/scenarios/runs/${runId}/pause` })).statusCode,
+      ).toBe(200);
+      let run = await get();
+      while (!run.timeline.some((e) => e.name === 'pause')) {
+        await new Promise((r) => setTimeout(r, 100));
+        run = await get();
+      }
+      expect(run).toMatchObject({ state: 'running', paused: true });
+      const list = (await lab.app.inject({ url: '/api/scenarios/runs' })).json() as Array<
+        Record<string, unknown>
+      >;
+      expect(list[0]).toMatchObject({
+        runId,
+        scenarioId: 'ysb-baseline',
+        mode: 'live',
+        state: 'running',
+        paused: true,
+      });
+
+      const PAUSE_MS = 4_000;
+      await new Promise((r) => setTimeout(r, PAUSE_MS));
+      expect((await get()).progress.t).toBe(0); // no sample came due while paused
+      const resume = await lab.app.inject({ method: 'POST', url: `/api/scenarios/runs/${runId}/resume` });
+      expect(resume.statusCode, resume.body).toBe(200);
+      expect((resume.json() as Run).paused).toBe(false);
+      // the sample at 5 s of scenario time comes 5 s after the resume at the earliest: the pause is not counted
+      while ((run = await get()).progress.t < 5) await new Promise((r) => setTimeout(r, 100));
+      expect(run.progress.t).toBeLessThan(6);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(PAUSE_MS + 5_000);
+      expect(run.timeline.map((e) => e.name)).toEqual(expect.arrayContaining(['pause', 'resume']));
+    },
+  );
+
+  it('refuses to pause a fast or finished run, with a code', { timeout: 120_000 }, async () => {
+    const res = await lab.app.inject({
+      method: 'POST',
+      url: '/api/scenarios/approximate-distinct/runs',
+      payload: { fast: true },
+    });
+    const { runId } = res.json() as { runId: string };
+    for (const action of ['pause', 'resume']) {
+      const r = await lab.app.inject({ method: 'POST', url: `/api/scenarios/runs/${runId}/${action}` });
+      expect(r.statusCode, r.body).toBe(409);
+      expect(r.json().error.code).toBe('LKL_ERR_SCENARIO_RUN_NOT_PAUSABLE');
+    }
+    const unknown = await lab.app.inject({ method: 'POST', url: '/api/scenarios/runs/nope/pause' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().error.code).toBe('LKL_ERR_SCENARIO_RUN_UNKNOWN');
+  });
+
   it('answers 404 with a code for unknown scenarios and runs', async () => {
     const a = await lab.app.inject({ method: 'POST', url: '/api/scenarios/nope/runs', payload: {} });
     expect(a.statusCode).toBe(404);

@@ -2,6 +2,8 @@ import { BATCH_QUEUE } from '../batch-layer/batch-worker.js';
 import type { Lab } from '../cli/runtime/lab-runtime.js';
 import type { VirtualClock } from '../kernel/clock/virtual-clock.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
+import { measurementOf } from './lab-probe.js';
+import { RunControl } from './run-control.js';
 import type { TruthTracker } from './truth-tracker.js';
 
 /**
@@ -16,7 +18,10 @@ export interface ScenarioDriver {
   readonly mode: 'fast' | 'live';
   /** clock ms of scenario time 0 */
   readonly startedAt: number;
+  /** the scenario's clock: the lab's clock, minus the time a live run spent paused */
   now(): number;
+  /** the scenario clock's reading at a reading `clockMs` of the lab's clock (an event's time) */
+  scenarioClock(clockMs: number): number;
   /** Lets scenario time run to `ms` (clock ms). */
   runTo(ms: number): Promise<void>;
   /** Lets time run until `cond` holds, at most `maxMs` of scenario time; returns whether it held. */
@@ -26,6 +31,8 @@ export interface ScenarioDriver {
 }
 
 const REAL_TIMEOUT_MS = 120_000;
+/** A live run sleeps at most this long (ms) before it checks whether it was paused. */
+const PAUSE_SLICE_MS = 250;
 const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class FastDriver implements ScenarioDriver {
@@ -41,6 +48,10 @@ export class FastDriver implements ScenarioDriver {
 
   now(): number {
     return this.clock.now();
+  }
+
+  scenarioClock(clockMs: number): number {
+    return clockMs;
   }
 
   async runTo(ms: number): Promise<void> {
@@ -66,6 +77,9 @@ export class FastDriver implements ScenarioDriver {
   async settle(): Promise<void> {
     const s = this.lab.services;
     await this.truth.drain(REAL_TIMEOUT_MS);
+    // The measurement's truth oracle reads the log in its own consumer: it must have read (and
+    // stored) every record before a sample reads its watermark and closed windows.
+    await measurementOf(this.lab)?.sync?.(REAL_TIMEOUT_MS);
     if (s.speed.status.running) await s.speed.waitProcessed(REAL_TIMEOUT_MS);
     await this.kappaCaughtUp();
     await this.batchSettled();
@@ -118,20 +132,34 @@ export class FastDriver implements ScenarioDriver {
 
 export class LiveDriver implements ScenarioDriver {
   readonly mode = 'live';
+  private readonly control: RunControl;
 
   constructor(
     private readonly lab: Lab,
     readonly startedAt: number,
     private readonly signal: AbortSignal,
-  ) {}
+    control?: RunControl,
+  ) {
+    this.control = control ?? new RunControl();
+  }
 
+  /** Scenario time on the lab's clock: the system clock minus the time spent paused. */
   now(): number {
-    return this.lab.services.clock.now();
+    return this.lab.services.clock.now() - this.control.pausedMs();
+  }
+
+  scenarioClock(clockMs: number): number {
+    return clockMs - this.control.pausedMs();
   }
 
   async runTo(ms: number): Promise<void> {
-    const left = ms - this.now();
-    if (left > 0) await this.lab.services.clock.sleep(left, this.signal);
+    for (;;) {
+      await this.untilResumed();
+      const left = ms - this.now();
+      if (left <= 0) return;
+      // in slices, so that a pause takes effect within one
+      await this.lab.services.clock.sleep(Math.min(left, PAUSE_SLICE_MS), this.signal);
+    }
   }
 
   async waitFor(cond: () => Promise<boolean> | boolean, maxMs: number): Promise<boolean> {
@@ -144,4 +172,17 @@ export class LiveDriver implements ScenarioDriver {
   }
 
   async settle(): Promise<void> {}
+
+  private async untilResumed(): Promise<void> {
+    this.signal.throwIfAborted();
+    if (!this.control.paused) return;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(this.signal.reason);
+      this.signal.addEventListener('abort', onAbort, { once: true });
+      void this.control.whileRunning().then(() => {
+        this.signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
 }

@@ -11,6 +11,7 @@ import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
 import { addDerived, evaluate, select, type Verdict } from './expectation-evaluator.js';
 import { takeSample, type MetricValue, type ProbeState, type Sample } from './lab-probe.js';
 import { runAction } from './scenario-actions.js';
+import { RunControl } from './run-control.js';
 import { FastDriver, LiveDriver, type ScenarioDriver } from './scenario-driver.js';
 import type { LoadedScenario, Scenario } from './scenario-types.js';
 import { TruthTracker } from './truth-tracker.js';
@@ -35,6 +36,8 @@ export interface RunOptions {
    * measurement service when it has one (else the runner's recount); probe = always the runner's recount.
    */
   metricsSource?: 'auto' | 'probe';
+  /** pauses and resumes a live run (the API's pause/resume routes); a fast run ignores it */
+  control?: RunControl;
 }
 
 export interface TimelineEntry {
@@ -56,6 +59,8 @@ export interface ScenarioRunState {
   mode: 'fast' | 'live';
   seed: number;
   state: 'running' | 'completed' | 'failed';
+  /** a live run paused by POST /api/scenarios/runs/:runId/pause (its scenario time stands still) */
+  paused: boolean;
   /** seconds of scenario time done, of `duration` */
   progress: { t: number; duration: number };
   /** narrative beats reached so far */
@@ -107,6 +112,10 @@ export function scenarioConfig(
     // windows close (for Kappa and for the measured correctness) 5 s after their end, not YSB's 60 s
     kappa: { replayParallelism: 1, allowedLatenessMs: 5000, ...(user.kappa ?? {}) },
   };
+  const kappaLateness = (overrides.kappa as { allowedLatenessMs: number }).allowedLatenessMs;
+  // The measurement compares a window once it is closed; it closes when Kappa's does, so that a
+  // scenario of a minute or two has closed windows to judge (the lab's default is YSB's 60 s).
+  overrides.measurement = { allowedLatenessMs: kappaLateness, ...(user.measurement ?? {}) };
   if (opts.base) {
     overrides.kafka = { ...opts.base.kafka };
     overrides.redis = { ...opts.base.redis };
@@ -182,6 +191,7 @@ export async function runScenario(
     mode: fast ? 'fast' : 'live',
     seed,
     state: 'running',
+    paused: false,
     progress: { t: 0, duration: s.duration },
     beats: [],
     timeline: [],
@@ -201,6 +211,9 @@ export async function runScenario(
   const update = (): void => options.onUpdate?.(structuredClone(state));
   let lab: Lab | undefined;
   let truth: TruthTracker | undefined;
+  let detachControl: (() => void) | undefined;
+  let driver: ScenarioDriver | undefined;
+  const t = (): number => (driver ? Math.round((driver.now() - driver.startedAt) / 10) / 100 : 0);
   try {
     const clock = fast ? new VirtualClock(FAST_START_MS, 100) : undefined;
     lab = await createLab(config, { ...(clock ? { clock, roles: { generator: false } } : {}) });
@@ -211,7 +224,6 @@ export async function runScenario(
       'lklab-scenario-truth',
     );
     await truth.start();
-    let driver: ScenarioDriver;
     if (clock) {
       const tick = config.generator.tickMs;
       // The generator ticks half a tick off the flush/checkpoint grid, so a flush never races an append.
@@ -220,7 +232,42 @@ export async function runScenario(
       driver = new FastDriver(lab, clock, truth, tick, clock.now());
       await driver.settle();
     } else {
-      driver = new LiveDriver(lab, lab.services.clock.now(), options.signal ?? new AbortController().signal);
+      const control = options.control ?? new RunControl(true);
+      const generator = lab.services.generator;
+      let producing = false;
+      control.onChange = (paused) => {
+        state.paused = paused;
+        state.timeline.push({
+          t: t(),
+          kind: 'action',
+          name: paused ? 'pause' : 'resume',
+          label: paused ? 'run paused' : 'run resumed',
+          outcome: 'ok',
+          detail: paused
+            ? 'scenario time and the generator stand still; the layers drain the log'
+            : producing
+              ? 'scenario time and the generator run again'
+              : 'scenario time runs again',
+        });
+        update();
+      };
+      detachControl = () => control.detach();
+      driver = new LiveDriver(
+        lab,
+        lab.services.clock.now(),
+        options.signal ?? new AbortController().signal,
+        control,
+      );
+      await control.attach(lab.services.clock, {
+        // the generator stops while the run is paused, so scenario time and the stream stand still together
+        pause: async () => {
+          producing = generator.status.running;
+          await generator.stop();
+        },
+        resume: async () => {
+          if (producing) generator.start();
+        },
+      });
     }
     const probe: ProbeState = {
       startedAt: driver.startedAt,
@@ -231,7 +278,7 @@ export async function runScenario(
       lastReplayErrorCode: null,
       metricsSource: options.metricsSource ?? 'auto',
     };
-    const t = (): number => Math.round((driver.now() - driver.startedAt) / 10) / 100;
+    const run = driver;
     const unsubscribe = lab.services.bus.on('*', (e) => {
       if (
         e.name === 'speed.flush' ||
@@ -241,7 +288,7 @@ export async function runScenario(
       )
         return;
       state.timeline.push({
-        t: Math.round((e.at - driver.startedAt) / 10) / 100,
+        t: Math.round((run.scenarioClock(e.at) - run.startedAt) / 10) / 100,
         kind: 'lab-event',
         name: e.name,
         label: labelOf(e.name, e.payload),
@@ -250,6 +297,7 @@ export async function runScenario(
     let lastIntend = 0;
     const sample = async (): Promise<void> => {
       const x = await takeSample(lab!, truth!, probe);
+      x.t = t(); // scenario seconds: a live run's pauses are left out
       samples.push(x);
       state.latest = x.values;
       state.progress.t = x.t;
@@ -278,7 +326,7 @@ export async function runScenario(
         run: async () => {
           const out = await runAction(item, {
             lab: lab!,
-            driver,
+            driver: run,
             setTruthLogic: (v) => {
               probe.truthLogicVersion = v;
               lastIntend = t();
@@ -295,7 +343,7 @@ export async function runScenario(
             outcome: out.outcome,
             detail: out.detail,
           });
-          await driver.settle();
+          await run.settle();
           await sample();
         },
       }),
@@ -316,10 +364,10 @@ export async function runScenario(
     await sample();
     for (const step of agenda) {
       options.signal?.throwIfAborted();
-      await driver.runTo(driver.startedAt + Math.round(step.at * 1000));
+      await run.runTo(run.startedAt + Math.round(step.at * 1000));
       await step.run();
     }
-    await driver.runTo(driver.startedAt + s.duration * 1000);
+    await run.runTo(run.startedAt + s.duration * 1000);
     await sample();
     unsubscribe();
     addDerived(samples, lastIntend);
@@ -332,6 +380,7 @@ export async function runScenario(
     state.error = isLabError(err) ? `${err.code}: ${err.message}` : (err as Error).message;
     state.passed = false;
   } finally {
+    detachControl?.();
     await truth?.stop().catch(() => undefined);
     await lab?.close().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });

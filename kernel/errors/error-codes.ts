@@ -253,6 +253,11 @@ export const ERROR_CODES = {
     summary:
       'There is no scenario run with this id (runs are kept in memory by the process that started them).',
   },
+  LKL_ERR_SCENARIO_RUN_NOT_PAUSABLE: {
+    http: 409,
+    retriable: false,
+    summary: 'Only a live scenario run that is still running can be paused or resumed.',
+  },
 } as const satisfies Record<string, { http: number; retriable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

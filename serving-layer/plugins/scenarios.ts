@@ -36,6 +36,11 @@ export const runStateSchema = {
     mode: { type: 'string', enum: ['fast', 'live'] },
     seed: { type: 'integer' },
     state: { type: 'string', enum: ['running', 'completed', 'failed'] },
+    paused: {
+      type: 'boolean',
+      description:
+        'a live run paused by POST /api/scenarios/runs/:runId/pause (its scenario time stands still)',
+    },
     progress: {
       type: 'object',
       properties: {
@@ -77,7 +82,10 @@ export const runStateSchema = {
   },
 };
 
-/** GET /api/scenarios, POST /api/scenarios/:id/runs, GET /api/scenarios/runs/:runId. */
+/**
+ * GET /api/scenarios, POST /api/scenarios/:id/runs, GET /api/scenarios/runs[/:runId],
+ * POST /api/scenarios/runs/:runId/pause and /resume (live runs).
+ */
 export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
   const runs = new ScenarioRuns(opts.lab.config);
   app.addHook('onClose', async () => runs.close());
@@ -148,6 +156,69 @@ export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServi
     },
   );
 
+  const unknownRun = (runId: string): LabError =>
+    new LabError(
+      'LKL_ERR_SCENARIO_RUN_UNKNOWN',
+      `There is no scenario run "${runId}" on this server; start one with POST /api/scenarios/:id/runs.`,
+      { details: { runId } },
+    );
+
+  app.get(
+    '/api/scenarios/runs',
+    {
+      schema: {
+        tags: ['scenarios'],
+        summary:
+          'The scenario runs this server started (the last 50), newest first: mode, state, paused, progress, verdict.',
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                runId: { type: 'string' },
+                scenarioId: { type: 'string' },
+                title: { type: 'string' },
+                mode: { type: 'string', enum: ['fast', 'live'] },
+                seed: { type: 'integer' },
+                state: { type: 'string', enum: ['running', 'completed', 'failed'] },
+                paused: { type: 'boolean' },
+                progress: runStateSchema.properties.progress,
+                passed: { type: ['boolean', 'null'] },
+                error: { type: ['string', 'null'] },
+                startedAt: { type: 'string' },
+                finishedAt: { type: ['string', 'null'] },
+              },
+            },
+          },
+        },
+      },
+    },
+    async () => runs.list(),
+  );
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.post<{ Params: { runId: string } }>(
+      `/api/scenarios/runs/:runId/${action}`,
+      {
+        schema: {
+          tags: ['scenarios'],
+          summary:
+            action === 'pause'
+              ? 'Pauses a live run: its scenario time stands still (no action, beat or sample comes due) and the generator stops; the layers keep draining the log. Idempotent. 409 LKL_ERR_SCENARIO_RUN_NOT_PAUSABLE for a fast or finished run.'
+              : 'Resumes a paused live run: scenario time and the generator run again (the pause is left out of its seconds). Idempotent. 409 LKL_ERR_SCENARIO_RUN_NOT_PAUSABLE for a fast or finished run.',
+          params: { type: 'object', properties: { runId: { type: 'string' } }, required: ['runId'] },
+          response: { 200: runStateSchema },
+        },
+      },
+      async (request) => {
+        const state = await runs.setPaused(request.params.runId, action === 'pause');
+        if (!state) throw unknownRun(request.params.runId);
+        return state;
+      },
+    );
+  }
+
   app.get<{ Params: { runId: string } }>(
     '/api/scenarios/runs/:runId',
     {
@@ -160,12 +231,7 @@ export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServi
     },
     async (request) => {
       const state = runs.get(request.params.runId);
-      if (!state)
-        throw new LabError(
-          'LKL_ERR_SCENARIO_RUN_UNKNOWN',
-          `There is no scenario run "${request.params.runId}" on this server; start one with POST /api/scenarios/:id/runs.`,
-          { details: { runId: request.params.runId } },
-        );
+      if (!state) throw unknownRun(request.params.runId);
       return state;
     },
   );
