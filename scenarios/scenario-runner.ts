@@ -208,7 +208,11 @@ export async function runScenario(
     finishedAt: null,
   };
   const samples: Sample[] = [];
-  const update = (): void => options.onUpdate?.(structuredClone(state));
+  const update = (): void => {
+    // a pause asked for while the lab starts counts at once (it takes effect when the run begins)
+    if (!fast && options.control) state.paused = options.control.paused;
+    options.onUpdate?.(structuredClone(state));
+  };
   let lab: Lab | undefined;
   let truth: TruthTracker | undefined;
   let detachControl: (() => void) | undefined;

@@ -102,8 +102,9 @@ export class ScenarioRuns {
     const control = this.controls.get(runId) ?? new RunControl(false);
     if (paused) await control.pause(runId);
     else await control.resume(runId);
-    const state = this.runs.get(runId)!;
-    return { ...state, paused: control.paused };
+    const state = { ...this.runs.get(runId)!, paused: control.paused };
+    this.runs.set(runId, state);
+    return state;
   }
 
   /** Aborts live runs and waits for every run to clean up. */

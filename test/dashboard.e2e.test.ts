@@ -322,6 +322,29 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     expect(consoleErrors).toEqual([]);
   }, 120_000);
 
+  it('pauses and resumes a live scenario run from the page', async () => {
+    if (!lab.app.hasRoute({ method: 'POST', url: '/api/scenarios/runs/:runId/pause' })) return;
+    const card = page.locator('[data-scenario="ysb-baseline"]');
+    await card.scrollIntoViewIfNeeded();
+    await card.locator('input[type="checkbox"]').uncheck(); // live
+    await card.locator('button').click();
+    const run = page.locator('#scenario-runs .scenario').first();
+    const pause = run.locator('button[data-action="pause"]');
+    await pause.waitFor({ timeout: 10_000 });
+    const runId = await run.getAttribute('data-run');
+    await pause.click();
+    await run.locator('[data-paused]').waitFor({ timeout: 10_000 });
+    const paused = (await (await fetch(`${url}/api/scenarios/runs/${runId}`)).json()) as { paused: boolean };
+    expect(paused.paused).toBe(true);
+    await run.locator('button[data-action="resume"]').click();
+    await run.locator('button[data-action="pause"]').waitFor({ timeout: 10_000 });
+    expect(await run.locator('[data-paused]').count()).toBe(0);
+    // paused again, so the run's generator stays quiet for the rest of the suite
+    await run.locator('button[data-action="pause"]').click();
+    await run.locator('[data-paused]').waitFor({ timeout: 10_000 });
+    expect(consoleErrors).toEqual([]);
+  }, 60_000);
+
   it('is usable at phone width (390 px): no horizontal page scroll, controls reachable', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(800);

@@ -1,8 +1,8 @@
 /**
  * Scenario runner: shown only when GET /api/scenarios answers 200 (the scenarios plugin is
  * served); otherwise the panel stays hidden. Each run gets a lab of its own (fast: virtual clock,
- * deterministic; live: paced in real time); the API has no pause, so neither has the panel. Start a scenario, follow its runs: progress, the
- * narrative as it unfolds, expectations as they turn green or red.
+ * deterministic; live: paced in real time, with Pause / Resume). Start a scenario, follow its runs:
+ * progress, the narrative as it unfolds, expectations as they turn green or red.
  */
 import { api } from './api.js';
 import { $, feedback, fill, h } from './dom.js';
@@ -27,7 +27,7 @@ function verdictRow(v) {
 }
 
 /** A run as GET /api/scenarios/runs/:runId answers it (scenarios/scenario-runner.ts ScenarioRunState). */
-function runView(run) {
+function runView(run, control) {
   const beats = run.beats ?? [];
   const verdicts = run.verdicts ?? [];
   const p = run.progress ?? { t: 0, duration: 0 };
@@ -52,7 +52,21 @@ function runView(run) {
             { class: `state state-${run.passed ? 'passed' : 'failed'}` },
             run.passed ? 'expectations met' : 'expectations failed',
           ),
+      run.paused ? h('span', { class: 'state state-grace', dataset: { paused: 'true' } }, 'paused') : null,
       h('span', { class: 'muted' }, `${run.mode ?? ''} · seed ${run.seed ?? '—'}`),
+      run.mode === 'live' && run.state === 'running'
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'small',
+              dataset: { action: run.paused ? 'resume' : 'pause' },
+              onclick: () => control(run.runId, run.paused ? 'resume' : 'pause'),
+              'aria-label': `${run.paused ? 'Resume' : 'Pause'} scenario run ${run.runId}`,
+            },
+            run.paused ? 'Resume' : 'Pause',
+          )
+        : null,
     ),
     h('progress', {
       max: Math.max(1, p.duration),
@@ -147,8 +161,25 @@ export function initScenarios({ on }) {
           ),
     );
   };
+  /** Pauses or resumes a live run (POST /api/scenarios/runs/:runId/pause | resume). */
+  const control = async (runId, action) => {
+    try {
+      runs.set(
+        runId,
+        await api(`/api/scenarios/runs/${encodeURIComponent(runId)}/${action}`, { method: 'POST' }),
+      );
+      feedback(fb, `Run ${runId} ${action === 'pause' ? 'paused' : 'resumed'}.`);
+    } catch (err) {
+      feedback(fb, `Run ${runId} could not ${action}: ${err.message}`, false);
+    }
+    render();
+  };
   const render = () =>
-    fill(runsEl, runs.size ? h('h3', {}, 'Runs') : null, [...runs.values()].reverse().map(runView));
+    fill(
+      runsEl,
+      runs.size ? h('h3', {}, 'Runs') : null,
+      [...runs.values()].reverse().map((r) => runView(r, control)),
+    );
 
   /** Follows the runs started from this page (GET /api/scenarios/runs/:runId) until they end. */
   const loadRuns = async () => {
