@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
   ARCH_LABEL,
-  MODE_LABEL,
+  modeLabel,
   loadRows,
   mapreduceRows,
   memoryRows,
@@ -40,7 +40,7 @@ export function chartSpecs(r: BenchResults): ChartSpec[] {
     const datasets: unknown[] = [];
     keys.forEach((k, i) => {
       const [arch, mode] = k.split('|') as [string, string];
-      const label = `${ARCH_LABEL[arch] ?? arch}, ${MODE_LABEL[mode] ?? mode}`;
+      const label = `${ARCH_LABEL[arch] ?? arch}, ${modeLabel(arch, mode)}`;
       const at = (rate: number, f: 'p50' | 'p99'): number | null =>
         load.find((x) => x.arch === arch && x.mode === mode && x.targetRate === rate)?.[f] ?? null;
       for (const f of ['p50', 'p99'] as const)
@@ -50,6 +50,8 @@ export function chartSpecs(r: BenchResults): ChartSpec[] {
           borderColor: COLORS[i % COLORS.length],
           backgroundColor: COLORS[i % COLORS.length],
           borderDash: f === 'p99' ? [6, 4] : [],
+          pointRadius: 6,
+          pointStyle: f === 'p99' ? 'triangle' : 'circle',
           spanGaps: false,
         });
     });
@@ -60,11 +62,12 @@ export function chartSpecs(r: BenchResults): ChartSpec[] {
         data: { labels: rates.map((x) => `${x / 1000} K`), datasets },
         options: {
           plugins: {
-            title: title('YSB final-event latency per load step (ms; solid p50, dashed p99)'),
+            legend: { labels: { usePointStyle: true } },
+            title: title('YSB final-event latency per load step (ms; ● p50 solid, ▲ p99 dashed)'),
             subtitle: { display: true, text: subtitle },
           },
           scales: {
-            x: { title: { display: true, text: 'target events/s' } },
+            x: { offset: true, title: { display: true, text: 'target events/s' } },
             y: { title: { display: true, text: 'ms' }, beginAtZero: true },
           },
         },

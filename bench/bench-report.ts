@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import {
   ARCH_LABEL,
-  MODE_LABEL,
+  modeLabel,
   highestSustained,
   loadRows,
   mapreduceRows,
@@ -113,7 +113,7 @@ export function writeReport(r: BenchResults, file: string, charts: string[]): st
       ],
       load.map((x) => [
         ARCH_LABEL[x.arch] ?? x.arch,
-        MODE_LABEL[x.mode] ?? x.mode,
+        modeLabel(x.arch, x.mode),
         fmt(x.targetRate),
         x.error ? `failed: ${x.error.split('\n')[0]!.slice(0, 80)}` : fmt(x.achievedRate),
         fmt(x.windows),
@@ -133,9 +133,9 @@ export function writeReport(r: BenchResults, file: string, charts: string[]): st
       ['architecture', 'mode', 'highest sustained step (events/s)'],
       highestSustained(load).map((h) => [
         ARCH_LABEL[h.arch] ?? h.arch,
-        MODE_LABEL[h.mode] ?? h.mode,
+        modeLabel(h.arch, h.mode),
         h.rate === null
-          ? `none of the steps run (lowest: ${fmt(r.profileSettings.load.rates[0]!)})`
+          ? `none sustained (lowest step: ${fmt(r.profileSettings.load.rates[0]!)})`
           : fmt(h.rate),
       ]),
     ),

@@ -39,7 +39,7 @@ export const PROFILES: Record<'smoke' | 'short' | 'full', Profile> = {
     load: { rates: YSB_RATES, seconds: 240, p99LimitMs: 5_000 },
     replay: { sizes: [1_000_000, 10_000_000, 50_000_000], engines: 'inline,workers:1,workers:2' },
     ceiling: { events: 10_000_000, rounds: 3 },
-    mapreduce: { sizes: [1_000_000, 10_000_000, 50_000_000], splits: 10, rounds: 3 },
+    mapreduce: { sizes: [1_000_000, 10_000_000, 50_000_000], splits: 20, rounds: 3 },
     serving: { rate: 1000, seconds: 60, warmup: 60, eventRate: 10_000 },
     log: { events: 10_000_000, rounds: 3 },
   },
@@ -140,6 +140,10 @@ export const ARCH_LABEL: Record<string, string> = {
   'kafka-streams': 'Kafka Streams peer (Java)',
 };
 export const MODE_LABEL: Record<string, string> = { embedded: 'embedded', distributed: 'Kafka + Redis' };
+/** The peer reads Kafka and keeps its state in RocksDB: no Redis. */
+export function modeLabel(arch: string, mode: string): string {
+  return arch === 'kafka-streams' ? 'Kafka' : (MODE_LABEL[mode] ?? mode);
+}
 
 /** Highest sustained step per architecture and mode (null: none of the steps run). */
 export function highestSustained(
