@@ -10,6 +10,8 @@ export interface Profile {
   mapreduce: { sizes: number[]; splits: number; rounds: number };
   serving: { rate: number; seconds: number; warmup: number; eventRate: number };
   log: { events: number; rounds: number };
+  /** A bench script still running after this many seconds is stopped (its row: failed). */
+  timeoutSeconds: number;
 }
 
 /** YSB's load steps (events/s). */
@@ -24,6 +26,7 @@ export const PROFILES: Record<'smoke' | 'short' | 'full', Profile> = {
     mapreduce: { sizes: [200_000], splits: 4, rounds: 1 },
     serving: { rate: 500, seconds: 5, warmup: 5, eventRate: 1000 },
     log: { events: 50_000, rounds: 1 },
+    timeoutSeconds: 300,
   },
   /** ≈ 15 min on 2 cores: two load steps of 15 s, small histories. For CI and for trying it out. */
   short: {
@@ -33,6 +36,7 @@ export const PROFILES: Record<'smoke' | 'short' | 'full', Profile> = {
     mapreduce: { sizes: [1_000_000, 3_000_000], splits: 10, rounds: 2 },
     serving: { rate: 1000, seconds: 10, warmup: 15, eventRate: 1000 },
     log: { events: 500_000, rounds: 1 },
+    timeoutSeconds: 600,
   },
   /** The real run: YSB's eight steps of 240 s; histories of 1 M, 10 M and 50 M events (hours, ≈ 30 GB of disk). */
   full: {
@@ -42,6 +46,7 @@ export const PROFILES: Record<'smoke' | 'short' | 'full', Profile> = {
     mapreduce: { sizes: [1_000_000, 10_000_000, 50_000_000], splits: 20, rounds: 3 },
     serving: { rate: 1000, seconds: 60, warmup: 60, eventRate: 10_000 },
     log: { events: 10_000_000, rounds: 3 },
+    timeoutSeconds: 6 * 3600,
   },
 };
 

@@ -146,13 +146,45 @@ async function describeMachine(): Promise<BenchResults['machine']> {
  * Runs one bench script with --json into a temp file; returns the run with its report. The
  * command recorded is the one a reader types to reproduce the row (npm run build first).
  */
+let current: number | undefined;
+/** Per bench script (the profile's); a script past it is stopped and its row marked failed. */
+let scriptTimeoutSeconds = 1800;
+
+/** SIGTERM to a child's process group, SIGKILL 5 s later if it is still there. */
+function stopGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  setTimeout(() => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }, 5000).unref();
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    stopping = true;
+    log(`${signal}: stopping the running bench script and its processes`);
+    stopGroup(current);
+    setTimeout(() => process.exit(130), 6000).unref();
+  });
+
 async function runScript(
   part: Part,
   script: string,
   args: string[],
   env: Record<string, string>,
   label: string,
+  timeoutSeconds = scriptTimeoutSeconds,
 ): Promise<PartRun> {
+  if (stopping) process.exit(130);
   const tmp = mkdtempSync(join(tmpdir(), 'lkl-bench-json-'));
   const json = join(tmp, 'report.json');
   const file = join(root, fromSources ? 'bench' : 'dist/bench', `${script}.${fromSources ? 'ts' : 'js'}`);
@@ -166,11 +198,22 @@ async function runScript(
   const out: PartRun = { part, label, command, startedAt, seconds: 0, ok: false, report: null, error: null };
   try {
     await new Promise<void>((resolve, reject) => {
+      // Its own process group, so that a timeout or Ctrl-C also ends what it started (producer
+      // processes, the peer's JVM).
       const child = spawn(
         process.execPath,
         [...(fromSources ? ['--import', 'tsx'] : []), file, ...args, '--json', json],
-        { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+        { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
       );
+      current = child.pid;
+      const timer = setTimeout(() => {
+        log(`${label}: no result after ${timeoutSeconds} s, stopping it`);
+        stopGroup(child.pid);
+      }, timeoutSeconds * 1000);
+      child.on('exit', () => {
+        clearTimeout(timer);
+        current = undefined;
+      });
       let tail = '';
       const keep = (c: Buffer): void => {
         tail = (tail + c.toString('utf8')).slice(-4000);
@@ -215,6 +258,7 @@ async function main(): Promise<void> {
     return;
   }
   const profile: Profile = PROFILES[a.profile as keyof typeof PROFILES];
+  scriptTimeoutSeconds = profile.timeoutSeconds;
   const parts = a.only.filter((p) => !a.skip.includes(p));
   const t0 = performance.now();
   const machine = await describeMachine();

@@ -232,6 +232,7 @@ public final class YsbKafkaStreams {
     return m;
   }
 
+  /** Its repartition and changelog topics and its consumer group: nothing of the run stays on the broker. */
   static void deleteInternalTopics(String bootstrap, String appId) {
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -239,8 +240,9 @@ public final class YsbKafkaStreams {
       List<String> internal =
           admin.listTopics().names().get().stream().filter(t -> t.startsWith(appId + "-")).collect(Collectors.toList());
       if (!internal.isEmpty()) admin.deleteTopics(internal).all().get();
+      admin.deleteConsumerGroups(List.of(appId)).all().get();
     } catch (Exception err) {
-      System.err.println("could not delete the internal topics of " + appId + ": " + err);
+      System.err.println("could not delete the internal topics or the group of " + appId + ": " + err);
     }
   }
 
