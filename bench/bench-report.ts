@@ -94,7 +94,7 @@ export function writeReport(r: BenchResults, file: string, charts: string[]): st
   L.push('## YSB load steps: final-event latency');
   L.push('');
   L.push(
-    `YSB's final-event latency (\`time_updated − window_start − 10 000\` ms) over the campaign windows that closed during the step, in ms. A step is **sustained** when ≥ 95 % of the target rate was produced and p99 ≤ ${fmt(r.profileSettings.load.p99LimitMs)} ms; an architecture stops climbing after its first step that is not. Steps of ${r.profileSettings.load.seconds} s. Lambda's latency is its speed layer's (the serving layer answers windows above the batch boundary from it); Kappa's is the live job's. Embedded: the generator in the same process; Kafka + Redis: two \`lklab produce\` processes feed the topic.`,
+    `YSB's final-event latency (\`time_updated − window_start − 10 000\` ms) over the campaign windows that closed during the step, in ms. A step is **sustained** when ≥ 95 % of the target rate was produced and p99 ≤ ${fmt(r.profileSettings.load.p99LimitMs)} ms; an architecture stops climbing after its first step that is not. Steps of ${r.profileSettings.load.seconds} s. Lambda's latency is its speed layer's (the serving layer answers windows above the batch boundary from it); Kappa's is the live job's. Embedded: the generator in the same process; Kafka + Redis: two \`lklab produce\` processes feed the topic. A step of ${r.profileSettings.load.seconds} s closes only ${Math.max(0, Math.floor(r.profileSettings.load.seconds / 10) - 1)} or ${Math.floor(r.profileSettings.load.seconds / 10)} whole 10-s windows, and the 100 campaign windows of one window are flushed together, so p50 and p99 are often equal in short steps; YSB's 240-s steps close 23.`,
   );
   L.push('');
   L.push(
