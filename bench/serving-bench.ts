@@ -3,6 +3,8 @@
  * view; a separate process sends `rate` requests/s (open loop) of GET /api/views?arch=lambda over the
  * last 5 minutes (both sides of the boundary) and of one campaign; prints p50/p90/p99.
  *   npm run build && node dist/bench/serving-bench.js [--rate 1000] [--seconds 20] [--warmup 30] [--event-rate 1000] [--json FILE]
+ *     [--measurement-ms 5000]  (the lab's metrics snapshot interval; a snapshot's DuckDB query competes with
+ *     the serving layer for the 2 cores, so a large value shows the serving layer alone)
  * --json FILE also writes the report (with the lab process's peak RSS) to FILE.
  */
 import { execFile } from 'node:child_process';
@@ -15,7 +17,7 @@ import { createLab } from '../cli/runtime/lab-runtime.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { flags, machine, peakRssBytes, printMachine, table, writeJson } from './bench-support.js';
 
-const args = flags({ rate: 1000, seconds: 20, warmup: 30, eventRate: 1000, json: '' });
+const args = flags({ rate: 1000, seconds: 20, warmup: 30, eventRate: 1000, measurementMs: 5000, json: '' });
 printMachine();
 const dir = mkdtempSync(join(tmpdir(), 'lkl-serving-bench-'));
 const lab = await createLab(
@@ -26,6 +28,7 @@ const lab = await createLab(
       server: { port: 0 },
       generator: { rate: args.eventRate },
       batch: { intervalMs: 0, ingestIntervalMs: 2000 },
+      measurement: { intervalMs: args.measurementMs },
     },
   }),
 );
