@@ -1,3 +1,4 @@
+import { every } from '../kernel/clock/every.js';
 import { join } from 'node:path';
 import type { BatchLayer } from '../batch-layer/batch-layer.js';
 import { loadRegistry, RUNNING_STATES } from '../kappa-reprocessor/job-registry.js';
@@ -126,23 +127,14 @@ export class LabMeasurement implements Measurement {
       );
     }
     const abort = (this.abort = new AbortController());
-    const every = (ms: number, fn: () => Promise<void>): Promise<void> =>
-      (async () => {
-        while (!abort.signal.aborted) {
-          try {
-            await this.deps.clock.sleep(ms, abort.signal);
-          } catch {
-            return;
-          }
-          await fn().catch((err: Error) => (this.lastError = err.message));
-        }
-      })();
+    const repeat = (ms: number, fn: () => Promise<void>): Promise<void> =>
+      every(this.deps.clock, ms, abort.signal, fn, (err) => (this.lastError = err.message));
     this.loops = [
-      every(SAMPLE_INTERVAL_MS, async () => {
+      repeat(SAMPLE_INTERVAL_MS, async () => {
         this.deps.meter.tick();
         await this.latency.sample(this.oracle.windowStarts(), this.deps.clock.now());
       }),
-      every(this.settings.intervalMs, async () => {
+      repeat(this.settings.intervalMs, async () => {
         this.historyBuf.add(await this.snapshot());
       }),
     ];

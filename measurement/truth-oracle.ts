@@ -1,3 +1,4 @@
+import { every } from '../kernel/clock/every.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -129,16 +130,13 @@ export class TruthOracle {
     await consumer.run((batch) => this.onBatch(consumer, batch));
     this.running = true;
     const abort = (this.abort = new AbortController());
-    this.loop = (async () => {
-      while (!abort.signal.aborted) {
-        try {
-          await this.clock.sleep(this.options.flushIntervalMs, abort.signal);
-        } catch {
-          return;
-        }
-        await this.flush().catch((err: Error) => (this.lastError = err.message));
-      }
-    })();
+    this.loop = every(
+      this.clock,
+      this.options.flushIntervalMs,
+      abort.signal,
+      () => this.flush(),
+      (err) => (this.lastError = err.message),
+    );
   }
 
   async stop(): Promise<void> {

@@ -167,7 +167,7 @@ export async function runScenario(
 ): Promise<ScenarioRunResult> {
   const s = loaded.scenario;
   const fast = options.fast ?? true;
-  const seed = options.seed ?? s.seed ?? DEFAULT_SEED;
+  const seed = runSeed(loaded, options.seed);
   const runId = options.runId ?? newRunId(s.id);
   const distributed = Boolean(
     options.baseConfig && (options.baseConfig.kafka.brokers.length || options.baseConfig.redis.url),
@@ -183,30 +183,7 @@ export async function runScenario(
       ...(options.baseConfig && !fast ? { base: options.baseConfig } : {}),
     }),
   );
-  const state: ScenarioRunState = {
-    runId,
-    scenarioId: s.id,
-    title: s.title,
-    goal: s.goal,
-    mode: fast ? 'fast' : 'live',
-    seed,
-    state: 'running',
-    paused: false,
-    progress: { t: 0, duration: s.duration },
-    beats: [],
-    timeline: [],
-    verdicts: s.expectations.map((e) => ({
-      name: e.name,
-      metric: e.metric,
-      status: 'pending',
-      lesson: e.lesson,
-    })),
-    passed: null,
-    latest: null,
-    error: null,
-    startedAt: new Date().toISOString(),
-    finishedAt: null,
-  };
+  const state = initialRunState(loaded, { runId, fast, seed });
   const samples: Sample[] = [];
   const update = (): void => {
     // a pause asked for while the lab starts counts at once (it takes effect when the run begins)
@@ -416,4 +393,41 @@ function labelOf(name: string, p: Record<string, unknown>): string {
     .filter((k) => p[k] !== undefined && typeof p[k] !== 'object')
     .map((k) => `${k} ${String(p[k])}`);
   return bits.length ? `${name} (${bits.join(', ')})` : name;
+}
+
+/** A run's state before its first step: every expectation pending. The API answers it at once. */
+export function initialRunState(
+  loaded: LoadedScenario,
+  opts: { runId: string; fast: boolean; seed: number },
+): ScenarioRunState {
+  const s = loaded.scenario;
+  return {
+    runId: opts.runId,
+    scenarioId: s.id,
+    title: s.title,
+    goal: s.goal,
+    mode: opts.fast ? 'fast' : 'live',
+    seed: opts.seed,
+    state: 'running',
+    paused: false,
+    progress: { t: 0, duration: s.duration },
+    beats: [],
+    timeline: [],
+    verdicts: s.expectations.map((e) => ({
+      name: e.name,
+      metric: e.metric,
+      status: 'pending',
+      lesson: e.lesson,
+    })),
+    passed: null,
+    latest: null,
+    error: null,
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+  };
+}
+
+/** The seed a run uses: the caller's, else the scenario's, else DEFAULT_SEED. */
+export function runSeed(loaded: LoadedScenario, seed?: number): number {
+  return seed ?? loaded.scenario.seed ?? DEFAULT_SEED;
 }

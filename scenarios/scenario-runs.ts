@@ -1,7 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import type { LabConfig } from '../kernel/config/defaults.js';
 import { isLabError } from '../kernel/errors/lab-error.js';
-import { checkRunnable, newRunId, runScenario, type ScenarioRunState } from './scenario-runner.js';
+import {
+  checkRunnable,
+  initialRunState,
+  newRunId,
+  runScenario,
+  runSeed,
+  type ScenarioRunState,
+} from './scenario-runner.js';
 import { RunControl } from './run-control.js';
 import type { LoadedScenario } from './scenario-types.js';
 
@@ -24,31 +31,7 @@ export class ScenarioRuns {
     const distributed = this.baseConfig.kafka.brokers.length > 0 || this.baseConfig.redis.url !== '';
     checkRunnable(loaded, { fast: opts.fast, distributed: distributed && !opts.fast });
     const runId = newRunId(loaded.scenario.id);
-    const s = loaded.scenario;
-    const first: ScenarioRunState = {
-      runId,
-      scenarioId: s.id,
-      title: s.title,
-      goal: s.goal,
-      mode: opts.fast ? 'fast' : 'live',
-      seed: opts.seed ?? s.seed ?? 42,
-      state: 'running',
-      paused: false,
-      progress: { t: 0, duration: s.duration },
-      beats: [],
-      timeline: [],
-      verdicts: s.expectations.map((e) => ({
-        name: e.name,
-        metric: e.metric,
-        status: 'pending',
-        lesson: e.lesson,
-      })),
-      passed: null,
-      latest: null,
-      error: null,
-      startedAt: new Date().toISOString(),
-      finishedAt: null,
-    };
+    const first = initialRunState(loaded, { runId, fast: opts.fast, seed: runSeed(loaded, opts.seed) });
     this.runs.set(runId, first);
     while (this.runs.size > KEEP) this.runs.delete(this.runs.keys().next().value!);
     const control = new RunControl(!opts.fast);

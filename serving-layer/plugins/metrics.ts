@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { LabError } from '../../kernel/errors/lab-error.js';
 import type { MeasuredMetric, Measurement } from '../../measurement/measurement-api.js';
 import { MAX_DIVERGENCE_WINDOWS } from '../../measurement/lab-measurement.js';
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from '../../measurement/prometheus.js';
@@ -233,11 +232,7 @@ export async function metricsRoutes(app: FastifyInstance, opts: { lab: LabServic
     },
     async (request) => {
       const q = request.query;
-      if (q.to <= q.from)
-        throw new LabError(
-          'LKL_ERR_API_BAD_REQUEST',
-          `"to" (${q.to}) must be greater than "from" (${q.from}).`,
-        );
+      // The measurement checks the range (to > from, at most MAX_DIVERGENCE_WINDOWS) with 400s.
       return measurementOf(lab).divergence({
         metric: q.metric ?? 'views',
         from: q.from,
