@@ -23,8 +23,73 @@ export interface BatchViewMeta {
 }
 
 export interface BatchView extends BatchViewMeta {
-  /** window_start → campaign_id → values; only windows below the boundary. */
-  windows: Map<number, Map<string, WindowValue>>;
+  /** The view's cells (only windows below the boundary), held column-wise. */
+  cells: ViewCells;
+}
+
+/**
+ * The cells of one batch view, column-wise and sorted by (window, campaign): a view of 1 M cells
+ * is 4 typed arrays (about 24 MB) instead of 1 M JS objects, and loads from its Parquet parts
+ * in a fraction of the time. Window lookups are a binary search.
+ */
+export class ViewCells {
+  static readonly empty = new ViewCells(
+    [],
+    new Float64Array(0),
+    new Uint32Array(1),
+    new Uint32Array(0),
+    new Float64Array(0),
+    new Float64Array(0),
+  );
+
+  constructor(
+    /** Campaign ids in ascending order; cells refer to them by index. */
+    private readonly campaigns: readonly string[],
+    /** Distinct window starts, ascending. */
+    private readonly windowStarts: Float64Array,
+    /** Cells of window i are [windowOffsets[i], windowOffsets[i + 1]). */
+    private readonly windowOffsets: Uint32Array,
+    private readonly campaignIdx: Uint32Array,
+    private readonly views: Float64Array,
+    private readonly users: Float64Array,
+  ) {}
+
+  /** Number of cells. */
+  get size(): number {
+    return this.views.length;
+  }
+
+  /** Visits the cells of window `w` in campaign order (only `campaign`'s, when given). */
+  forEachIn(w: number, visit: (campaign: string, value: WindowValue) => void, campaign?: string): void {
+    const i = this.windowIndex(w);
+    if (i < 0) return;
+    for (let k = this.windowOffsets[i]!, end = this.windowOffsets[i + 1]!; k < end; k++) {
+      const c = this.campaigns[this.campaignIdx[k]!]!;
+      if (campaign !== undefined && c !== campaign) continue;
+      visit(c, { views: this.views[k]!, distinctUsers: this.users[k]! });
+    }
+  }
+
+  /** The cell (w, campaign), if the view has it. */
+  get(w: number, campaign: string): WindowValue | undefined {
+    let found: WindowValue | undefined;
+    this.forEachIn(w, (_, v) => (found = v), campaign);
+    return found;
+  }
+
+  private windowIndex(w: number): number {
+    const ws = this.windowStarts;
+    let lo = 0;
+    let hi = ws.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const x = ws[mid]!;
+      if (x === w) return mid;
+      if (x < w) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
 }
 
 /**
@@ -146,27 +211,60 @@ export function pad(n: number): string {
 }
 
 async function loadView(db: AnalyticDb, meta: BatchViewMeta, dir: string): Promise<BatchView> {
-  // Columns as JS numbers (no BigInt), campaign ids interned: a view of ~1 M cells loads in well under a second.
-  const reader = await db.connection.runAndReadAll(
-    `SELECT campaign_id::VARCHAR AS c, window_start::DOUBLE AS w, views::DOUBLE AS v, distinct_users::DOUBLE AS d
-     FROM read_parquet(${sqlString(join(dir, meta.file, '*.parquet'))})`,
+  return { ...meta, cells: await loadCells(db, join(dir, meta.file, '*.parquet')) };
+}
+
+/**
+ * Reads a view's Parquet parts into ViewCells: campaign ids become indexes into the sorted list of
+ * the view's campaigns (one small query), and the cells come back sorted by (window, campaign)
+ * as numeric columns, copied chunk by chunk into typed arrays (no per-cell JS objects).
+ */
+export async function loadCells(db: AnalyticDb, glob: string): Promise<ViewCells> {
+  const parts = `read_parquet(${sqlString(glob)})`;
+  const ids = `SELECT DISTINCT campaign_id FROM ${parts}`;
+  const campaignRows = await db.connection.runAndReadAll(
+    `SELECT campaign_id::VARCHAR FROM (${ids}) ORDER BY 1`,
   );
-  // An empty view (every event at or above the boundary) has no chunks, so getColumns() is [].
-  const [cs = [], ws = [], vs = [], ds = []] = reader.getColumns() as [
-    string[],
-    number[],
-    number[],
-    number[],
-  ];
-  const windows = new Map<number, Map<string, WindowValue>>();
-  const interned = new Map<string, string>();
-  for (let i = 0; i < ws.length; i++) {
-    const w = ws[i]!;
-    let m = windows.get(w);
-    if (!m) windows.set(w, (m = new Map()));
-    let c = interned.get(cs[i]!);
-    if (c === undefined) interned.set(cs[i]!, (c = cs[i]!));
-    m.set(c, { views: vs[i]!, distinctUsers: ds[i]! });
+  const campaigns = campaignRows.getRows().map((r) => String(r[0]));
+  if (campaigns.length === 0) return ViewCells.empty;
+  const result = await db.connection.run(
+    `SELECT d.idx, v.window_start::DOUBLE, v.views::DOUBLE, v.distinct_users::DOUBLE
+     FROM ${parts} AS v
+     JOIN (SELECT campaign_id, (row_number() OVER (ORDER BY campaign_id::VARCHAR) - 1)::INTEGER AS idx FROM (${ids})) AS d
+       USING (campaign_id)
+     ORDER BY v.window_start, d.idx`,
+  );
+  const chunks = await result.fetchAllChunks();
+  const n = chunks.reduce((s, c) => s + c.rowCount, 0);
+  const campaignIdx = new Uint32Array(n);
+  const windowOf = new Float64Array(n);
+  const views = new Float64Array(n);
+  const users = new Float64Array(n);
+  let k = 0;
+  for (const chunk of chunks) {
+    const [ci, w, v, u] = [0, 1, 2, 3].map((i) => chunk.getColumnVector(i));
+    for (let i = 0, m = chunk.rowCount; i < m; i++, k++) {
+      campaignIdx[k] = ci!.getItem(i) as number;
+      windowOf[k] = w!.getItem(i) as number;
+      views[k] = v!.getItem(i) as number;
+      users[k] = u!.getItem(i) as number;
+    }
   }
-  return { ...meta, windows };
+  const starts: number[] = [];
+  const offsets: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || windowOf[i] !== windowOf[i - 1]) {
+      starts.push(windowOf[i]!);
+      offsets.push(i);
+    }
+  }
+  offsets.push(n);
+  return new ViewCells(
+    campaigns,
+    Float64Array.from(starts),
+    Uint32Array.from(offsets),
+    campaignIdx,
+    views,
+    users,
+  );
 }

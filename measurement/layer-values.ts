@@ -59,16 +59,16 @@ export async function readLayers(
       boundary = view.boundary;
       batchLogicVersion = view.logicVersion;
       for (const w of windows) {
-        const byCampaign = view.windows.get(w);
-        if (!byCampaign) continue;
-        for (const [c, v] of byCampaign) {
-          if (campaign && c !== campaign) continue;
-          batch.set(truthCellKey(c, w), {
-            views: v.views,
-            users: v.distinctUsers,
-            logicVersion: view.logicVersion,
-          });
-        }
+        view.cells.forEachIn(
+          w,
+          (c, v) =>
+            batch.set(truthCellKey(c, w), {
+              views: v.views,
+              users: v.distinctUsers,
+              logicVersion: view.logicVersion,
+            }),
+          campaign || undefined,
+        );
       }
     }
   } finally {

@@ -3,8 +3,8 @@
 SELECT
   a.campaign_id,
   (e.event_time // 10000) * 10000 AS window_start,
-  e.user_id,
-  count(*) AS views
+  count(*) AS views,
+  list(e.user_id) AS users
 FROM read_parquet({{split}}) AS e
 JOIN ads AS a ON a.ad_id = e.ad_id
 WHERE e.event_type = 'view'

@@ -38,8 +38,9 @@ export interface ReduceResult {
 }
 
 /**
- * Map: the logic version's SQL over one split emits (campaign, window, user, views) partials; the
- * map side partitions them by hash(campaign, window) mod R (Hadoop's partitioner), one file per reducer.
+ * Map: the logic version's SQL over one split emits one partial aggregate per (campaign, window):
+ * (views, users); the map side partitions them by hash(campaign, window) mod R (Hadoop's
+ * partitioner), one file per reducer.
  */
 export async function runMapTask(c: DuckDBConnection, t: MapTask, now: () => number): Promise<MapResult> {
   const started = now();
@@ -59,7 +60,7 @@ export async function runMapTask(c: DuckDBConnection, t: MapTask, now: () => num
   return { task: t.task, rows, ms: now() - started };
 }
 
-/** Reduce: sums views and counts distinct users exactly, per (campaign, window). */
+/** Reduce: sums views and counts the distinct users of all the partials' lists exactly, per (campaign, window). */
 export async function runReduceTask(
   c: DuckDBConnection,
   t: ReduceTask,
@@ -74,7 +75,7 @@ export async function runReduceTask(
   }
   const reader = await c.runAndReadAll(
     `COPY (
-       SELECT campaign_id, window_start, sum(views)::BIGINT AS views, count(DISTINCT user_id)::BIGINT AS distinct_users
+       SELECT campaign_id, window_start, sum(views)::BIGINT AS views, len(list_distinct(flatten(list(users))))::BIGINT AS distinct_users
        FROM read_parquet(${sqlList(t.inputs)})
        ${t.boundary === null ? 'WHERE false' : `WHERE window_start < ${t.boundary}`}
        GROUP BY campaign_id, window_start

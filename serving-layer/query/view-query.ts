@@ -108,22 +108,19 @@ export async function queryViews(
 }
 
 function pushBatch(out: ServedWindow[], batch: BatchView, w: number, q: ViewQuery): void {
-  const byCampaign = batch.windows.get(w);
-  if (!byCampaign) return;
-  const add = (campaign: string, v: { views: number; distinctUsers: number }): void => {
-    out.push({
-      campaign_id: campaign,
-      window_start: w,
-      value: q.metric === 'views' ? v.views : v.distinctUsers,
-      source: 'batch',
-      version: batch.version,
-      logicVersion: batch.logicVersion,
-    });
-  };
-  if (q.campaign) {
-    const v = byCampaign.get(q.campaign);
-    if (v) add(q.campaign, v);
-  } else for (const [c, v] of byCampaign) add(c, v);
+  batch.cells.forEachIn(
+    w,
+    (campaign, v) =>
+      out.push({
+        campaign_id: campaign,
+        window_start: w,
+        value: q.metric === 'views' ? v.views : v.distinctUsers,
+        source: 'batch',
+        version: batch.version,
+        logicVersion: batch.logicVersion,
+      }),
+    q.campaign,
+  );
 }
 
 /** Window starts covering [from, to). */
