@@ -185,3 +185,25 @@ async function waitFor(cond: () => Promise<boolean>, ms = 2_000): Promise<void> 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe('embedded realtime store: field names', () => {
+  it('reads back fields named like Object.prototype members as own fields', async () => {
+    const store = await openEmbeddedRealtimeStore({ clock: systemClock });
+    try {
+      await store.apply({
+        sets: [
+          { key: 'h', field: '__proto__', value: 'p' },
+          { key: 'h', field: 'constructor', value: 'c' },
+          { key: 'h', field: 'plain', value: 'x' },
+        ],
+      });
+      const fields = await store.getFields('h');
+      expect(Object.keys(fields).sort()).toEqual(['__proto__', 'constructor', 'plain']);
+      expect(Object.getOwnPropertyDescriptor(fields, '__proto__')?.value).toBe('p');
+      expect(fields.constructor).toBe('c');
+      expect(Object.getPrototypeOf(fields)).toBe(Object.prototype);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -292,12 +292,11 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
       throw conflict(`Key ${key} holds a sketch, not fields; read it with sketchCount().`, { key });
     const out: Record<string, string> = {};
     for (const [f, v] of this.hashes.get(key) ?? []) {
-      Object.defineProperty(out, f, {
-        value: String(v),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      // Plain assignment is the fast path (the serving layer reads ~100 fields per window per
+      // query); only "__proto__" needs defineProperty to become an own field, not the prototype.
+      if (f === '__proto__')
+        Object.defineProperty(out, f, { value: String(v), enumerable: true, writable: true, configurable: true });
+      else out[f] = String(v);
     }
     return out;
   }
