@@ -2,21 +2,25 @@
  * Open-loop HTTP load (used by serving-bench in a child process, so the load generator does not
  * share the server's event loop): `rate` requests/s for `seconds`, each timed from its SCHEDULED
  * start (no coordinated omission). Prints one JSON line with the sorted latencies' percentiles.
- *   node dist/bench/http-load.js --url URL --rate 1000 --seconds 20 [--paths a|b|c]
+ * The first `warmup` seconds run at the same rate but are not measured (both sides' JIT and
+ * connection pools warm up, as in wrk2's calibration phase).
+ *   node dist/bench/http-load.js --url URL --rate 1000 --seconds 20 [--warmup 5] [--paths a|b|c]
  */
 import { Agent, request } from 'node:http';
 import { flags, percentile } from './bench-support.js';
 
-const a = flags({ url: 'http://127.0.0.1:3000', rate: 1000, seconds: 20, paths: '/api/health' });
+const a = flags({ url: 'http://127.0.0.1:3000', rate: 1000, seconds: 20, warmup: 0, paths: '/api/health' });
 const paths = a.paths.split('|');
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 const base = new URL(a.url);
 const latencies: number[] = [];
 let errors = 0;
 let statusErrors = 0;
-const total = Math.round(a.rate * a.seconds);
+const unmeasured = Math.round(a.rate * a.warmup);
+const total = unmeasured + Math.round(a.rate * a.seconds);
 const interval = 1000 / a.rate;
 const start = performance.now();
+const measuredStart = start + unmeasured * interval;
 await new Promise<void>((resolve) => {
   let sent = 0;
   let done = 0;
@@ -29,12 +33,13 @@ await new Promise<void>((resolve) => {
     while (sent < total && start + sent * interval <= now) {
       const scheduled = start + sent * interval;
       const path = paths[sent % paths.length]!;
+      const measured = sent >= unmeasured;
       sent++;
       const req = request({ host: base.hostname, port: base.port, path, agent }, (res) => {
         res.resume();
         res.on('end', () => {
           if (res.statusCode !== 200) statusErrors++;
-          latencies.push(performance.now() - scheduled);
+          if (measured) latencies.push(performance.now() - scheduled);
           finish();
         });
       });
@@ -49,11 +54,12 @@ await new Promise<void>((resolve) => {
   tick();
 });
 latencies.sort((x, y) => x - y);
-const elapsed = (performance.now() - start) / 1000;
+const elapsed = (performance.now() - measuredStart) / 1000;
 console.log(
   JSON.stringify({
-    requests: total,
-    achievedRps: Math.round(total / elapsed),
+    requests: total - unmeasured,
+    warmupRequests: unmeasured,
+    achievedRps: Math.round((total - unmeasured) / elapsed),
     errors,
     statusErrors,
     p50: Number(percentile(latencies, 50).toFixed(2)),

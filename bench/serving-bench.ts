@@ -2,7 +2,9 @@
  * Serving-layer benchmark (not a test): an embedded lab with live YSB traffic and a published batch
  * view; a separate process sends `rate` requests/s (open loop) of GET /api/views?arch=lambda over the
  * last 5 minutes (both sides of the boundary) and of one campaign; prints p50/p90/p99.
- *   npm run build && node dist/bench/serving-bench.js [--rate 1000] [--seconds 20] [--warmup 30] [--event-rate 1000] [--json FILE]
+ *   npm run build && node dist/bench/serving-bench.js [--rate 1000] [--seconds 20] [--warmup 30] [--http-warmup 5] [--event-rate 1000] [--json FILE]
+ *     --warmup: seconds of live traffic before the batch run; --http-warmup: seconds of requests at the same
+ *     rate before the measured ones (not measured: JIT and connection pools warm up on both sides)
  *     [--measurement-ms 5000]  (the lab's metrics snapshot interval; a snapshot's DuckDB query competes with
  *     the serving layer for the 2 cores, so a large value shows the serving layer alone)
  * --json FILE also writes the report (with the lab process's peak RSS) to FILE.
@@ -15,9 +17,21 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLab } from '../cli/runtime/lab-runtime.js';
 import { loadConfig } from '../kernel/config/load-config.js';
+import { relaunchWithLabNodeFlags } from '../kernel/util/node-flags.js';
 import { flags, machine, peakRssBytes, printMachine, table, writeJson } from './bench-support.js';
 
-const args = flags({ rate: 1000, seconds: 20, warmup: 30, eventRate: 1000, measurementMs: 5000, json: '' });
+// The lab runs in this process: give it the V8 flags `npm start` gives it.
+relaunchWithLabNodeFlags();
+
+const args = flags({
+  rate: 1000,
+  seconds: 20,
+  warmup: 30,
+  httpWarmup: 5,
+  eventRate: 1000,
+  measurementMs: 5000,
+  json: '',
+});
 printMachine();
 const dir = mkdtempSync(join(tmpdir(), 'lkl-serving-bench-'));
 const lab = await createLab(
@@ -61,6 +75,8 @@ const { stdout } = await promisify(execFile)(
     String(args.rate),
     '--seconds',
     String(args.seconds),
+    '--warmup',
+    String(args.httpWarmup),
     '--paths',
     paths.join('|'),
   ],

@@ -33,8 +33,12 @@ import { DEFAULTS } from '../kernel/config/defaults.js';
 import { WINDOW_MS } from '../kernel/events/ysb-event.js';
 import { KappaReprocessor } from '../kappa-reprocessor/kappa-reprocessor.js';
 import { readKappaWindows } from '../kappa-reprocessor/kappa-tables.js';
+import { LAB_NODE_FLAGS, relaunchWithLabNodeFlags } from '../kernel/util/node-flags.js';
 import { flags, machine, peakRssBytes, percentile, printMachine, table, writeJson } from './bench-support.js';
 import { peerLive, type PeerLiveResult } from './kafka-streams-peer.js';
+
+// The layers run in this process: give it the V8 flags `npm start` gives the lab.
+relaunchWithLabNodeFlags();
 
 const args = flags({
   rate: 50_000,
@@ -128,15 +132,19 @@ if (distributed) {
   );
   for (let i = 0; i < args.producers; i++) {
     producers.push(
-      spawn(process.execPath, [bin, 'produce', '--rate', String(args.rate / args.producers)], {
-        env: {
-          ...process.env,
-          LKLAB_NAMESPACE: config.namespace,
-          LKLAB_SEED: String(i + 1),
-          LKLAB_DATA_DIR: dir,
+      spawn(
+        process.execPath,
+        [...LAB_NODE_FLAGS, bin, 'produce', '--rate', String(args.rate / args.producers)],
+        {
+          env: {
+            ...process.env,
+            LKLAB_NAMESPACE: config.namespace,
+            LKLAB_SEED: String(i + 1),
+            LKLAB_DATA_DIR: dir,
+          },
+          stdio: 'ignore',
         },
-        stdio: 'ignore',
-      }),
+      ),
     );
   }
 }

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { LAB_NODE_FLAGS } from '../kernel/util/node-flags.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -27,7 +28,7 @@ export function cliBuilt(): boolean {
 
 export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
   if (!cliBuilt()) throw new Error('dist/ is missing: run `npm run build` before the CLI process tests.');
-  const proc = spawn(process.execPath, ['bin/lklab.js', ...args], {
+  const proc = spawn(process.execPath, [...LAB_NODE_FLAGS, 'bin/lklab.js', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     // A key set to undefined is removed (e.g. KAFKA_BROKERS for an embedded lab).

@@ -295,7 +295,12 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
       // Plain assignment is the fast path (the serving layer reads ~100 fields per window per
       // query); only "__proto__" needs defineProperty to become an own field, not the prototype.
       if (f === '__proto__')
-        Object.defineProperty(out, f, { value: String(v), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, f, {
+          value: String(v),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       else out[f] = String(v);
     }
     return out;

@@ -1,0 +1,32 @@
+import { spawnSync } from 'node:child_process';
+
+/**
+ * V8 flags every long-running lab process starts with (`npm start`, the `lklab` launcher's
+ * shebang, the Dockerfile, the benchmarks that host a lab). Node refuses them in NODE_OPTIONS, so
+ * each launcher spells them out; test/node-flags.test.ts checks that they all agree with this list.
+ *
+ * --initial-old-space-size=256: V8 sizes the old generation from the live heap, which for the lab
+ * is small (~30 MB), so it ran a major GC every 2–4 s under load; each one held the serving layer's
+ * event loop for 10–30 ms and put ~40 queries over 10 ms. Starting the old generation at 256 MB
+ * makes major GCs rare (serving p99 at 1,000 queries/s: 11.1 → 6.8 ms over 90 s, docs/targets.md).
+ */
+export const LAB_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=256'];
+
+/** True when this process was started with every one of LAB_NODE_FLAGS. */
+export function hasLabNodeFlags(execArgv: readonly string[] = process.execArgv): boolean {
+  return LAB_NODE_FLAGS.every((f) => execArgv.includes(f));
+}
+
+/**
+ * For scripts that host a lab in-process (benchmarks): unless this process already has
+ * LAB_NODE_FLAGS, runs the same script again with them, waits for it, and exits with its status.
+ */
+export function relaunchWithLabNodeFlags(): void {
+  if (hasLabNodeFlags()) return;
+  const r = spawnSync(
+    process.execPath,
+    [...LAB_NODE_FLAGS, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  process.exit(r.status ?? 1);
+}
