@@ -142,6 +142,8 @@ export async function executeBatchRun(
       ),
     );
     run.reduceTasks = reduceResults.length;
+    // The map outputs are spent: removing them now spares the publish's fsyncs from writing them out.
+    rmSync(runDir, { recursive: true, force: true });
     await phase('publish', async () => {
       const file = `v${pad(version)}`;
       const meta: BatchViewMeta = {

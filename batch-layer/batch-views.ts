@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../kernel/util/atomic-file.js';
+import type { DuckDBVector } from '@duckdb/node-api';
 import { sqlString, type AnalyticDb } from './analytic-db.js';
 
 export interface WindowValue {
@@ -242,13 +243,12 @@ export async function loadCells(db: AnalyticDb, glob: string): Promise<ViewCells
   const users = new Float64Array(n);
   let k = 0;
   for (const chunk of chunks) {
-    const [ci, w, v, u] = [0, 1, 2, 3].map((i) => chunk.getColumnVector(i));
-    for (let i = 0, m = chunk.rowCount; i < m; i++, k++) {
-      campaignIdx[k] = ci!.getItem(i) as number;
-      windowOf[k] = w!.getItem(i) as number;
-      views[k] = v!.getItem(i) as number;
-      users[k] = u!.getItem(i) as number;
-    }
+    const m = chunk.rowCount;
+    copyColumn(chunk.getColumnVector(0), campaignIdx, k, m);
+    copyColumn(chunk.getColumnVector(1), windowOf, k, m);
+    copyColumn(chunk.getColumnVector(2), views, k, m);
+    copyColumn(chunk.getColumnVector(3), users, k, m);
+    k += m;
   }
   const starts: number[] = [];
   const offsets: number[] = [];
@@ -267,4 +267,23 @@ export async function loadCells(db: AnalyticDb, glob: string): Promise<ViewCells
     views,
     users,
   );
+}
+
+/**
+ * Copies one numeric column of a chunk into `into` at `at`. DuckDB's fixed-width vectors hold
+ * their values in a typed array over the chunk's memory: one bulk copy when it is there (the
+ * columns here are never NULL); item by item otherwise.
+ */
+function copyColumn(
+  vector: DuckDBVector,
+  into: Uint32Array | Float64Array,
+  at: number,
+  count: number,
+): void {
+  const items = (vector as unknown as { items?: unknown }).items;
+  if ((items instanceof Float64Array || items instanceof Int32Array) && items.length === count) {
+    into.set(items, at);
+    return;
+  }
+  for (let i = 0; i < count; i++) into[at + i] = Number(vector.getItem(i));
 }
