@@ -274,12 +274,7 @@ export async function loadCells(db: AnalyticDb, glob: string): Promise<ViewCells
  * their values in a typed array over the chunk's memory: one bulk copy when it is there (the
  * columns here are never NULL); item by item otherwise.
  */
-function copyColumn(
-  vector: DuckDBVector,
-  into: Uint32Array | Float64Array,
-  at: number,
-  count: number,
-): void {
+function copyColumn(vector: DuckDBVector, into: Uint32Array | Float64Array, at: number, count: number): void {
   const items = (vector as unknown as { items?: unknown }).items;
   if ((items instanceof Float64Array || items instanceof Int32Array) && items.length === count) {
     into.set(items, at);
