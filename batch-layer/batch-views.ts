@@ -4,11 +4,6 @@ import { fsyncDir, writeFileAtomic } from '../kernel/util/atomic-file.js';
 import type { DuckDBVector } from '@duckdb/node-api';
 import { sqlString, type AnalyticDb } from './analytic-db.js';
 
-export interface WindowValue {
-  views: number;
-  distinctUsers: number;
-}
-
 export interface BatchViewMeta {
   version: number;
   runId: number;
@@ -60,22 +55,19 @@ export class ViewCells {
     return this.views.length;
   }
 
-  /** Visits the cells of window `w` in campaign order (only `campaign`'s, when given). */
-  forEachIn(w: number, visit: (campaign: string, value: WindowValue) => void, campaign?: string): void {
+  /** Visits the cells of window `w` in campaign order (only `campaign`'s, when given); allocates nothing per cell. */
+  forEachIn(
+    w: number,
+    visit: (campaign: string, views: number, distinctUsers: number) => void,
+    campaign?: string,
+  ): void {
     const i = this.windowIndex(w);
     if (i < 0) return;
     for (let k = this.windowOffsets[i]!, end = this.windowOffsets[i + 1]!; k < end; k++) {
       const c = this.campaigns[this.campaignIdx[k]!]!;
       if (campaign !== undefined && c !== campaign) continue;
-      visit(c, { views: this.views[k]!, distinctUsers: this.users[k]! });
+      visit(c, this.views[k]!, this.users[k]!);
     }
-  }
-
-  /** The cell (w, campaign), if the view has it. */
-  get(w: number, campaign: string): WindowValue | undefined {
-    let found: WindowValue | undefined;
-    this.forEachIn(w, (_, v) => (found = v), campaign);
-    return found;
   }
 
   private windowIndex(w: number): number {

@@ -61,10 +61,10 @@ export async function readLayers(
       for (const w of windows) {
         view.cells.forEachIn(
           w,
-          (c, v) =>
+          (c, views, users) =>
             batch.set(truthCellKey(c, w), {
-              views: v.views,
-              users: v.distinctUsers,
+              views,
+              users,
               logicVersion: view.logicVersion,
             }),
           campaign || undefined,

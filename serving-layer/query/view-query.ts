@@ -110,11 +110,11 @@ export async function queryViews(
 function pushBatch(out: ServedWindow[], batch: BatchView, w: number, q: ViewQuery): void {
   batch.cells.forEachIn(
     w,
-    (campaign, v) =>
+    (campaign, views, distinctUsers) =>
       out.push({
         campaign_id: campaign,
         window_start: w,
-        value: q.metric === 'views' ? v.views : v.distinctUsers,
+        value: q.metric === 'views' ? views : distinctUsers,
         source: 'batch',
         version: batch.version,
         logicVersion: batch.logicVersion,
