@@ -312,7 +312,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     await expect
       .poll(async () => (await run.locator('.state').first().textContent())?.trim(), {
         timeout: 90_000,
-        intervals: [1000],
+        interval: 1000,
       })
       .toMatch(/^(completed|failed)$/);
     expect(await run.locator('[data-verdict]').count()).toBe(scenario.expectations);
