@@ -78,6 +78,11 @@ export class BatchLayer {
     return this.logic;
   }
 
+  /** Next offset batch ingest reads in a partition, while it runs in this process (back-pressure). */
+  ingestPosition(partition: number): number | undefined {
+    return this.ingestor ? this.ingestor.position(partition) : undefined;
+  }
+
   async start(): Promise<void> {
     this.db = await AnalyticDb.open(this.reference);
     await this.views.restore(this.db);

@@ -29,7 +29,10 @@ export async function callLab<T>(baseUrl: string, path: string, init: RequestIni
   if (!res.ok) {
     const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
     const err = new Error(`${init.method ?? 'GET'} ${path} → ${res.status}: ${e?.message ?? text}`);
-    (err as Error & { code?: string }).code = e?.code;
+    (err as Error & { code?: string; retryAfterS?: number }).code = e?.code;
+    const retryAfter = Number(res.headers.get('retry-after'));
+    if (Number.isFinite(retryAfter) && retryAfter >= 0)
+      (err as Error & { retryAfterS?: number }).retryAfterS = retryAfter;
     throw err;
   }
   return body as T;

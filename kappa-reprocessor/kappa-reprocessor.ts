@@ -173,6 +173,22 @@ export class KappaReprocessor {
     return this.jobs.get(id);
   }
 
+  /** Next offset the active (live) job processes in a partition when it runs here (back-pressure). */
+  livePosition(partition: number): number | undefined {
+    const id = this.activeJob;
+    if (id === null) return undefined;
+    return this.runners
+      .get(id)
+      ?.positions()
+      .find((p) => p.partition === partition)?.next;
+  }
+
+  /** Consumer group of the active job. */
+  get liveGroup(): string | undefined {
+    const id = this.activeJob;
+    return id === null ? undefined : this.jobs.get(id)?.group;
+  }
+
   runner(id: number): JobRunnerLike | undefined {
     return this.runners.get(id);
   }

@@ -11,6 +11,7 @@ import type { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
 import type { IngestService } from '../kernel/ingest/ingest-service.js';
 import type { EventLog } from '../kernel/ports/event-log.js';
 import type { GeneratorRunner } from '../kernel/workload/generator-runner.js';
+import type { LagMonitor } from '../kernel/ingest/lag-monitor.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 
 export type LabMode = 'embedded' | 'distributed';
@@ -33,6 +34,8 @@ export interface LabServices {
   readonly ingest: IngestService;
   readonly deadLetters: DeadLetterWriter;
   readonly generator: GeneratorRunner;
+  /** Consumer lag and back-pressure (kernel/ingest/lag-monitor.ts). */
+  readonly lag: LagMonitor;
   readonly startedAt: number;
   readonly bus: LabEventBus;
   readonly store: RealtimeStore;

@@ -92,6 +92,15 @@ export class SpeedLayer {
     };
   }
 
+  /**
+   * Next offset the speed layer will read in a partition (folded into memory or flushed) while it
+   * runs here; undefined otherwise (back-pressure then reads the group's committed offset).
+   */
+  position(partition: number): number | undefined {
+    if (!this.running) return undefined;
+    return this.pendingOffsets.get(partition) ?? this.flushedOffsets.get(partition);
+  }
+
   /** Final-event latencies of windows closed so far (and forgets them when `drain`). */
   windowLatencies(drain = false): WindowLatency[] {
     const out = [...this.latencies];

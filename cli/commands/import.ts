@@ -31,9 +31,23 @@ export function registerImport(program: Command): void {
       let lines: string[] = [];
       let firstLine = 1;
       let lineNo = 0;
-      const send = async (): Promise<void> => {
-        if (lines.length === 0) return;
-        const s = await callLab<Summary>(
+      let waits = 0;
+      const post = async (): Promise<Summary> => {
+        // Back-pressure: the lab answers 429 with Retry-After while its consumers are behind; wait
+        // and send the same chunk again (nothing of it was appended), for up to 10 minutes.
+        for (const started = Date.now(); ;) {
+          try {
+            return await postChunk();
+          } catch (err) {
+            const e = err as Error & { code?: string; retryAfterS?: number };
+            if (e.code !== 'LKL_ERR_INGEST_BACKPRESSURE' || Date.now() - started > 600_000) throw err;
+            if (waits++ === 0) console.error('the lab is behind (back-pressure): waiting and retrying...');
+            await new Promise((r) => setTimeout(r, 1000 * (e.retryAfterS ?? 1)));
+          }
+        }
+      };
+      const postChunk = (): Promise<Summary> =>
+        callLab<Summary>(
           opts.url,
           `/api/events?firstLine=${firstLine}&source=${encodeURIComponent(`import ${basename(file)}`)}`,
           {
@@ -42,6 +56,9 @@ export function registerImport(program: Command): void {
             body: lines.join('\n'),
           },
         );
+      const send = async (): Promise<void> => {
+        if (lines.length === 0) return;
+        const s = await post();
         total.accepted += s.accepted;
         total.rejected += s.rejected;
         total.rejections.push(...s.rejections.slice(0, Math.max(0, 20 - total.rejections.length)));

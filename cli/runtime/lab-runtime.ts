@@ -13,6 +13,7 @@ import { SpeedLayer } from '../../speed-layer/speed-layer.js';
 import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
 import { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
 import { IngestService } from '../../kernel/ingest/ingest-service.js';
+import { LagMonitor } from '../../kernel/ingest/lag-monitor.js';
 import type { EventLog } from '../../kernel/ports/event-log.js';
 import { GeneratorRunner } from '../../kernel/workload/generator-runner.js';
 import { buildReferenceData } from '../../kernel/workload/reference-data.js';
@@ -70,12 +71,22 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     maxFutureMs: config.ingest.maxFutureMs,
     knownAds: config.ingest.requireKnownAds ? new Set(reference.campaignOf.keys()) : undefined,
   });
+  const runs = (role: LabRole): boolean => options.roles?.[role] ?? true;
+  // Back-pressure only on the system clock: a fast-forwarded (virtual-clock) run stays deterministic.
+  const live = clock === systemClock;
+  const lag = new LagMonitor(log, AD_EVENTS_TOPIC, clock, {
+    maxLagEvents: live ? config.backpressure.maxLagEvents : 0,
+    refreshMs:
+      log.kind === 'kafka' ? Math.max(1000, config.backpressure.refreshMs) : config.backpressure.refreshMs,
+  });
   const generator = new GeneratorRunner(log, deadLetters, reference, clock, {
     rate: config.generator.rate,
     mode: config.generator.mode,
     seed: config.generator.seed,
     tickMs: config.generator.tickMs,
     knobs: config.generator.knobs,
+    backpressure: lag,
+    maxScheduleLagMs: live ? config.backpressure.maxScheduleLagMs : 0,
   });
   const bus = new LabEventBus();
   // The layers read the log through a meter that attributes their consumers' CPU time (measurement/).
@@ -107,6 +118,10 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
   batch.onPublished = async (view) => {
     await onBatchViewPublished(store, bus, clock, view, batch.views.lowestPinnedBoundary() ?? view.boundary);
   };
+  lag.add({ name: 'speed layer', group: () => 'lklab-speed', position: (p) => speed.position(p) });
+  lag.add({ name: 'kappa live job', group: () => kappa.liveGroup, position: (p) => kappa.livePosition(p) });
+  if (runs('batch'))
+    lag.add({ name: 'batch ingest', group: () => undefined, position: (p) => batch.ingestPosition(p) });
   const mode = log.kind === 'kafka' || config.redis.url ? 'distributed' : 'embedded';
   const measurement = new LabMeasurement({
     clock,
@@ -132,6 +147,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     ingest,
     deadLetters,
     generator,
+    lag,
     startedAt: clock.now(),
     bus,
     store,
@@ -170,7 +186,6 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
   const app = await buildApp(services, { logger: options.logger ?? false });
   let url: string | undefined;
   let closed = false;
-  const runs = (role: LabRole): boolean => options.roles?.[role] ?? true;
   if (runs('batch')) await batch.start();
   else await batch.startReadOnly();
   if (runs('speed')) await speed.start();
@@ -179,6 +194,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
   if (measures) await measurement.start();
   const initial = batch.views.current();
   if (initial && runs('batch')) await onBatchViewPublished(store, bus, clock, initial, initial.boundary);
+  lag.start();
   if (runs('generator')) generator.start();
   return {
     services,
@@ -195,6 +211,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
       if (closed) return;
       closed = true;
       await generator.stop();
+      lag.stop();
       await app.close();
       await measurement.stop();
       if (runs('speed')) await speed.stop();

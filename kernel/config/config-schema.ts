@@ -72,6 +72,20 @@ export const ConfigSchema = Type.Object(
       },
       strict,
     ),
+    backpressure: Type.Object(
+      {
+        maxLagEvents: nonNegInt('Consumer lag in events past which producers wait (0 = off).'),
+        maxScheduleLagMs: nonNegInt(
+          'How far behind its schedule the generator may fall before it skips ahead, in ms (0 = never).',
+        ),
+        refreshMs: Type.Integer({
+          minimum: 10,
+          maximum: 60_000,
+          description: 'Lag measurement interval in ms.',
+        }),
+      },
+      strict,
+    ),
     ingest: Type.Object(
       {
         maxRecordBytes: Type.Integer({ minimum: 64 }),

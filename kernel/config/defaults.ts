@@ -67,6 +67,21 @@ export const DEFAULTS = {
     /** Embedded log: fsync interval in ms (0 = every append). */
     fsyncIntervalMs: 200,
   },
+  backpressure: {
+    /**
+     * Consumer lag, in events, past which producers wait: the generator pauses, POST /api/events
+     * answers 429 with Retry-After, `lklab import` and `lklab produce` slow down (docs/capacity.md).
+     * 0 = off.
+     */
+    maxLagEvents: 200_000,
+    /**
+     * How far behind its schedule the live generator may fall (throttled, or slower than its rate)
+     * before it skips ahead, in ms; the skipped events are counted as shed. 0 = never skip.
+     */
+    maxScheduleLagMs: 2_000,
+    /** How often consumer lag is measured, in ms (Kafka: committed offsets, at least 1 s apart). */
+    refreshMs: 100,
+  },
   ingest: {
     /** Largest accepted record in bytes. */
     maxRecordBytes: 4096,

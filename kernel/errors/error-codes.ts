@@ -20,6 +20,12 @@ export const ERROR_CODES = {
     retriable: false,
     summary: 'The body of an ingest request is neither NDJSON nor a JSON array.',
   },
+  LKL_ERR_INGEST_BACKPRESSURE: {
+    http: 429,
+    retriable: true,
+    summary:
+      "The lab's consumers are further behind the log than backpressure.maxLagEvents; nothing was appended.",
+  },
   LKL_ERR_LOG_TOPIC_UNKNOWN: {
     http: 404,
     retriable: false,

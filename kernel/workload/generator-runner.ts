@@ -13,6 +13,27 @@ export interface GeneratorRunnerOptions {
   tickMs: number;
   knobs: Partial<GeneratorKnobs>;
   topic?: string;
+  /**
+   * Most records appended in one go (default 4,000). While more are due, the runner yields to the
+   * event loop between slices (setImmediate), so a generator that fell behind never holds the
+   * thread the consumers run on for long.
+   */
+  sliceRecords?: number;
+  /** Back-pressure: while `saturated()`, the runner appends nothing (kernel/ingest/lag-monitor.ts). */
+  backpressure?: Backpressure;
+  /**
+   * How far (ms) the runner may fall behind its schedule — throttled or slower than the rate —
+   * before it skips ahead to now; the events it skips are counted as `shed`, never appended, so
+   * the event times it writes stay near the clock and latency stays bounded past capacity.
+   * 0 = never skip (the backlog is appended when the log recovers). Default 0.
+   */
+  maxScheduleLagMs?: number;
+}
+
+/** What the generator asks before appending (kernel/ingest/lag-monitor.ts implements it). */
+export interface Backpressure {
+  saturated(): boolean;
+  noteThrottled(): void;
 }
 
 export interface GeneratorStats {
@@ -20,6 +41,14 @@ export interface GeneratorStats {
   rate: number;
   mode: string;
   produced: number;
+  /** Events/s appended over the last full second (0 when stopped). */
+  achievedRate: number;
+  /** Events skipped unproduced because the runner was throttled or fell behind (see maxScheduleLagMs). */
+  shed: number;
+  /** Ms the runner waited for the consumers (back-pressure) since start. */
+  throttledMs: number;
+  /** True while the consumers are too far behind and the runner waits. */
+  throttled: boolean;
   deadLettered: number;
   appendErrors: number;
   lastError: string | undefined;
@@ -36,6 +65,10 @@ export class GeneratorRunner {
   private loop: Promise<void> | undefined;
   private stats = {
     produced: 0,
+    achievedRate: 0,
+    shed: 0,
+    throttledMs: 0,
+    throttled: false,
     deadLettered: 0,
     appendErrors: 0,
     lastError: undefined as string | undefined,
@@ -78,6 +111,8 @@ export class GeneratorRunner {
     this.abort?.abort();
     await this.loop;
     this.loop = undefined;
+    this.stats.achievedRate = 0;
+    this.stats.throttled = false;
   }
 
   /** Changes the rate (0 stops the generator). */
@@ -90,8 +125,33 @@ export class GeneratorRunner {
   private async run(signal: AbortSignal): Promise<void> {
     const topic = this.options.topic ?? AD_EVENTS_TOPIC;
     const gen = this.generator!;
+    const slice = this.options.sliceRecords ?? 4000;
+    const maxBehind = this.options.maxScheduleLagMs ?? 0;
+    const bp = this.options.backpressure;
+    let rateSince = this.clock.now();
+    let rateFrom = this.stats.produced;
     while (!signal.aborted) {
-      const due = gen.until(this.clock.now(), 200_000);
+      const now = this.clock.now();
+      if (now - rateSince >= 1000) {
+        this.stats.achievedRate = Math.round(((this.stats.produced - rateFrom) * 1000) / (now - rateSince));
+        rateSince = now;
+        rateFrom = this.stats.produced;
+      }
+      if (maxBehind > 0) this.stats.shed += gen.skipBehind(now - maxBehind);
+      if (bp?.saturated()) {
+        if (!this.stats.throttled) bp.noteThrottled();
+        this.stats.throttled = true;
+        const t0 = this.clock.now();
+        try {
+          await this.clock.sleep(this.options.tickMs, signal);
+        } catch {
+          break;
+        }
+        this.stats.throttledMs += this.clock.now() - t0;
+        continue;
+      }
+      this.stats.throttled = false;
+      const due = gen.until(now, slice);
       if (due.length > 0) {
         const valid: Array<{ key: string; value: string }> = [];
         const dead: Array<{ source: string; line: undefined; reason: string; raw: string }> = [];
@@ -119,6 +179,11 @@ export class GeneratorRunner {
           this.stats.lastError = (err as Error).message;
           gen.unshift(due);
         }
+      }
+      if (due.length === slice && this.stats.lastError === undefined) {
+        // More is due: let the consumers run, then go on without waiting a tick.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
       }
       try {
         await this.clock.sleep(this.options.tickMs, signal);

@@ -68,6 +68,8 @@ export class YsbGenerator {
   private readonly knobs: GeneratorKnobs;
   private readonly hotAds: string[];
   private n = 0;
+  /** ms the live schedule was moved forward by skipBehind(). */
+  private shift = 0;
   private readonly pending: GeneratedRecord[] = [];
 
   constructor(
@@ -93,7 +95,7 @@ export class YsbGenerator {
   /** Scheduled time of event number `n`. */
   scheduledTime(n: number): number {
     if (this.options.mode === 'catch-up') return this.options.startTime + n * CATCH_UP_SPACING_MS;
-    return this.options.startTime + Math.floor((n * 1000) / this.options.rate);
+    return this.options.startTime + Math.floor((n * 1000) / this.options.rate + this.shift);
   }
 
   /** Produces the records whose scheduled time is < `untilMs` (live/skew pacing). */
@@ -102,6 +104,20 @@ export class YsbGenerator {
     while (out.length < max && (this.pending.length > 0 || this.scheduledTime(this.n) < untilMs))
       this.emitInto(out);
     return out;
+  }
+
+  /**
+   * Skips the events scheduled before `timeMs` that were not produced yet (the stream continues
+   * with the same draws, its schedule moved to `timeMs`); returns how many it skipped.
+   */
+  skipBehind(timeMs: number): number {
+    if (this.options.mode === 'catch-up' || this.pending.length > 0) return 0;
+    const next = this.scheduledTime(this.n);
+    if (next >= timeMs) return 0;
+    const skipped = Math.floor(((timeMs - next) * this.options.rate) / 1000);
+    if (skipped <= 0) return 0;
+    this.shift += (skipped * 1000) / this.options.rate;
+    return skipped;
   }
 
   /** Puts records back at the head of the stream (after a failed append), in their order. */

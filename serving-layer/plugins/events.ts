@@ -65,6 +65,18 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
           'The body is empty: send YSB events as NDJSON (one JSON object per line) or as a JSON array.',
         );
       }
+      if (lab.lag.saturated()) {
+        lab.lag.noteThrottled();
+        const snap = lab.lag.current;
+        throw new LabError(
+          'LKL_ERR_INGEST_BACKPRESSURE',
+          `The lab's consumers are ${snap.maxLag} events behind (limit ${snap.limit}): nothing was appended. Retry after the Retry-After seconds (lklab import does).`,
+          {
+            retriable: true,
+            details: { lag: snap.maxLag, limit: snap.limit, retryAfterS: lab.lag.retryAfterSeconds() },
+          },
+        );
+      }
       const split = IngestService.splitBody(body);
       if ('error' in split)
         throw new LabError('LKL_ERR_INGEST_BODY_INVALID', `Cannot read the body: ${split.error}.`);

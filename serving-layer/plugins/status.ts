@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { GeneratorStats } from '../../kernel/workload/generator-runner.js';
+import type { LagSnapshot } from '../../kernel/ingest/lag-monitor.js';
 import type { LabServices } from '../lab-services.js';
 
 export interface LabStatus {
@@ -18,6 +19,8 @@ export interface LabStatus {
     partitions: Array<{ partition: number; committed: number | null; end: number; lag: number }>;
   }>;
   generator: GeneratorStats;
+  /** Consumer lag per latency-bounding consumer and whether producers are told to wait. */
+  backpressure: LagSnapshot;
   ingest: { accepted: number; rejected: number };
   deadLetters: number;
 }
@@ -50,6 +53,7 @@ export async function collectStatus(lab: LabServices): Promise<LabStatus> {
     topics: topicStatus,
     groups,
     generator: lab.generator.status,
+    backpressure: lab.lag.current,
     ingest: lab.ingest.counters,
     deadLetters: lab.deadLetters.counts().total,
   };
