@@ -26,7 +26,9 @@ export function exitOnSignals(opts: ShutdownOptions): void {
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   let stopping: string | undefined;
   let startedAt = 0;
+  let deadline: NodeJS.Timeout | undefined;
   const forced = (why: string): void => {
+    clearTimeout(deadline);
     const what = opts.pending?.();
     console.error(
       `lklab: ${why}; exiting at once (code ${FORCED_EXIT_CODE}) after ${Math.round(performance.now() - startedAt)} ms. ${what ? `Still stopping: ${what}.` : 'The stop had not finished.'} What was not flushed is read again from the log at the next start.`,
@@ -41,7 +43,7 @@ export function exitOnSignals(opts: ShutdownOptions): void {
     stopping = signal;
     startedAt = performance.now();
     console.log(`\n${signal}: ${opts.announce}`);
-    const deadline = setTimeout(
+    deadline = setTimeout(
       () => forced(`the stop did not finish within ${opts.timeoutMs} ms (server.shutdownTimeoutMs)`),
       opts.timeoutMs,
     );
