@@ -109,11 +109,15 @@ describe('bounded under abuse (`lklab start`, embedded, real process)', () => {
     const runningLive = runs.find((r) => r.mode === 'live' && r.state === 'running')!;
     expect(queuedLive, 'a live run is queued').toBeDefined();
     expect(runningLive, 'a live run is running').toBeDefined();
-    for (const r of [queuedLive, runningLive]) {
-      const res = await fetch(`${url}/api/scenarios/runs/${r.runId}`, { method: 'DELETE' });
-      expect(res.status).toBe(200);
-      expect(((await res.json()) as Run).state).toBe('cancelled');
-    }
+    const cli = spawnCli(['scenario', 'cancel', queuedLive.runId, '--url', url]);
+    expect((await cli.exited).code, cli.stderr()).toBe(0);
+    expect(cli.stdout()).toContain(`${queuedLive.runId}: cancelled`);
+    const res = await fetch(`${url}/api/scenarios/runs/${runningLive.runId}`, { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Run).state).toBe('cancelled');
+    const list = spawnCli(['scenario', 'runs', '--url', url]);
+    expect((await list.exited).code, list.stderr()).toBe(0);
+    expect(list.stdout()).toMatch(/queued #1/);
     runs = (await (await fetch(`${url}/api/scenarios/runs`)).json()) as Run[];
     checkBounded(runs);
     expect(runs.filter((r) => r.state === 'cancelled').map((r) => r.runId)).toEqual(
