@@ -5,7 +5,7 @@
  * under 100 ms and the process's RSS stays under the bound documented in docs/limits.md; SIGTERM
  * with runs in flight exits within 10 s.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -152,4 +152,29 @@ describe('bounded under abuse (`lklab start`, embedded, real process)', () => {
     expect(exit, lab.stderr()).toEqual({ code: 0, signal: null });
     expect(lab.stdout()).toContain('stopped.');
   }, 180_000);
+
+  it('SIGTERM on a headless `lklab scenario run` closes its lab, removes its data and exits 1 within 10 s', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lkl-abuse-tmp-'));
+    dirs.push(tmp);
+    const run = spawnCli(['scenario', 'run', 'ysb-baseline'], {
+      TMPDIR: tmp,
+      KAFKA_BROKERS: undefined,
+      REDIS_URL: undefined,
+      LKLAB_CONFIG: undefined,
+    });
+    running.push(run);
+    await run.waitForOutput(/\[\d+(\.\d+)? s\]/, 60_000); // the live run is under way
+    expect(readdirSync(tmp).filter((d) => d.startsWith('lklab-scenario-'))).toHaveLength(1);
+    const t = performance.now();
+    const exit = await run.stop('SIGTERM', 30_000);
+    const exitMs = performance.now() - t;
+    console.log(`abuse: scenario run SIGTERM → exit ${JSON.stringify(exit)} in ${Math.round(exitMs)} ms`);
+    expect(exitMs).toBeLessThan(SHUTDOWN_BOUND_MS);
+    expect(exit, run.stderr()).toEqual({ code: 1, signal: null });
+    expect(run.stdout()).toContain('interrupted: no verdict.');
+    expect(
+      readdirSync(tmp).filter((d) => d.startsWith('lklab-scenario-')),
+      'its data is removed',
+    ).toEqual([]);
+  }, 90_000);
 });

@@ -4,6 +4,7 @@ import { findScenario, loadScenarios } from '../../scenarios/scenario-loader.js'
 import { writeReports } from '../../scenarios/scenario-report.js';
 import { runScenario, type ScenarioRunState } from '../../scenarios/scenario-runner.js';
 import { callLab, DEFAULT_URL } from '../http-client.js';
+import { exitOnSignals } from '../runtime/shutdown.js';
 
 const urlOption = ['--url <url>', 'lab URL', process.env.LKLAB_URL ?? DEFAULT_URL] as const;
 
@@ -51,7 +52,22 @@ export function registerScenario(program: Command): void {
       ) => {
         const loaded = findScenario(id);
         const base = loadConfig(opts.config ? { file: opts.config } : {});
-        const result = await runScenario(loaded, {
+        // SIGTERM/SIGINT: the run's lab is closed and its temporary data removed, then exit 1.
+        const abort = new AbortController();
+        let running: Promise<unknown> = Promise.resolve();
+        exitOnSignals({
+          announce: `interrupting scenario run ${id} (closing its lab, removing its data)...`,
+          stop: async () => {
+            abort.abort(new Error('interrupted'));
+            await running.catch(() => undefined);
+          },
+          timeoutMs: base.server.shutdownTimeoutMs,
+          pending: () => `the lab of scenario run ${id}`,
+          done: 'interrupted: no verdict.',
+          doneCode: 1,
+        });
+        const run = runScenario(loaded, {
+          signal: abort.signal,
           fast: opts.fast ?? false,
           ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
           baseConfig: base,
@@ -69,6 +85,8 @@ export function registerScenario(program: Command): void {
             };
           })(),
         });
+        running = run;
+        const result = await run;
         console.log('');
         for (const v of result.verdicts)
           console.log(

@@ -13,8 +13,10 @@ export interface ShutdownOptions {
   timeoutMs: number;
   /** what is still stopping (named in the message of a forced exit) */
   pending?: () => string | undefined;
-  /** printed when the graceful stop finished (before exit 0) */
+  /** printed when the graceful stop finished (before the exit) */
   done?: string;
+  /** exit code after a graceful stop (0; a headless scenario run that was interrupted exits 1) */
+  doneCode?: number;
   signals?: readonly NodeJS.Signals[];
   /** for tests; process.exit by default */
   exit?: (code: number) => void;
@@ -51,7 +53,7 @@ export function exitOnSignals(opts: ShutdownOptions): void {
       () => {
         clearTimeout(deadline);
         if (opts.done) console.log(opts.done);
-        exit(0);
+        exit(opts.doneCode ?? 0);
       },
       (err: Error) => {
         clearTimeout(deadline);
