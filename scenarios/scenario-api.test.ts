@@ -134,3 +134,76 @@ describe('scenario API (inject)', () => {
     expect(b.json().error.code).toBe('LKL_ERR_SCENARIO_RUN_UNKNOWN');
   });
 });
+
+describe('scenario runs are bounded and can be cancelled (inject)', () => {
+  let lab: Lab;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lkl-scn-limits-'));
+    lab = await createLab(
+      loadConfig({
+        env: {},
+        overrides: { dataDir: dir, generator: { rate: 0 }, scenarios: { maxQueuedRuns: 2 } },
+      }),
+      { roles: { speed: false, kappa: false, generator: false } },
+    );
+  });
+  afterAll(async () => {
+    await lab.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  type Run = { runId: string; state: string; position?: number; finishedAt: string | null };
+  const post = (fast = false) =>
+    lab.app.inject({ method: 'POST', url: '/api/scenarios/ysb-baseline/runs', payload: { fast } });
+  const get = async (runId: string): Promise<Run> =>
+    (await lab.app.inject({ url: `/api/scenarios/runs/${runId}` })).json();
+  const cancel = (runId: string) => lab.app.inject({ method: 'DELETE', url: `/api/scenarios/runs/${runId}` });
+
+  it(
+    'one live run at a time, the next ones queued with a position, then 429 with Retry-After; DELETE cancels queued and running runs',
+    { timeout: 120_000 },
+    async () => {
+      const answers = [await post(), await post(), await post(), await post()];
+      expect(answers.map((a) => a.statusCode)).toEqual([202, 202, 202, 429]);
+      const [a, b, c] = answers.slice(0, 3).map((x) => x.json() as Run);
+      expect([a!.state, b!.state, c!.state]).toEqual(['running', 'queued', 'queued']);
+      expect([a!.position, b!.position, c!.position]).toEqual([undefined, 1, 2]);
+      const full = answers[3]!;
+      expect(full.json().error.code).toBe('LKL_ERR_SCENARIO_QUEUE_FULL');
+      expect(Number(full.headers['retry-after'])).toBeGreaterThanOrEqual(5);
+      // A fast run has a slot of its own: it is not queued behind the live ones.
+      const fast = await post(true);
+      expect(fast.statusCode).toBe(202);
+      expect((fast.json() as Run).state).toBe('running');
+
+      const gone = await cancel(b!.runId);
+      expect(gone.statusCode).toBe(200);
+      expect((gone.json() as Run).state).toBe('cancelled');
+      expect((await get(c!.runId)).position).toBe(1);
+
+      const stopped = await cancel(a!.runId);
+      expect(stopped.statusCode, stopped.body).toBe(200);
+      expect((stopped.json() as Run).state).toBe('cancelled');
+      expect((stopped.json() as Run).finishedAt).not.toBeNull();
+      expect((await cancel(a!.runId)).statusCode, 'cancelling again answers the state').toBe(200);
+      // The freed slot goes to the queued run.
+      const next = await get(c!.runId);
+      expect(next.state).toBe('running');
+      expect(next.position).toBeUndefined();
+      expect((await cancel(c!.runId)).statusCode).toBe(200);
+
+      let f: Run;
+      for (;;) {
+        f = await get((fast.json() as Run).runId);
+        if (f.state !== 'running') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(f.state).toBe('completed');
+      const finished = await cancel(f.runId);
+      expect(finished.statusCode).toBe(409);
+      expect(finished.json().error.code).toBe('LKL_ERR_SCENARIO_RUN_FINISHED');
+      expect((await cancel('nope')).statusCode).toBe(404);
+    },
+  );
+});

@@ -44,6 +44,8 @@ export class FastDriver implements ScenarioDriver {
     private readonly truth: TruthTracker,
     private readonly tickMs: number,
     readonly startedAt: number,
+    /** a cancelled run (DELETE /api/scenarios/runs/:runId, shutdown) stops within one tick */
+    private readonly signal?: AbortSignal,
   ) {}
 
   now(): number {
@@ -56,6 +58,7 @@ export class FastDriver implements ScenarioDriver {
 
   async runTo(ms: number): Promise<void> {
     while (this.clock.now() < ms) {
+      this.signal?.throwIfAborted();
       const next = Math.min(
         ms,
         this.startedAt + (Math.floor((this.clock.now() - this.startedAt) / this.tickMs) + 1) * this.tickMs,

@@ -58,7 +58,10 @@ export interface ScenarioRunState {
   goal: string;
   mode: 'fast' | 'live';
   seed: number;
-  state: 'running' | 'completed' | 'failed';
+  /** queued: waiting for a free run slot (the API's queue, `position`); cancelled: DELETE /api/scenarios/runs/:runId */
+  state: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+  /** while queued: 1 = the next run of its mode to start (scenarios/scenario-runs.ts) */
+  position?: number;
   /** a live run paused by POST /api/scenarios/runs/:runId/pause (its scenario time stands still) */
   paused: boolean;
   /** seconds of scenario time done, of `duration` */
@@ -210,7 +213,7 @@ export async function runScenario(
       // The generator ticks half a tick off the flush/checkpoint grid, so a flush never races an append.
       await clock.advance(Math.floor(tick / 2));
       lab.services.generator.start();
-      driver = new FastDriver(lab, clock, truth, tick, clock.now());
+      driver = new FastDriver(lab, clock, truth, tick, clock.now(), options.signal);
       await driver.settle();
     } else {
       const control = options.control ?? new RunControl(true);

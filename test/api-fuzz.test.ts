@@ -3,7 +3,8 @@
  * requests from the route's schemas (path, query, body) — mostly plausible values, with edge cases
  * mixed in — and adds garbage: wrong types, huge and unicode strings, huge numbers, invalid JSON,
  * wrong content types, deep nesting, oversized bodies, unknown parameters, other methods. Nothing
- * may answer 5xx, and the lab must still be healthy at the end.
+ * may answer 5xx, and the lab must still be healthy at the end: responsive (health under 100 ms),
+ * its scenario runs bounded (docs/limits.md), its memory under a bound.
  *
  * LKLAB_FUZZ_RUNS sets the requests per route and kind (default 60).
  */
@@ -19,6 +20,10 @@ import { AD_EVENTS_TOPIC, encodeEvent, type YsbEvent } from '../kernel/events/ys
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
 
 const RUNS = Number(process.env.LKLAB_FUZZ_RUNS ?? 60);
+/** After the fuzzing: /api/health answers within this (median of 10), docs/limits.md. */
+const HEALTH_BOUND_MS = 100;
+/** ... and the test process (the lab, its scenario-run labs, vitest) stays under this RSS, MB. */
+const RSS_BOUND_MB = 1000;
 const T0 = 1_700_000_000_000;
 const TOKEN = 'fuzz-token-0123456789abcdef';
 /** Routes a request/response test cannot drive: the SSE stream never ends. */
@@ -398,6 +403,51 @@ describe('API fuzzing from the OpenAPI document (embedded lab, inject)', () => {
       expect(status, url).toBe(413);
     }
   }, 300_000);
+
+  it('the lab is still responsive, its scenario runs bounded and its memory under the bound', async () => {
+    // The fuzzer rarely hits a real scenario id: add the abuse that took 6 GB before the limits.
+    const ids = (await lab.app.inject({ url: '/api/scenarios' }))
+      .json<Array<{ id: string; needsInfrastructure: boolean }>>()
+      .filter((x) => !x.needsInfrastructure)
+      .map((x) => x.id);
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        lab.app.inject({
+          method: 'POST',
+          url: `/api/scenarios/${ids[i % ids.length]}/runs`,
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          payload: { fast: i % 2 === 0 },
+        }),
+      ),
+    );
+    const codes = burst.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 202).length, JSON.stringify(codes)).toBeLessThanOrEqual(10);
+    expect(codes.filter((c) => c !== 202).every((c) => c === 429)).toBe(true);
+    await new Promise((r) => setTimeout(r, 3000)); // the run slots' labs start
+    const runs = (await lab.app.inject({ url: '/api/scenarios/runs' })).json<
+      Array<{ mode: string; state: string }>
+    >();
+    for (const mode of ['live', 'fast'])
+      expect(
+        runs.filter((r) => r.mode === mode && r.state === 'running').length,
+        `${mode} runs running`,
+      ).toBeLessThanOrEqual(1);
+    expect(runs.filter((r) => r.state === 'queued').length).toBeLessThanOrEqual(8);
+    const latencies: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t = performance.now();
+      const res = await lab.app.inject({ method: 'GET', url: '/api/health' });
+      latencies.push(performance.now() - t);
+      expect(res.statusCode).toBe(200);
+    }
+    latencies.sort((a, b) => a - b);
+    const mem = process.memoryUsage();
+    console.log(
+      `API fuzz after: /api/health median ${latencies[5]!.toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms; RSS ${Math.round(mem.rss / 2 ** 20)} MB (bound ${RSS_BOUND_MB}), heap ${Math.round(mem.heapUsed / 2 ** 20)} MB; scenario runs ${JSON.stringify(runs.map((r) => `${r.mode}:${r.state}`))}`,
+    );
+    expect(latencies[5]!).toBeLessThan(HEALTH_BOUND_MS);
+    expect(mem.rss / 2 ** 20).toBeLessThan(RSS_BOUND_MB);
+  });
 
   it('the lab is still healthy and still ingests', async () => {
     const health = await lab.app.inject({ method: 'GET', url: '/api/health' });

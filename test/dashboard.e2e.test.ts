@@ -322,7 +322,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     expect(consoleErrors).toEqual([]);
   }, 120_000);
 
-  it('pauses and resumes a live scenario run from the page', async () => {
+  it('pauses, resumes and cancels a live scenario run from the page', async () => {
     if (!lab.app.hasRoute({ method: 'POST', url: '/api/scenarios/runs/:runId/pause' })) return;
     const card = page.locator('[data-scenario="ysb-baseline"]');
     await card.scrollIntoViewIfNeeded();
@@ -339,9 +339,15 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     await run.locator('button[data-action="resume"]').click();
     await run.locator('button[data-action="pause"]').waitFor({ timeout: 10_000 });
     expect(await run.locator('[data-paused]').count()).toBe(0);
-    // paused again, so the run's generator stays quiet for the rest of the suite
-    await run.locator('button[data-action="pause"]').click();
-    await run.locator('[data-paused]').waitFor({ timeout: 10_000 });
+    // Cancel stops the run's lab (and its generator, for the rest of the suite)
+    await run.locator('button[data-action="cancel"]').click();
+    await run.locator('[data-state="cancelled"]').waitFor({ timeout: 20_000 });
+    expect(await run.locator('button[data-action="cancel"]').count()).toBe(0);
+    const cancelled = (await (await fetch(`${url}/api/scenarios/runs/${runId}`)).json()) as { state: string };
+    expect(cancelled.state).toBe('cancelled');
+    await expect
+      .poll(() => page.locator('#scenario-feedback').textContent())
+      .toContain(`Run ${runId} cancelled`);
     expect(consoleErrors).toEqual([]);
   }, 60_000);
 

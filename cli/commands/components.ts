@@ -10,24 +10,21 @@ import { buildReferenceData } from '../../kernel/workload/reference-data.js';
 import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
 import { intOption, numberOption } from '../options.js';
 import { createLab, type LabRole } from '../runtime/lab-runtime.js';
+import { exitOnSignals } from '../runtime/shutdown.js';
 
-/** Stops on SIGINT/SIGTERM: flush, commit, close. */
-function onSignals(what: string, stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`${signal}: stopping the ${what} (flush, commit, close)...`);
-    stop().then(
-      () => process.exit(0),
-      (err: Error) => {
-        console.error(`lklab: ${what} did not stop cleanly: ${err.message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => handler('SIGINT'));
-  process.on('SIGTERM', () => handler('SIGTERM'));
+/** Stops on SIGINT/SIGTERM: flush, commit, close — within server.shutdownTimeoutMs, or at a second signal. */
+function onSignals(
+  what: string,
+  config: ReturnType<typeof loadConfig>,
+  stop: () => Promise<void>,
+  pending?: () => string | undefined,
+): void {
+  exitOnSignals({
+    announce: `stopping the ${what} (flush, commit, close)...`,
+    stop,
+    timeoutMs: config.server.shutdownTimeoutMs,
+    pending: pending ?? (() => `the ${what}`),
+  });
 }
 
 function requireDistributed(command: string, config: ReturnType<typeof loadConfig>): void {
@@ -56,7 +53,12 @@ async function runRoles(
     console.log(
       `lklab ${command}: running (mode ${lab.services.mode}, Kafka ${config.kafka.brokers.join(',')}, Redis ${redactUrl(config.redis.url)})`,
     );
-  onSignals(command, () => lab.close());
+  onSignals(
+    command,
+    config,
+    () => lab.close(),
+    () => lab.closing,
+  );
 }
 
 export function registerComponents(program: Command): void {
@@ -137,7 +139,7 @@ export function registerComponents(program: Command): void {
       console.log(
         `lklab batch-worker: taking map/reduce tasks (concurrency ${opts.concurrency}, data ${config.dataDir}, Redis ${redactUrl(config.redis.url)})`,
       );
-      onSignals('batch worker', async () => {
+      onSignals('batch worker', config, async () => {
         await worker.close();
         await queue.close();
         db.close();

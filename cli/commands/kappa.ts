@@ -14,6 +14,7 @@ import type { ActivePointer } from '../../kappa-reprocessor/kappa-tables.js';
 import { KappaWorkerHost } from '../../kappa-reprocessor/kappa-worker-host.js';
 import { callLab, DEFAULT_URL } from '../http-client.js';
 import { intOption } from '../options.js';
+import { exitOnSignals } from '../runtime/shutdown.js';
 
 const urlOption = ['--url <url>', 'lab URL', process.env.LKLAB_URL ?? DEFAULT_URL] as const;
 
@@ -198,17 +199,18 @@ export function registerKappa(program: Command): void {
       console.log(
         `${name}: following the Kappa jobs of the lab (${config.kafka.brokers.join(',')}, ${config.redis.url.replace(/\/\/[^@]*@/, '//***@')}); Ctrl-C stops it.`,
       );
-      let stopping = false;
-      const stop = async (signal: string): Promise<void> => {
-        if (stopping) return;
-        stopping = true;
-        console.log(`${signal}: checkpointing and leaving the groups...`);
-        await host.stop();
-        await store.close();
-        await log.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGTERM', () => void stop('SIGTERM'));
+      let closing = 'the Kappa jobs (checkpoint, leave the groups)';
+      exitOnSignals({
+        announce: 'checkpointing and leaving the groups...',
+        stop: async () => {
+          await host.stop();
+          closing = 'the realtime store';
+          await store.close();
+          closing = 'the event log';
+          await log.close();
+        },
+        timeoutMs: config.server.shutdownTimeoutMs,
+        pending: () => closing,
+      });
     });
 }

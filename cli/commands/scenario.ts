@@ -2,9 +2,17 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../kernel/config/load-config.js';
 import { findScenario, loadScenarios } from '../../scenarios/scenario-loader.js';
 import { writeReports } from '../../scenarios/scenario-report.js';
-import { runScenario } from '../../scenarios/scenario-runner.js';
+import { runScenario, type ScenarioRunState } from '../../scenarios/scenario-runner.js';
+import { callLab, DEFAULT_URL } from '../http-client.js';
+import { exitOnSignals } from '../runtime/shutdown.js';
 
-/** `lklab scenario list` and `lklab scenario run ID [--fast] [--report FILE] [--seed S]`. */
+const urlOption = ['--url <url>', 'lab URL', process.env.LKLAB_URL ?? DEFAULT_URL] as const;
+
+/**
+ * `lklab scenario list`, `lklab scenario run ID [--fast] [--report FILE] [--seed S]` (a lab of its
+ * own, in this process), and for the runs a running lab started through its API:
+ * `lklab scenario runs [--url]` and `lklab scenario cancel RUN_ID [--url]`.
+ */
 export function registerScenario(program: Command): void {
   const cmd = program.command('scenario').description('teaching scenarios (scenarios/*.yaml)');
   cmd
@@ -44,7 +52,22 @@ export function registerScenario(program: Command): void {
       ) => {
         const loaded = findScenario(id);
         const base = loadConfig(opts.config ? { file: opts.config } : {});
-        const result = await runScenario(loaded, {
+        // SIGTERM/SIGINT: the run's lab is closed and its temporary data removed, then exit 1.
+        const abort = new AbortController();
+        let running: Promise<unknown> = Promise.resolve();
+        exitOnSignals({
+          announce: `interrupting scenario run ${id} (closing its lab, removing its data)...`,
+          stop: async () => {
+            abort.abort(new Error('interrupted'));
+            await running.catch(() => undefined);
+          },
+          timeoutMs: base.server.shutdownTimeoutMs,
+          pending: () => `the lab of scenario run ${id}`,
+          done: 'interrupted: no verdict.',
+          doneCode: 1,
+        });
+        const run = runScenario(loaded, {
+          signal: abort.signal,
           fast: opts.fast ?? false,
           ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
           baseConfig: base,
@@ -62,6 +85,8 @@ export function registerScenario(program: Command): void {
             };
           })(),
         });
+        running = run;
+        const result = await run;
         console.log('');
         for (const v of result.verdicts)
           console.log(
@@ -75,4 +100,33 @@ export function registerScenario(program: Command): void {
         if (!result.passed) process.exitCode = 1;
       },
     );
+  cmd
+    .command('runs')
+    .description('the scenario runs a running lab started through its API (queued, running, finished)')
+    .option('--json', 'as JSON')
+    .option(...urlOption)
+    .action(async (opts: { json?: boolean; url: string }) => {
+      const runs = await callLab<ScenarioRunState[]>(opts.url, '/api/scenarios/runs');
+      if (opts.json) return console.log(JSON.stringify(runs, null, 2));
+      for (const r of runs)
+        console.log(
+          `${r.runId.padEnd(34)} ${r.mode.padEnd(4)} ${(r.state === 'queued' ? `queued #${r.position ?? '?'}` : r.state).padEnd(10)} ${Math.round(r.progress.t)}/${r.progress.duration} s`,
+        );
+    });
+  cmd
+    .command('cancel <runId>')
+    .description(
+      'cancel a queued or running scenario run of a running lab (DELETE /api/scenarios/runs/:runId): its lab is stopped and cleaned up',
+    )
+    .option(...urlOption)
+    .action(async (runId: string, opts: { url: string }) => {
+      const st = await callLab<ScenarioRunState>(
+        opts.url,
+        `/api/scenarios/runs/${encodeURIComponent(runId)}`,
+        {
+          method: 'DELETE',
+        },
+      );
+      console.log(`${st.runId}: ${st.state}`);
+    });
 }

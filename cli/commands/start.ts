@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../kernel/config/load-config.js';
 import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
 import { createLab } from '../runtime/lab-runtime.js';
+import { exitOnSignals } from '../runtime/shutdown.js';
 import { intOption, numberOption } from '../options.js';
 
 export function registerStart(program: Command): void {
@@ -55,17 +56,13 @@ export function registerStart(program: Command): void {
             : '  generator: off (send events with POST /api/events or `lklab import FILE`)',
         );
         console.log('  Ctrl-C stops the lab.');
-        let stopping = false;
-        const stop = async (signal: string): Promise<void> => {
-          if (stopping) return;
-          stopping = true;
-          console.log(`\n${signal}: stopping (flushing the log)...`);
-          await lab.close();
-          console.log('stopped.');
-          process.exit(0);
-        };
-        process.on('SIGINT', () => void stop('SIGINT'));
-        process.on('SIGTERM', () => void stop('SIGTERM'));
+        exitOnSignals({
+          announce: `stopping (flushing the log; at most ${config.server.shutdownTimeoutMs} ms, a second signal exits at once)...`,
+          stop: () => lab.close(),
+          timeoutMs: config.server.shutdownTimeoutMs,
+          pending: () => lab.closing,
+          done: 'stopped.',
+        });
       },
     );
 }

@@ -31,6 +31,8 @@ export interface Lab {
   url: string | undefined;
   listen(): Promise<string>;
   close(): Promise<void>;
+  /** While close() runs: the component it is waiting for (a forced exit names it). */
+  readonly closing: string | undefined;
 }
 
 export interface StartOptions {
@@ -186,6 +188,11 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
   const app = await buildApp(services, { logger: options.logger ?? false });
   let url: string | undefined;
   let closed = false;
+  let closing: string | undefined;
+  const step = async (name: string, stop: () => Promise<void>): Promise<void> => {
+    closing = name;
+    await stop();
+  };
   if (runs('batch')) await batch.start();
   else await batch.startReadOnly();
   if (runs('speed')) await speed.start();
@@ -202,6 +209,9 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     get url() {
       return url;
     },
+    get closing() {
+      return closing;
+    },
     async listen() {
       assertSafeBind(config.server);
       url = await app.listen({ host: config.server.host, port: config.server.port });
@@ -210,16 +220,17 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     async close() {
       if (closed) return;
       closed = true;
-      await generator.stop();
+      await step('the generator', () => generator.stop());
       lag.stop();
-      await app.close();
-      await measurement.stop();
-      if (runs('speed')) await speed.stop();
-      if (runs('kappa')) await kappa.stop();
-      await batch.stop();
-      await queue.close();
-      await store.close();
-      if (!options.log) await log.close();
+      await step('the API server (open requests, scenario runs)', () => app.close());
+      await step('the measurement', () => measurement.stop());
+      if (runs('speed')) await step('the speed layer (flush, commit)', () => speed.stop());
+      if (runs('kappa')) await step('the Kappa jobs (checkpoint, replays)', () => kappa.stop());
+      await step('the batch layer (ingest, running batch run)', () => batch.stop());
+      await step('the job queue', () => queue.close());
+      await step('the realtime store', () => store.close());
+      if (!options.log) await step('the event log', () => log.close());
+      closing = undefined;
     },
   };
 }

@@ -21,6 +21,29 @@ export const ConfigSchema = Type.Object(
           minimum: 1024,
           description: 'Largest request body of every route except POST /api/events, in bytes.',
         }),
+        maxStreams: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          description: 'Server-Sent Event streams (GET /api/stream) open at once.',
+        }),
+        shutdownTimeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 600_000,
+          description: 'Longest a graceful stop (SIGTERM/SIGINT) may take, in ms.',
+        }),
+      },
+      strict,
+    ),
+    scenarios: Type.Object(
+      {
+        maxLiveRuns: Type.Integer({ minimum: 1, maximum: 16, description: 'Live scenario runs at once.' }),
+        maxFastRuns: Type.Integer({ minimum: 1, maximum: 16, description: 'Fast scenario runs at once.' }),
+        maxQueuedRuns: Type.Integer({
+          minimum: 0,
+          maximum: 1000,
+          description: 'Scenario runs waiting for a slot (0 = none: a run without a free slot is refused).',
+        }),
+        keepRuns: Type.Integer({ minimum: 1, maximum: 10_000, description: 'Finished scenario runs kept.' }),
       },
       strict,
     ),

@@ -18,6 +18,21 @@ export const DEFAULTS = {
     rateLimit: 1200,
     /** Largest request body in bytes of every route except POST /api/events (ingest.maxBodyBytes). */
     maxBodyBytes: 1024 * 1024,
+    /** Server-Sent Event streams (GET /api/stream) open at once; one more is answered 429. */
+    maxStreams: 32,
+    /** SIGTERM/SIGINT: longest a graceful stop may take, in ms; then the process exits at once (code 1). */
+    shutdownTimeoutMs: 10_000,
+  },
+  /** Scenario runs started through the API (POST /api/scenarios/:id/runs); docs/limits.md. */
+  scenarios: {
+    /** Live runs (paced in real time, a lab each) running at once. */
+    maxLiveRuns: 1,
+    /** Fast runs (virtual clock, a lab each) running at once. */
+    maxFastRuns: 1,
+    /** Runs waiting for a free slot; one more is answered 429 with Retry-After. */
+    maxQueuedRuns: 8,
+    /** Finished runs kept in memory for GET /api/scenarios/runs (oldest dropped first). */
+    keepRuns: 50,
   },
   /**
    * Isolates this lab on shared Kafka/Redis (several labs, parallel test suites): prefixes topics

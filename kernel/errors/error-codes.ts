@@ -133,6 +133,11 @@ export const ERROR_CODES = {
     retriable: true,
     summary: 'The client sent more requests per minute than server.rateLimit allows.',
   },
+  LKL_ERR_API_TOO_MANY_STREAMS: {
+    http: 429,
+    retriable: true,
+    summary: 'As many Server-Sent Event streams (GET /api/stream) are open as server.maxStreams allows.',
+  },
   LKL_ERR_CONFIG_UNSAFE_BIND: {
     http: 500,
     retriable: false,
@@ -263,6 +268,17 @@ export const ERROR_CODES = {
     http: 409,
     retriable: false,
     summary: 'Only a live scenario run that is still running can be paused or resumed.',
+  },
+  LKL_ERR_SCENARIO_QUEUE_FULL: {
+    http: 429,
+    retriable: true,
+    summary: 'Every scenario-run slot is busy and the queue holds scenarios.maxQueuedRuns runs already.',
+  },
+  LKL_ERR_SCENARIO_RUN_FINISHED: {
+    http: 409,
+    retriable: false,
+    summary:
+      'The scenario run has already finished (completed, failed or cancelled): there is nothing to cancel.',
   },
 } as const satisfies Record<string, { http: number; retriable: boolean; summary: string }>;
 

@@ -6,6 +6,9 @@ import { redactUrls } from '../../kernel/util/redact.js';
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (isLabError(err)) {
+      // A limit the client hit (429/503) says when to come back: details.retryAfterS → Retry-After.
+      const after = err.details?.retryAfterS;
+      if (typeof after === 'number' && after > 0) void reply.header('retry-after', String(Math.ceil(after)));
       return reply.status(err.httpStatus).send({ error: err.toJSON() });
     }
     if (err.validation) {

@@ -3,6 +3,7 @@ import { LabError } from '../../kernel/errors/lab-error.js';
 import { loadScenarios, findScenario } from '../../scenarios/scenario-loader.js';
 import { ScenarioRuns } from '../../scenarios/scenario-runs.js';
 import type { LabServices } from '../lab-services.js';
+import { errorResponse } from './error-schema.js';
 
 const verdict = {
   type: 'object',
@@ -35,7 +36,17 @@ export const runStateSchema = {
     goal: { type: 'string' },
     mode: { type: 'string', enum: ['fast', 'live'] },
     seed: { type: 'integer' },
-    state: { type: 'string', enum: ['running', 'completed', 'failed'] },
+    state: {
+      type: 'string',
+      enum: ['queued', 'running', 'completed', 'failed', 'cancelled'],
+      description:
+        'queued: waiting for a free run slot (scenarios.maxLiveRuns / maxFastRuns); cancelled: DELETE /api/scenarios/runs/:runId',
+    },
+    position: {
+      type: 'integer',
+      minimum: 1,
+      description: 'while queued: 1 = the next run of its mode (live or fast) to start',
+    },
     paused: {
       type: 'boolean',
       description:
@@ -84,7 +95,8 @@ export const runStateSchema = {
 
 /**
  * GET /api/scenarios, POST /api/scenarios/:id/runs, GET /api/scenarios/runs[/:runId],
- * POST /api/scenarios/runs/:runId/pause and /resume (live runs).
+ * DELETE /api/scenarios/runs/:runId (cancel), POST /api/scenarios/runs/:runId/pause and /resume
+ * (live runs). Runs are bounded (scenarios.* settings, docs/limits.md).
  */
 export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
   const runs = new ScenarioRuns(opts.lab.config);
@@ -136,7 +148,7 @@ export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServi
       schema: {
         tags: ['scenarios'],
         summary:
-          'Starts a run of a scenario in a lab of its own (fast: virtual clock, deterministic for the seed; otherwise live, paced in real time). Poll GET /api/scenarios/runs/:runId.',
+          'Starts a run of a scenario in a lab of its own (fast: virtual clock, deterministic for the seed; otherwise live, paced in real time). Poll GET /api/scenarios/runs/:runId. Runs are bounded (docs/limits.md): at most scenarios.maxLiveRuns live and scenarios.maxFastRuns fast runs at once; a run without a free slot is answered 202 with state "queued" and its position; when scenarios.maxQueuedRuns runs wait already, 429 LKL_ERR_SCENARIO_QUEUE_FULL with Retry-After.',
         params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
         body: {
           type: ['object', 'null'],
@@ -146,7 +158,14 @@ export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServi
             seed: { type: 'integer', minimum: 0 },
           },
         },
-        response: { 202: runStateSchema },
+        response: {
+          202: runStateSchema,
+          400: errorResponse('LKL_ERR_SCENARIO_INVALID: the scenario cannot run in this mode'),
+          404: errorResponse('LKL_ERR_SCENARIO_UNKNOWN'),
+          429: errorResponse(
+            'LKL_ERR_SCENARIO_QUEUE_FULL: every run slot is busy and the queue is full; the Retry-After header says when to try again',
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -169,7 +188,7 @@ export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServi
       schema: {
         tags: ['scenarios'],
         summary:
-          'The scenario runs this server started (the last 50), newest first: mode, state, paused, progress, verdict.',
+          'The scenario runs this server started (queued and running ones, and the last scenarios.keepRuns finished), newest first: mode, state, queue position, paused, progress, verdict.',
         response: {
           200: {
             type: 'array',
@@ -181,7 +200,8 @@ export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServi
                 title: { type: 'string' },
                 mode: { type: 'string', enum: ['fast', 'live'] },
                 seed: { type: 'integer' },
-                state: { type: 'string', enum: ['running', 'completed', 'failed'] },
+                state: runStateSchema.properties.state,
+                position: runStateSchema.properties.position,
                 paused: { type: 'boolean' },
                 progress: runStateSchema.properties.progress,
                 passed: { type: ['boolean', 'null'] },
@@ -208,7 +228,11 @@ export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServi
               ? 'Pauses a live run: its scenario time stands still (no action, beat or sample comes due) and the generator stops; the layers keep draining the log. Idempotent. 409 LKL_ERR_SCENARIO_RUN_NOT_PAUSABLE for a fast or finished run.'
               : 'Resumes a paused live run: scenario time and the generator run again (the pause is left out of its seconds). Idempotent. 409 LKL_ERR_SCENARIO_RUN_NOT_PAUSABLE for a fast or finished run.',
           params: { type: 'object', properties: { runId: { type: 'string' } }, required: ['runId'] },
-          response: { 200: runStateSchema },
+          response: {
+            200: runStateSchema,
+            404: errorResponse('LKL_ERR_SCENARIO_RUN_UNKNOWN'),
+            409: errorResponse('LKL_ERR_SCENARIO_RUN_NOT_PAUSABLE'),
+          },
         },
       },
       async (request) => {
@@ -226,11 +250,33 @@ export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServi
         tags: ['scenarios'],
         summary: 'A scenario run: state, narrative beats so far, timeline, expectation verdicts.',
         params: { type: 'object', properties: { runId: { type: 'string' } }, required: ['runId'] },
-        response: { 200: runStateSchema },
+        response: { 200: runStateSchema, 404: errorResponse('LKL_ERR_SCENARIO_RUN_UNKNOWN') },
       },
     },
     async (request) => {
       const state = runs.get(request.params.runId);
+      if (!state) throw unknownRun(request.params.runId);
+      return state;
+    },
+  );
+
+  app.delete<{ Params: { runId: string } }>(
+    '/api/scenarios/runs/:runId',
+    {
+      schema: {
+        tags: ['scenarios'],
+        summary:
+          'Cancels a scenario run: a queued run never starts; a running one has its lab stopped and its data removed before the answer (state "cancelled"). Cancelling a cancelled run answers it again; 409 LKL_ERR_SCENARIO_RUN_FINISHED for a completed or failed run.',
+        params: { type: 'object', properties: { runId: { type: 'string' } }, required: ['runId'] },
+        response: {
+          200: runStateSchema,
+          404: errorResponse('LKL_ERR_SCENARIO_RUN_UNKNOWN'),
+          409: errorResponse('LKL_ERR_SCENARIO_RUN_FINISHED'),
+        },
+      },
+    },
+    async (request) => {
+      const state = await runs.cancel(request.params.runId);
       if (!state) throw unknownRun(request.params.runId);
       return state;
     },

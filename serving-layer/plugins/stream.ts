@@ -3,7 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
 import { LAB_EVENTS, type LabEvent, type LabEventName } from '../../kernel/instrumentation/lab-events.js';
 import type { Measurement, MetricsSnapshot, TimelineMark } from '../../measurement/measurement-api.js';
+import { DEFAULTS } from '../../kernel/config/defaults.js';
+import { LabError } from '../../kernel/errors/lab-error.js';
 import type { LabServices } from '../lab-services.js';
+import { errorResponse } from './error-schema.js';
 
 export interface StreamOptions {
   lab: LabServices;
@@ -11,7 +14,12 @@ export interface StreamOptions {
   intervalMs?: number;
   /** Dependencies' health is pushed every this many ticks (and at connect). */
   healthEvery?: number;
+  /** Streams open at once; one more is answered 429 LKL_ERR_API_TOO_MANY_STREAMS (default server.maxStreams). */
+  maxStreams?: number;
 }
+
+/** Retry-After of a refused stream, in seconds (a dashboard tab closing frees one). */
+const STREAM_RETRY_AFTER_S = 5;
 
 /** The measurement service once the composition root wires it (LabServices.measurement). */
 export function measurementOf(lab: LabServices): Measurement | undefined {
@@ -108,6 +116,7 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamOptions): P
   const { lab } = opts;
   const intervalMs = opts.intervalMs ?? 1000;
   const healthEvery = opts.healthEvery ?? 5;
+  const maxStreams = opts.maxStreams ?? lab.config?.server?.maxStreams ?? DEFAULTS.server.maxStreams;
   const open = new Set<ServerResponse>();
 
   app.addHook('preClose', async () => {
@@ -121,10 +130,22 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamOptions): P
       schema: {
         tags: ['dashboard'],
         summary:
-          'Server-Sent Events for the dashboard: live figures, Lambda state, Kappa jobs with per-partition progress, batch runs, metrics snapshots, timeline marks and dependency health, pushed every second and on every lab event.',
+          'Server-Sent Events for the dashboard: live figures, Lambda state, Kappa jobs with per-partition progress, batch runs, metrics snapshots, timeline marks and dependency health, pushed every second and on every lab event. At most server.maxStreams streams are open at once (docs/limits.md); one more is answered 429 LKL_ERR_API_TOO_MANY_STREAMS with Retry-After.',
+        response: {
+          200: { description: 'text/event-stream: one JSON document per `data:` line', type: 'string' },
+          429: errorResponse(
+            'LKL_ERR_API_TOO_MANY_STREAMS: server.maxStreams streams are open; the Retry-After header says when to try again',
+          ),
+        },
       },
     },
     async (request, reply) => {
+      if (open.size >= maxStreams)
+        throw new LabError(
+          'LKL_ERR_API_TOO_MANY_STREAMS',
+          `${open.size} event streams are open, the most this lab serves at once (server.maxStreams = ${maxStreams}). Close dashboard tabs or stream clients you do not watch, retry in ${STREAM_RETRY_AFTER_S} s, or raise server.maxStreams.`,
+          { details: { open: open.size, maxStreams, retryAfterS: STREAM_RETRY_AFTER_S } },
+        );
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

@@ -2,7 +2,9 @@
  * Scenario runner: shown only when GET /api/scenarios answers 200 (the scenarios plugin is
  * served); otherwise the panel stays hidden. Each run gets a lab of its own (fast: virtual clock,
  * deterministic; live: paced in real time, with Pause / Resume). Start a scenario, follow its runs:
- * progress, the narrative as it unfolds, expectations as they turn green or red.
+ * progress, the narrative as it unfolds, expectations as they turn green or red. Runs are bounded
+ * (docs/limits.md): a run without a free slot waits as "queued #n"; Cancel stops a queued or
+ * running run (DELETE /api/scenarios/runs/:runId).
  */
 import { api } from './api.js';
 import { $, feedback, fill, h } from './dom.js';
@@ -41,9 +43,10 @@ function runView(run, control) {
       h(
         'span',
         {
-          class: `state state-${run.state === 'completed' ? 'live' : run.state === 'failed' ? 'aborted' : 'replaying'}`,
+          class: `state state-${run.state === 'completed' ? 'live' : run.state === 'failed' || run.state === 'cancelled' ? 'aborted' : run.state === 'queued' ? 'grace' : 'replaying'}`,
+          dataset: { state: run.state },
         },
-        run.state,
+        run.state === 'queued' && run.position ? `queued #${run.position}` : run.state,
       ),
       run.passed === null || run.passed === undefined
         ? null
@@ -65,6 +68,19 @@ function runView(run, control) {
               'aria-label': `${run.paused ? 'Resume' : 'Pause'} scenario run ${run.runId}`,
             },
             run.paused ? 'Resume' : 'Pause',
+          )
+        : null,
+      run.state === 'running' || run.state === 'queued'
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'small',
+              dataset: { action: 'cancel' },
+              onclick: () => control(run.runId, 'cancel'),
+              'aria-label': `Cancel scenario run ${run.runId}`,
+            },
+            'Cancel',
           )
         : null,
     ),
@@ -161,14 +177,20 @@ export function initScenarios({ on }) {
           ),
     );
   };
-  /** Pauses or resumes a live run (POST /api/scenarios/runs/:runId/pause | resume). */
+  /**
+   * Pauses or resumes a live run (POST /api/scenarios/runs/:runId/pause | resume), or cancels a
+   * queued or running one (DELETE /api/scenarios/runs/:runId: answers once its lab is stopped).
+   */
   const control = async (runId, action) => {
+    const path = `/api/scenarios/runs/${encodeURIComponent(runId)}`;
     try {
       runs.set(
         runId,
-        await api(`/api/scenarios/runs/${encodeURIComponent(runId)}/${action}`, { method: 'POST' }),
+        action === 'cancel'
+          ? await api(path, { method: 'DELETE' })
+          : await api(`${path}/${action}`, { method: 'POST' }),
       );
-      feedback(fb, `Run ${runId} ${action === 'pause' ? 'paused' : 'resumed'}.`);
+      feedback(fb, `Run ${runId} ${{ pause: 'paused', resume: 'resumed', cancel: 'cancelled' }[action]}.`);
     } catch (err) {
       feedback(fb, `Run ${runId} could not ${action}: ${err.message}`, false);
     }
@@ -184,7 +206,7 @@ export function initScenarios({ on }) {
   /** Follows the runs started from this page (GET /api/scenarios/runs/:runId) until they end. */
   const loadRuns = async () => {
     for (const [runId, run] of runs) {
-      if (run && run.state !== 'running') continue;
+      if (run && run.state !== 'running' && run.state !== 'queued') continue;
       try {
         runs.set(runId, await api(`/api/scenarios/runs/${encodeURIComponent(runId)}`));
       } catch (err) {
@@ -202,7 +224,12 @@ export function initScenarios({ on }) {
         body: { fast },
       });
       runs.set(run.runId, run);
-      feedback(fb, `Scenario ${id} started (run ${run.runId}).`);
+      feedback(
+        fb,
+        run.state === 'queued'
+          ? `Scenario ${id} queued (run ${run.runId}, #${run.position} of its mode): it starts when a run slot frees.`
+          : `Scenario ${id} started (run ${run.runId}).`,
+      );
       await loadRuns();
     } catch (err) {
       feedback(fb, `Scenario ${id} did not start: ${err.message}`, false);
