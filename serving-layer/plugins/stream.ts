@@ -80,6 +80,8 @@ export interface LiveFigures {
   logEnd: number;
   logLow: number;
   generator: unknown;
+  /** Consumer lag and whether producers are throttled (kernel/ingest/lag-monitor.ts). */
+  backpressure: unknown;
   ingest: { accepted: number; rejected: number };
   deadLetters: number;
   measurement: boolean;
@@ -182,6 +184,7 @@ export async function streamRoutes(app: FastifyInstance, opts: StreamOptions): P
           logEnd: offsets.reduce((s, p) => s + p.end, 0),
           logLow: offsets.reduce((s, p) => s + p.low, 0),
           generator: lab.generator.status,
+          backpressure: lab.lag.current,
           ingest: lab.ingest.counters,
           deadLetters: lab.deadLetters.counts().total,
           measurement: measurement !== undefined,

@@ -234,6 +234,13 @@ function renderKpis(latest) {
       rate === null ? 'ad-events, all partitions' : `${int(rate)} events/s`,
     ),
     kpi(
+      'consumer lag',
+      h('span', { id: 'kpi-lag' }, int(live?.backpressure?.maxLag)),
+      live?.backpressure
+        ? `${live.backpressure.saturated ? 'producers throttled' : 'within'} limit ${int(live.backpressure.limit)} · generator ${int(live.generator?.achievedRate)} of ${int(live.generator?.rate)} events/s${live.generator?.shed ? ` · shed ${int(live.generator.shed)}` : ''}`
+        : 'events behind the log',
+    ),
+    kpi(
       'Lambda — final-event latency p50',
       latency('lambda')?.p50 != null ? dur(latency('lambda').p50) : '—',
       latency('lambda') ? `p99 ${dur(latency('lambda').p99)} · n ${int(latency('lambda').count)}` : noMetrics,
