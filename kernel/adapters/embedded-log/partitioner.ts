@@ -38,9 +38,19 @@ export function murmur2(data: Uint8Array): number {
 
 const asciiScratch = new Uint8Array(256);
 
+/** Hashes of recent keys (YSB keys by ad_id: 1,000 of them); cleared when full. */
+const hashCache = new Map<string, number>();
+const HASH_CACHE_KEYS = 65_536;
+
 /** Partition of a key: toPositive(murmur2(utf8(key))) % partitions. */
 export function partitionForKey(key: string, partitions: number): number {
-  return (murmur2(utf8Bytes(key)) & 0x7fffffff) % partitions;
+  let h = hashCache.get(key);
+  if (h === undefined) {
+    h = murmur2(utf8Bytes(key)) & 0x7fffffff;
+    if (hashCache.size >= HASH_CACHE_KEYS) hashCache.clear();
+    hashCache.set(key, h);
+  }
+  return h % partitions;
 }
 
 /** UTF-8 bytes of `key`; ASCII keys up to 256 chars reuse a scratch array (no allocation). */
