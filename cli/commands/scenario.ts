@@ -3,6 +3,7 @@ import { loadConfig } from '../../kernel/config/load-config.js';
 import { findScenario, loadScenarios } from '../../scenarios/scenario-loader.js';
 import { writeReports } from '../../scenarios/scenario-report.js';
 import { runScenario } from '../../scenarios/scenario-runner.js';
+import { CONFIG_FILE_HELP, intOption } from '../options.js';
 
 /** `lklab scenario list` and `lklab scenario run ID [--fast] [--report FILE] [--seed S]`. */
 export function registerScenario(program: Command): void {
@@ -10,7 +11,7 @@ export function registerScenario(program: Command): void {
   cmd
     .command('list')
     .description('the scenarios, with their goal')
-    .option('--json', 'as JSON')
+    .option('--json', 'as JSON', false)
     .action((opts: { json?: boolean }) => {
       const all = loadScenarios();
       if (opts.json) {
@@ -28,15 +29,25 @@ export function registerScenario(program: Command): void {
   cmd
     .command('run <id>')
     .description('run a scenario in a lab of its own and check its expectations (exit code 1 when one fails)')
-    .option('--fast', 'fast-forward on a virtual clock (deterministic for the seed) instead of real time')
-    .option('--report <file>', 'write FILE.json and FILE.html (self-contained page with charts and verdicts)')
-    .option('--seed <n>', 'seed of the event stream', (v) => Number.parseInt(v, 10))
+    .option(
+      '--fast',
+      'fast-forward on a virtual clock (deterministic for the seed) instead of real time',
+      false,
+    )
+    .option(
+      '--report <file>',
+      'write FILE.json and FILE.html (self-contained page with charts and verdicts) (default: none)',
+    )
+    .option('--seed <n>', "seed of the event stream (default: the scenario file's seed)", intOption('--seed'))
     .option(
       '--metrics <source>',
       "auto (the lab's measurement service) or probe (the runner's own recount)",
       'auto',
     )
-    .option('--config <file>', 'base configuration (its Kafka/Redis make a live run distributed)')
+    .option(
+      '--config <file>',
+      `${CONFIG_FILE_HELP}: the base configuration (its Kafka/Redis make a live run distributed)`,
+    )
     .action(
       async (
         id: string,
