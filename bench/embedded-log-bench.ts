@@ -29,7 +29,7 @@ import {
   openEmbeddedEventLog,
   type EmbeddedEventLog,
 } from '../kernel/adapters/embedded-log/embedded-event-log.js';
-import { writeJson } from './bench-support.js';
+import { flags, requirePositiveIntegers, writeJson } from './bench-support.js';
 
 const AD_TYPES = ['banner', 'modal', 'sponsored-search', 'mail', 'mobile'] as const;
 const EVENT_TYPES = ['view', 'click', 'purchase'] as const;
@@ -47,42 +47,25 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = {
-    events: 1_000_000,
-    batch: 10_000,
-    partitions: 4,
-    readBatch: 1000,
-    rounds: 3,
-    dir: undefined,
-    json: undefined,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    const num = (): number => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n <= 0)
-        throw new Error(`${flag} needs a positive integer, got ${String(value)}`);
-      i++;
-      return n;
-    };
-    if (flag === '--events') args.events = num();
-    else if (flag === '--batch') args.batch = num();
-    else if (flag === '--partitions') args.partitions = num();
-    else if (flag === '--read-batch') args.readBatch = num();
-    else if (flag === '--rounds') args.rounds = num();
-    else if (flag === '--dir') {
-      args.dir = value;
-      i++;
-    } else if (flag === '--json') {
-      args.json = value;
-      i++;
-    } else
-      throw new Error(
-        `unknown argument ${String(flag)} (use --events N, --batch N, --partitions N, --read-batch N, --rounds N, --dir DIR, --json FILE)`,
-      );
-  }
-  return args;
+  const f = flags(
+    { events: 1_000_000, batch: 10_000, partitions: 4, readBatch: 1000, rounds: 3, dir: '', json: '' },
+    {
+      about:
+        'The embedded event log: append rate (with the final fsync), sequential read rate, and recovery time after kill -9 of an appending child.',
+      flags: {
+        events: '<events> YSB events appended per round',
+        batch: '<records> records per append call',
+        partitions: '<n> partitions of the topic',
+        readBatch: '<records> records per read call',
+        rounds: '<n> rounds (median and best are reported)',
+        dir: '<dir> data directory (kept); none = a fresh temporary directory, removed at the end',
+        json: '<file> also write the report as JSON to FILE',
+      },
+    },
+    argv,
+  );
+  requirePositiveIntegers(f, ['events', 'batch', 'partitions', 'readBatch', 'rounds']);
+  return { ...f, dir: f.dir || undefined, json: f.json || undefined };
 }
 
 /** YSB events: 7 string fields; ads from a pool of 1000 (100 campaigns × 10 ads in YSB). */

@@ -9,7 +9,20 @@
 import { Agent, request } from 'node:http';
 import { flags, percentile } from './bench-support.js';
 
-const a = flags({ url: 'http://127.0.0.1:3000', rate: 1000, seconds: 20, warmup: 0, paths: '/api/health' });
+const a = flags(
+  { url: 'http://127.0.0.1:3000', rate: 1000, seconds: 20, warmup: 0, paths: '/api/health' },
+  {
+    about:
+      'Open-loop HTTP load: `rate` requests/s for `seconds`, each timed from its scheduled start; prints one JSON line of latency percentiles (ms).',
+    flags: {
+      url: '<url> base URL of the lab',
+      rate: '<requests/s> request rate (open loop)',
+      seconds: '<s> measured duration',
+      warmup: '<s> requests at the same rate before the measured ones, not measured',
+      paths: '<a|b|c> request paths, |-separated, sent in turn',
+    },
+  },
+);
 const paths = a.paths.split('|');
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 const base = new URL(a.url);

@@ -25,7 +25,7 @@ import type { AppendRecord } from '../kernel/ports/event-log.js';
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import { openKafkaEventLog, type KafkaEventLog } from '../kernel/adapters/kafka-log/kafka-event-log.js';
-import { peakRssBytes, writeJson } from './bench-support.js';
+import { flags, peakRssBytes, requirePositiveIntegers, writeJson } from './bench-support.js';
 
 const run = promisify(execFile);
 
@@ -40,43 +40,37 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = {
-    events: 1_000_000,
-    batch: 10_000,
-    partitions: 4,
-    rounds: 3,
-    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092')
+  const f = flags(
+    {
+      events: 1_000_000,
+      batch: 10_000,
+      partitions: 4,
+      rounds: 3,
+      brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092',
+      json: '',
+    },
+    {
+      about:
+        "Kafka through the lab's adapter: produce rate, consume rate, and our consumer beside Kafka's ConsumerPerformance on the same topic (needs the local stack).",
+      flags: {
+        events: '<events> YSB events produced per round',
+        batch: '<records> records per produce call',
+        partitions: '<n> partitions of the topic',
+        rounds: '<n> rounds (median is reported)',
+        brokers: '<host:port,...> Kafka bootstrap brokers (KAFKA_BROKERS when set)',
+        json: '<file> also write the report as JSON to FILE',
+      },
+    },
+    argv,
+  );
+  requirePositiveIntegers(f, ['events', 'batch', 'partitions', 'rounds']);
+  return {
+    ...f,
+    brokers: f.brokers
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    json: '',
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    const num = (): number => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n <= 0)
-        throw new Error(`${flag} needs a positive integer, got ${String(value)}`);
-      i++;
-      return n;
-    };
-    if (flag === '--events') args.events = num();
-    else if (flag === '--batch') args.batch = num();
-    else if (flag === '--partitions') args.partitions = num();
-    else if (flag === '--rounds') args.rounds = num();
-    else if (flag === '--brokers') {
-      args.brokers = String(value).split(',');
-      i++;
-    } else if (flag === '--json') {
-      args.json = String(value);
-      i++;
-    } else
-      throw new Error(
-        `unknown argument ${String(flag)} (use --events N, --batch N, --partitions N, --rounds N, --brokers host:port, --json FILE)`,
-      );
-  }
-  return args;
 }
 
 /** N YSB events (catch-up mode: event_time = start + n × 10 ms), values only. */

@@ -41,7 +41,7 @@ import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import { KappaReprocessor, type KappaSettings } from '../kappa-reprocessor/kappa-reprocessor.js';
 import { offsetsNamespace, readKappaWindows, readMetaCounters } from '../kappa-reprocessor/kappa-tables.js';
 import { createReplayEngine } from '../kappa-reprocessor/replay/worker-engine.js';
-import { peakRssBytes, writeJson } from './bench-support.js';
+import { flags, peakRssBytes, usageError, writeJson } from './bench-support.js';
 import { peerReplay, type PeerReplayResult } from './kafka-streams-peer.js';
 
 const run = promisify(execFile);
@@ -64,47 +64,56 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = {
-    events: 10_000_000,
-    kafkaEvents: 10_000_000,
-    partitions: 4,
-    dir: join(tmpdir(), 'lklab-kappa-bench'),
-    skip: new Set(),
-    engines: ['inline', 'workers:1', 'workers:2'],
-    latencyRate: 50_000,
-    latencySeconds: 120,
-    kafkaThreads: 2,
-    peer: '',
-    keepTopic: false,
-    json: '',
+  const f = flags(
+    {
+      events: 10_000_000,
+      kafkaEvents: 10_000_000,
+      partitions: 4,
+      dir: join(tmpdir(), 'lklab-kappa-bench'),
+      skip: '',
+      engines: 'inline,workers:1,workers:2',
+      latencyRate: 50_000,
+      latencySeconds: 120,
+      kafkaThreads: 2,
+      peer: '',
+      keepTopic: false,
+      json: '',
+    },
+    {
+      about:
+        "The Kappa reprocessor: replay rate from the embedded log and from Kafka (beside ConsumerPerformance), and the live job's final-event latency. Kafka needs KAFKA_BROKERS and REDIS_URL.",
+      flags: {
+        events: '<events> history size of the embedded replay',
+        kafkaEvents: '<events> history size of the Kafka replay',
+        partitions: '<n> partitions of the topic',
+        dir: '<dir> where the embedded data set is kept and reused',
+        skip: '<embedded,kafka,latency> parts to skip, comma-separated',
+        engines: '<inline,workers:N,...> replay engines of the embedded replay, comma-separated',
+        latencyRate: '<events/s> generator rate of the live-latency part',
+        latencySeconds: '<s> duration of the live-latency part',
+        kafkaThreads: '<n> ConsumerPerformance threads',
+        peer: '<kafka-streams> also replay with this peer; none = no peer',
+        keepTopic: 'keep the Kafka topic (kappa-bench.ysb-<N>) on the broker and reuse it',
+        json: '<file> also write the report as JSON to FILE',
+      },
+    },
+    argv,
+  );
+  for (const k of [
+    'events',
+    'kafkaEvents',
+    'partitions',
+    'latencyRate',
+    'latencySeconds',
+    'kafkaThreads',
+  ] as const)
+    if (!(f[k] > 0))
+      usageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs a positive number`);
+  return {
+    ...f,
+    skip: new Set(f.skip.split(',').filter(Boolean)),
+    engines: f.engines.split(',').filter(Boolean),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (flag === '--keep-topic') {
-      a.keepTopic = true;
-      continue;
-    }
-    const value = argv[++i];
-    const num = (): number => {
-      const n = Number(value);
-      if (!Number.isFinite(n) || n <= 0)
-        throw new Error(`${flag} needs a positive number, got ${String(value)}`);
-      return n;
-    };
-    if (flag === '--events') a.events = num();
-    else if (flag === '--kafka-events') a.kafkaEvents = num();
-    else if (flag === '--partitions') a.partitions = num();
-    else if (flag === '--dir') a.dir = value!;
-    else if (flag === '--skip') a.skip = new Set(value!.split(','));
-    else if (flag === '--engines') a.engines = value!.split(',');
-    else if (flag === '--latency-rate') a.latencyRate = num();
-    else if (flag === '--latency-seconds') a.latencySeconds = num();
-    else if (flag === '--kafka-threads') a.kafkaThreads = num();
-    else if (flag === '--peer') a.peer = value!;
-    else if (flag === '--json') a.json = value!;
-    else throw new Error(`unknown argument ${flag} (see the header of bench/kappa-replay-bench.ts)`);
-  }
-  return a;
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en');

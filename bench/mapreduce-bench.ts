@@ -23,7 +23,21 @@ import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import { flags, machine, peakRssBytes, printMachine, table, writeJson } from './bench-support.js';
 
-const args = flags({ events: 10_000_000, splits: 10, reducers: 4, workers: 2, rounds: 3, json: '' });
+const args = flags(
+  { events: 10_000_000, splits: 10, reducers: 4, workers: 2, rounds: 3, json: '' },
+  {
+    about:
+      'A full MapReduce run (map per split, shuffle, reduce, publish) over N YSB events beside one plain DuckDB GROUP BY over the same Parquet files.',
+    flags: {
+      events: '<events> YSB events in the master dataset',
+      splits: '<n> Parquet splits (one map task each)',
+      reducers: '<n> reduce tasks (shuffle partitions)',
+      workers: '<n> batch workers running the tasks',
+      rounds: '<n> measured rounds (best and median are reported)',
+      json: '<file> also write the report as JSON to FILE',
+    },
+  },
+);
 const dir = mkdtempSync(join(tmpdir(), 'lkl-mr-bench-'));
 const ref = buildReferenceData();
 printMachine();

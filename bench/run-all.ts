@@ -30,7 +30,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { writeJson } from './bench-support.js';
+import { flags, usageError, writeJson } from './bench-support.js';
 import { renderCharts } from './bench-charts.js';
 import { writeReport } from './bench-report.js';
 import { PROFILES, type BenchResults, type PartRun, type Profile } from './bench-results.js';
@@ -56,43 +56,43 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = {
-    profile: 'short',
-    only: [...ALL_PARTS],
-    skip: [],
-    out: join(root, 'bench', 'results', 'latest.json'),
-    markdown: join(root, 'BENCHMARKS.md'),
-    images: join(root, 'docs', 'images'),
-    note: '',
-    reportOnly: false,
-  };
-  const parts = (v: string | undefined): Part[] => {
-    const list = String(v).split(',');
+  const f = flags(
+    {
+      profile: 'short',
+      only: ALL_PARTS.join(','),
+      skip: '',
+      out: join(root, 'bench', 'results', 'latest.json'),
+      markdown: join(root, 'BENCHMARKS.md'),
+      images: join(root, 'docs', 'images'),
+      note: '',
+      reportOnly: false,
+    },
+    {
+      about:
+        'Every benchmark of the lab, each script in its own process, then the results JSON, BENCHMARKS.md and the charts. Kafka + Redis parts use KAFKA_BROKERS/REDIS_URL or the local stack when it is up.',
+      flags: {
+        profile: `<${Object.keys(PROFILES).join('|')}> how big a run: short ≈ 15 min on 2 cores, full takes hours (bench/bench-results.ts)`,
+        only: `<${ALL_PARTS.join(',')}> parts to run, comma-separated`,
+        skip: '<parts> parts not to run, comma-separated',
+        out: '<file> the results JSON',
+        markdown: '<file> the Markdown report',
+        images: '<dir> where the chart PNGs go',
+        note: '<text> a note printed in the report',
+        reportOnly: 're-render the report and charts from --out without running anything',
+      },
+    },
+    argv,
+  );
+  const parts = (v: string): Part[] => {
+    const list = v.split(',').filter(Boolean);
     for (const p of list)
       if (!(ALL_PARTS as readonly string[]).includes(p))
-        throw new Error(`unknown part ${p}; parts: ${ALL_PARTS.join(',')}`);
+        usageError(`unknown part ${p}; parts: ${ALL_PARTS.join(',')}`);
     return list as Part[];
   };
-  for (let i = 0; i < argv.length; i++) {
-    const f = argv[i]!;
-    if (f === '--report-only') {
-      a.reportOnly = true;
-      continue;
-    }
-    const v = argv[++i];
-    if (v === undefined) throw new Error(`${f} needs a value`);
-    if (f === '--profile') a.profile = v;
-    else if (f === '--only') a.only = parts(v);
-    else if (f === '--skip') a.skip = parts(v);
-    else if (f === '--out') a.out = v;
-    else if (f === '--markdown') a.markdown = v;
-    else if (f === '--images') a.images = v;
-    else if (f === '--note') a.note = v;
-    else throw new Error(`unknown argument ${f} (see the header of bench/run-all.ts)`);
-  }
-  if (!(a.profile in PROFILES))
-    throw new Error(`--profile ${a.profile}: use ${Object.keys(PROFILES).join(' or ')}`);
-  return a;
+  if (!(f.profile in PROFILES))
+    usageError(`--profile ${f.profile}: use ${Object.keys(PROFILES).join(' or ')}`);
+  return { ...f, only: parts(f.only), skip: parts(f.skip) };
 }
 
 const log = (m: string): void => console.log(`[bench] ${m}`);

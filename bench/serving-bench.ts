@@ -23,15 +23,30 @@ import { flags, machine, peakRssBytes, printMachine, table, writeJson } from './
 // The lab runs in this process: give it the V8 flags `npm start` gives it.
 relaunchWithLabNodeFlags();
 
-const args = flags({
-  rate: 1000,
-  seconds: 20,
-  warmup: 30,
-  httpWarmup: 5,
-  eventRate: 1000,
-  measurementMs: 5000,
-  json: '',
-});
+const args = flags(
+  {
+    rate: 1000,
+    seconds: 20,
+    warmup: 30,
+    httpWarmup: 5,
+    eventRate: 1000,
+    measurementMs: 5000,
+    json: '',
+  },
+  {
+    about:
+      'Serving latency (p50/p90/p99) of GET /api/views?arch=lambda under open-loop load, against an embedded lab with live traffic and a published batch view.',
+    flags: {
+      rate: '<requests/s> query rate (open loop)',
+      seconds: '<s> measured duration',
+      warmup: '<s> live traffic before the batch run',
+      httpWarmup: '<s> requests at the same rate before the measured ones, not measured',
+      eventRate: '<events/s> YSB generator rate into the lab',
+      measurementMs: "<ms> the lab's metrics snapshot interval",
+      json: '<file> also write the report as JSON to FILE',
+    },
+  },
+);
 printMachine();
 const dir = mkdtempSync(join(tmpdir(), 'lkl-serving-bench-'));
 const lab = await createLab(

@@ -40,16 +40,32 @@ import { peerLive, type PeerLiveResult } from './kafka-streams-peer.js';
 // The layers run in this process: give it the V8 flags `npm start` gives the lab.
 relaunchWithLabNodeFlags();
 
-const args = flags({
-  rate: 50_000,
-  seconds: 60,
-  mode: 'embedded',
-  flushMs: 1000,
-  partitions: 4,
-  producers: 2,
-  arch: 'lambda',
-  json: '',
-});
+const args = flags(
+  {
+    rate: 50_000,
+    seconds: 60,
+    mode: 'embedded',
+    flushMs: 1000,
+    partitions: 4,
+    producers: 2,
+    arch: 'lambda',
+    json: '',
+  },
+  {
+    about:
+      'YSB final-event latency of a live step: the generator at a target rate into the log, one stream job reading it (distributed mode: KAFKA_BROKERS and REDIS_URL).',
+    flags: {
+      rate: '<events/s> generator rate',
+      seconds: '<s> duration of the step',
+      mode: '<embedded|distributed> embedded log, or Kafka + Redis',
+      flushMs: "<ms> the speed layer's flush interval",
+      partitions: '<n> partitions of the topic',
+      producers: '<n> producer processes (distributed mode)',
+      arch: '<lambda|kappa|kafka-streams> the job measured',
+      json: '<file> also write the result as JSON to FILE',
+    },
+  },
+);
 const distributed = args.mode === 'distributed';
 if (!['lambda', 'kappa', 'kafka-streams'].includes(args.arch))
   throw new Error(`--arch ${args.arch}: use lambda, kappa or kafka-streams`);

@@ -14,8 +14,7 @@ export function buildProgram(): Command {
     .description(
       'Lambda–Kappa Lab: run the Lambda and Kappa architectures side by side on YSB and measure them.',
     )
-    .version('0.1.0')
-    .showHelpAfterError('(add --help for usage)');
+    .version('0.1.0');
   registerStart(program);
   registerStatus(program);
   registerComponents(program);
@@ -24,12 +23,34 @@ export function buildProgram(): Command {
   registerLambda(program);
   registerKappa(program);
   registerScenario(program);
+  forEachCommand(program, (cmd, path) => {
+    cmd.exitOverride();
+    // A usage error is one line that names the problem and the --help to read (exit code 2).
+    cmd.configureOutput({
+      outputError: (str, write) =>
+        write(
+          `lklab: ${str
+            .trim()
+            .replace(/^error: /, '')
+            .replace(/\s*\n\s*/g, ' ')} (see \`${path} --help\`)\n`,
+        ),
+    });
+  });
   return program;
+}
+
+/** Calls `fn` with every command of the program (the program itself included) and its full name. */
+export function forEachCommand(
+  cmd: Command,
+  fn: (cmd: Command, path: string) => void,
+  path = cmd.name(),
+): void {
+  fn(cmd, path);
+  for (const sub of cmd.commands) forEachCommand(sub, fn, `${path} ${sub.name()}`);
 }
 
 export async function run(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -15,3 +15,14 @@ export function numberOption(name: string): (v: string) => number {
     return n;
   };
 }
+
+/**
+ * The "(default: …)" of an option whose default comes from the configuration (DEFAULTS, a config
+ * file, an environment variable), so `--help` shows it without the option overriding the config.
+ */
+export function configDefault(value: string | number, setting: string): string {
+  return `(default: ${value}, or the config's ${setting})`;
+}
+
+/** The description of every `--config <file>` option. */
+export const CONFIG_FILE_HELP = 'YAML or JSON config file (default: $LKLAB_CONFIG when set, else none)';

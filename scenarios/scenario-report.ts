@@ -7,8 +7,8 @@ const CHARTS: Array<[string, Array<[string, string, string]>]> = [
   [
     'Correct share of closed windows (views)',
     [
-      ['lambda', 'correctness.lambda.views.correctShare', '#1f77b4'],
-      ['kappa', 'correctness.kappa.views.correctShare', '#d62728'],
+      ['lambda', 'correctness.lambda.views.correctShare', '#2563eb'],
+      ['kappa', 'correctness.kappa.views.correctShare', '#c2410c'],
       ['speed', 'correctness.speed.views.correctShare', '#2ca02c'],
       ['batch', 'correctness.batch.views.correctShare', '#9467bd'],
     ],
@@ -17,15 +17,15 @@ const CHARTS: Array<[string, Array<[string, string, string]>]> = [
     'Relative error, distinct users',
     [
       ['speed (HyperLogLog)', 'correctness.speed.distinct_users.relError', '#2ca02c'],
-      ['kappa (exact)', 'correctness.kappa.distinct_users.relError', '#d62728'],
+      ['kappa (exact)', 'correctness.kappa.distinct_users.relError', '#c2410c'],
     ],
   ],
   ['Batch boundary lag (ms)', [['lag', 'batchBoundaryLagMs', '#9467bd']]],
   [
     'Final-event latency p99 (ms)',
     [
-      ['lambda', 'latency.lambda.finalEvent.p99', '#1f77b4'],
-      ['kappa', 'latency.kappa.finalEvent.p99', '#d62728'],
+      ['lambda', 'latency.lambda.finalEvent.p99', '#2563eb'],
+      ['kappa', 'latency.kappa.finalEvent.p99', '#c2410c'],
     ],
   ],
 ];
@@ -63,7 +63,8 @@ export function renderHtml(r: ScenarioRunResult): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(r.title)} — scenario report</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222;padding:0 1em}
+body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#1c2430;background:#f4f6f9;padding:0 1em}
+figure{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:.6em}
 h1{margin-bottom:.2em} .meta{color:#666} table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:.4em;vertical-align:top;text-align:left}
 tr.pass td:first-child{color:#2a7d2a;font-weight:bold} tr.fail td:first-child{color:#c0392b;font-weight:bold}
@@ -117,13 +118,28 @@ function chart(
   const marks = r.timeline
     .filter((e) => e.kind === 'action')
     .map(
-      (e) =>
-        `<line x1="${x(e.t)}" x2="${x(e.t)}" y1="${P / 2}" y2="${H - P}" stroke="#aaa" stroke-dasharray="3,3"><title>${esc(e.label)}</title></line>`,
+      (e, i) =>
+        `<line x1="${x(e.t)}" x2="${x(e.t)}" y1="${P / 2}" y2="${H - P}" stroke="#b45309" stroke-dasharray="3,3"><title>${esc(e.label)}</title></line><text x="${x(e.t) + 2}" y="${P / 2 + 8 + (i % 3) * 9}" font-size="8" fill="#b45309" class="mark">${esc(e.label)}</text>`,
     )
     .join('');
-  const axes = `<line x1="${P}" x2="${W - P}" y1="${H - P}" y2="${H - P}" stroke="#333"/><line x1="${P}" x2="${P}" y1="${P / 2}" y2="${H - P}" stroke="#333"/>
-<text x="${P - 4}" y="${y(max) + 4}" font-size="10" text-anchor="end">${fmt(max)}</text><text x="${P - 4}" y="${y(min) + 4}" font-size="10" text-anchor="end">${fmt(min)}</text>
-<text x="${W - P}" y="${H - P + 14}" font-size="10" text-anchor="end">${dur} s</text><text x="${P}" y="${H - P + 14}" font-size="10">0</text>`;
+  const ticks = [0, 1, 2, 3, 4].map((k) => min + ((max - min) * k) / 4);
+  const xTicks = [0, 1, 2, 3, 4].map((k) => Math.round((dur * k) / 4));
+  const unit = /share/i.test(title) ? 'share (0–1)' : /error/i.test(title) ? 'relative error' : 'ms';
+  const axes =
+    ticks
+      .map(
+        (v) =>
+          `<line x1="${P}" x2="${W - P}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#dde2ea"/><text x="${P - 4}" y="${(y(v) + 3).toFixed(1)}" font-size="9" fill="#5b6678" text-anchor="end" class="tick">${fmt(v)}</text>`,
+      )
+      .join('') +
+    xTicks
+      .map(
+        (t) =>
+          `<text x="${x(t).toFixed(1)}" y="${H - P + 12}" font-size="9" fill="#5b6678" text-anchor="middle" class="tick">${t}</text>`,
+      )
+      .join('') +
+    `<line x1="${P}" x2="${W - P}" y1="${H - P}" y2="${H - P}" stroke="#5b6678"/><line x1="${P}" x2="${P}" y1="${P / 2}" y2="${H - P}" stroke="#5b6678"/>
+<text x="${W / 2}" y="${H - 4}" font-size="10" fill="#1c2430" text-anchor="middle" class="axis-label">scenario time (s)</text><text x="4" y="10" font-size="10" fill="#1c2430" class="axis-label">${unit}</text>`;
   const legend = series
     .map(([label, , c], i) => (pts[i]!.length ? `<span style="color:${c}">■ ${esc(label)}</span>` : ''))
     .join('');
@@ -131,4 +147,4 @@ function chart(
 }
 
 const fmt = (v: number): string =>
-  Math.abs(v) >= 100 ? String(Math.round(v)) : String(Math.round(v * 1000) / 1000);
+  Math.abs(v) >= 100 ? String(Math.round(v)) : v === 0 ? '0' : String(Number(v.toPrecision(2)));

@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The machine set-up (Debian packages, Kafka jars): installs what is missing when root, else
+# stops with the one command to run.
+bash scripts/setup-machine.sh
+
 started=0
 if [[ -z "${KAFKA_BROKERS:-}" || -z "${REDIS_URL:-}" ]]; then
   if ! bash scripts/stack/stack.sh status >/dev/null 2>&1; then

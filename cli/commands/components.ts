@@ -8,7 +8,8 @@ import { LabError } from '../../kernel/errors/lab-error.js';
 import { redactUrl } from '../../kernel/util/redact.js';
 import { buildReferenceData } from '../../kernel/workload/reference-data.js';
 import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
-import { intOption, numberOption } from '../options.js';
+import { DEFAULTS } from '../../kernel/config/defaults.js';
+import { CONFIG_FILE_HELP, configDefault, intOption, numberOption } from '../options.js';
 import { createLab, type LabRole } from '../runtime/lab-runtime.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
 
@@ -67,15 +68,19 @@ export function registerComponents(program: Command): void {
     .description(
       'Distributed mode: the serving layer (API + dashboard) with the batch coordinator (ingest, schedule, view publishing) and the Kappa control plane. Map/reduce tasks go to `lklab batch-worker` processes.',
     )
-    .option('-p, --port <port>', 'TCP port', intOption('--port'))
-    .option('--host <host>', 'interface to bind')
+    .option(
+      '-p, --port <port>',
+      `TCP port of the API and dashboard ${configDefault(DEFAULTS.server.port, 'server.port')}`,
+      intOption('--port'),
+    )
+    .option('--host <host>', `interface to bind ${configDefault(DEFAULTS.server.host, 'server.host')}`)
     .option(
       '--local-workers <n>',
-      'map/reduce tasks also run in this process (default 0)',
+      'map/reduce tasks (at once) that also run in this process',
       intOption('--local-workers'),
       0,
     )
-    .option('-c, --config <file>', 'config file')
+    .option('-c, --config <file>', CONFIG_FILE_HELP)
     .action(async (opts: { port?: number; host?: string; localWorkers: number; config?: string }) => {
       await runRoles(
         'serve',
@@ -92,7 +97,7 @@ export function registerComponents(program: Command): void {
   program
     .command('speed-layer')
     .description('Distributed mode: run the speed layer alone (consumes Kafka, flushes to Redis).')
-    .option('-c, --config <file>', 'config file')
+    .option('-c, --config <file>', CONFIG_FILE_HELP)
     .action(async (opts: { config?: string }) => {
       await runRoles(
         'speed-layer',
@@ -105,8 +110,12 @@ export function registerComponents(program: Command): void {
   program
     .command('produce')
     .description('Distributed mode: run the YSB generator alone, into Kafka.')
-    .option('-r, --rate <events/s>', 'events per second', numberOption('--rate'))
-    .option('-c, --config <file>', 'config file')
+    .option(
+      '-r, --rate <events/s>',
+      `generator rate in events/s ${configDefault(DEFAULTS.generator.rate, 'generator.rate')}`,
+      numberOption('--rate'),
+    )
+    .option('-c, --config <file>', CONFIG_FILE_HELP)
     .action(async (opts: { rate?: number; config?: string }) => {
       await runRoles(
         'produce',
@@ -122,9 +131,12 @@ export function registerComponents(program: Command): void {
     .description(
       'Run one batch worker: takes map and reduce tasks from the job queue (BullMQ on REDIS_URL) and runs them on DuckDB over the shared data directory.',
     )
-    .option('--concurrency <n>', 'tasks at once', intOption('--concurrency'), 1)
-    .option('-d, --data-dir <dir>', "the shared data directory (must be the lab's)")
-    .option('-c, --config <file>', 'config file')
+    .option('--concurrency <n>', 'map/reduce tasks at once', intOption('--concurrency'), 1)
+    .option(
+      '-d, --data-dir <dir>',
+      `the shared data directory (must be the lab's) ${configDefault(DEFAULTS.dataDir, 'dataDir')}`,
+    )
+    .option('-c, --config <file>', CONFIG_FILE_HELP)
     .action(async (opts: { concurrency: number; dataDir?: string; config?: string }) => {
       const config = loadConfig({ file: opts.config, overrides: { dataDir: opts.dataDir } });
       if (!config.redis.url) {

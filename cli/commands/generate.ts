@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import type { Command } from 'commander';
 import { loadConfig } from '../../kernel/config/load-config.js';
 import { buildReferenceData } from '../../kernel/workload/reference-data.js';
-import { YsbGenerator } from '../../kernel/workload/ysb-generator.js';
-import { intOption, numberOption } from '../options.js';
+import { DEFAULT_KNOBS, YsbGenerator } from '../../kernel/workload/ysb-generator.js';
+import { CONFIG_FILE_HELP, intOption, numberOption } from '../options.js';
 
 export function registerGenerate(program: Command): void {
   program
@@ -12,24 +12,56 @@ export function registerGenerate(program: Command): void {
     .description(
       'Write YSB events to a JSONL file: catch-up mode (YSB -s: event_time = start + n × 10 ms), or live/skew at a rate for a duration.',
     )
-    .option('--catch-up <n>', 'number of events in catch-up mode', intOption('--catch-up'))
-    .option('--rate <events/s>', 'live/skew mode: events per second of event time', numberOption('--rate'))
-    .option('--duration <s>', 'live/skew mode: seconds of event time', numberOption('--duration'))
-    .option('--skew', 'YSB -w: ±50 ms jitter, 1 in 100 000 late by up to 60 s')
-    .requiredOption('-o, --out <file>', 'output JSONL file ("-" for stdout)')
-    .option('--seed <n>', 'seed', intOption('--seed'), 42)
+    .option(
+      '--catch-up <n>',
+      'number of events in catch-up mode (default: none; give it or --rate)',
+      intOption('--catch-up'),
+    )
+    .option(
+      '--rate <events/s>',
+      'live/skew mode: events per second of event time (default: none; give it or --catch-up)',
+      numberOption('--rate'),
+    )
+    .option(
+      '--duration <s>',
+      'live/skew mode: seconds of event time (default: none; required with --rate)',
+      numberOption('--duration'),
+    )
+    .option('--skew', 'YSB -w: ±50 ms jitter, 1 in 100 000 late by up to 60 s', false)
+    .requiredOption('-o, --out <file>', 'output JSONL file ("-" for stdout) (required)')
+    .option('--seed <n>', 'seed of the event stream', intOption('--seed'), 42)
     .option('--start-time <ms>', 'first event time, epoch ms (default: now)', intOption('--start-time'))
-    .option('--late-fraction <x>', 'share of late events', numberOption('--late-fraction'))
-    .option('--max-lateness-ms <ms>', 'largest lateness', intOption('--max-lateness-ms'))
-    .option('--duplicate-fraction <x>', 'share of duplicated events', numberOption('--duplicate-fraction'))
-    .option('--malformed-fraction <x>', 'share of malformed records', numberOption('--malformed-fraction'))
+    .option(
+      '--late-fraction <x>',
+      `share of late events, 0..1 (default: ${DEFAULT_KNOBS.lateFraction})`,
+      numberOption('--late-fraction'),
+    )
+    .option(
+      '--max-lateness-ms <ms>',
+      `largest lateness of a late event, ms (default: ${DEFAULT_KNOBS.maxLatenessMs})`,
+      intOption('--max-lateness-ms'),
+    )
+    .option(
+      '--duplicate-fraction <x>',
+      `share of duplicated events, 0..1 (default: ${DEFAULT_KNOBS.duplicateFraction})`,
+      numberOption('--duplicate-fraction'),
+    )
+    .option(
+      '--malformed-fraction <x>',
+      `share of malformed records, 0..1 (default: ${DEFAULT_KNOBS.malformedFraction})`,
+      numberOption('--malformed-fraction'),
+    )
     .option(
       '--hot-campaign-share <x>',
-      'share of events for one hot campaign',
+      `share of events for one hot campaign, 0..1 (default: ${DEFAULT_KNOBS.hotCampaignShare})`,
       numberOption('--hot-campaign-share'),
     )
-    .option('--bot-share <x>', 'share of events from bot users', numberOption('--bot-share'))
-    .option('-c, --config <file>', 'config file (reference data settings)')
+    .option(
+      '--bot-share <x>',
+      `share of events from bot users, 0..1 (default: ${DEFAULT_KNOBS.botShare})`,
+      numberOption('--bot-share'),
+    )
+    .option('-c, --config <file>', `${CONFIG_FILE_HELP}; its reference data settings are used`)
     .action(async (opts) => {
       const o = opts as Record<string, number | string | boolean | undefined>;
       if ((o.catchUp === undefined) === (o.rate === undefined)) {

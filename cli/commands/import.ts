@@ -18,8 +18,12 @@ export function registerImport(program: Command): void {
     .description(
       'Append a JSONL file of YSB events to the running lab; invalid lines go to the dead-letter topic with their line number and reason.',
     )
-    .option('--url <url>', 'lab URL', process.env.LKLAB_URL ?? DEFAULT_URL)
-    .option('--chunk <lines>', 'lines per request', intOption('--chunk'), 20_000)
+    .option(
+      '--url <url>',
+      'URL of the running lab ($LKLAB_URL when set)',
+      process.env.LKLAB_URL ?? DEFAULT_URL,
+    )
+    .option('--chunk <lines>', 'lines sent per request', intOption('--chunk'), 20_000)
     .action(async (file: string, opts: { url: string; chunk: number }) => {
       if (!existsSync(file))
         throw new LabError(

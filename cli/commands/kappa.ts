@@ -13,10 +13,15 @@ import type { KappaJobsView, KappaJobView } from '../../kappa-reprocessor/kappa-
 import type { ActivePointer } from '../../kappa-reprocessor/kappa-tables.js';
 import { KappaWorkerHost } from '../../kappa-reprocessor/kappa-worker-host.js';
 import { callLab, DEFAULT_URL } from '../http-client.js';
-import { intOption } from '../options.js';
+import { DEFAULTS } from '../../kernel/config/defaults.js';
+import { CONFIG_FILE_HELP, configDefault, intOption } from '../options.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
 
-const urlOption = ['--url <url>', 'lab URL', process.env.LKLAB_URL ?? DEFAULT_URL] as const;
+const urlOption = [
+  '--url <url>',
+  'URL of the running lab ($LKLAB_URL when set)',
+  process.env.LKLAB_URL ?? DEFAULT_URL,
+] as const;
 
 function duration(ms: number | null): string {
   if (ms === null) return '—';
@@ -66,7 +71,7 @@ export function registerKappa(program: Command): void {
     .description(
       'List Kappa jobs (* = the one readers use): state, lag, rate, per-partition progress and ETA.',
     )
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON', false)
     .option(...urlOption)
     .action(async (opts: { json?: boolean; url: string }) => {
       const view = await callLab<KappaJobsView>(opts.url, '/api/kappa/jobs');
@@ -85,9 +90,17 @@ export function registerKappa(program: Command): void {
     .description(
       'Start job N+1 with a logic version: new group, new table, from the earliest offset (refused when the log lost history, unless --force).',
     )
-    .requiredOption('--logic <version>', 'logic version, e.g. 2 (YSB without bots)', intOption('--logic'))
-    .option('--force', 'start even when retention dropped history (a warning is recorded on the job)')
-    .option('--rate <events/s>', 'rate limit of the replay; 0 = unlimited', intOption('--rate'))
+    .requiredOption(
+      '--logic <version>',
+      'logic version, e.g. 2 (YSB without bots) (required)',
+      intOption('--logic'),
+    )
+    .option('--force', 'start even when retention dropped history (a warning is recorded on the job)', false)
+    .option(
+      '--rate <events/s>',
+      `rate limit of the replay in events/s; 0 = unlimited ${configDefault(DEFAULTS.kappa.replayRateLimit, 'kappa.replayRateLimit')}`,
+      intOption('--rate'),
+    )
     .option(...urlOption)
     .action(async (opts: { logic: number; force?: boolean; rate?: number; url: string }) => {
       const job = await callLab<KappaJobRecord>(opts.url, '/api/kappa/replays', {
@@ -152,10 +165,10 @@ export function registerKappa(program: Command): void {
     .description(
       'Run Kappa job consumers in this process against Kafka + Redis (KAFKA_BROKERS, REDIS_URL): joins the consumer group of every running job the lab lists and checkpoints its partitions. Start several to spread a replay over processes.',
     )
-    .option('-c, --config <file>', 'YAML or JSON config file (also LKLAB_CONFIG)')
+    .option('-c, --config <file>', CONFIG_FILE_HELP)
     .option('--jobs <which>', 'all (live jobs and replays) or replays', 'all')
     .option('--consumers <n>', 'consumers per job in this process', intOption('--consumers'), 1)
-    .option('--poll-ms <ms>', 'how often the job registry is read', intOption('--poll-ms'), 1000)
+    .option('--poll-ms <ms>', 'how often the job registry is read, ms', intOption('--poll-ms'), 1000)
     .action(async (opts: { config?: string; jobs: string; consumers: number; pollMs: number }) => {
       if (opts.jobs !== 'all' && opts.jobs !== 'replays')
         throw new LabError('LKL_ERR_CLI_USAGE', `--jobs takes all or replays, got "${opts.jobs}".`);

@@ -3,7 +3,11 @@ import type { BatchRunRecord } from '../../batch-layer/batch-run.js';
 import { callLab, DEFAULT_URL } from '../http-client.js';
 import { intOption } from '../options.js';
 
-const urlOption = ['--url <url>', 'lab URL', process.env.LKLAB_URL ?? DEFAULT_URL] as const;
+const urlOption = [
+  '--url <url>',
+  'URL of the running lab ($LKLAB_URL when set)',
+  process.env.LKLAB_URL ?? DEFAULT_URL,
+] as const;
 
 function describeRun(r: BatchRunRecord): string {
   const phases = Object.entries(r.phases)
@@ -22,7 +26,7 @@ export function registerLambda(program: Command): void {
   batch
     .command('run')
     .description('Start a batch run now (MapReduce over the whole master dataset).')
-    .option('--wait', 'wait until it has finished and print its phases')
+    .option('--wait', 'wait until it has finished and print its phases', false)
     .option(...urlOption)
     .action(async (opts: { wait?: boolean; url: string }) => {
       let run = await callLab<BatchRunRecord>(opts.url, '/api/lambda/batch-runs', {
@@ -42,7 +46,7 @@ export function registerLambda(program: Command): void {
   batch
     .command('runs')
     .description('List batch runs, newest first.')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON', false)
     .option(...urlOption)
     .action(async (opts: { json?: boolean; url: string }) => {
       const runs = await callLab<BatchRunRecord[]>(opts.url, '/api/lambda/batch-runs');
@@ -56,8 +60,12 @@ export function registerLambda(program: Command): void {
     .description(
       'Deploy a logic version to ONE Lambda layer (the batch SQL or the speed TS): a partial deploy shows divergence.',
     )
-    .requiredOption('--layer <layer>', 'batch or speed')
-    .requiredOption('--logic <version>', 'logic version, e.g. 2 (YSB without bots)', intOption('--logic'))
+    .requiredOption('--layer <layer>', 'batch or speed (required)')
+    .requiredOption(
+      '--logic <version>',
+      'logic version, e.g. 2 (YSB without bots) (required)',
+      intOption('--logic'),
+    )
     .option(...urlOption)
     .action(async (opts: { layer: string; logic: number; url: string }) => {
       const r = await callLab<{ batchLogicVersion: number; speedLogicVersion: number }>(

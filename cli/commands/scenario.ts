@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../kernel/config/load-config.js';
 import { findScenario, loadScenarios } from '../../scenarios/scenario-loader.js';
 import { writeReports } from '../../scenarios/scenario-report.js';
+import { CONFIG_FILE_HELP, intOption } from '../options.js';
 import { runScenario, type ScenarioRunState } from '../../scenarios/scenario-runner.js';
 import { callLab, DEFAULT_URL } from '../http-client.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
@@ -18,7 +19,7 @@ export function registerScenario(program: Command): void {
   cmd
     .command('list')
     .description('the scenarios, with their goal')
-    .option('--json', 'as JSON')
+    .option('--json', 'as JSON', false)
     .action((opts: { json?: boolean }) => {
       const all = loadScenarios();
       if (opts.json) {
@@ -36,15 +37,25 @@ export function registerScenario(program: Command): void {
   cmd
     .command('run <id>')
     .description('run a scenario in a lab of its own and check its expectations (exit code 1 when one fails)')
-    .option('--fast', 'fast-forward on a virtual clock (deterministic for the seed) instead of real time')
-    .option('--report <file>', 'write FILE.json and FILE.html (self-contained page with charts and verdicts)')
-    .option('--seed <n>', 'seed of the event stream', (v) => Number.parseInt(v, 10))
+    .option(
+      '--fast',
+      'fast-forward on a virtual clock (deterministic for the seed) instead of real time',
+      false,
+    )
+    .option(
+      '--report <file>',
+      'write FILE.json and FILE.html (self-contained page with charts and verdicts) (default: none)',
+    )
+    .option('--seed <n>', "seed of the event stream (default: the scenario file's seed)", intOption('--seed'))
     .option(
       '--metrics <source>',
       "auto (the lab's measurement service) or probe (the runner's own recount)",
       'auto',
     )
-    .option('--config <file>', 'base configuration (its Kafka/Redis make a live run distributed)')
+    .option(
+      '--config <file>',
+      `${CONFIG_FILE_HELP}: the base configuration (its Kafka/Redis make a live run distributed)`,
+    )
     .action(
       async (
         id: string,
@@ -103,7 +114,7 @@ export function registerScenario(program: Command): void {
   cmd
     .command('runs')
     .description('the scenario runs a running lab started through its API (queued, running, finished)')
-    .option('--json', 'as JSON')
+    .option('--json', 'as JSON', false)
     .option(...urlOption)
     .action(async (opts: { json?: boolean; url: string }) => {
       const runs = await callLab<ScenarioRunState[]>(opts.url, '/api/scenarios/runs');

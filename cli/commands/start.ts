@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../kernel/config/load-config.js';
 import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
 import { createLab } from '../runtime/lab-runtime.js';
+import { DEFAULTS } from '../../kernel/config/defaults.js';
+import { CONFIG_FILE_HELP, configDefault, intOption, numberOption } from '../options.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
-import { intOption, numberOption } from '../options.js';
 
 export function registerStart(program: Command): void {
   program
@@ -11,17 +12,28 @@ export function registerStart(program: Command): void {
     .description(
       'Start the all-in-one lab: API + dashboard, generator into the event log (embedded unless KAFKA_BROKERS/REDIS_URL are set).',
     )
-    .option('-p, --port <port>', 'TCP port (default 3000)', intOption('--port'))
-    .option('--host <host>', 'interface to bind (default 127.0.0.1)')
-    .option('-d, --data-dir <dir>', 'data directory (default .lklab/data)')
+    .option(
+      '-p, --port <port>',
+      `TCP port of the API and dashboard ${configDefault(DEFAULTS.server.port, 'server.port')}`,
+      intOption('--port'),
+    )
+    .option('--host <host>', `interface to bind ${configDefault(DEFAULTS.server.host, 'server.host')}`)
+    .option('-d, --data-dir <dir>', `data directory ${configDefault(DEFAULTS.dataDir, 'dataDir')}`)
     .option(
       '-r, --rate <events/s>',
-      'generator rate in events/s; 0 = off (default 1000)',
+      `generator rate in events/s; 0 = off ${configDefault(DEFAULTS.generator.rate, 'generator.rate')}`,
       numberOption('--rate'),
     )
-    .option('--seed <n>', 'seed of the event stream', intOption('--seed'))
-    .option('--mode <mode>', 'generator mode: live or skew')
-    .option('-c, --config <file>', 'YAML or JSON config file (also LKLAB_CONFIG)')
+    .option(
+      '--seed <n>',
+      `seed of the event stream ${configDefault(DEFAULTS.generator.seed, 'generator.seed')}`,
+      intOption('--seed'),
+    )
+    .option(
+      '--mode <mode>',
+      `generator mode: live or skew (YSB -w) ${configDefault(DEFAULTS.generator.mode, 'generator.mode')}`,
+    )
+    .option('-c, --config <file>', CONFIG_FILE_HELP)
     .action(
       async (opts: {
         port?: number;

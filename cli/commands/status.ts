@@ -6,8 +6,12 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description('Show the running lab: mode, topics with low/end offsets, consumer groups with lag.')
-    .option('--json', 'print JSON')
-    .option('--url <url>', 'lab URL', process.env.LKLAB_URL ?? DEFAULT_URL)
+    .option('--json', 'print JSON', false)
+    .option(
+      '--url <url>',
+      'URL of the running lab ($LKLAB_URL when set)',
+      process.env.LKLAB_URL ?? DEFAULT_URL,
+    )
     .action(async (opts: { json?: boolean; url: string }) => {
       const status = await callLab<LabStatus>(opts.url, '/api/status');
       if (opts.json) {
