@@ -18,6 +18,7 @@
  *   the next checkpoint then fences or retries.
  */
 import type { Clock } from '../kernel/clock/clock.js';
+import { alignedTick } from '../kernel/clock/every.js';
 import type { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
 import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { ConsumerOptions, EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
@@ -188,12 +189,15 @@ export class KappaJobRunner {
     this.running = true;
     const signal = this.abort.signal;
     this.loop = (async () => {
+      // Fixed rate: a checkpoint's own duration does not stretch the interval (output latency).
+      let next = alignedTick(this.clock.now(), this.opts.checkpointIntervalMs);
       while (!signal.aborted) {
         try {
-          await this.clock.sleep(this.opts.checkpointIntervalMs, signal);
+          await this.clock.sleep(Math.max(0, next - this.clock.now()), signal);
         } catch {
           return;
         }
+        next = alignedTick(Math.max(next, this.clock.now()), this.opts.checkpointIntervalMs);
         await this.checkpoint().catch(() => undefined);
       }
     })();

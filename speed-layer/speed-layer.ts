@@ -1,4 +1,5 @@
 import type { Clock } from '../kernel/clock/clock.js';
+import { alignedTick } from '../kernel/clock/every.js';
 import { WINDOW_MS, type YsbEvent } from '../kernel/events/ysb-event.js';
 import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
@@ -120,12 +121,15 @@ export class SpeedLayer {
     this.running = true;
     const abort = (this.abort = new AbortController());
     this.loop = (async () => {
+      // Fixed rate: a flush's own duration does not stretch the interval (YSB flushes every 1 s).
+      let next = alignedTick(this.clock.now(), this.options.flushIntervalMs);
       while (!abort.signal.aborted) {
         try {
-          await this.clock.sleep(this.options.flushIntervalMs, abort.signal);
+          await this.clock.sleep(Math.max(0, next - this.clock.now()), abort.signal);
         } catch {
           return;
         }
+        next = alignedTick(Math.max(next, this.clock.now()), this.options.flushIntervalMs);
         await this.readControl().catch((err: Error) => (this.lastError = err.message));
         await this.flush();
         await this.store

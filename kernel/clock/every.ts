@@ -20,3 +20,18 @@ export async function every(
     await tick().catch(onError);
   }
 }
+
+/**
+ * Phase of the flush and checkpoint ticks past a whole interval, in ms. YSB's windows end on whole
+ * 10-second boundaries, so ticks at whole seconds + this phase give each window its final update
+ * this long after it closes (time for the last events to be appended and read), instead of at a
+ * random point of the interval.
+ */
+export const TICK_PHASE_MS = 150;
+
+/** The first tick time after `after` that lies on a whole `intervalMs` + TICK_PHASE_MS of the epoch. */
+export function alignedTick(after: number, intervalMs: number): number {
+  const phase = TICK_PHASE_MS % intervalMs;
+  const base = Math.floor((after - phase) / intervalMs) * intervalMs + phase;
+  return base + intervalMs;
+}
