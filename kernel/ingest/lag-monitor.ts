@@ -116,10 +116,7 @@ export class LagMonitor {
     this.throttled++;
   }
 
-  /**
-   * Seconds a producer told to wait should wait: the backlog past the limit at the rate the
-   * slowest consumer drained since the last refresh, at least 1.
-   */
+  /** Seconds a producer told to wait should wait before it tries again: one refresh, at least 1 s. */
   retryAfterSeconds(): number {
     return Math.max(1, Math.min(30, Math.ceil(this.options.refreshMs / 1000)));
   }
