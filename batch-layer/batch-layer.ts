@@ -224,6 +224,7 @@ export class BatchLayer {
             reducers: this.options.reducers,
             taskAttempts: this.options.taskAttempts,
             taskTimeoutMs: this.options.taskTimeoutMs,
+            mapInputEvents: this.options.maxSplitEvents,
             failMapUntilAttempt: this.faults.failMapUntilAttempt,
             onPublished: this.onPublished,
           },
