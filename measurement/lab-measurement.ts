@@ -102,6 +102,7 @@ export class LabMeasurement implements Measurement {
       maxOutOfOrderMs: deps.config.kappa.maxOutOfOrderMs,
       allowedLatenessMs: deps.config.kappa.allowedLatenessMs,
       flushIntervalMs: 500,
+      memoryLimit: this.settings.truthMemoryLimit,
     });
     this.latency = new FinalEventLatency(deps.store, this.settings.latencySettleMs);
     this.timeline_.attach(deps.bus);

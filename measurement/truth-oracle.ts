@@ -20,6 +20,8 @@ export interface TruthOracleOptions {
   allowedLatenessMs: number;
   /** Pending rows are appended to DuckDB at least this often (ms). */
   flushIntervalMs: number;
+  /** DuckDB memory_limit (e.g. '256MB'); undefined = DuckDB's default (80 % of RAM). */
+  memoryLimit?: string | undefined;
 }
 
 /** The exact answer of one (campaign, window) under every logic version the oracle knows. */
@@ -76,7 +78,10 @@ export class TruthOracle {
   async start(): Promise<void> {
     if (this.running) return;
     if (this.options.path) mkdirSync(dirname(this.options.path), { recursive: true });
-    this.instance = await DuckDBInstance.create(this.options.path ?? ':memory:', { threads: '1' });
+    this.instance = await DuckDBInstance.create(this.options.path ?? ':memory:', {
+      threads: '1',
+      ...(this.options.memoryLimit ? { memory_limit: this.options.memoryLimit } : {}),
+    });
     const c = (this.conn = await this.instance.connect());
     await c.run(
       'CREATE TABLE IF NOT EXISTS partials (ad_id VARCHAR, window_start BIGINT, user_id VARCHAR, late BOOLEAN, dropped BOOLEAN, views INTEGER)',

@@ -96,6 +96,10 @@ export const DEFAULTS = {
     taskTimeoutMs: 600_000,
     /** Logic version deployed at first start (an SQL file in batch-layer/logic/). */
     logicVersion: 1,
+    /** Threads of the batch layer's DuckDB (map/reduce tasks, split writes, view loads). */
+    duckdbThreads: 2,
+    /** Memory cap of the batch layer's DuckDB (DuckDB syntax); larger operators spill under <dataDir>/batch/tmp. */
+    duckdbMemoryLimit: '512MB',
   },
   speed: {
     /** Flush pre-aggregated counts to the realtime store every this many ms (YSB: 1 s). */
@@ -140,6 +144,8 @@ export const DEFAULTS = {
     allowedLatenessMs: 60_000,
     /** A window's final-event latency is read this many ms after its end (no further update expected). */
     latencySettleMs: 3_000,
+    /** Memory cap of the truth oracle's DuckDB (one thread; DuckDB syntax); it spills next to its file. */
+    truthMemoryLimit: '256MB',
     /** Folder whose batch-layer/logic, speed-layer/logic and kappa-reprocessor/logic are counted; "" = the lab's own source. */
     sourceDir: '',
   },
