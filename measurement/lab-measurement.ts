@@ -5,6 +5,7 @@ import { loadRegistry, RUNNING_STATES } from '../kappa-reprocessor/job-registry.
 import type { KappaReprocessor } from '../kappa-reprocessor/kappa-reprocessor.js';
 import { KAPPA_PREFIX, readMetaCounters } from '../kappa-reprocessor/kappa-tables.js';
 import type { Clock } from '../kernel/clock/clock.js';
+import { systemClock } from '../kernel/clock/system-clock.js';
 import type { LabConfig } from '../kernel/config/defaults.js';
 import { LabError } from '../kernel/errors/lab-error.js';
 import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
@@ -127,12 +128,16 @@ export class LabMeasurement implements Measurement {
         { cause: err },
       );
     }
+    // The sampling profile is of this process's main thread: only with the system clock (a lab
+    // fast-forwarding a scenario shares the process with the one that serves).
+    if (this.settings.cpuSampleIntervalUs > 0 && this.deps.clock === systemClock)
+      await this.deps.meter.startSampling(this.settings.cpuSampleIntervalUs);
     const abort = (this.abort = new AbortController());
     const repeat = (ms: number, fn: () => Promise<void>): Promise<void> =>
       every(this.deps.clock, ms, abort.signal, fn, (err) => (this.lastError = err.message));
     this.loops = [
       repeat(SAMPLE_INTERVAL_MS, async () => {
-        this.deps.meter.tick();
+        await this.deps.meter.tick();
         await this.latency.sample(this.oracle.windowStarts(), this.deps.clock.now());
       }),
       repeat(this.settings.intervalMs, async () => {
@@ -148,6 +153,7 @@ export class LabMeasurement implements Measurement {
     await Promise.all(this.loops);
     this.unsubscribe?.();
     this.timeline_.detach();
+    this.deps.meter.stopSampling();
     this.deps.meter.detach();
     await this.oracle.stop();
   }

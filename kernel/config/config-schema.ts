@@ -157,6 +157,11 @@ export const ConfigSchema = Type.Object(
         sourceDir: Type.String({
           description: 'Folder whose logic files are counted ("" = the lab source).',
         }),
+        cpuSampleIntervalUs: Type.Integer({
+          minimum: 0,
+          maximum: 1_000_000,
+          description: 'Sampling interval of the CPU attribution profile in µs (0 = off).',
+        }),
         truthMemoryLimit: Type.String({
           pattern: '^[0-9]+(\\.[0-9]+)?\\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$',
           description: "Memory cap of the truth oracle's DuckDB, e.g. 256MB.",

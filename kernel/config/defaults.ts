@@ -144,6 +144,11 @@ export const DEFAULTS = {
     allowedLatenessMs: 60_000,
     /** A window's final-event latency is read this many ms after its end (no further update expected). */
     latencySettleMs: 3_000,
+    /**
+     * Main-thread sampling interval (µs) of the CPU attribution's profile (measurement/cpu-sampler.ts):
+     * the CPU no precise measurement covers is split by it among the components; 0 = off (it stays "other").
+     */
+    cpuSampleIntervalUs: 5_000,
     /** Memory cap of the truth oracle's DuckDB (one thread; DuckDB syntax); it spills next to its file. */
     truthMemoryLimit: '256MB',
     /** Folder whose batch-layer/logic, speed-layer/logic and kappa-reprocessor/logic are counted; "" = the lab's own source. */
