@@ -277,12 +277,11 @@ export class TruthOracle {
           views += n;
         }
         app.closeSync();
-        for (const [p, n] of next) {
+        const rows = [...next].map(([p, n]) => {
           const max = maxTimes.get(p);
-          await c.run(
-            `INSERT OR REPLACE INTO positions VALUES (${p}, ${n}, ${max !== undefined && Number.isFinite(max) ? max : 'NULL'})`,
-          );
-        }
+          return `(${p}, ${n}, ${max !== undefined && Number.isFinite(max) ? max : 'NULL'})`;
+        });
+        if (rows.length > 0) await c.run(`INSERT OR REPLACE INTO positions VALUES ${rows.join(', ')}`);
         await c.run('COMMIT');
         for (const [p, n] of next) this.stored.set(p, n);
         this.stats.views += views;
