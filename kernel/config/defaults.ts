@@ -152,7 +152,7 @@ export const DEFAULTS = {
      * Main-thread sampling interval (µs) of the CPU attribution's profile (measurement/cpu-sampler.ts):
      * the CPU no precise measurement covers is split by it among the components; 0 = off (it stays "other").
      */
-    cpuSampleIntervalUs: 5_000,
+    cpuSampleIntervalUs: 50_000,
     /** Memory cap of the truth oracle's DuckDB (one thread; DuckDB syntax); it spills next to its file. */
     truthMemoryLimit: '256MB',
     /** Folder whose batch-layer/logic, speed-layer/logic and kappa-reprocessor/logic are counted; "" = the lab's own source. */
