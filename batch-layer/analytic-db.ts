@@ -13,11 +13,14 @@ export class AnalyticDb {
 
   static async open(
     reference: ReferenceData,
-    options: { threads?: number; memoryLimit?: string } = {},
+    options: { threads?: number; memoryLimit?: string; tempDirectory?: string } = {},
   ): Promise<AnalyticDb> {
+    // Without a memory_limit DuckDB may take 80 % of the machine's RAM; with one, operators that
+    // need more spill to temp_directory.
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(options.threads ?? 2),
       ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
+      ...(options.tempDirectory ? { temp_directory: options.tempDirectory } : {}),
     });
     const connection = await instance.connect();
     const db = new AnalyticDb(instance, connection);

@@ -29,6 +29,9 @@ export interface BatchLayerOptions {
   taskAttempts: number;
   taskTimeoutMs: number;
   logicVersion: number;
+  /** Threads and memory cap of the batch layer's DuckDB (defaults: 2, no cap). */
+  duckdbThreads?: number;
+  duckdbMemoryLimit?: string;
 }
 
 const KEEP_RUNS = 50;
@@ -84,7 +87,7 @@ export class BatchLayer {
   }
 
   async start(): Promise<void> {
-    this.db = await AnalyticDb.open(this.reference);
+    this.db = await this.openDb();
     await this.views.restore(this.db);
     this.ingestor = new BatchIngestor(
       this.log,
@@ -108,8 +111,20 @@ export class BatchLayer {
 
   /** Serves the published views without ingesting or running (a process that only answers queries). */
   async startReadOnly(): Promise<void> {
-    this.db = await AnalyticDb.open(this.reference);
+    this.db = await this.openDb();
     await this.views.restore(this.db);
+  }
+
+  private openDb(): Promise<AnalyticDb> {
+    return AnalyticDb.open(this.reference, {
+      ...(this.options.duckdbThreads ? { threads: this.options.duckdbThreads } : {}),
+      ...(this.options.duckdbMemoryLimit
+        ? {
+            memoryLimit: this.options.duckdbMemoryLimit,
+            tempDirectory: join(this.options.dataDir, 'batch', 'tmp'),
+          }
+        : {}),
+    });
   }
 
   async stop(): Promise<void> {
@@ -229,6 +244,7 @@ export class BatchLayer {
             reducers: this.options.reducers,
             taskAttempts: this.options.taskAttempts,
             taskTimeoutMs: this.options.taskTimeoutMs,
+            mapInputEvents: this.options.maxSplitEvents,
             failMapUntilAttempt: this.faults.failMapUntilAttempt,
             onPublished: this.onPublished,
           },

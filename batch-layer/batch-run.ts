@@ -47,6 +47,12 @@ export interface RunContext {
   reducers: number;
   taskAttempts: number;
   taskTimeoutMs: number;
+  /**
+   * Most events one map task reads: consecutive splits are combined into one map input up to this
+   * many (a larger split is an input of its own). Live ingest closes a split every few seconds, so
+   * one task per split made a run's fixed cost grow by ~12 tasks per minute of data.
+   */
+  mapInputEvents: number;
   /** Awaited after a version is published (Lambda: tell the speed side, expire covered windows). */
   onPublished?: ((view: BatchViewMeta) => Promise<void>) | undefined;
   /** Injected fault: map tasks fail on attempts below this number. */
@@ -63,7 +69,25 @@ export function boundaryOf(manifest: Readonly<MasterManifest>): number | undefin
   return windowStart(Math.min(...times));
 }
 
-/** One recompute-from-scratch: map per split → shuffle by key hash → reduce → publish a view version. */
+/** Consecutive splits grouped into map inputs of at most `maxEvents` events each (in order). */
+export function mapInputs<S extends { events: number }>(splits: readonly S[], maxEvents: number): S[][] {
+  const inputs: S[][] = [];
+  let current: S[] = [];
+  let events = 0;
+  for (const s of splits) {
+    if (current.length > 0 && events + s.events > maxEvents) {
+      inputs.push(current);
+      current = [];
+      events = 0;
+    }
+    current.push(s);
+    events += s.events;
+  }
+  if (current.length > 0) inputs.push(current);
+  return inputs;
+}
+
+/** One recompute-from-scratch: map per input (one or more splits) → shuffle by key hash → reduce → publish a view version. */
 export async function executeBatchRun(
   ctx: RunContext,
   run: BatchRunRecord,
@@ -102,16 +126,17 @@ export async function executeBatchRun(
     return result;
   };
   try {
-    const mapDirs = splits.map((_, i) => join(runDir, `map-${pad(i)}`));
+    const inputs = mapInputs(splits, ctx.mapInputEvents);
+    const mapDirs = inputs.map((_, i) => join(runDir, `map-${pad(i)}`));
     const mapResults = await phase('map', () =>
       runTasks<MapResult>(
         ctx,
         run,
-        splits.map((s, i) => ({
+        inputs.map((input, i) => ({
           kind: 'map',
           runId: run.id,
           task: i,
-          split: ctx.master.splitPath(s),
+          splits: input.map((s) => ctx.master.splitPath(s)),
           logicVersion: run.logicVersion,
           reducers: ctx.reducers,
           outDir: mapDirs[i]!,

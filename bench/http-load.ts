@@ -4,13 +4,15 @@
  * start (no coordinated omission). Prints one JSON line with the sorted latencies' percentiles.
  * The first `warmup` seconds run at the same rate but are not measured (both sides' JIT and
  * connection pools warm up, as in wrk2's calibration phase).
- *   node dist/bench/http-load.js --url URL --rate 1000 --seconds 20 [--warmup 5] [--paths a|b|c]
+ *   node dist/bench/http-load.js --url URL --rate 1000 --seconds 20 [--warmup 5] [--paths a|b|c] [--slow-ms 10]
+ * --slow-ms N (> 0) adds `slowPerSecond`: how many measured requests took over N ms, per second of
+ * the measured run (by scheduled start), to line slow requests up with what the server did then.
  */
 import { Agent, request } from 'node:http';
 import { flags, percentile } from './bench-support.js';
 
 const a = flags(
-  { url: 'http://127.0.0.1:3000', rate: 1000, seconds: 20, warmup: 0, paths: '/api/health' },
+  { url: 'http://127.0.0.1:3000', rate: 1000, seconds: 20, warmup: 0, paths: '/api/health', slowMs: 0 },
   {
     about:
       'Open-loop HTTP load: `rate` requests/s for `seconds`, each timed from its scheduled start; prints one JSON line of latency percentiles (ms).',
@@ -20,9 +22,11 @@ const a = flags(
       seconds: '<s> measured duration',
       warmup: '<s> requests at the same rate before the measured ones, not measured',
       paths: '<a|b|c> request paths, |-separated, sent in turn',
+      slowMs: '<ms> if > 0, also count measured requests over this many ms, per second (slowPerSecond)',
     },
   },
 );
+const slowPerSecond: Record<string, number> = {};
 const paths = a.paths.split('|');
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 const base = new URL(a.url);
@@ -52,7 +56,14 @@ await new Promise<void>((resolve) => {
         res.resume();
         res.on('end', () => {
           if (res.statusCode !== 200) statusErrors++;
-          if (measured) latencies.push(performance.now() - scheduled);
+          if (measured) {
+            const ms = performance.now() - scheduled;
+            latencies.push(ms);
+            if (a.slowMs > 0 && ms > a.slowMs) {
+              const second = String(Math.floor((scheduled - measuredStart) / 1000));
+              slowPerSecond[second] = (slowPerSecond[second] ?? 0) + 1;
+            }
+          }
           finish();
         });
       });
@@ -79,6 +90,7 @@ console.log(
     p90: Number(percentile(latencies, 90).toFixed(2)),
     p99: Number(percentile(latencies, 99).toFixed(2)),
     max: Number((latencies.at(-1) ?? NaN).toFixed(2)),
+    ...(a.slowMs > 0 ? { slowPerSecond } : {}),
   }),
 );
 agent.destroy();

@@ -126,6 +126,8 @@ for (let round = 1; round <= args.rounds; round++) {
       reducers: args.reducers,
       taskAttempts: 1,
       taskTimeoutMs: 600_000,
+      // One map task per split, as --splits says.
+      mapInputEvents: Math.ceil(args.events / args.splits),
     },
     run,
     () => undefined,

@@ -1,5 +1,9 @@
 import { LAB_EVENTS, type LabEvent, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
+import { CpuSampler } from './cpu-sampler.js';
+
+/** Ticks (of ~1 s) between two harvests of the main-thread sampling profile. */
+const HARVEST_TICKS = 10;
 
 /** The component a consumer group belongs to. */
 export function componentOfGroup(group: string): string {
@@ -28,8 +32,15 @@ export function archOfComponent(component: string): 'lambda' | 'kappa' | undefin
  * 2. The rest of the process's CPU in each tick (process.cpuUsage delta − what 1 attributed) goes to
  *    the background work running in that tick, known from the instrumentation events: a batch run
  *    (MapReduce in DuckDB's threads) → batch-mapreduce; a Kappa replay (worker threads) →
- *    kappa-replay; both → split evenly; neither → other (generator, serving, GC, the measurement).
- * 3. measure() times a named synchronous-or-async section the same way (the truth oracle's flushes).
+ *    kappa-replay; both → split evenly.
+ * 3. Neither: the rest is split by a sampling profile of the main thread (CpuSampler, every
+ *    HARVEST_TICKS ticks): each sampled stack belongs to the component whose source folder its
+ *    innermost own frame is in (event-log reads and appends, the generator, the realtime store's
+ *    checkpoints, the serving layer, the truth oracle, the measurement, ...; V8's GC is v8-gc, the
+ *    runtime's own work node-runtime). The CPU of the process's other threads (libuv's file I/O,
+ *    DuckDB's threads, GC helpers) goes with these shares: it is issued by that main-thread work.
+ *    Without samples (sampler off or not started) the rest is `other`.
+ * 4. measure() times a named synchronous section the same way.
  */
 export class CpuMeter {
   private readonly totals = new Map<string, number>();
@@ -41,6 +52,28 @@ export class CpuMeter {
   private replaySeen = false;
   private readonly running = new Map<string, number>();
   private unsubscribe: (() => void) | undefined;
+  private sampler: CpuSampler | undefined;
+  /** CPU ms waiting for the next harvest's shares. */
+  private pool = 0;
+  private ticks = 0;
+
+  /** Starts the main-thread sampling profile (point 3 above); a failure leaves the rest as `other`. */
+  async startSampling(intervalUs?: number): Promise<void> {
+    const sampler = new CpuSampler(intervalUs);
+    try {
+      await sampler.start();
+      this.sampler = sampler;
+    } catch {
+      this.sampler = undefined;
+    }
+  }
+
+  stopSampling(): void {
+    this.sampler?.stop();
+    this.sampler = undefined;
+    if (this.pool > 0) this.add('other', this.pool);
+    this.pool = 0;
+  }
 
   attach(bus: LabEventBus): void {
     this.unsubscribe = bus.on('*', (e: LabEvent) => this.onEvent(e));
@@ -142,7 +175,7 @@ export class CpuMeter {
   }
 
   /** Attributes the process CPU since the last tick that consumers did not account for. */
-  tick(): void {
+  async tick(): Promise<void> {
     const d = process.cpuUsage(this.last);
     this.last = process.cpuUsage();
     const rest = Math.max(0, (d.user + d.system) / 1000 - this.handled);
@@ -152,8 +185,27 @@ export class CpuMeter {
     if (this.replayJobs.size > 0 || this.replaySeen) targets.push('kappa-replay');
     this.batchSeen = false;
     this.replaySeen = false;
-    if (targets.length === 0) this.add('other', rest);
-    else for (const t of targets) this.add(t, rest / targets.length);
+    if (targets.length > 0) for (const t of targets) this.add(t, rest / targets.length);
+    else if (this.sampler) this.pool += rest;
+    else this.add('other', rest);
+    if (this.sampler && ++this.ticks % HARVEST_TICKS === 0) await this.harvest(this.sampler);
+  }
+
+  private async harvest(sampler: CpuSampler): Promise<void> {
+    let shares: Map<string, number>;
+    try {
+      shares = await sampler.harvest();
+    } catch {
+      shares = new Map();
+    }
+    const pool = this.pool;
+    this.pool = 0;
+    const total = [...shares.values()].reduce((a, b) => a + b, 0);
+    if (total <= 0) {
+      this.add('other', pool);
+      return;
+    }
+    for (const [component, ms] of shares) this.add(component, (pool * ms) / total);
   }
 
   /** CPU ms per component since the meter was created. */

@@ -5,6 +5,7 @@ import { loadRegistry, RUNNING_STATES } from '../kappa-reprocessor/job-registry.
 import type { KappaReprocessor } from '../kappa-reprocessor/kappa-reprocessor.js';
 import { KAPPA_PREFIX, readMetaCounters } from '../kappa-reprocessor/kappa-tables.js';
 import type { Clock } from '../kernel/clock/clock.js';
+import { systemClock } from '../kernel/clock/system-clock.js';
 import type { LabConfig } from '../kernel/config/defaults.js';
 import { LabError } from '../kernel/errors/lab-error.js';
 import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
@@ -101,7 +102,10 @@ export class LabMeasurement implements Measurement {
       path: join(deps.config.dataDir, 'truth', 'truth.duckdb'),
       maxOutOfOrderMs: deps.config.kappa.maxOutOfOrderMs,
       allowedLatenessMs: deps.config.kappa.allowedLatenessMs,
-      flushIntervalMs: 500,
+      // Every read (snapshot, divergence, sync) flushes first, so the timer only bounds how much is
+      // pending; each flush is a DuckDB transaction with a WAL fsync (500 ms: a third of the oracle's CPU at idle).
+      flushIntervalMs: 2_000,
+      memoryLimit: this.settings.truthMemoryLimit,
     });
     this.latency = new FinalEventLatency(deps.store, this.settings.latencySettleMs);
     this.timeline_.attach(deps.bus);
@@ -126,12 +130,16 @@ export class LabMeasurement implements Measurement {
         { cause: err },
       );
     }
+    // The sampling profile is of this process's main thread: only with the system clock (a lab
+    // fast-forwarding a scenario shares the process with the one that serves).
+    if (this.settings.cpuSampleIntervalUs > 0 && this.deps.clock === systemClock)
+      await this.deps.meter.startSampling(this.settings.cpuSampleIntervalUs);
     const abort = (this.abort = new AbortController());
     const repeat = (ms: number, fn: () => Promise<void>): Promise<void> =>
       every(this.deps.clock, ms, abort.signal, fn, (err) => (this.lastError = err.message));
     this.loops = [
       repeat(SAMPLE_INTERVAL_MS, async () => {
-        this.deps.meter.tick();
+        await this.deps.meter.tick();
         await this.latency.sample(this.oracle.windowStarts(), this.deps.clock.now());
       }),
       repeat(this.settings.intervalMs, async () => {
@@ -147,6 +155,7 @@ export class LabMeasurement implements Measurement {
     await Promise.all(this.loops);
     this.unsubscribe?.();
     this.timeline_.detach();
+    this.deps.meter.stopSampling();
     this.deps.meter.detach();
     await this.oracle.stop();
   }

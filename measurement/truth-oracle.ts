@@ -20,6 +20,8 @@ export interface TruthOracleOptions {
   allowedLatenessMs: number;
   /** Pending rows are appended to DuckDB at least this often (ms). */
   flushIntervalMs: number;
+  /** DuckDB memory_limit (e.g. '256MB'); undefined = DuckDB's default (80 % of RAM). */
+  memoryLimit?: string | undefined;
 }
 
 /** The exact answer of one (campaign, window) under every logic version the oracle knows. */
@@ -76,7 +78,10 @@ export class TruthOracle {
   async start(): Promise<void> {
     if (this.running) return;
     if (this.options.path) mkdirSync(dirname(this.options.path), { recursive: true });
-    this.instance = await DuckDBInstance.create(this.options.path ?? ':memory:', { threads: '1' });
+    this.instance = await DuckDBInstance.create(this.options.path ?? ':memory:', {
+      threads: '1',
+      ...(this.options.memoryLimit ? { memory_limit: this.options.memoryLimit } : {}),
+    });
     const c = (this.conn = await this.instance.connect());
     await c.run(
       'CREATE TABLE IF NOT EXISTS partials (ad_id VARCHAR, window_start BIGINT, user_id VARCHAR, late BOOLEAN, dropped BOOLEAN, views INTEGER)',
@@ -272,12 +277,11 @@ export class TruthOracle {
           views += n;
         }
         app.closeSync();
-        for (const [p, n] of next) {
+        const rows = [...next].map(([p, n]) => {
           const max = maxTimes.get(p);
-          await c.run(
-            `INSERT OR REPLACE INTO positions VALUES (${p}, ${n}, ${max !== undefined && Number.isFinite(max) ? max : 'NULL'})`,
-          );
-        }
+          return `(${p}, ${n}, ${max !== undefined && Number.isFinite(max) ? max : 'NULL'})`;
+        });
+        if (rows.length > 0) await c.run(`INSERT OR REPLACE INTO positions VALUES ${rows.join(', ')}`);
         await c.run('COMMIT');
         for (const [p, n] of next) this.stored.set(p, n);
         this.stats.views += views;

@@ -4,11 +4,16 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlList, sqlString } from '../analytic-db.js';
 import { mapQuery } from '../logic/batch-logic.js';
 
-/** A map task: one split of the master dataset → partial aggregates, partitioned by key hash into R files. */
+/**
+ * A map task: one input of the master dataset (one split, or several small consecutive ones read
+ * together, as Hadoop's CombineFileInputFormat does) → partial aggregates, partitioned by key hash
+ * into R files.
+ */
 export interface MapTask {
   runId: number;
   task: number;
-  split: string;
+  /** Parquet split files read by this task. */
+  splits: string[];
   logicVersion: number;
   reducers: number;
   /** Directory of this task's output: <outDir>/r=<k>/data_0.parquet. */
@@ -38,7 +43,7 @@ export interface ReduceResult {
 }
 
 /**
- * Map: the logic version's SQL over one split emits one partial aggregate per (campaign, window):
+ * Map: the logic version's SQL over the task's splits emits one partial aggregate per (campaign, window):
  * (views, users); the map side partitions them by hash(campaign, window) mod R (Hadoop's
  * partitioner), one file per reducer.
  */
@@ -50,7 +55,7 @@ export async function runMapTask(c: DuckDBConnection, t: MapTask, now: () => num
   const reader = await c.runAndReadAll(
     `COPY (
        SELECT *, (hash(campaign_id, window_start) % ${t.reducers})::INTEGER AS r
-       FROM (${mapQuery(t.logicVersion, sqlString(t.split))})
+       FROM (${mapQuery(t.logicVersion, t.splits.length === 1 ? sqlString(t.splits[0]!) : sqlList(t.splits))})
      ) TO ${sqlString(tmp)} (FORMAT parquet, PARTITION_BY (r), OVERWRITE_OR_IGNORE true)`,
   );
   const rows = Number(reader.getRows()[0]?.[0] ?? 0);

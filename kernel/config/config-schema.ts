@@ -129,6 +129,15 @@ export const ConfigSchema = Type.Object(
         taskAttempts: Type.Integer({ minimum: 1, maximum: 20, description: 'Attempts per task.' }),
         taskTimeoutMs: Type.Integer({ minimum: 1000, description: 'Task timeout in ms.' }),
         logicVersion: Type.Integer({ minimum: 1, description: 'Initial batch logic version.' }),
+        duckdbThreads: Type.Integer({
+          minimum: 1,
+          maximum: 256,
+          description: "Threads of the batch layer's DuckDB.",
+        }),
+        duckdbMemoryLimit: Type.String({
+          pattern: '^[0-9]+(\\.[0-9]+)?\\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$',
+          description: "Memory cap of the batch layer's DuckDB, e.g. 512MB.",
+        }),
       },
       strict,
     ),
@@ -184,6 +193,15 @@ export const ConfigSchema = Type.Object(
         latencySettleMs: nonNegInt('Final-event latency is read this long after a window ends, in ms.'),
         sourceDir: Type.String({
           description: 'Folder whose logic files are counted ("" = the lab source).',
+        }),
+        cpuSampleIntervalUs: Type.Integer({
+          minimum: 0,
+          maximum: 1_000_000,
+          description: 'Sampling interval of the CPU attribution profile in µs (0 = off).',
+        }),
+        truthMemoryLimit: Type.String({
+          pattern: '^[0-9]+(\\.[0-9]+)?\\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$',
+          description: "Memory cap of the truth oracle's DuckDB, e.g. 256MB.",
         }),
       },
       strict,

@@ -7,7 +7,7 @@ import { VirtualClock } from '../../clock/virtual-clock.js';
 import { isLabError } from '../../errors/lab-error.js';
 import { realtimeStoreContract } from '../../ports/contracts/realtime-store.contract.js';
 import type { RealtimeStore } from '../../ports/realtime-store.js';
-import { CHECKPOINT_FILE, openEmbeddedRealtimeStore } from './embedded-realtime-store.js';
+import { CHECKPOINT_FILE, JOURNAL_FILE, openEmbeddedRealtimeStore } from './embedded-realtime-store.js';
 import { HLL_DENSE_BYTES, HLL_REGISTERS, HyperLogLog, registerOf } from './hyperloglog.js';
 import { murmurHash64A } from './murmur-hash-64a.js';
 
@@ -93,6 +93,97 @@ describe('embedded realtime store: checkpoints', () => {
     expect(await copy.getFields('k')).toEqual({ n: '1' });
     await copy.close();
     await s.close();
+  });
+
+  it('journals only what changed after the first snapshot and restores snapshot + journal after a crash', async () => {
+    const clock = new VirtualClock(1_000);
+    const a = await openEmbeddedRealtimeStore({ dir, clock });
+    await a.apply({
+      increments: [
+        { key: 'w1', field: 'n', by: 10 },
+        { key: 'w2', field: 'n', by: 1 },
+      ],
+      sketches: [{ key: 'u1', members: ['a'] }],
+    });
+    await a.checkpoint(); // the first checkpoint is a snapshot
+    const snapshot = await readFile(join(dir, CHECKPOINT_FILE), 'utf8');
+    await clock.advance(1_000);
+    await a.apply({
+      increments: [{ key: 'w1', field: 'n', by: 5 }],
+      sketches: [{ key: 'u1', members: ['b', 'c'] }],
+      offsets: { namespace: 'job', offsets: { 0: 15 } },
+    });
+    await a.deleteKeys(['w2']);
+    await a.checkpoint();
+    await clock.advance(1_000);
+    await a.checkpoint(); // nothing changed: nothing written
+    await a.apply({ increments: [{ key: 'w1', field: 'n', by: 100 }] }); // never checkpointed
+    expect(await readFile(join(dir, CHECKPOINT_FILE), 'utf8')).toBe(snapshot);
+    const journal = (await readFile(join(dir, JOURNAL_FILE), 'utf8')).trim().split('\n');
+    expect(journal).toHaveLength(1);
+    expect(JSON.parse(journal[0]!).h).toEqual(
+      expect.arrayContaining([
+        ['w1', [['n', '15']]],
+        ['w2', null],
+      ]),
+    );
+
+    const b = await openEmbeddedRealtimeStore({ dir, clock }); // a "crashed": never closed
+    expect(await b.getFields('w1')).toEqual({ n: '15' });
+    expect(await b.keys('w2')).toEqual([]);
+    expect(await b.sketchCount('u1')).toBe(3);
+    expect(await b.readOffsets('job')).toEqual({ 0: 15 });
+    expect(b.lastCheckpointAt).toBe(2_000);
+    await b.close();
+    // A clean close leaves only the snapshot.
+    expect(await readdir(dir)).toEqual([CHECKPOINT_FILE]);
+  });
+
+  it('ignores a torn last journal line (a checkpoint that never completed) and folds the journal into a snapshot', async () => {
+    const clock = new VirtualClock(1_000);
+    const a = await openEmbeddedRealtimeStore({ dir, clock });
+    await a.apply({ increments: [{ key: 'k', field: 'n', by: 1 }] });
+    await a.checkpoint();
+    await a.apply({ increments: [{ key: 'k', field: 'n', by: 1 }] });
+    await a.checkpoint();
+    const whole = await readFile(join(dir, JOURNAL_FILE), 'utf8');
+    await writeFile(join(dir, JOURNAL_FILE), whole + whole.slice(0, 20));
+    const b = await openEmbeddedRealtimeStore({ dir, clock });
+    expect(await b.getFields('k')).toEqual({ n: '2' });
+    expect(await readdir(dir)).toEqual([CHECKPOINT_FILE]);
+    await b.apply({ increments: [{ key: 'k', field: 'n', by: 1 }] });
+    await b.checkpoint();
+    const c = await openEmbeddedRealtimeStore({ dir, clock });
+    expect(await c.getFields('k')).toEqual({ n: '3' });
+    await c.close();
+    await b.close();
+  });
+
+  it('writes a new snapshot once the journal outgrows it, and ignores the old journal generation', async () => {
+    const clock = new VirtualClock(1_000);
+    const a = await openEmbeddedRealtimeStore({ dir, clock });
+    await a.apply({ increments: [{ key: 'k', field: 'n', by: 1 }] });
+    await a.checkpoint();
+    const first = JSON.parse(await readFile(join(dir, CHECKPOINT_FILE), 'utf8')).journal as number;
+    const big = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 20; i++) {
+      await a.apply({ sets: [{ key: `big${i}`, field: 'v', value: big }] });
+      await a.checkpoint();
+    }
+    const file = JSON.parse(await readFile(join(dir, CHECKPOINT_FILE), 'utf8'));
+    expect(file.journal).toBeGreaterThan(first);
+    const journal = await readFile(join(dir, JOURNAL_FILE), 'utf8').catch(() => '');
+    expect(journal.length).toBeLessThan(2 * 1024 * 1024);
+    // A journal of an older generation (a crash between the snapshot's rename and the journal's removal).
+    await writeFile(
+      join(dir, JOURNAL_FILE),
+      journal + JSON.stringify({ g: first, at: 5, h: [['k', [['n', '999']]]], s: [], o: [] }) + '\n',
+    );
+    const b = await openEmbeddedRealtimeStore({ dir, clock });
+    expect(await b.getFields('k')).toEqual({ n: '1' });
+    expect(await b.getFields('big19')).toEqual({ v: big });
+    await b.close();
+    await a.close().catch(() => undefined);
   });
 
   it('refuses a corrupt checkpoint with LKL_ERR_STORE_CHECKPOINT_CORRUPT naming the file', async () => {
