@@ -18,7 +18,18 @@ import { fileURLToPath } from 'node:url';
 import { LAB_NODE_FLAGS } from '../kernel/util/node-flags.js';
 import { flags, machine, printMachine, table, writeJson } from './bench-support.js';
 
-const args = flags({ minutes: 10, rate: 1000, sampleSeconds: 5, json: '' });
+const args = flags(
+  { minutes: 10, rate: 1000, sampleSeconds: 5, json: '' },
+  {
+    about: 'Runs `lklab start` at its default load and prints the cores, RSS and CPU attribution it costs.',
+    flags: {
+      minutes: '<min> how long the lab runs before the final reading',
+      rate: '<events/s> the generator rate (`lklab start --rate`; 1,000 is the default of `npm start`)',
+      sampleSeconds: '<s> seconds between CPU and RSS samples',
+      json: '<file> also write the figures as JSON to this file',
+    },
+  },
+);
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux for every common architecture). */
 const CLK_TCK = 100;
 
