@@ -27,6 +27,7 @@ import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
 import { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
 import { LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import { GeneratorRunner } from '../kernel/workload/generator-runner.js';
+import { LagMonitor } from '../kernel/ingest/lag-monitor.js';
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { SpeedLayer } from '../speed-layer/speed-layer.js';
 import { DEFAULTS } from '../kernel/config/defaults.js';
@@ -49,6 +50,8 @@ const args = flags(
     partitions: 4,
     producers: 2,
     arch: 'lambda',
+    maxLag: 0,
+    maxScheduleLagMs: 0,
     json: '',
   },
   {
@@ -62,6 +65,10 @@ const args = flags(
       partitions: '<n> partitions of the topic',
       producers: '<n> producer processes (distributed mode)',
       arch: '<lambda|kappa|kafka-streams> the job measured',
+      maxLag:
+        '<events> back-pressure: the generator waits while the job is more than this many events behind (backpressure.maxLagEvents; 0 = off, as before back-pressure existed)',
+      maxScheduleLagMs:
+        '<ms> how far behind its schedule the generator may fall before it skips ahead, counting the skipped events as shed (backpressure.maxScheduleLagMs; 0 = never)',
       json: '<file> also write the result as JSON to FILE',
     },
   },
@@ -134,12 +141,23 @@ const peer: Promise<PeerLiveResult> | undefined =
 if (peer) await Promise.race([peerStarted, peer]);
 // Embedded: the generator runs in this process (the embedded log belongs to one process).
 // Distributed: like YSB's own generator, separate producer processes (`lklab produce`) feed Kafka.
+// Back-pressure as the lab wires it (cli/runtime/lab-runtime.ts): the job's in-memory position.
+const lag = new LagMonitor(log, AD_EVENTS_TOPIC, clock, {
+  maxLagEvents: distributed ? 0 : args.maxLag,
+  refreshMs: DEFAULTS.backpressure.refreshMs,
+});
+if (speed) lag.add({ name: 'speed layer', group: () => 'bench-speed', position: (p) => speed.position(p) });
+if (kappa)
+  lag.add({ name: 'kappa live job', group: () => kappa.liveGroup, position: (p) => kappa.livePosition(p) });
+lag.start();
 const gen = new GeneratorRunner(log, dead, ref, clock, {
   rate: distributed ? 0 : args.rate,
   mode: 'live',
   seed: 1,
   tickMs: 20,
   knobs: {},
+  backpressure: args.maxLag > 0 ? lag : undefined,
+  maxScheduleLagMs: args.maxScheduleLagMs,
 });
 const producers: ChildProcess[] = [];
 if (distributed) {
@@ -200,6 +218,9 @@ const elapsed = (clock.now() - t0) / 1000;
 const peerResult = peer ? await peer : undefined;
 if (!peer) await clock.sleep(12_000 + 6 * args.flushMs);
 const cpu = process.cpuUsage(cpu0);
+lag.stop();
+// Nothing lost: every appended event was read by the job once the last windows closed.
+const processedAtEnd = processed();
 let latencies: number[];
 if (speed) {
   latencies = speed
@@ -243,6 +264,13 @@ const result = {
   p99: peerResult ? (peerResult.p99 ?? NaN) : percentile(latencies, 99),
   max: peerResult ? (peerResult.max ?? NaN) : (latencies.at(-1) ?? NaN),
   maxBacklogEvents: peerResult ? null : maxBacklog,
+  /** Events appended and never processed by the job (after the drain); null for the peer. */
+  unprocessed: processedAtEnd === undefined || distributed ? null : total - processedAtEnd,
+  /** Events the generator skipped unproduced, behind schedule by more than --max-schedule-lag-ms. */
+  shed: gen.status.shed,
+  /** Time the generator waited on back-pressure (ms) and how often it was told to. */
+  throttledMs: Math.round(gen.status.throttledMs),
+  throttled: lag.current.throttled,
   /** CPU of this process (the generator in embedded mode, the job); the peer's JVM is not included. */
   cpuSecondsPerSecond: Number(((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2)),
   /** Peak RSS of the job's process: this one, or the peer's JVM. */
@@ -256,6 +284,7 @@ table([
     p99: `${result.p99} ms`,
     max: `${result.max} ms`,
     maxBacklogEvents: result.maxBacklogEvents ?? '—',
+    unprocessed: result.unprocessed ?? '—',
   },
 ]);
 const report = { bench: 'speed-latency', machine: machine(), args, result, peer: peerResult ?? null };

@@ -1,9 +1,14 @@
 /**
  * Recently read and prefetched chunks of segment files, shared by the partitions of one log
- * under a byte budget (oldest evicted first). A sequential reader (a consumer, a replay) finds
- * the chunk it needs already read, and the next one already on its way, so file reads overlap
- * decoding and a read that stops in the middle of a chunk does not read it again. Cached bytes
- * never go stale: segments are append-only and a chunk holds only bytes that were valid when read.
+ * under a byte budget and a chunk-count budget (oldest evicted first). A sequential reader (a
+ * consumer, a replay) finds the chunk it needs already read, and the next one already on its way,
+ * so file reads overlap decoding and a read that stops in the middle of a chunk does not read it
+ * again. Cached bytes never go stale: segments are append-only and a chunk holds only bytes that
+ * were valid when read.
+ *
+ * Lookups are by segment, then by binary search over that segment's chunks sorted by position: a
+ * consumer polling the tail at a low rate adds many small chunks, and a linear scan over them was
+ * the largest cost of an idle lab.
  */
 import type { Segment } from './segment.js';
 
@@ -20,38 +25,113 @@ export interface Chunk {
   frameEnd: number | undefined;
 }
 
+/** How many chunks below the found one `find` looks at for one that reaches further. */
+const LOOK_BACK = 16;
+
 export class ChunkCache {
-  private readonly chunks: Chunk[] = [];
+  /** Per segment, its cached chunks sorted by position. */
+  private readonly bySegment = new Map<Segment, Chunk[]>();
+  /** Insertion order for eviction; entries before `head` are gone, `live` says which remain. */
+  private order: Chunk[] = [];
+  private head = 0;
+  private readonly live = new Set<Chunk>();
   private bytes = 0;
 
-  constructor(private readonly budgetBytes: number) {}
+  constructor(
+    private readonly budgetBytes: number,
+    private readonly maxChunks = 4096,
+  ) {}
 
-  /** The cached chunk of `segment` holding `position` that reaches furthest. */
+  /** How many chunks are cached (for tests and diagnostics). */
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** A cached chunk of `segment` holding `position`, preferring the one that reaches furthest. */
   find(segment: Segment, position: number): Chunk | undefined {
+    const chunks = this.bySegment.get(segment);
+    if (!chunks) return undefined;
+    let i = lastAtOrBefore(chunks, position);
     let best: Chunk | undefined;
-    for (const c of this.chunks) {
-      if (c.segment !== segment || position < c.position || position >= c.position + c.length) continue;
-      if (!best || c.position + c.length > best.position + best.length) best = c;
+    for (const stop = Math.max(-1, i - LOOK_BACK); i > stop; i--) {
+      const c = chunks[i]!;
+      if (
+        position < c.position + c.length &&
+        (!best || c.position + c.length > best.position + best.length)
+      ) {
+        best = c;
+      }
     }
     return best;
   }
 
   add(chunk: Chunk): Chunk {
-    this.chunks.push(chunk);
+    let chunks = this.bySegment.get(chunk.segment);
+    if (!chunks) this.bySegment.set(chunk.segment, (chunks = []));
+    chunks.splice(lastAtOrBefore(chunks, chunk.position) + 1, 0, chunk);
+    this.order.push(chunk);
+    this.live.add(chunk);
     this.bytes += chunk.length;
-    while (this.bytes > this.budgetBytes && this.chunks.length > 1) {
-      this.bytes -= this.chunks.shift()!.length;
+    while ((this.bytes > this.budgetBytes || this.live.size > this.maxChunks) && this.live.size > 1) {
+      this.evictOldest();
     }
     return chunk;
   }
 
   /** Forgets the chunks of a deleted or closed segment. */
   drop(segment: Segment): void {
-    for (let i = this.chunks.length - 1; i >= 0; i--) {
-      if (this.chunks[i]!.segment === segment) {
-        this.bytes -= this.chunks[i]!.length;
-        this.chunks.splice(i, 1);
-      }
+    const chunks = this.bySegment.get(segment);
+    if (!chunks) return;
+    this.bySegment.delete(segment);
+    for (const c of chunks) {
+      this.live.delete(c);
+      this.bytes -= c.length;
+    }
+    this.compact();
+  }
+
+  private evictOldest(): void {
+    while (this.head < this.order.length) {
+      const c = this.order[this.head++]!;
+      if (!this.live.delete(c)) continue;
+      this.bytes -= c.length;
+      const chunks = this.bySegment.get(c.segment)!;
+      chunks.splice(chunks.indexOf(c, lastBefore(chunks, c.position) + 1), 1);
+      if (chunks.length === 0) this.bySegment.delete(c.segment);
+      break;
+    }
+    this.compact();
+  }
+
+  /** Drops the consumed front of the eviction order once it is most of the array. */
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head).filter((c) => this.live.has(c));
+      this.head = 0;
     }
   }
+}
+
+/** Index of the last chunk whose position is ≤ `position`, or -1. */
+function lastAtOrBefore(chunks: Chunk[], position: number): number {
+  let lo = 0;
+  let hi = chunks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (chunks[mid]!.position <= position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** Index of the last chunk whose position is < `position`, or -1. */
+function lastBefore(chunks: Chunk[], position: number): number {
+  let lo = 0;
+  let hi = chunks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (chunks[mid]!.position < position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
 }
