@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { flattenSnapshot, type Sample } from './lab-probe.js';
-import { addDerived, compareValues, evaluate } from './expectation-evaluator.js';
+import { addDerived, compareValues, evaluate, tallyVerdicts } from './expectation-evaluator.js';
 import type { MetricsSnapshot } from '../measurement/measurement-api.js';
 
 const snapshot = (share: number | null, lag: number): MetricsSnapshot => ({
@@ -77,8 +77,13 @@ describe('expectation evaluator (over MetricsSnapshot values)', () => {
     expect(
       evaluate({ ...e, op: '<', at: { from: 'start', to: 20, hold: 'never' } }, samples, 20).status,
     ).toBe('fail');
-    // null (no closed window yet) never satisfies a numeric comparison
-    expect(evaluate({ ...e, at: 0 }, samples, 20).status).toBe('fail');
+    // null (no closed window yet) decides nothing under an ordering: not measured, never a pass
+    expect(evaluate({ ...e, at: 0 }, samples, 20).status).toBe('not-measured');
+    // a range whose first sample is null: decided on the others when they fail or it is `sometime`
+    expect(evaluate({ ...e, at: { from: 'start', to: 'end', hold: 'sometime' } }, samples, 20).status).toBe(
+      'pass',
+    );
+    expect(evaluate({ ...e, at: { from: 'start', to: 15 } }, samples, 20).status).toBe('fail');
   });
 
   it('compares with another metric times a factor', () => {
@@ -97,13 +102,34 @@ describe('expectation evaluator (over MetricsSnapshot values)', () => {
     expect(v).toMatchObject({ status: 'pass', observed: [{ value: 8000, against: 6000 }] });
   });
 
-  it('says unavailable, never pass, when a metric is missing', () => {
+  it('says not-measured, never pass, when a metric is missing', () => {
     const v = evaluate(
       { name: 'm', metric: 'maintenance.kappa.implementations', op: '==', value: 1, at: 'end' },
       samples,
       20,
     );
-    expect(v.status).toBe('unavailable');
+    expect(v.status).toBe('not-measured');
+    expect(v.detail).toMatch(/^not measured: .*maintenance\.kappa\.implementations/);
+  });
+
+  it('says not-measured when an ordering meets a null value or no sample, and tallies it apart', () => {
+    const blank: Sample[] = [
+      { t: 5, at: 5000, source: 'measurement', values: { 'correctness.speed.views.correctShare': null } },
+    ];
+    const v = evaluate(
+      { name: 'speed', metric: 'correctness.speed.views.correctShare', op: '>=', value: 0.99, at: 'end' },
+      blank,
+      5,
+    );
+    expect(v.status).toBe('not-measured');
+    expect(v.detail).toContain('was null at 5 s');
+    const none = evaluate({ name: 'n', metric: 'ingested', op: '>', value: 0, at: 3 }, [], 5);
+    expect(none.status).toBe('not-measured');
+    expect(tallyVerdicts([v, none, { status: 'pass' }, { status: 'fail' }, { status: 'pending' }])).toEqual({
+      passed: 1,
+      failed: 1,
+      notMeasured: 2,
+    });
   });
 
   it('compares with floating-point slack and only numbers with < and >', () => {

@@ -1,7 +1,29 @@
 import type { MetricValue, Sample } from './lab-probe.js';
 import type { Comparison, Expectation } from './scenario-types.js';
 
-export type VerdictStatus = 'pass' | 'fail' | 'unavailable';
+/**
+ * pass / fail: decided on measured values. not-measured: no value to decide on (no sample in the
+ * time range, a metric the samples lack, or a value such as a correct share that is null because
+ * nothing was measured yet); it is not a pass, and the run does not pass with one.
+ */
+export type VerdictStatus = 'pass' | 'fail' | 'not-measured';
+
+/** How many verdicts of a run passed, failed and were not measured. */
+export interface VerdictTally {
+  passed: number;
+  failed: number;
+  notMeasured: number;
+}
+
+export function tallyVerdicts(verdicts: ReadonlyArray<{ status: string }>): VerdictTally {
+  const t: VerdictTally = { passed: 0, failed: 0, notMeasured: 0 };
+  for (const v of verdicts) {
+    if (v.status === 'pass') t.passed++;
+    else if (v.status === 'fail') t.failed++;
+    else if (v.status === 'not-measured') t.notMeasured++;
+  }
+  return t;
+}
 
 export interface Verdict {
   name: string;
@@ -45,7 +67,7 @@ const near = (a: number, b: number): boolean =>
 /**
  * Decides an expectation over the samples of a run (oldest first; the last one is the end).
  * A metric a sample does not have (e.g. maintenance.* before the measurement service exists) makes
- * the verdict `unavailable`, never a pass.
+ * the verdict `not-measured`, never a pass; so does a null value under an ordering (<, <=, >, >=).
  */
 export function evaluate(e: Expectation, samples: Sample[], duration: number): Verdict {
   const expected =
@@ -69,31 +91,52 @@ export function evaluate(e: Expectation, samples: Sample[], duration: number): V
     source,
   });
   const chosen = select(e, samples, duration);
-  if (chosen.length === 0) return verdict('unavailable', [], 'no sample was taken in the time range');
+  if (chosen.length === 0)
+    return verdict('not-measured', [], 'not measured: no sample was taken in the time range');
   const observed: Verdict['observed'] = [];
   for (const s of chosen) {
     if (!(e.metric in s.values))
       return verdict(
-        'unavailable',
+        'not-measured',
         [],
-        `the run's samples have no metric ${e.metric}${s.source === 'probe' && isMeasured(e.metric) ? ' (the measurement service is not part of this lab yet)' : ''}`,
+        `not measured: the run's samples have no metric ${e.metric}${s.source === 'probe' && isMeasured(e.metric) ? ' (the measurement service is not part of this lab yet)' : ''}`,
         s.source,
       );
     let against: MetricValue = e.value ?? null;
     if (e.than !== undefined) {
       if (!(e.than in s.values))
-        return verdict('unavailable', [], `the run's samples have no metric ${e.than}`, s.source);
+        return verdict(
+          'not-measured',
+          [],
+          `not measured: the run's samples have no metric ${e.than}`,
+          s.source,
+        );
       const other = s.values[e.than] ?? null;
       against = isNum(other) ? other * (e.factor ?? 1) : other;
     }
     observed.push({ t: s.t, value: s.values[e.metric] ?? null, against });
   }
-  const ok = observed.map((o) => compareValues(o.value, e.op, o.against));
+  // Under an ordering a null value (nothing measured yet) decides nothing: the verdict rests on the
+  // samples with values, and with none it is not measured.
+  const ordering = e.op !== '==' && e.op !== '!=';
+  const valued = ordering ? observed.filter((o) => isNum(o.value) && isNum(o.against)) : observed;
+  const blanks = observed.length - valued.length;
+  if (valued.length === 0) {
+    const o = observed[0]!;
+    const which = !isNum(o.value) ? e.metric : (e.than ?? e.metric);
+    return verdict(
+      'not-measured',
+      observed,
+      `not measured: ${which} was ${fmt(!isNum(o.value) ? o.value : o.against)} ${observed.length === 1 ? `at ${o.t} s` : `in all ${observed.length} samples`} (nothing to measure yet, e.g. no closed window in the range)`,
+      chosen.at(-1)!.source,
+    );
+  }
+  const ok = valued.map((o) => compareValues(o.value, e.op, o.against));
   const hold = typeof e.at === 'object' ? (e.at.hold ?? 'always') : 'always';
   const source = chosen.at(-1)!.source;
   const show = (o: Verdict['observed'][number]): string => `${fmt(o.value)} at ${o.t} s`;
   if (hold === 'always') {
-    const bad = observed.find((_, i) => !ok[i]);
+    const bad = valued.find((_, i) => !ok[i]);
     return bad
       ? verdict(
           'fail',
@@ -101,25 +144,32 @@ export function evaluate(e: Expectation, samples: Sample[], duration: number): V
           `${e.metric} was ${show(bad)}; expected ${e.op} ${fmt(bad.against)}`,
           source,
         )
-      : verdict(
-          'pass',
-          observed,
-          `${e.metric} ${e.op} ${fmt(observed.at(-1)!.against)} held (${observed.length === 1 ? show(observed[0]!) : `${observed.length} samples`})`,
-          source,
-        );
+      : blanks > 0
+        ? verdict(
+            'not-measured',
+            observed,
+            `not measured: ${e.metric} had no value in ${blanks} of ${observed.length} samples (it held in the other ${valued.length})`,
+            source,
+          )
+        : verdict(
+            'pass',
+            observed,
+            `${e.metric} ${e.op} ${fmt(valued.at(-1)!.against)} held (${valued.length === 1 ? show(valued[0]!) : `${valued.length} samples`})`,
+            source,
+          );
   }
   if (hold === 'sometime') {
-    const good = observed.find((_, i) => ok[i]);
+    const good = valued.find((_, i) => ok[i]);
     return good
       ? verdict('pass', observed, `${e.metric} was ${show(good)} (${e.op} ${fmt(good.against)})`, source)
       : verdict(
           'fail',
           observed,
-          `${e.metric} never met ${e.op} ${fmt(observed[0]!.against)} in ${observed.length} samples (last ${show(observed.at(-1)!)})`,
+          `${e.metric} never met ${e.op} ${fmt(valued[0]!.against)} in ${valued.length} samples (last ${show(valued.at(-1)!)})`,
           source,
         );
   }
-  const hit = observed.find((_, i) => ok[i]);
+  const hit = valued.find((_, i) => ok[i]);
   return hit
     ? verdict(
         'fail',
@@ -130,7 +180,7 @@ export function evaluate(e: Expectation, samples: Sample[], duration: number): V
     : verdict(
         'pass',
         observed,
-        `${e.metric} never met ${e.op} ${fmt(observed[0]!.against)} (${observed.length} samples)`,
+        `${e.metric} never met ${e.op} ${fmt(valued[0]!.against)} (${valued.length} samples)`,
         source,
       );
 }

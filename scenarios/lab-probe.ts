@@ -51,7 +51,7 @@ export function measurementOf(lab: Lab): Measurement | undefined {
  * Takes a sample: the runner's own recount of every layer against its truth oracle (recount.*),
  * direct reads of the lab (lab.*), and the measurement service's snapshot (correctness.*, latency.*,
  * batchBoundaryLagMs, maintenance.*, ...) — or, while the lab has no measurement service, the
- * same paths filled from the recount (maintenance.* then stays unavailable).
+ * same paths filled from the recount (maintenance.* then stays not measured).
  */
 export async function takeSample(lab: Lab, truth: TruthTracker, state: ProbeState): Promise<Sample> {
   const s = lab.services;

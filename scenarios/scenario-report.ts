@@ -68,7 +68,7 @@ figure{background:#fff;border:1px solid #dde2ea;border-radius:8px;padding:.6em}
 h1{margin-bottom:.2em} .meta{color:#666} table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:.4em;vertical-align:top;text-align:left}
 tr.pass td:first-child{color:#2a7d2a;font-weight:bold} tr.fail td:first-child{color:#c0392b;font-weight:bold}
-tr.unavailable td:first-child,tr.pending td:first-child{color:#888}
+tr.not-measured td:first-child,tr.pending td:first-child{color:#888}
 .lesson{color:#666;font-size:.9em} .charts{display:grid;grid-template-columns:1fr 1fr;gap:1em}
 figure{margin:0} figcaption{font-weight:bold;margin-bottom:.3em} .legend span{margin-right:1em}
 .summary{font-size:1.2em;padding:.5em;border-radius:4px} .ok{background:#e6f4e6} .bad{background:#fbe9e7}
@@ -76,7 +76,7 @@ figure{margin:0} figcaption{font-weight:bold;margin-bottom:.3em} .legend span{ma
 <h1>${esc(r.title)}</h1>
 <div class="meta">scenario <code>${esc(r.scenarioId)}</code> · run ${esc(r.runId)} · ${r.mode} mode · seed ${r.seed} · ${r.progress.duration} s of scenario time · ${esc(r.startedAt)}</div>
 <p>${esc(r.goal)}</p>
-<p class="summary ${r.passed ? 'ok' : 'bad'}">${r.state === 'failed' ? `Run failed: ${esc(r.error ?? '')}` : r.passed ? 'Every expectation held (or could not be measured).' : 'Some expectations failed.'}</p>
+<p class="summary ${r.passed ? 'ok' : 'bad'}">${r.state === 'failed' ? `Run failed: ${esc(r.error ?? '')}` : r.passed ? 'Every expectation held, each on a measured value.' : 'Not every expectation held.'}${r.tally ? ` ${r.tally.passed} passed, ${r.tally.failed} failed, ${r.tally.notMeasured} not measured.` : ''}</p>
 <h2>Verdicts</h2>
 <table><tr><th></th><th>expectation</th><th>metric</th><th>observed</th></tr>
 ${verdicts}</table>

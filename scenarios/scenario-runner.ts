@@ -8,7 +8,14 @@ import type { LabConfig } from '../kernel/config/defaults.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { LabError, isLabError } from '../kernel/errors/lab-error.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
-import { addDerived, evaluate, select, type Verdict } from './expectation-evaluator.js';
+import {
+  addDerived,
+  evaluate,
+  select,
+  tallyVerdicts,
+  type Verdict,
+  type VerdictTally,
+} from './expectation-evaluator.js';
 import { takeSample, type MetricValue, type ProbeState, type Sample } from './lab-probe.js';
 import { runAction } from './scenario-actions.js';
 import { RunControl } from './run-control.js';
@@ -71,8 +78,10 @@ export interface ScenarioRunState {
   timeline: TimelineEntry[];
   /** one per expectation: pending until its time range is over */
   verdicts: Array<Verdict | PendingVerdict>;
-  /** every decided verdict passed or was unavailable; null while running */
+  /** every verdict passed (a failed or not-measured one fails the run); null while running */
   passed: boolean | null;
+  /** passed / failed / not measured verdicts once the run is over; null while running */
+  tally: VerdictTally | null;
   /** the last sample's metrics */
   latest: Record<string, MetricValue> | null;
   error: string | null;
@@ -357,7 +366,8 @@ export async function runScenario(
     addDerived(samples, lastIntend);
     state.latest = samples.at(-1)!.values;
     state.verdicts = s.expectations.map((e) => evaluate(e, samples, s.duration));
-    state.passed = state.verdicts.every((v) => v.status !== 'fail');
+    state.tally = tallyVerdicts(state.verdicts);
+    state.passed = state.verdicts.every((v) => v.status === 'pass');
     state.state = 'completed';
   } catch (err) {
     state.state = 'failed';
@@ -423,6 +433,7 @@ export function initialRunState(
       lesson: e.lesson,
     })),
     passed: null,
+    tally: null,
     latest: null,
     error: null,
     startedAt: new Date().toISOString(),

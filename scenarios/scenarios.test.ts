@@ -9,7 +9,7 @@ import type { Expectation } from './scenario-types.js';
  * Every scenario in fast mode (virtual clock), decided on the lab's measurement service — the
  * numbers the dashboard and the reports show (metricsSource 'auto', as the CLI and the API run them):
  * the run completes, no action fails unexpectedly, every sample came from the measurement service,
- * and every expectation is decided on a real value (none is unavailable) and passes.
+ * and every expectation is decided on a real value (none is not measured) and passes.
  *
  * The runner's own recount (recount.*: its truth from the log in memory, the layers' answers through
  * GET /api/views, windows closed by the clock) shares no code with the measurement (DuckDB truth,
@@ -55,7 +55,7 @@ describe('teaching scenarios, fast mode, on the measurement service', () => {
       expect(r.verdicts).toHaveLength(s.expectations.length);
       expect(r.passed).toBe(true);
       // correctness figures are measured over closed windows only: a run that never closed one
-      // would make every "== 1" expectation unavailable, not pass
+      // would make every "== 1" expectation not-measured, not pass
       const end = r.samples.at(-1)!.values;
       expect(end['correctness.lambda.views.windows']).toBeGreaterThan(0);
       expect(end['correctness.kappa.views.windows']).toBeGreaterThan(0);

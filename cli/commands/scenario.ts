@@ -103,6 +103,10 @@ export function registerScenario(program: Command): void {
           console.log(
             `${v.status.toUpperCase().padEnd(11)} ${v.name}${'detail' in v ? ` — ${v.detail}` : ''}`,
           );
+        if (result.tally)
+          console.log(
+            `\n${result.tally.passed} passed, ${result.tally.failed} failed, ${result.tally.notMeasured} not measured`,
+          );
         if (result.error) console.error(`run failed: ${result.error}`);
         if (opts.report) {
           const files = writeReports(result, opts.report);

@@ -7,11 +7,12 @@ import { errorResponse } from './error-schema.js';
 
 const verdict = {
   type: 'object',
-  description: 'One expectation: pending until its time range is over, then pass, fail or unavailable.',
+  description:
+    'One expectation: pending until its time range is over, then pass, fail or not-measured (no value to decide on; the run does not pass).',
   properties: {
     name: { type: 'string' },
     metric: { type: 'string' },
-    status: { type: 'string', enum: ['pending', 'pass', 'fail', 'unavailable'] },
+    status: { type: 'string', enum: ['pending', 'pass', 'fail', 'not-measured'] },
     op: { type: 'string' },
     expected: { type: 'string' },
     detail: { type: 'string' },
@@ -81,7 +82,19 @@ export const runStateSchema = {
       },
     },
     verdicts: { type: 'array', items: verdict },
-    passed: { type: ['boolean', 'null'], description: 'no verdict failed (null while running)' },
+    passed: {
+      type: ['boolean', 'null'],
+      description: 'every verdict passed: a failed or not-measured one fails the run (null while running)',
+    },
+    tally: {
+      type: ['object', 'null'],
+      description: 'verdicts passed, failed and not measured, once the run is over (null before)',
+      properties: {
+        passed: { type: 'integer' },
+        failed: { type: 'integer' },
+        notMeasured: { type: 'integer' },
+      },
+    },
     latest: {
       type: ['object', 'null'],
       description: "the last sample's metrics by dotted path (docs/scenarios.md)",

@@ -14,7 +14,7 @@ const list = (x, key) => (Array.isArray(x) ? x : Array.isArray(x?.[key]) ? x[key
 const VERDICT_STYLE = {
   pass: ['✔', '#15803d'],
   fail: ['✘', '#b91c1c'],
-  unavailable: ['?', '#5b6678'],
+  'not-measured': ['?', '#5b6678'],
   pending: ['…', '#5b6678'],
 };
 

@@ -39,7 +39,7 @@ export class ChunkCache {
 
   constructor(
     private readonly budgetBytes: number,
-    private readonly maxChunks = 4096,
+    private readonly maxChunks = 256,
   ) {}
 
   /** How many chunks are cached (for tests and diagnostics). */
