@@ -127,6 +127,15 @@ describe('serving app (embedded lab, inject)', () => {
     const r2 = await lab.app.inject({ url: '/api/nope' });
     expect(r2.statusCode).toBe(404);
     expect(r2.json().error.code).toBe('LKL_ERR_API_NOT_FOUND');
+    // a path that exists with other methods: 405 and Allow, also under a path parameter
+    const r4 = await lab.app.inject({ url: '/api/views', method: 'DELETE' });
+    expect(r4.statusCode).toBe(405);
+    expect(r4.headers.allow).toBe('GET, HEAD');
+    expect(r4.json().error.code).toBe('LKL_ERR_API_METHOD_NOT_ALLOWED');
+    const r5 = await lab.app.inject({ url: '/api/scenarios/runs/abc', method: 'PUT' });
+    expect(r5.statusCode).toBe(405);
+    expect(r5.headers.allow).toMatch(/DELETE/);
+    expect(r5.headers.allow).toMatch(/GET/);
     const r3 = await lab.app.inject({ url: '/api/events?firstLine=0', method: 'POST', payload: [event()] });
     expect(r3.statusCode).toBe(400);
   });

@@ -117,6 +117,11 @@ export const ERROR_CODES = {
     summary: 'An unexpected error; the server log has the stack.',
   },
   LKL_ERR_API_NOT_FOUND: { http: 404, retriable: false, summary: 'The API resource does not exist.' },
+  LKL_ERR_API_METHOD_NOT_ALLOWED: {
+    http: 405,
+    retriable: false,
+    summary: 'The path exists but not with this method; the Allow header lists the methods it takes.',
+  },
   LKL_ERR_API_UNAUTHORIZED: {
     http: 401,
     retriable: false,

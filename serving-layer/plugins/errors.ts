@@ -45,13 +45,60 @@ export function registerErrorHandling(app: FastifyInstance): void {
           : redactUrls(err.message);
     return reply.status(status).send({ error: { code, message, retriable: status >= 500 } });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({
+  const routes = new RouteMethods();
+  app.addHook('onRoute', (r) => routes.add(r.url, r.method));
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = routes.allowed(request.url.split('?')[0]!);
+    if (allowed.length > 0) {
+      return reply
+        .status(405)
+        .header('allow', allowed.join(', '))
+        .send({
+          error: {
+            code: 'LKL_ERR_API_METHOD_NOT_ALLOWED',
+            message: `${request.method} is not a method of ${request.url.split('?')[0]}; it takes ${allowed.join(', ')} (the Allow header). The API is listed at /docs.`,
+            retriable: false,
+          },
+        });
+    }
+    return reply.status(404).send({
       error: {
         code: 'LKL_ERR_API_NOT_FOUND',
         message: `No route ${request.method} ${request.url}. The API is listed at /docs.`,
         retriable: false,
       },
-    }),
-  );
+    });
+  });
+}
+
+/**
+ * The methods of every registered route by path pattern (`:param` segments, a trailing `*`), so
+ * that a request whose path exists with other methods gets 405 and `Allow` instead of 404.
+ */
+export class RouteMethods {
+  private readonly patterns = new Map<string, { re: RegExp; methods: Set<string> }>();
+
+  add(url: string, method: string | string[]): void {
+    let p = this.patterns.get(url);
+    if (!p) {
+      const re = new RegExp(
+        `^${url
+          .split('/')
+          .map((seg) =>
+            seg === '*' ? '.*' : seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+          )
+          .join('/')}/?$`,
+      );
+      this.patterns.set(url, (p = { re, methods: new Set() }));
+    }
+    for (const m of Array.isArray(method) ? method : [method]) p.methods.add(m.toUpperCase());
+  }
+
+  /** The methods `path` takes, sorted; empty when no route has this path. */
+  allowed(path: string): string[] {
+    const out = new Set<string>();
+    for (const { re, methods } of this.patterns.values())
+      if (re.test(path)) for (const m of methods) out.add(m);
+    return [...out].sort();
+  }
 }
