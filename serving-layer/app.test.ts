@@ -136,6 +136,14 @@ describe('serving app (embedded lab, inject)', () => {
     expect(r5.statusCode).toBe(405);
     expect(r5.headers.allow).toMatch(/DELETE/);
     expect(r5.headers.allow).toMatch(/GET/);
+    // a JSON body is taken as typed: null is not a boolean (no silent coercion)
+    const r6 = await lab.app.inject({
+      method: 'POST',
+      url: '/api/scenarios/ysb-baseline/runs',
+      payload: { fast: null },
+    });
+    expect(r6.statusCode).toBe(400);
+    expect(r6.json().error.message).toMatch(/fast/);
     const r3 = await lab.app.inject({ url: '/api/events?firstLine=0', method: 'POST', payload: [event()] });
     expect(r3.statusCode).toBe(400);
   });

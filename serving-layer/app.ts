@@ -15,6 +15,7 @@ import { statusRoutes } from './plugins/status.js';
 import { streamRoutes } from './plugins/stream.js';
 import { viewRoutes } from './plugins/views.js';
 import { registerSecurity } from './security/security.js';
+import { requestValidatorCompiler } from './validation.js';
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
@@ -33,8 +34,8 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
         : (options.logger ?? false),
     // Every route but POST /api/events (its own limit, ingest.maxBodyBytes) takes small bodies.
     bodyLimit: lab.config.server.maxBodyBytes,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },
   });
+  app.setValidatorCompiler(requestValidatorCompiler());
   registerErrorHandling(app);
   // Token on control routes, CSRF and DNS-rebinding checks, rate limits: before any route (docs/security.md).
   await registerSecurity(app, lab.config.server);
