@@ -17,6 +17,27 @@ import { viewRoutes } from './plugins/views.js';
 import { registerSecurity } from './security/security.js';
 import { requestValidatorCompiler } from './validation.js';
 
+/**
+ * The document generator marks every request body required; a route whose body schema is nullable
+ * (POST /api/lambda/batch-runs) takes none, and its document says so.
+ */
+function optionalNullableBodies<T>(doc: T): T {
+  const paths =
+    (doc as { paths?: Record<string, Record<string, { requestBody?: OpenApiBody }>> }).paths ?? {};
+  for (const ops of Object.values(paths))
+    for (const op of Object.values(ops)) {
+      const body = op.requestBody;
+      if (body?.content && Object.values(body.content).every((c) => c.schema?.nullable === true))
+        body.required = false;
+    }
+  return doc;
+}
+
+interface OpenApiBody {
+  required?: boolean;
+  content?: Record<string, { schema?: { nullable?: boolean } }>;
+}
+
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
 }
@@ -48,6 +69,8 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
           'Run Lambda and Kappa side by side on YSB; every number the dashboard shows comes from here.',
       },
     },
+    transformObject: (documentObject) =>
+      optionalNullableBodies((documentObject as { openapiObject: Record<string, unknown> }).openapiObject),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   registerQueryTiming(app, lab);

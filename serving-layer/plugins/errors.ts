@@ -1,6 +1,9 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isLabError } from '../../kernel/errors/lab-error.js';
 import { redactUrls } from '../../kernel/util/redact.js';
+import { isControlRoute } from '../security/control-routes.js';
+import { RATE_LIMIT_EXEMPT_ROUTES } from '../security/security.js';
+import { errorResponse } from './error-schema.js';
 
 /** Every error answer has one shape: { error: { code, message, retriable, details? } }. */
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -46,7 +49,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.status(status).send({ error: { code, message, retriable: status >= 500 } });
   });
   const routes = new RouteMethods();
-  app.addHook('onRoute', (r) => routes.add(r.url, r.method));
+  app.addHook('onRoute', (r) => {
+    routes.add(r.url, r.method);
+    documentErrorResponses(r as unknown as Parameters<typeof documentErrorResponses>[0]);
+  });
   app.setNotFoundHandler((request, reply) => {
     const allowed = routes.allowed(request.url.split('?')[0]!);
     if (allowed.length > 0) {
@@ -69,6 +75,50 @@ export function registerErrorHandling(app: FastifyInstance): void {
       },
     });
   });
+}
+
+/**
+ * States in the OpenAPI document the error answers every /api route can give besides its own
+ * (which a route lists itself: 404 for an unknown run, 409 for a refused command, ...): 400 when
+ * it validates a part of the request, 413/415 when it takes a body, 401/403 on a control route
+ * (docs/security.md), 429 when it is rate-limited (server.rateLimit). A status the route already
+ * lists is left as it is.
+ */
+export function documentErrorResponses(r: {
+  url: string;
+  method: string | string[];
+  schema?: Record<string, unknown>;
+  config?: { control?: boolean; rateLimit?: unknown };
+}): void {
+  if (!r.url.startsWith('/api/') || !r.schema || r.schema.hide === true) return;
+  const methods = Array.isArray(r.method) ? r.method : [r.method];
+  const response = ((r.schema.response as Record<string, unknown> | undefined) ??= {});
+  const add = (status: number, description: string): void => {
+    if (!(status in response) && !(String(status) in response)) response[status] = errorResponse(description);
+  };
+  // A route that states only its errors still answers 2xx: say so, without a schema (the body
+  // is serialised as it is; the route's summary says what it holds).
+  if (!Object.keys(response).some((k) => k.startsWith('2'))) response['2xx'] = { description: 'success' };
+  const validates = ['body', 'querystring', 'params', 'headers'].some((k) => r.schema![k] !== undefined);
+  const hasBody = methods.some((m) => !['GET', 'HEAD', 'OPTIONS', 'DELETE'].includes(m.toUpperCase()));
+  if (validates || hasBody)
+    add(400, 'LKL_ERR_API_BAD_REQUEST: the request does not match this schema (the message names the field)');
+  if (hasBody) {
+    add(413, 'LKL_ERR_API_BAD_REQUEST: the body is larger than the limit (server.maxBodyBytes)');
+    add(415, 'LKL_ERR_API_BAD_REQUEST: the content type is not application/json');
+  }
+  if (methods.some((m) => isControlRoute(m, r.config))) {
+    add(401, 'LKL_ERR_API_UNAUTHORIZED: a control route without the bearer token (server.token)');
+    add(
+      403,
+      'LKL_ERR_API_FORBIDDEN: a cross-site or rebinding request to a control route (docs/security.md)',
+    );
+  }
+  if (!RATE_LIMIT_EXEMPT_ROUTES.has(r.url) && r.config?.rateLimit !== false)
+    add(
+      429,
+      'LKL_ERR_API_RATE_LIMITED: more requests per minute than server.rateLimit (Retry-After says when)',
+    );
 }
 
 /**

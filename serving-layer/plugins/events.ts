@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { LabError } from '../../kernel/errors/lab-error.js';
 import { IngestService } from '../../kernel/ingest/ingest-service.js';
 import type { LabServices } from '../lab-services.js';
+import { errorResponse } from './error-schema.js';
 
 /** POST /api/events: NDJSON or a JSON array of YSB events; invalid records go to the dead-letter topic. */
 export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
@@ -22,6 +23,12 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
         tags: ['events'],
         summary:
           'Append YSB events to the log (NDJSON, one event per line, or a JSON array). Invalid records go to the dead-letter topic with their line and reason.',
+        consumes: ['application/x-ndjson', 'application/json', 'text/plain'],
+        body: {
+          type: 'string',
+          description:
+            'Required: YSB events as NDJSON (one JSON object per line) or as one JSON array; read as text and split here, so that a bad record goes to the dead letters instead of failing the request. An empty body is 400 LKL_ERR_INGEST_BODY_INVALID.',
+        },
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -39,6 +46,12 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
           },
         },
         response: {
+          400: errorResponse(
+            'LKL_ERR_INGEST_BODY_INVALID (the body is empty or not NDJSON / a JSON array) or LKL_ERR_API_BAD_REQUEST (query parameters)',
+          ),
+          429: errorResponse(
+            "LKL_ERR_INGEST_BACKPRESSURE (the lab's consumers are more than backpressure.maxLagEvents behind; nothing appended) or LKL_ERR_API_RATE_LIMITED; Retry-After says when to try again",
+          ),
           200: {
             type: 'object',
             properties: {

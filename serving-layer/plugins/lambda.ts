@@ -51,9 +51,11 @@ export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabService
         tags: ['lambda'],
         summary:
           'Start a batch run now (coalesces with one already waiting). Returns the run; poll GET /api/lambda/batch-runs/:id.',
+        // The body is optional: no body (or an empty object) starts a run triggered by "api".
         body: {
           type: 'object',
           nullable: true,
+          description: 'Optional. `trigger` names who asked for the run (default "api").',
           additionalProperties: false,
           properties: { trigger: { type: 'string', maxLength: 50 } },
         },

@@ -28,7 +28,11 @@ export async function viewRoutes(app: FastifyInstance, opts: { lab: LabServices 
             arch: { type: 'string', enum: ['lambda', 'batch', 'speed', 'kappa'] },
             metric: { type: 'string', enum: ['views', 'distinct_users'], default: 'views' },
             from: { type: 'integer', minimum: 0, description: 'event time, epoch ms (inclusive)' },
-            to: { type: 'integer', minimum: 0, description: 'event time, epoch ms (exclusive)' },
+            to: {
+              type: 'integer',
+              minimum: 0,
+              description: `event time, epoch ms (exclusive); must be greater than \`from\`, and the range at most ${MAX_QUERY_WINDOWS.toLocaleString('en-US')} windows of 10 s (else 400)`,
+            },
             campaign: { type: 'string', format: 'uuid' },
           },
         },
