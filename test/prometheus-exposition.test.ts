@@ -4,7 +4,7 @@
  * with values that match what the lab did (events appended, queries served, windows sampled).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,12 +14,23 @@ import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import type { MetricsSnapshot } from '../measurement/measurement-api.js';
+import { projectRoot } from '../kernel/util/project-root.js';
 import { describeWithTool } from '../test-support/infra.js';
 
 const PROMTOOL = '/usr/bin/promtool';
 const T0 = 1_700_000_000_000;
 const EVENTS = 10_000;
 const QUERIES = 3;
+
+interface Dashboard {
+  __inputs: Array<{ name: string; pluginId: string }>;
+  panels: Array<{
+    type: string;
+    title: string;
+    datasource?: { uid: string };
+    targets?: Array<{ expr: string }>;
+  }>;
+}
 
 /** Samples of the exposition: `name{labels}` → value. */
 function samples(text: string): Map<string, number> {
@@ -142,5 +153,33 @@ describeWithTool(PROMTOOL, 'prometheus')('GET /metrics passes promtool check met
     // catch-up data: the windows ended long before the lab read them, so every one is past the last bucket
     expect(series.get('lklab_final_event_latency_seconds_bucket{le="60",arch="lambda"}')).toBe(0);
     expect(series.get('lklab_final_event_latency_p50_seconds{arch="lambda"}')).toBeGreaterThan(60);
+  });
+
+  it('serves every series the Grafana dashboard queries, in valid PromQL', () => {
+    const dashboard = JSON.parse(
+      readFileSync(join(projectRoot(), 'docs', 'grafana', 'lambda-kappa-lab.json'), 'utf8'),
+    ) as Dashboard;
+    expect(dashboard.__inputs).toEqual([
+      expect.objectContaining({ name: 'DS_PROMETHEUS', pluginId: 'prometheus' }),
+    ]);
+    const queries = dashboard.panels.filter((p) => p.type !== 'row');
+    expect(queries.length).toBeGreaterThanOrEqual(8);
+    const exprs: string[] = [];
+    for (const p of queries) {
+      expect(p.datasource?.uid, p.title).toBe('${DS_PROMETHEUS}');
+      for (const t of p.targets ?? []) exprs.push(t.expr);
+    }
+    const names = new Set(exprs.flatMap((e) => e.match(/\b(?:lklab|process|nodejs)_\w+/g) ?? []));
+    expect(names.size).toBeGreaterThanOrEqual(10);
+    for (const name of names) expect(text, name).toMatch(new RegExp(`^${name}[{ ]`, 'm'));
+    // promtool parses every query as a recording rule (Grafana's variables replaced)
+    const rules = join(dir, 'dashboard-rules.yml');
+    const rule = (e: string, i: number) =>
+      `      - record: lklab:dashboard_query_${i}\n        expr: ${JSON.stringify(
+        e.replaceAll('$__rate_interval', '1m').replaceAll('$instance', '.*'),
+      )}`;
+    writeFileSync(rules, `groups:\n  - name: dashboard\n    rules:\n${exprs.map(rule).join('\n')}\n`);
+    const check = spawnSync(PROMTOOL, ['check', 'rules', rules], { encoding: 'utf8' });
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
   });
 });
