@@ -112,8 +112,12 @@ describe('Prometheus exposition (prom-client, one registry per lab)', () => {
     expect(text).toMatch(/^process_resident_memory_bytes \d/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
     expect(text).not.toContain('nodejs_active_handles_total');
-    await prom.metrics();
-    expect(reads.snapshots).toBe(2);
+    // concurrent scrapes run one after the other, each with its own snapshot and every series
+    const [x, y] = await Promise.all([prom.metrics(), prom.metrics()]);
+    expect(reads.snapshots).toBe(3);
+    const lab = (t: string) => t.split('\n').filter((l) => l.startsWith('lklab_'));
+    expect(lab(x)).toEqual(lab(text));
+    expect(lab(y)).toEqual(lab(text));
   });
 
   it('observes histograms per request and per final-event sample, separately per lab', async () => {

@@ -50,11 +50,13 @@ const FIGURES = ['p50', 'p90', 'p99', 'max'] as const satisfies ReadonlyArray<ke
  * Every series is in base units (seconds, bytes); counters end in `_total`.
  */
 export class LabPrometheus {
-  readonly registry = new Registry();
+  private readonly registry = new Registry();
   private readonly requests: Histogram<'route'>;
   private readonly finalEvent: Histogram<'arch'>;
   private scrape: Scrape | undefined;
   private withProcess = false;
+  /** Scrapes run one after the other: the collectors set a metric's samples, then it is rendered. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly sources: PrometheusSources) {
     const registers = [this.registry];
@@ -91,17 +93,22 @@ export class LabPrometheus {
   }
 
   /** The exposition text: one snapshot and one read of the consumer groups for the whole scrape. */
-  async metrics(): Promise<string> {
+  metrics(): Promise<string> {
+    const run = this.queue.then(() => this.render());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async render(): Promise<string> {
     if (!this.withProcess) {
       for (const m of processMetrics()) this.registry.registerMetric(m);
       this.withProcess = true;
     }
-    const scrape = this.read();
-    this.scrape = scrape;
+    this.scrape = this.read();
     try {
       return await this.registry.metrics();
     } finally {
-      if (this.scrape === scrape) this.scrape = undefined;
+      this.scrape = undefined;
     }
   }
 
@@ -121,6 +128,7 @@ export class LabPrometheus {
     labelNames: string[],
     fill: (scrape: Scrape, put: Put) => Promise<void>,
   ): void {
+    // Outside metrics() (prom-client's own aggregation) a collector reads for itself.
     const current = (): Scrape => this.scrape ?? this.read();
     const registers = [this.registry];
     if (type === 'gauge') {
