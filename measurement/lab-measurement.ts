@@ -19,7 +19,7 @@ import type { SpeedLayer } from '../speed-layer/speed-layer.js';
 import { correctness, closedBefore, type CellValues } from './correctness.js';
 import { archOfComponent, type CpuMeter } from './cpu-meter.js';
 import { divergenceCells } from './divergence.js';
-import { FinalEventLatency } from './latency.js';
+import { FinalEventLatency, type FinalEventLatencyListener } from './latency.js';
 import { SampleRing, latencyFigures } from './latency-figures.js';
 import { readLayers } from './layer-values.js';
 import { codeFigures, diskBytes, LOGIC_CODEBASES } from './maintenance-cost.js';
@@ -169,6 +169,10 @@ export class LabMeasurement implements Measurement {
       );
     }
     await this.oracle.sync(timeoutMs);
+  }
+
+  onFinalEventLatency(listener: FinalEventLatencyListener): () => void {
+    return this.latency.onSample(listener);
   }
 
   recordQuery(_route: string, ms: number): void {

@@ -10,6 +10,18 @@ const MAX_WINDOWS_PER_ROUND = 200;
 /** A window nobody wrote this long after it became final is given up (ms). */
 const GIVE_UP_MS = 60_000;
 
+/** Called once per (campaign, window) sample, with its latency in ms, as the sample is taken. */
+export type FinalEventLatencyListener = (arch: ArchName, latencyMs: number) => void;
+
+/** A listener's failure never changes what is sampled. */
+function notify(listener: FinalEventLatencyListener, arch: ArchName, ms: number): void {
+  try {
+    listener(arch, ms);
+  } catch {
+    // the listener's own concern (an exporter); the sample is kept either way
+  }
+}
+
 /**
  * YSB's final-event latency per architecture, read from what each architecture wrote:
  * `time_updated` of a (campaign, window) − window end, once the window is final (its end plus a
@@ -21,6 +33,7 @@ const GIVE_UP_MS = 60_000;
 export class FinalEventLatency {
   private readonly samples: Record<ArchName, SampleRing>;
   private readonly done: Record<ArchName, Set<number>> = { lambda: new Set(), kappa: new Set() };
+  private readonly listeners = new Set<FinalEventLatencyListener>();
 
   constructor(
     private readonly store: RealtimeStore,
@@ -28,6 +41,12 @@ export class FinalEventLatency {
     keep = 100_000,
   ) {
     this.samples = { lambda: new SampleRing(keep), kappa: new SampleRing(keep) };
+  }
+
+  /** Calls `listener` with every sample taken from now on (the Prometheus histogram); returns the unsubscribe. */
+  onSample(listener: FinalEventLatencyListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Samples the windows (from the truth oracle's list) that have become final by `now`. */
@@ -62,7 +81,12 @@ export class FinalEventLatency {
     const updated = await read(due);
     due.forEach((w, i) => {
       const times = updated[i] ?? [];
-      for (const t of times) if (t > 0) this.samples[arch].add(t - (w + WINDOW_MS));
+      for (const t of times) {
+        if (t <= 0) continue;
+        const ms = t - (w + WINDOW_MS);
+        this.samples[arch].add(ms);
+        for (const listener of this.listeners) notify(listener, arch, ms);
+      }
       if (times.length > 0 || w + WINDOW_MS + this.settleMs + GIVE_UP_MS <= now) done.add(w);
     });
   }

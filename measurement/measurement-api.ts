@@ -175,6 +175,11 @@ export interface Measurement {
   timeline(since?: number): TimelineMark[];
   /** waits until the truth oracle has read everything appended to the log so far (tests, fast-forward) */
   sync?(timeoutMs: number): Promise<void>;
+  /**
+   * calls `listener` with every final-event latency sample (ms) as it is taken, once per
+   * (campaign, window) and architecture; returns the unsubscribe (the Prometheus histogram)
+   */
+  onFinalEventLatency?(listener: (arch: ArchName, latencyMs: number) => void): () => void;
   /** records one served query's latency (the serving layer's onResponse hook) */
   recordQuery?(route: string, ms: number): void;
   start?(): Promise<void>;

@@ -3,10 +3,8 @@ import { closedBefore, correctness } from './correctness.js';
 import { attributeCause, hyperLogLogTolerance, type CauseInput } from './divergence.js';
 import { latencyFigures, percentile, SampleRing } from './latency-figures.js';
 import { linesChanged, logicLines } from './logic-lines.js';
-import { toPrometheus } from './prometheus.js';
 import { markOf } from './timeline.js';
 import { LAB_EVENTS } from '../kernel/instrumentation/lab-events.js';
-import type { MetricsSnapshot } from './measurement-api.js';
 
 describe('logic lines and the line diff', () => {
   it('drops blank lines and comments (SQL --, TS //, block and JSDoc comments), keeps strings that look like comments', () => {
@@ -187,59 +185,5 @@ describe('timeline marks', () => {
     ).toContain('job 1 → job 2');
     expect(markOf({ name: LAB_EVENTS.SPEED_FLUSH, at: 1, payload: {} })).toBeUndefined();
     expect(markOf({ name: LAB_EVENTS.KAPPA_CHECKPOINT, at: 1, payload: {} })).toBeUndefined();
-  });
-});
-
-describe('Prometheus text format', () => {
-  it('names, labels, quantiles, one HELP/TYPE per series, nulls left out', () => {
-    const s: MetricsSnapshot = {
-      at: 1,
-      closedBefore: 10,
-      correctness: [
-        {
-          layer: 'speed',
-          metric: 'views',
-          windows: 4,
-          correct: 3,
-          differ: 1,
-          missing: 0,
-          extra: 0,
-          correctShare: 0.75,
-          absError: 2,
-          relError: null,
-          truthLogicVersion: 1,
-          signedError: 2,
-        },
-      ],
-      latency: [{ arch: 'lambda', finalEvent: { count: 2, p50: 100, p90: 200, p99: 200, max: 200 } }],
-      batchBoundaryLagMs: null,
-      servingLatency: { count: 0, p50: null, p90: null, p99: null, max: null },
-      maintenance: [
-        {
-          arch: 'kappa',
-          implementations: 1,
-          logicFiles: [],
-          logicLines: 9,
-          linesChangedV1toV2: 3,
-          runningComponents: ['a', 'b'],
-          computeMs: { 'kappa-job-1': 12.5 },
-          workAmplification: 1,
-          storageBytes: 100,
-        },
-      ],
-      ingested: 42,
-    };
-    const text = toPrometheus(s);
-    expect(text).toContain('lklab_correctness_windows{layer="speed",metric="views",verdict="differ"} 1\n');
-    expect(text).toContain('lklab_correctness_correct_share{layer="speed",metric="views"} 0.75\n');
-    expect(text).not.toContain('lklab_correctness_rel_error{');
-    expect(text).toContain('lklab_final_event_latency_ms{arch="lambda",quantile="0.99"} 200\n');
-    expect(text).toContain('lklab_final_event_latency_ms_count{arch="lambda"} 2\n');
-    expect(text).toContain('lklab_compute_ms_total{arch="kappa",component="kappa-job-1"} 12.5\n');
-    expect(text).toContain('lklab_running_components{arch="kappa"} 2\n');
-    expect(text).toContain('lklab_events_ingested_total 42\n');
-    expect(text.match(/^# TYPE lklab_correctness_windows gauge$/gm)).toHaveLength(1);
-    for (const line of text.trim().split('\n'))
-      expect(line).toMatch(/^(# (HELP|TYPE) lklab_\w+ .+|lklab_\w+(\{[^}]*\})? -?[\d.e+-]+)$/);
   });
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The machine set-up the full test run needs (README: npm install && npm run test:full; .ci/run):
-# the Debian packages behind redis-server, java, mvn and chromium. When one is missing it installs
+# the Debian packages behind redis-server, java, mvn, chromium and promtool (prometheus: the test that
+# lints GET /metrics with `promtool check metrics`). When one is missing it installs
 # exactly the missing packages if it can (root and apt-get: apt-get update, apt-get install -y),
 # otherwise it stops at once (exit 2) with the one command to run. Then the Kafka jars
 # (scripts/stack/stack.sh fetch, a no-op when cached).
@@ -9,9 +10,9 @@
 set -euo pipefail
 cd "${BASH_SOURCE[0]%/*}/.."
 
-declare -A PACKAGE=([redis-server]=redis-server [java]=openjdk-17-jre-headless [mvn]=maven [chromium]=chromium)
+declare -A PACKAGE=([redis-server]=redis-server [java]=openjdk-17-jre-headless [mvn]=maven [chromium]=chromium [promtool]=prometheus)
 missing=()
-for tool in redis-server java mvn chromium; do
+for tool in redis-server java mvn chromium promtool; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${PACKAGE[$tool]}")
 done
 
@@ -29,7 +30,7 @@ if ((${#missing[@]})); then
     exit 2
   fi
 else
-  echo "[setup] redis-server, java, mvn and chromium are installed"
+  echo "[setup] redis-server, java, mvn, chromium and promtool are installed"
 fi
 [[ "${1:-}" == --check ]] && exit 0
 bash scripts/stack/stack.sh fetch

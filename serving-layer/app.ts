@@ -8,7 +8,7 @@ import { eventRoutes } from './plugins/events.js';
 import { healthRoutes } from './plugins/health.js';
 import { kappaRoutes } from './plugins/kappa.js';
 import { lambdaRoutes } from './plugins/lambda.js';
-import { metricsRoutes, registerQueryTiming } from './plugins/metrics.js';
+import { labPrometheus, metricsRoutes, registerQueryTiming } from './plugins/metrics.js';
 import { referenceRoutes } from './plugins/reference.js';
 import { scenarioRoutes } from './plugins/scenarios.js';
 import { statusRoutes } from './plugins/status.js';
@@ -73,7 +73,8 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
       optionalNullableBodies((documentObject as { openapiObject: Record<string, unknown> }).openapiObject),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  registerQueryTiming(app, lab);
+  const prometheus = labPrometheus(app, lab);
+  registerQueryTiming(app, lab, prometheus);
   await app.register(healthRoutes, { lab });
   await app.register(referenceRoutes, { lab });
   await app.register(statusRoutes, { lab });
@@ -81,7 +82,7 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
   await app.register(viewRoutes, { lab });
   await app.register(lambdaRoutes, { lab });
   await app.register(kappaRoutes, { lab });
-  await app.register(metricsRoutes, { lab });
+  await app.register(metricsRoutes, { lab, prometheus });
   await app.register(scenarioRoutes, { lab });
   await app.register(streamRoutes, { lab });
   await app.register(dashboardRoutes);

@@ -3,6 +3,7 @@
  * REDIS_URL. Locally, without them, such suites are skipped with a visible reason; in CI
  * (LKLAB_REQUIRE_INFRA=1, set by .ci/run) a missing server FAILS the suite instead of skipping it.
  */
+import { existsSync } from 'node:fs';
 import { describe } from 'vitest';
 
 export const requireInfra = process.env.LKLAB_REQUIRE_INFRA === '1' || process.env.CI === 'true';
@@ -23,18 +24,35 @@ export function redisUrl(): string | undefined {
 
 type Suite = (name: string, fn: () => void) => void;
 
-function gated(what: string, available: boolean): Suite {
+const STACK_HINT = {
+  missing: 'which is not configured',
+  fail: 'Run `npm run stack:up` and export the variables it prints.',
+  skip: 'not set; `npm run stack:up` then export it',
+};
+
+function gated(what: string, available: boolean, hint = STACK_HINT): Suite {
   if (available) return (name, fn) => describe(name, fn);
   if (requireInfra) {
     return (name) =>
       describe(name, () => {
         throw new Error(
-          `${name} needs ${what}, which is not configured, and LKLAB_REQUIRE_INFRA=1 forbids skipping it. Run \`npm run stack:up\` and export the variables it prints.`,
+          `${name} needs ${what}, ${hint.missing}, and LKLAB_REQUIRE_INFRA=1 forbids skipping it. ${hint.fail}`,
         );
       });
   }
-  return (name, fn) =>
-    describe.skip(`${name} [skipped: ${what} not set; \`npm run stack:up\` then export it]`, fn);
+  return (name, fn) => describe.skip(`${name} [skipped: ${what} ${hint.skip}]`, fn);
+}
+
+/**
+ * describe() for suites that run a machine tool from a Debian package (scripts/setup-machine.sh
+ * installs it): skipped without it, a failure with LKLAB_REQUIRE_INFRA=1.
+ */
+export function describeWithTool(path: string, debianPackage: string): Suite {
+  return gated(path, existsSync(path), {
+    missing: 'which is not installed',
+    fail: `Run \`bash scripts/setup-machine.sh\` (Debian package ${debianPackage}).`,
+    skip: `missing; \`bash scripts/setup-machine.sh\` installs ${debianPackage}`,
+  });
 }
 
 /** describe() for suites that need a real Kafka broker (KAFKA_BROKERS). */

@@ -1,5 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -15,6 +16,8 @@ import { buildReferenceData } from '../kernel/workload/reference-data.js';
 const ref = buildReferenceData();
 const N = 30_000;
 const SEED = 41;
+/** Linted by the embedded suite (test/prometheus-exposition.test.ts, which requires it); here when present. */
+const PROMTOOL = '/usr/bin/promtool';
 
 describeDistributed('measurement on Kafka + Redis', () => {
   let lab: Lab | undefined;
@@ -82,5 +85,19 @@ describeDistributed('measurement on Kafka + Redis', () => {
     expect(kappa.storage!.find((p) => p.part === 'log')!.bytes).toBeNull(); // not measurable on Kafka
     expect(kappa.storage!.find((p) => p.part === 'output tables')!.bytes).toBeGreaterThan(0);
     expect(kappa.runningComponents).toContain('event-log (kafka)');
+
+    // GET /metrics on Kafka: consumer lag per partition from the broker's committed offsets
+    const prom = await lab.app.inject({ url: '/metrics' });
+    expect(prom.statusCode, prom.body).toBe(200);
+    expect(prom.body).toContain(`lklab_events_ingested_total ${N}\n`);
+    const speedLag = prom.body.match(
+      /^lklab_consumer_lag_events\{group="lklab-speed",partition="\d+"\} \d+$/gm,
+    );
+    expect(speedLag?.length).toBeGreaterThan(0);
+    if (existsSync(PROMTOOL)) {
+      const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: prom.body, encoding: 'utf8' });
+      expect(`${lint.stdout}${lint.stderr}`).toBe('');
+      expect(lint.status).toBe(0);
+    }
   }, 300_000);
 });

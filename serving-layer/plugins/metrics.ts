@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { MeasuredMetric, Measurement } from '../../measurement/measurement-api.js';
 import { MAX_DIVERGENCE_WINDOWS } from '../../measurement/lab-measurement.js';
-import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from '../../measurement/prometheus.js';
+import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
+import { LabPrometheus } from '../../measurement/prometheus.js';
 import type { LabServices } from '../lab-services.js';
+import { groupLags } from './status.js';
 
 const nullableInt = { type: ['integer', 'null'] } as const;
 const nullableNum = { type: ['number', 'null'] } as const;
@@ -129,16 +131,48 @@ function measurementOf(lab: LabServices): Measurement {
   return lab.measurement;
 }
 
-/** Times every GET /api/views for the serving-latency figures (register before the routes). */
-export function registerQueryTiming(app: FastifyInstance, lab: LabServices): void {
+/** The serving layer's query routes: their latency is the serving latency. */
+export const QUERY_ROUTES: ReadonlySet<string> = new Set(['/api/views']);
+
+/**
+ * The lab's Prometheus exposition, wired to its measurement, log and back-pressure monitor; the
+ * final-event latency histogram follows the measurement's samples until the app closes.
+ */
+export function labPrometheus(app: FastifyInstance, lab: LabServices): LabPrometheus {
+  const prometheus = new LabPrometheus({
+    snapshot: () => lab.measurement.snapshot(),
+    consumerLag: () => groupLags(lab.log, AD_EVENTS_TOPIC),
+    backpressure: () => lab.lag.current,
+  });
+  const unsubscribe = lab.measurement.onFinalEventLatency?.((arch, ms) =>
+    prometheus.observeFinalEventLatency(arch, ms / 1000),
+  );
+  app.addHook('onClose', async () => unsubscribe?.());
+  return prometheus;
+}
+
+/**
+ * Times every successful request to a query route, for the serving-latency figures and the
+ * request-duration histogram (register before the routes).
+ */
+export function registerQueryTiming(
+  app: FastifyInstance,
+  lab: LabServices,
+  prometheus?: LabPrometheus,
+): void {
   app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.url === '/api/views' && reply.statusCode < 400)
-      lab.measurement.recordQuery?.('/api/views', reply.elapsedTime);
+    const route = request.routeOptions.url;
+    if (route === undefined || !QUERY_ROUTES.has(route) || reply.statusCode >= 400) return;
+    lab.measurement.recordQuery?.(route, reply.elapsedTime);
+    prometheus?.observeRequest(route, reply.elapsedTime / 1000);
   });
 }
 
-export async function metricsRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
-  const { lab } = opts;
+export async function metricsRoutes(
+  app: FastifyInstance,
+  opts: { lab: LabServices; prometheus: LabPrometheus },
+): Promise<void> {
+  const { lab, prometheus } = opts;
 
   app.get(
     '/api/metrics',
@@ -261,14 +295,15 @@ export async function metricsRoutes(app: FastifyInstance, opts: { lab: LabServic
     {
       schema: {
         tags: ['metrics'],
-        summary: 'The same snapshot in Prometheus text format (lklab_* series, docs/metrics.md).',
+        summary:
+          'Prometheus text format (docs/metrics.md names every series): a snapshot measured now as lklab_* gauges and counters in base units (lklab_correctness_*, lklab_compute_seconds_total, lklab_storage_bytes, lklab_batch_boundary_lag_seconds, …), consumer lag per group and partition (lklab_consumer_lag_events), back-pressure (lklab_backpressure_*), histograms lklab_final_event_latency_seconds{arch} and lklab_serving_request_duration_seconds{route}, and the process metrics process_* and nodejs_*.',
         produces: ['text/plain'],
         response: { 200: { type: 'string' } },
       },
     },
     async (_request, reply) => {
-      const text = toPrometheus(await measurementOf(lab).snapshot());
-      return reply.type(PROMETHEUS_CONTENT_TYPE).send(text);
+      const text = await prometheus.metrics();
+      return reply.type(prometheus.contentType).send(text);
     },
   );
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { GeneratorStats } from '../../kernel/workload/generator-runner.js';
 import type { LagSnapshot } from '../../kernel/ingest/lag-monitor.js';
+import type { EventLog, GroupLag } from '../../kernel/ports/event-log.js';
 import type { LabServices } from '../lab-services.js';
 
 export interface LabStatus {
@@ -23,6 +24,17 @@ export interface LabStatus {
   backpressure: LagSnapshot;
   ingest: { accepted: number; rejected: number };
   deadLetters: number;
+}
+
+/** Lag per partition of every consumer group that has committed an offset on `topic` (GET /metrics). */
+export async function groupLags(log: EventLog, topic: string): Promise<GroupLag[]> {
+  const lags: GroupLag[] = [];
+  for (const group of await log.listGroups()) {
+    const committed = await log.committedOffsets(group, topic);
+    if (committed.every((c) => c.offset === null)) continue;
+    lags.push(await log.lag(group, topic));
+  }
+  return lags;
 }
 
 /** Collects the log's topics, offsets and consumer-group lag. */
