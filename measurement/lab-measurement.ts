@@ -21,7 +21,8 @@ import { archOfComponent, type CpuMeter } from './cpu-meter.js';
 import { divergenceCells } from './divergence.js';
 import { FinalEventLatency, type FinalEventLatencyListener } from './latency.js';
 import { SampleRing, latencyFigures } from './latency-figures.js';
-import { readLayers } from './layer-values.js';
+import { readLayers, readServed } from './layer-values.js';
+import { ServedCorrectness, type WindowValues } from './served-correctness.js';
 import { codeFigures, diskBytes, LOGIC_CODEBASES } from './maintenance-cost.js';
 import type {
   CorrectnessFigures,
@@ -84,6 +85,7 @@ export class LabMeasurement implements Measurement {
   private readonly historyBuf: MetricsHistoryBuffer;
   private readonly timeline_ = new Timeline();
   private readonly latency: FinalEventLatency;
+  private readonly served = new ServedCorrectness({ maxTrackMs: 300_000, keepWindows: 360 });
   private readonly serving = new SampleRing(10_000);
   private readonly replayWork = new Map<number, number>();
   private crashes = 0;
@@ -141,6 +143,7 @@ export class LabMeasurement implements Measurement {
       repeat(SAMPLE_INTERVAL_MS, async () => {
         await this.deps.meter.tick();
         await this.latency.sample(this.oracle.windowStarts(), this.deps.clock.now());
+        await this.sampleServed();
       }),
       repeat(this.settings.intervalMs, async () => {
         this.historyBuf.add(await this.snapshot());
@@ -173,6 +176,28 @@ export class LabMeasurement implements Measurement {
 
   onFinalEventLatency(listener: FinalEventLatencyListener): () => void {
     return this.latency.onSample(listener);
+  }
+
+  /** What the serving layer answers now for the windows that closed lately (served correctness). */
+  private async sampleServed(): Promise<void> {
+    const now = this.deps.clock.now();
+    const src = { views: this.deps.batch.views, store: this.deps.store };
+    await this.served.sample(now, {
+      served: (arch, from, to) => readServed(src, arch, from, to, now),
+      finalBefore: () => closedBefore(this.oracle.watermark(), this.settings.allowedLatenessMs),
+      truth: async (from, to) => {
+        const version = await this.intendedLogicVersion();
+        const out = new Map<number, WindowValues>();
+        for (const t of (await this.oracle.cells(from, to)).values()) {
+          const v = truthValue(t, version, 'views');
+          if (v === undefined) continue;
+          let w = out.get(t.window);
+          if (!w) out.set(t.window, (w = new Map()));
+          w.set(t.campaign, v);
+        }
+        return out;
+      },
+    });
   }
 
   recordQuery(_route: string, ms: number): void {
@@ -266,6 +291,7 @@ export class LabMeasurement implements Measurement {
       closedBefore: closed,
       correctness: correctnessFigures,
       latency: this.latency.figures(),
+      served: this.served.figures(),
       batchBoundaryLagMs: current ? Math.max(0, at - current.boundary) : null,
       servingLatency: latencyFigures(this.serving.values()),
       maintenance: await this.maintenance(ingested, compute),

@@ -23,6 +23,27 @@ export interface KappaJobRef {
   state: string;
 }
 
+/**
+ * What GET /api/views?arch=…&metric=views answers over [from, to), by window then campaign (the
+ * serving layer's own query code).
+ */
+export async function readServed(
+  src: LayerSources,
+  arch: 'lambda' | 'kappa',
+  from: number,
+  to: number,
+  now: number,
+): Promise<Map<number, Map<string, number>>> {
+  const answer = await queryViews({ arch, metric: 'views', from, to }, src.views, src.store, now);
+  const out = new Map<number, Map<string, number>>();
+  for (const w of answer.windows) {
+    let m = out.get(w.window_start);
+    if (!m) out.set(w.window_start, (m = new Map()));
+    m.set(w.campaign_id, w.value);
+  }
+  return out;
+}
+
 /** Every layer's answers for a set of windows, read the way the serving layer reads them. */
 export interface LayerReadings {
   boundary: number | null;

@@ -4,6 +4,7 @@
  * The dashboard and the scenario runner read only these; every number in them is measured from
  * the running system (never a constant or a formula about it). docs/metrics.md defines each one.
  */
+import type { ServedFigures } from './served-correctness.js';
 
 /** Layers whose answers are checked against the truth oracle. */
 export type MeasuredLayer = 'batch' | 'speed' | 'lambda' | 'kappa' | 'kappa_candidate';
@@ -84,6 +85,12 @@ export interface MetricsSnapshot {
   closedBefore: number | null;
   correctness: CorrectnessFigures[];
   latency: ArchLatency[];
+  /**
+   * Served correctness per architecture: what GET /api/views answered for each closed window at
+   * fixed ages after it closed, judged against the final truth, and the time-to-correct per window
+   * (docs/metrics.md). Absent in snapshots from before it existed.
+   */
+  served?: ServedFigures[];
   /** now − batch boundary */
   batchBoundaryLagMs: number | null;
   /** serving layer query latency (GET /api/views), ms */

@@ -218,6 +218,32 @@ export class LabPrometheus {
     g('lklab_final_event_latency_samples', 'Final-event latency samples kept', ['arch'], (s, put) => {
       for (const a of s.latency) put({ arch: a.arch }, a.finalEvent.count);
     });
+    g(
+      'lklab_served_correct_share',
+      'Share of (campaign, window) cells GET /api/views served right, by seconds after the window closed (judged on the final truth)',
+      ['arch', 'age_seconds'],
+      (s, put) => {
+        for (const a of s.served ?? [])
+          for (const b of a.byAge) put({ arch: a.arch, age_seconds: String(b.ageMs / 1000) }, b.correctShare);
+      },
+    );
+    for (const f of ['p50', 'p90', 'max'] as const)
+      g(
+        `lklab_served_time_to_correct_${f}_seconds`,
+        `Time from a window's close until GET /api/views served its true values for good, ${f} over the judged windows`,
+        ['arch'],
+        (s, put) => {
+          for (const a of s.served ?? []) put({ arch: a.arch }, seconds(a.timeToCorrect[f]));
+        },
+      );
+    g(
+      'lklab_served_never_correct_windows',
+      'Judged windows not served right within 300 s of their close',
+      ['arch'],
+      (s, put) => {
+        for (const a of s.served ?? []) put({ arch: a.arch }, a.timeToCorrect.neverCorrect);
+      },
+    );
     g('lklab_batch_boundary_lag_seconds', 'now - the current batch view boundary', [], (s, put) =>
       put({}, seconds(s.batchBoundaryLagMs)),
     );

@@ -72,6 +72,42 @@ const maintenanceSchema = {
   },
 } as const;
 
+const servedSchema = {
+  type: 'object',
+  description:
+    'Served correctness of one architecture: what GET /api/views answered for each closed window at fixed ages after its close, judged on the final truth; and the time-to-correct per window',
+  properties: {
+    arch: { type: 'string', enum: ['lambda', 'kappa'] },
+    byAge: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          ageMs: { type: 'integer', description: 'ms after the window closed' },
+          windows: { type: 'integer' },
+          cells: { type: 'integer' },
+          correctShare: nullableNum,
+          windowsCorrectShare: nullableNum,
+        },
+      },
+    },
+    timeToCorrect: {
+      type: 'object',
+      properties: {
+        windows: { type: 'integer' },
+        p50: nullableNum,
+        p90: nullableNum,
+        max: nullableNum,
+        neverCorrect: { type: 'integer' },
+      },
+    },
+    recent: {
+      type: 'array',
+      items: { type: 'object', properties: { window: { type: 'integer' }, correctAtMs: nullableNum } },
+    },
+  },
+} as const;
+
 const snapshotSchema = {
   type: 'object',
   properties: {
@@ -85,6 +121,7 @@ const snapshotSchema = {
         properties: { arch: { type: 'string', enum: ['lambda', 'kappa'] }, finalEvent: latencySchema },
       },
     },
+    served: { type: 'array', items: servedSchema },
     batchBoundaryLagMs: nullableNum,
     servingLatency: latencySchema,
     maintenance: { type: 'array', items: maintenanceSchema },
