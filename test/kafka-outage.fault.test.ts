@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { createLab } from '../cli/runtime/lab-runtime.js';
+import { createLab } from '../lab/create-lab.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
 import { describeDistributed, kafkaBrokers, redisUrl } from '../test-support/infra.js';

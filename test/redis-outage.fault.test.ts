@@ -13,7 +13,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { createLab, type Lab } from '../cli/runtime/lab-runtime.js';
+import { createLab, type Lab } from '../lab/create-lab.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC, type YsbEvent } from '../kernel/events/ysb-event.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';

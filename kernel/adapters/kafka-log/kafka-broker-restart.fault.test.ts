@@ -18,7 +18,7 @@ import {
   stackScript,
   waitFor,
   repoRoot,
-} from './kafka-test-support.js';
+} from '../../../test-support/kafka-test-support.js';
 
 describeWithKafka('kafka event log: broker restart', () => {
   it.runIf(onLocalStack())(

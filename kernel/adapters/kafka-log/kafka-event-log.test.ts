@@ -37,7 +37,7 @@ import {
   waitFor,
   brokers,
   repoRoot,
-} from './kafka-test-support.js';
+} from '../../../test-support/kafka-test-support.js';
 describe('kafka adapter: pure parts (no broker)', () => {
   it("plans produce requests: at most maxRecords each, a partition's share under maxBytesPerPartition, order kept", () => {
     const records = range(0, 10_000).map((i) => ({ value: `v-${i}`, partition: i % 4 }));

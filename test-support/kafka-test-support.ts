@@ -9,14 +9,18 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import { afterEach } from 'vitest';
-import { kafkaBrokers } from '../../../test-support/infra.js';
-import { systemClock } from '../../clock/system-clock.js';
-import { isLabError, type LabError } from '../../errors/lab-error.js';
-import type { LogRecord } from '../../ports/event-log.js';
-import { openKafkaEventLog, type KafkaEventLog, type KafkaEventLogOptions } from './kafka-event-log.js';
+import { kafkaBrokers } from './infra.js';
+import { systemClock } from '../kernel/clock/system-clock.js';
+import { isLabError, type LabError } from '../kernel/errors/lab-error.js';
+import type { LogRecord } from '../kernel/ports/event-log.js';
+import {
+  openKafkaEventLog,
+  type KafkaEventLog,
+  type KafkaEventLogOptions,
+} from '../kernel/adapters/kafka-log/kafka-event-log.js';
 export const { Kafka, logLevel } = kafkajs;
 export const run = promisify(execFile);
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const stackScript = join(repoRoot, 'scripts', 'stack', 'stack.sh');
 export const brokers = (): string[] => kafkaBrokers() ?? [];
 /** The broker fault test stops and starts the local stack's broker; only when KAFKA_BROKERS is that broker. */
