@@ -7,6 +7,7 @@ import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
 import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { TRUTH_LOGIC, truthLogicVersions } from './truth-logic.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 export interface TruthOracleOptions {
   topic: string;
@@ -187,15 +188,11 @@ export class TruthOracle {
   /** Resolves once everything appended to the log before the call has been read and appended to DuckDB. */
   async sync(timeoutMs: number): Promise<void> {
     const ends = await this.log.offsets(this.options.topic);
-    const started = performance.now();
-    while (ends.some((e) => e.end > Math.max(e.low, this.next.get(e.partition) ?? 0))) {
-      if (performance.now() - started > timeoutMs) {
-        throw new Error(
-          `the truth oracle did not read the log up to its end within ${timeoutMs} ms (${this.lastError ?? 'no error'})`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitUntil(() => !ends.some((e) => e.end > Math.max(e.low, this.next.get(e.partition) ?? 0)), {
+      what: () => `the truth oracle to read the log up to its end (${this.lastError ?? 'no error'})`,
+      timeoutMs,
+      intervalMs: 10,
+    });
     await this.flush();
   }
 

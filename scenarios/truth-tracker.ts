@@ -1,6 +1,7 @@
 import { windowStart, type YsbEvent } from '../kernel/events/ysb-event.js';
 import type { EventLog, LogConsumer } from '../kernel/ports/event-log.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 /** A (campaign, window) cell of the truth. */
 export interface TruthCell {
@@ -56,12 +57,10 @@ export class TruthTracker {
   /** Waits (real time) until every record appended so far has been counted. */
   async drain(timeoutMs: number): Promise<void> {
     const ends = await this.log.offsets(this.topic);
-    const started = performance.now();
-    while (ends.some((p) => p.end > p.low && (this.positions.get(p.partition) ?? 0) < p.end)) {
-      if (performance.now() - started > timeoutMs)
-        throw new Error(`the scenario's truth oracle did not read the log to its end within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitUntil(
+      () => !ends.some((p) => p.end > p.low && (this.positions.get(p.partition) ?? 0) < p.end),
+      { what: "the scenario's truth oracle to read the log to its end", timeoutMs, intervalMs: 5 },
+    );
   }
 
   /** The truth's cells for a logic version (only v1 and v2 exist). */

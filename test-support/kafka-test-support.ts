@@ -18,6 +18,7 @@ import {
   type KafkaEventLog,
   type KafkaEventLogOptions,
 } from '../kernel/adapters/kafka-log/kafka-event-log.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 export const { Kafka, logLevel } = kafkajs;
 export const run = promisify(execFile);
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,18 +81,6 @@ export function syncLabError(fn: () => unknown): LabError {
   throw new Error('expected a LabError, but the call succeeded');
 }
 
-export async function waitFor(
-  what: string,
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from }, (_, i) => from + i);
@@ -109,7 +98,7 @@ export async function readAll(log: KafkaEventLog, topic: string): Promise<Map<nu
     n += b.records.length;
   });
   try {
-    await waitFor(`${total} records`, () => n >= total, 60_000);
+    await waitUntil(() => n >= total, { what: `${total} records`, timeoutMs: 60_000, intervalMs: 25 });
   } finally {
     await consumer.stop();
     await log.deleteGroup(group).catch(() => undefined);
