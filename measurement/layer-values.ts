@@ -5,7 +5,7 @@ import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { queryViews } from '../query/view-query.js';
 import { readRealtimeWindows } from '../speed-layer/realtime-views.js';
 import type { MeasuredLayer } from './measurement-api.js';
-import { truthCellKey } from './truth-oracle.js';
+import { truthCellKey } from './truth-count.js';
 
 /** One layer's answer for one (campaign, window). */
 export interface LayerCell {

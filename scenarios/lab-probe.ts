@@ -2,7 +2,8 @@ import { AD_EVENTS_TOPIC, windowStart } from '../kernel/events/ysb-event.js';
 import type { ScenarioLab } from './scenario-lab.js';
 import type { Measurement, MetricsSnapshot } from '../measurement/measurement-api.js';
 import { SPEED_PREFIX } from '../speed-layer/realtime-views.js';
-import { cellKey, type TruthTracker } from './truth-tracker.js';
+import { truthCellKey } from '../measurement/truth-count.js';
+import type { TruthTracker } from './truth-tracker.js';
 
 /** A metric value as expectations see it. */
 export type MetricValue = number | string | boolean | null;
@@ -227,7 +228,8 @@ export function compare(
 ): CorrectnessFigures {
   const got = new Map<string, number>();
   for (const w of answer.windows)
-    if (w.window_start >= lo && w.window_start < hi) got.set(cellKey(w.campaign_id, w.window_start), w.value);
+    if (w.window_start >= lo && w.window_start < hi)
+      got.set(truthCellKey(w.campaign_id, w.window_start), w.value);
   const f: CorrectnessFigures = {
     windows: 0,
     correct: 0,
