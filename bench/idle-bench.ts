@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_NODE_FLAGS } from '../kernel/util/node-flags.js';
 import { flags, machine, printMachine, table, writeJson } from './bench-support.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 const args = flags(
   { minutes: 10, rate: 1000, sampleSeconds: 5, json: '' },
@@ -206,20 +207,19 @@ function sleep(ms: number): Promise<void> {
 }
 
 async function waitForHealth(base: string, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(`${base}/api/health`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (child.exitCode !== null)
-      throw new Error(`the lab exited with code ${child.exitCode} before it answered`);
-    if (performance.now() > deadline)
-      throw new Error(`the lab did not answer ${base}/api/health within ${timeoutMs} ms`);
-    await sleep(200);
-  }
+  await waitUntil(
+    async () => {
+      try {
+        if ((await fetch(`${base}/api/health`)).ok) return true;
+      } catch {
+        // not listening yet
+      }
+      if (child.exitCode !== null)
+        throw new Error(`the lab exited with code ${child.exitCode} before it answered`);
+      return false;
+    },
+    { what: `the lab to answer ${base}/api/health`, timeoutMs, intervalMs: 200 },
+  );
 }
 
 function freePort(): Promise<number> {

@@ -43,6 +43,7 @@ import { offsetsNamespace, readKappaWindows, readMetaCounters } from '../kappa-r
 import { createReplayEngine } from '../kappa-reprocessor/replay/worker-engine.js';
 import { flags, peakRssBytes, usageError, writeJson } from './bench-support.js';
 import { peerReplay, type PeerReplayResult } from './kafka-streams-peer.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 const run = promisify(execFile);
 const ref = buildReferenceData();
@@ -219,16 +220,24 @@ async function timeReplay(
   const cpu0 = process.cpuUsage();
   const job = await kappa.startReplay({ logicVersion: 1 });
   let lastLog = t0;
-  for (;;) {
-    const stored = await store.readOffsets(offsetsNamespace(job.id));
-    const done = ends.reduce((s, p) => s + Math.min(p.end, stored[p.partition] ?? 0), 0);
-    if (done >= total) break;
-    if (performance.now() - lastLog > 5_000) {
-      lastLog = performance.now();
-      log(`  ${label}: ${fmt(done)} / ${fmt(total)} (${fmt((done / (lastLog - t0)) * 1000)} events/s)`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitUntil(
+    async () => {
+      const stored = await store.readOffsets(offsetsNamespace(job.id));
+      const done = ends.reduce((s, p) => s + Math.min(p.end, stored[p.partition] ?? 0), 0);
+      if (done >= total) return true;
+      if (performance.now() - lastLog > 5_000) {
+        lastLog = performance.now();
+        log(`  ${label}: ${fmt(done)} / ${fmt(total)} (${fmt((done / (lastLog - t0)) * 1000)} events/s)`);
+      }
+      return false;
+    },
+    // the bench waits as long as the replay takes
+    {
+      what: `the ${label} replay to commit every offset`,
+      timeoutMs: Number.POSITIVE_INFINITY,
+      intervalMs: 20,
+    },
+  );
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const status = kappa.runner(job.id)?.status;

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createLab } from '../cli/runtime/lab-runtime.js';
+import { createLab } from '../lab/create-lab.js';
 import { DEFAULTS } from '../kernel/config/defaults.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { relaunchWithLabNodeFlags } from '../kernel/util/node-flags.js';

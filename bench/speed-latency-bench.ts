@@ -141,7 +141,7 @@ const peer: Promise<PeerLiveResult> | undefined =
 if (peer) await Promise.race([peerStarted, peer]);
 // Embedded: the generator runs in this process (the embedded log belongs to one process).
 // Distributed: like YSB's own generator, separate producer processes (`lklab produce`) feed Kafka.
-// Back-pressure as the lab wires it (cli/runtime/lab-runtime.ts): the job's in-memory position.
+// Back-pressure as the lab wires it (lab/create-lab.ts): the job's in-memory position.
 const lag = new LagMonitor(log, AD_EVENTS_TOPIC, clock, {
   maxLagEvents: distributed ? 0 : args.maxLag,
   refreshMs: DEFAULTS.backpressure.refreshMs,

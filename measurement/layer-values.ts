@@ -2,10 +2,10 @@ import type { BatchViews } from '../batch-layer/batch-views.js';
 import { loadRegistry } from '../kappa-reprocessor/job-registry.js';
 import { readKappaWindows } from '../kappa-reprocessor/kappa-tables.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
-import { queryViews } from '../serving-layer/query/view-query.js';
+import { queryViews } from '../query/view-query.js';
 import { readRealtimeWindows } from '../speed-layer/realtime-views.js';
 import type { MeasuredLayer } from './measurement-api.js';
-import { truthCellKey } from './truth-oracle.js';
+import { truthCellKey } from './truth-count.js';
 
 /** One layer's answer for one (campaign, window). */
 export interface LayerCell {

@@ -4,7 +4,40 @@
  * The dashboard and the scenario runner read only these; every number in them is measured from
  * the running system (never a constant or a formula about it). docs/metrics.md defines each one.
  */
-import type { ServedFigures } from './served-correctness.js';
+
+/** The architectures whose served answers are judged (served-correctness.ts): what GET /api/views?arch=… answers. */
+export type ServedArch = 'lambda' | 'kappa';
+
+export interface ServedAgeFigures {
+  /** ms after the window closed */
+  ageMs: number;
+  /** windows judged at this age */
+  windows: number;
+  /** (campaign, window) cells judged: the union of the served and the true campaigns */
+  cells: number;
+  /** share of the cells served with the true value (null: nothing judged yet) */
+  correctShare: number | null;
+  /** share of the windows served entirely right */
+  windowsCorrectShare: number | null;
+}
+
+export interface ServedFigures {
+  arch: ServedArch;
+  byAge: ServedAgeFigures[];
+  /**
+   * ms from a window's close until its served answer became the truth for good, over the judged
+   * windows; `neverCorrect` counts windows not right within `maxTrackMs`.
+   */
+  timeToCorrect: {
+    windows: number;
+    p50: number | null;
+    p90: number | null;
+    max: number | null;
+    neverCorrect: number;
+  };
+  /** the newest judged windows (oldest first), for a chart */
+  recent: Array<{ window: number; correctAtMs: number | null }>;
+}
 
 /** Layers whose answers are checked against the truth oracle. */
 export type MeasuredLayer = 'batch' | 'speed' | 'lambda' | 'kappa' | 'kappa_candidate';

@@ -1,8 +1,9 @@
 import { WINDOW_MS } from '../kernel/events/ysb-event.js';
 import { percentile } from './latency-figures.js';
+import type { ServedAgeFigures, ServedArch, ServedFigures } from './measurement-api.js';
 
-/** The architectures whose served answers are judged: what GET /api/views?arch=… answers. */
-export type ServedArch = 'lambda' | 'kappa';
+export type { ServedAgeFigures, ServedArch, ServedFigures };
+
 export const SERVED_ARCHS: readonly ServedArch[] = ['lambda', 'kappa'];
 
 /** Ages after a window closed (ms) at which its served answer is kept and judged. */
@@ -16,37 +17,6 @@ export interface ServedCorrectnessOptions {
   maxTrackMs: number;
   /** How many judged windows the figures cover (the newest ones). */
   keepWindows: number;
-}
-
-export interface ServedAgeFigures {
-  /** ms after the window closed */
-  ageMs: number;
-  /** windows judged at this age */
-  windows: number;
-  /** (campaign, window) cells judged: the union of the served and the true campaigns */
-  cells: number;
-  /** share of the cells served with the true value (null: nothing judged yet) */
-  correctShare: number | null;
-  /** share of the windows served entirely right */
-  windowsCorrectShare: number | null;
-}
-
-export interface ServedFigures {
-  arch: ServedArch;
-  byAge: ServedAgeFigures[];
-  /**
-   * ms from a window's close until its served answer became the truth for good, over the judged
-   * windows; `neverCorrect` counts windows not right within `maxTrackMs`.
-   */
-  timeToCorrect: {
-    windows: number;
-    p50: number | null;
-    p90: number | null;
-    max: number | null;
-    neverCorrect: number;
-  };
-  /** the newest judged windows (oldest first), for a chart */
-  recent: Array<{ window: number; correctAtMs: number | null }>;
 }
 
 interface ArchTrack {

@@ -1,23 +1,33 @@
 /**
- * The truth oracle's own statement of each business-logic version, as a DuckDB predicate over the
- * oracle's rows (view events joined to their campaign). Written once more, independently of the
- * layers' implementations (batch SQL, speed TS, Kappa TS), so that a bug in one of those shows
- * up as a divergence instead of being copied into the truth.
+ * The truth's own statement of each business-logic version, declared once: the truth oracle's SQL
+ * (truthSqlPredicate) and the in-memory count of truth-count.ts (truthAdmits) both derive from it.
+ * Written independently of the layers' implementations (batch SQL, speed TS, Kappa TS), so that a
+ * bug in one of those shows up as a divergence instead of being copied into the truth.
  *
  *   v1 = YSB: every view event of a known ad counts.
  *   v2 = YSB without bot users (reference data: bots).
  */
-export const TRUTH_LOGIC: ReadonlyMap<number, { description: string; predicate: string }> = new Map([
-  [1, { description: 'YSB: views per campaign per 10 s window', predicate: 'TRUE' }],
-  [
-    2,
-    {
-      description: 'YSB without bot users',
-      predicate: 'p.user_id NOT IN (SELECT user_id FROM bots)',
-    },
-  ],
+export interface TruthLogic {
+  description: string;
+  /** views of the reference data's bot users do not count */
+  excludeBots: boolean;
+}
+
+export const TRUTH_LOGIC: ReadonlyMap<number, TruthLogic> = new Map([
+  [1, { description: 'YSB: views per campaign per 10 s window', excludeBots: false }],
+  [2, { description: 'YSB without bot users', excludeBots: true }],
 ]);
 
 export function truthLogicVersions(): number[] {
   return [...TRUTH_LOGIC.keys()].sort((a, b) => a - b);
+}
+
+/** The version's filter as a DuckDB predicate over the oracle's rows `p` (table `bots`: the bot users). */
+export function truthSqlPredicate(logic: TruthLogic): string {
+  return logic.excludeBots ? 'p.user_id NOT IN (SELECT user_id FROM bots)' : 'TRUE';
+}
+
+/** Whether a view event of a known ad by `userId` counts under the version. */
+export function truthAdmits(logic: TruthLogic, userId: string, bots: ReadonlySet<string>): boolean {
+  return !(logic.excludeBots && bots.has(userId));
 }

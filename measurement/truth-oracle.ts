@@ -3,10 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Clock } from '../kernel/clock/clock.js';
-import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
 import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
-import { TRUTH_LOGIC, truthLogicVersions } from './truth-logic.js';
+import { lateness, toTruthEvent, truthCellKey } from './truth-count.js';
+import { TRUTH_LOGIC, truthLogicVersions, truthSqlPredicate } from './truth-logic.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 export interface TruthOracleOptions {
   topic: string;
@@ -38,8 +39,6 @@ export interface TruthCell {
   dropped: Record<number, number>;
 }
 
-export const truthCellKey = (campaign: string, window: number): string => `${campaign}|${window}`;
-
 const MAX_PENDING_ROWS = 100_000;
 
 /**
@@ -48,6 +47,7 @@ const MAX_PENDING_ROWS = 100_000;
  * lateness) and appended to a DuckDB table together with the offsets they cover, in one transaction
  * (exactly once across restarts). Answers are SQL over that table: a join to the campaigns, the
  * logic version's predicate (truth-logic.ts), SUM for views and COUNT(DISTINCT user) for users.
+ * Which records are events, their window and lateness: truth-count.ts, shared with the scenarios.
  */
 export class TruthOracle {
   private instance: DuckDBInstance | undefined;
@@ -187,15 +187,11 @@ export class TruthOracle {
   /** Resolves once everything appended to the log before the call has been read and appended to DuckDB. */
   async sync(timeoutMs: number): Promise<void> {
     const ends = await this.log.offsets(this.options.topic);
-    const started = performance.now();
-    while (ends.some((e) => e.end > Math.max(e.low, this.next.get(e.partition) ?? 0))) {
-      if (performance.now() - started > timeoutMs) {
-        throw new Error(
-          `the truth oracle did not read the log up to its end within ${timeoutMs} ms (${this.lastError ?? 'no error'})`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitUntil(() => !ends.some((e) => e.end > Math.max(e.low, this.next.get(e.partition) ?? 0)), {
+      what: () => `the truth oracle to read the log up to its end (${this.lastError ?? 'no error'})`,
+      timeoutMs,
+      intervalMs: 10,
+    });
     await this.flush();
   }
 
@@ -215,34 +211,27 @@ export class TruthOracle {
     const { maxOutOfOrderMs, allowedLatenessMs } = this.options;
     for (const r of records) {
       if (r.offset < expected) continue; // already in DuckDB (at-least-once delivery after a restart)
-      let e: Record<string, unknown>;
+      let parsed: unknown;
       try {
-        e = JSON.parse(r.value) as Record<string, unknown>;
+        parsed = JSON.parse(r.value);
       } catch {
         this.stats.invalid++;
         continue;
       }
-      const t = typeof e?.event_time === 'string' ? Number(e.event_time) : Number.NaN;
-      if (
-        !Number.isFinite(t) ||
-        typeof e.ad_id !== 'string' ||
-        typeof e.user_id !== 'string' ||
-        typeof e.event_type !== 'string'
-      ) {
+      const e = toTruthEvent(parsed);
+      if (!e) {
         this.stats.invalid++;
         continue;
       }
       this.stats.events++;
-      const w = windowStart(t);
-      const watermark = max - maxOutOfOrderMs;
-      const late = watermark >= w + WINDOW_MS;
-      const dropped = watermark >= w + WINDOW_MS + allowedLatenessMs;
-      if (t > max) max = t;
-      if (e.event_type !== 'view') continue;
+      const w = e.window;
+      const { late, dropped } = lateness(w, max - maxOutOfOrderMs, allowedLatenessMs);
+      if (e.time > max) max = e.time;
+      if (e.type !== 'view') continue;
       if (late) this.stats.late++;
       if (dropped) this.stats.dropped++;
       this.windows.add(w);
-      const key = `${e.ad_id}\u0001${w}\u0001${e.user_id}\u0001${late ? 1 : 0}${dropped ? 1 : 0}`;
+      const key = `${e.adId}\u0001${w}\u0001${e.userId}\u0001${late ? 1 : 0}${dropped ? 1 : 0}`;
       this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
     }
     if (Number.isFinite(max)) this.maxEventTime.set(p, max);
@@ -310,7 +299,7 @@ export class TruthOracle {
       if (!c) return out;
       const versions = truthLogicVersions();
       const cols = versions.flatMap((v) => {
-        const pred = TRUTH_LOGIC.get(v)!.predicate;
+        const pred = truthSqlPredicate(TRUTH_LOGIC.get(v)!);
         return [
           `coalesce(sum(p.views) FILTER (WHERE ${pred}), 0)::DOUBLE`,
           `count(DISTINCT p.user_id) FILTER (WHERE ${pred})::DOUBLE`,

@@ -1,8 +1,9 @@
 import { AD_EVENTS_TOPIC, windowStart } from '../kernel/events/ysb-event.js';
-import type { Lab } from '../cli/runtime/lab-runtime.js';
+import type { ScenarioLab } from './scenario-lab.js';
 import type { Measurement, MetricsSnapshot } from '../measurement/measurement-api.js';
 import { SPEED_PREFIX } from '../speed-layer/realtime-views.js';
-import { cellKey, type TruthTracker } from './truth-tracker.js';
+import { truthCellKey } from '../measurement/truth-count.js';
+import type { TruthTracker } from './truth-tracker.js';
 
 /** A metric value as expectations see it. */
 export type MetricValue = number | string | boolean | null;
@@ -42,7 +43,7 @@ export interface ProbeState {
 }
 
 /** Reads the measurement service when the lab has one (it lands as LabServices.measurement). */
-export function measurementOf(lab: Lab): Measurement | undefined {
+export function measurementOf(lab: ScenarioLab): Measurement | undefined {
   const m = (lab.services as unknown as { measurement?: Measurement }).measurement;
   return m && typeof m.snapshot === 'function' ? m : undefined;
 }
@@ -53,7 +54,7 @@ export function measurementOf(lab: Lab): Measurement | undefined {
  * batchBoundaryLagMs, maintenance.*, ...) — or, while the lab has no measurement service, the
  * same paths filled from the recount (maintenance.* then stays not measured).
  */
-export async function takeSample(lab: Lab, truth: TruthTracker, state: ProbeState): Promise<Sample> {
+export async function takeSample(lab: ScenarioLab, truth: TruthTracker, state: ProbeState): Promise<Sample> {
   const s = lab.services;
   const now = s.clock.now();
   const values: Record<string, MetricValue> = {};
@@ -187,7 +188,13 @@ export function flattenSnapshot(m: MetricsSnapshot, out: Record<string, MetricVa
   out['closedBefore'] = m.closedBefore;
 }
 
-async function served(lab: Lab, layer: Layer, metric: Metric, from: number, to: number): Promise<Served> {
+async function served(
+  lab: ScenarioLab,
+  layer: Layer,
+  metric: Metric,
+  from: number,
+  to: number,
+): Promise<Served> {
   if (to <= from) {
     const view = lab.services.batch.views.current();
     return { boundary: view?.boundary ?? null, windows: [] };
@@ -221,7 +228,8 @@ export function compare(
 ): CorrectnessFigures {
   const got = new Map<string, number>();
   for (const w of answer.windows)
-    if (w.window_start >= lo && w.window_start < hi) got.set(cellKey(w.campaign_id, w.window_start), w.value);
+    if (w.window_start >= lo && w.window_start < hi)
+      got.set(truthCellKey(w.campaign_id, w.window_start), w.value);
   const f: CorrectnessFigures = {
     windows: 0,
     correct: 0,

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Lab } from '../cli/runtime/lab-runtime.js';
+import type { ScenarioLab } from './scenario-lab.js';
 import { isLabError } from '../kernel/errors/lab-error.js';
 import { projectRoot } from '../kernel/util/project-root.js';
 import type { ScenarioDriver } from './scenario-driver.js';
@@ -19,7 +19,7 @@ export interface ActionOutcome {
 const WAIT_MS = 600_000;
 
 export interface ActionContext {
-  lab: Lab;
+  lab: ScenarioLab;
   driver: ScenarioDriver;
   /** the truth oracle recounts with this logic version from now on */
   setTruthLogic(version: number): void;

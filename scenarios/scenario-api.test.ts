@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, type Lab } from '../cli/runtime/lab-runtime.js';
+import { createLab, type Lab } from '../lab/create-lab.js';
 import { loadConfig } from '../kernel/config/load-config.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 describe('scenario API (inject)', () => {
   let lab: Lab;
@@ -38,12 +39,19 @@ describe('scenario API (inject)', () => {
     expect(res.statusCode, res.body).toBe(202);
     const { runId, state } = res.json() as { runId: string; state: string };
     expect(state).toBe('running');
-    let run: { state: string; beats: unknown[]; verdicts: Array<{ status: string }>; passed: boolean | null };
-    for (;;) {
-      run = (await lab.app.inject({ url: `/api/scenarios/runs/${runId}` })).json();
-      if (run.state !== 'running') break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    type Run = {
+      state: string;
+      beats: unknown[];
+      verdicts: Array<{ status: string }>;
+      passed: boolean | null;
+    };
+    const run = await waitUntil(
+      async () => {
+        const r = (await lab.app.inject({ url: `/api/scenarios/runs/${runId}` })).json() as Run;
+        return r.state !== 'running' && r;
+      },
+      { what: `scenario run ${runId} to finish`, timeoutMs: 115_000, intervalMs: 200 },
+    );
     expect(run.state).toBe('completed');
     expect(run.beats).toHaveLength(2);
     expect(run.verdicts).toHaveLength(4);
@@ -77,11 +85,13 @@ describe('scenario API (inject)', () => {
       expect(
         (await lab.app.inject({ method: 'POST', url: `/api/scenarios/runs/${runId}/pause` })).statusCode,
       ).toBe(200);
-      let run = await get();
-      while (!run.timeline.some((e) => e.name === 'pause')) {
-        await new Promise((r) => setTimeout(r, 100));
-        run = await get();
-      }
+      let run = await waitUntil(
+        async () => {
+          const r = await get();
+          return r.timeline.some((e) => e.name === 'pause') && r;
+        },
+        { what: 'the pause on the timeline', timeoutMs: 115_000, intervalMs: 100 },
+      );
       expect(run).toMatchObject({ state: 'running', paused: true });
       const list = (await lab.app.inject({ url: '/api/scenarios/runs' })).json() as Array<
         Record<string, unknown>
@@ -101,7 +111,13 @@ describe('scenario API (inject)', () => {
       expect(resume.statusCode, resume.body).toBe(200);
       expect((resume.json() as Run).paused).toBe(false);
       // the sample at 5 s of scenario time comes 5 s after the resume at the earliest: the pause is not counted
-      while ((run = await get()).progress.t < 5) await new Promise((r) => setTimeout(r, 100));
+      run = await waitUntil(
+        async () => {
+          const r = await get();
+          return r.progress.t >= 5 && r;
+        },
+        { what: 'the sample at 5 s of scenario time', timeoutMs: 115_000, intervalMs: 100 },
+      );
       expect(run.progress.t).toBeLessThan(6);
       expect(performance.now() - started).toBeGreaterThanOrEqual(PAUSE_MS + 5_000);
       expect(run.timeline.map((e) => e.name)).toEqual(expect.arrayContaining(['pause', 'resume']));
@@ -193,12 +209,13 @@ describe('scenario runs are bounded and can be cancelled (inject)', () => {
       expect(next.position).toBeUndefined();
       expect((await cancel(c!.runId)).statusCode).toBe(200);
 
-      let f: Run;
-      for (;;) {
-        f = await get((fast.json() as Run).runId);
-        if (f.state !== 'running') break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      const f = await waitUntil(
+        async () => {
+          const r = await get((fast.json() as Run).runId);
+          return r.state !== 'running' && r;
+        },
+        { what: 'the fast run to finish', timeoutMs: 115_000, intervalMs: 200 },
+      );
       expect(f.state).toBe('completed');
       const finished = await cancel(f.runId);
       expect(finished.statusCode).toBe(409);

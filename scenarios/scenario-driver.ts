@@ -1,5 +1,5 @@
 import { BATCH_QUEUE } from '../batch-layer/batch-worker.js';
-import type { Lab } from '../cli/runtime/lab-runtime.js';
+import type { ScenarioLab } from './scenario-lab.js';
 import type { VirtualClock } from '../kernel/clock/virtual-clock.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
 import { measurementOf } from './lab-probe.js';
@@ -39,7 +39,7 @@ export class FastDriver implements ScenarioDriver {
   readonly mode = 'fast';
 
   constructor(
-    private readonly lab: Lab,
+    private readonly lab: ScenarioLab,
     private readonly clock: VirtualClock,
     private readonly truth: TruthTracker,
     private readonly tickMs: number,
@@ -138,7 +138,7 @@ export class LiveDriver implements ScenarioDriver {
   private readonly control: RunControl;
 
   constructor(
-    private readonly lab: Lab,
+    private readonly lab: ScenarioLab,
     readonly startedAt: number,
     private readonly signal: AbortSignal,
     control?: RunControl,

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLab, type Lab } from '../cli/runtime/lab-runtime.js';
 import { VirtualClock } from '../kernel/clock/virtual-clock.js';
 import type { LabConfig } from '../kernel/config/defaults.js';
 import { loadConfig } from '../kernel/config/load-config.js';
@@ -18,6 +17,7 @@ import {
 } from './expectation-evaluator.js';
 import { takeSample, type MetricValue, type ProbeState, type Sample } from './lab-probe.js';
 import { runAction } from './scenario-actions.js';
+import type { LabFactory, ScenarioLab } from './scenario-lab.js';
 import { RunControl } from './run-control.js';
 import { FastDriver, LiveDriver, type ScenarioDriver } from './scenario-driver.js';
 import type { LoadedScenario, Scenario } from './scenario-types.js';
@@ -172,9 +172,13 @@ export function newRunId(scenarioId: string): string {
   return `${scenarioId}-${randomBytes(4).toString('hex')}${runCounter}`;
 }
 
-/** Runs a scenario in a lab of its own (temporary data dir, or its own namespace on Kafka/Redis). */
+/**
+ * Runs a scenario in a lab of its own (temporary data dir, or its own namespace on Kafka/Redis),
+ * built by `createLab` (the composition root's, lab/create-lab.ts).
+ */
 export async function runScenario(
   loaded: LoadedScenario,
+  createLab: LabFactory,
   options: RunOptions = {},
 ): Promise<ScenarioRunResult> {
   const s = loaded.scenario;
@@ -202,7 +206,7 @@ export async function runScenario(
     if (!fast && options.control) state.paused = options.control.paused;
     options.onUpdate?.(structuredClone(state));
   };
-  let lab: Lab | undefined;
+  let lab: ScenarioLab | undefined;
   let truth: TruthTracker | undefined;
   let detachControl: (() => void) | undefined;
   let driver: ScenarioDriver | undefined;

@@ -9,6 +9,7 @@ import {
   type ScenarioRunState,
 } from './scenario-runner.js';
 import { RunControl } from './run-control.js';
+import type { LabFactory } from './scenario-lab.js';
 import type { LoadedScenario } from './scenario-types.js';
 
 type Mode = 'live' | 'fast';
@@ -42,7 +43,10 @@ export class ScenarioRuns {
   private readonly limits: Readonly<LabConfig['scenarios']>;
   private closing = false;
 
-  constructor(private readonly baseConfig: Readonly<LabConfig>) {
+  constructor(
+    private readonly baseConfig: Readonly<LabConfig>,
+    private readonly createLab: LabFactory,
+  ) {
     this.limits = baseConfig.scenarios;
   }
 
@@ -185,7 +189,7 @@ export class ScenarioRuns {
     const finish = (st: ScenarioRunState): void => {
       this.runs.set(runId, entry.cancelled ? this.cancelledState(st) : st);
     };
-    entry.done = runScenario(loaded, {
+    entry.done = runScenario(loaded, this.createLab, {
       fast,
       ...(entry.seed !== undefined ? { seed: entry.seed } : {}),
       baseConfig: this.baseConfig,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate } from './expectation-evaluator.js';
 import type { Sample } from './lab-probe.js';
 import { loadScenarios } from './scenario-loader.js';
+import { createLab } from '../lab/create-lab.js';
 import { runScenario, type ScenarioRunResult } from './scenario-runner.js';
 import type { Expectation } from './scenario-types.js';
 
@@ -43,7 +44,7 @@ describe('teaching scenarios, fast mode, on the measurement service', () => {
   for (const loaded of loadScenarios()) {
     const s = loaded.scenario;
     it(`${s.id}: its expectations hold on measured values`, { timeout: 120_000 }, async () => {
-      const r = await runScenario(loaded, { fast: true });
+      const r = await runScenario(loaded, createLab, { fast: true });
       expect(r.error).toBeNull();
       expect(r.state).toBe('completed');
       const failedActions = r.timeline.filter((e) => e.kind === 'action' && e.outcome === 'error');
@@ -65,7 +66,7 @@ describe('teaching scenarios, fast mode, on the measurement service', () => {
 
   it('decides the logic change on measured maintenance figures', { timeout: 120_000 }, async () => {
     const loaded = loadScenarios().find((x) => x.scenario.id === 'logic-change')!;
-    const r = await runScenario(loaded, { fast: true });
+    const r = await runScenario(loaded, createLab, { fast: true });
     const end = r.samples.at(-1)!.values;
     const lines = r.verdicts.find((v) => v.metric === 'maintenance.lambda.linesChangedV1toV2')!;
     expect(lines.status).toBe('pass');
@@ -84,8 +85,8 @@ describe('teaching scenarios, fast mode, on the measurement service', () => {
 
   it('is deterministic for a seed, measured figures included', { timeout: 120_000 }, async () => {
     const loaded = loadScenarios().find((s) => s.scenario.id === 'speed-layer-crash')!;
-    const a = await runScenario(loaded, { fast: true, seed: 77 });
-    const b = await runScenario(loaded, { fast: true, seed: 77 });
+    const a = await runScenario(loaded, createLab, { fast: true, seed: 77 });
+    const b = await runScenario(loaded, createLab, { fast: true, seed: 77 });
     // Latency and compute figures are left out: a flush or checkpoint that takes more real time than
     // the virtual clock waits for a woken task stamps a later virtual time (docs/scenarios.md).
     const pick = (r: ScenarioRunResult) =>

@@ -1,41 +1,34 @@
-import { windowStart, type YsbEvent } from '../kernel/events/ysb-event.js';
 import type { EventLog, LogConsumer } from '../kernel/ports/event-log.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
+import { toTruthEvent, TruthCounter, type CountedCell } from '../measurement/truth-count.js';
 
 /** A (campaign, window) cell of the truth. */
-export interface TruthCell {
-  campaign: string;
-  window: number;
-  views: number;
-  users: Set<string>;
-}
-
-export const cellKey = (campaign: string, window: number): string => `${campaign}|${window}`;
+export type TruthCell = CountedCell;
 
 /**
- * The scenario runner's own truth oracle, independent of every layer under test: it reads each
- * event from the log as it arrives (so records retention drops later are still counted) and
- * recounts YSB's query for every logic version: v1 = YSB, v2 = YSB without bot users.
+ * The scenario runner's own truth, independent of every layer under test: it reads each event from
+ * the log as it arrives (so records retention drops later are still counted) and counts YSB's query
+ * with the truth oracle's counting (measurement/truth-count.ts) for every logic version the oracle
+ * states (measurement/truth-logic.ts).
  */
 export class TruthTracker {
   private consumer: LogConsumer | undefined;
-  /** logic version → cell key → cell */
-  private readonly cells = new Map<number, Map<string, TruthCell>>([
-    [1, new Map()],
-    [2, new Map()],
-  ]);
+  private readonly counter: TruthCounter;
   private readonly positions = new Map<number, number>();
-  private readonly bots: Set<string>;
-  events = 0;
-  maxEventTime = 0;
 
   constructor(
     private readonly log: EventLog,
     private readonly topic: string,
-    private readonly reference: ReferenceData,
+    reference: ReferenceData,
     private readonly group: string,
   ) {
-    this.bots = new Set(reference.bots);
+    this.counter = new TruthCounter(reference);
+  }
+
+  /** Events counted so far (every type). */
+  get events(): number {
+    return this.counter.events;
   }
 
   async start(): Promise<void> {
@@ -56,41 +49,25 @@ export class TruthTracker {
   /** Waits (real time) until every record appended so far has been counted. */
   async drain(timeoutMs: number): Promise<void> {
     const ends = await this.log.offsets(this.topic);
-    const started = performance.now();
-    while (ends.some((p) => p.end > p.low && (this.positions.get(p.partition) ?? 0) < p.end)) {
-      if (performance.now() - started > timeoutMs)
-        throw new Error(`the scenario's truth oracle did not read the log to its end within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitUntil(
+      () => !ends.some((p) => p.end > p.low && (this.positions.get(p.partition) ?? 0) < p.end),
+      { what: "the scenario's truth oracle to read the log to its end", timeoutMs, intervalMs: 5 },
+    );
   }
 
-  /** The truth's cells for a logic version (only v1 and v2 exist). */
+  /** The truth's cells for a logic version (the oldest version's for one the oracle does not state). */
   cellsFor(logicVersion: number): Map<string, TruthCell> {
-    return this.cells.get(logicVersion) ?? this.cells.get(1)!;
+    return this.counter.cells(logicVersion) ?? this.counter.cells(this.counter.versions()[0]!)!;
   }
 
   private add(value: string): void {
-    let e: YsbEvent;
+    let parsed: unknown;
     try {
-      e = JSON.parse(value) as YsbEvent;
+      parsed = JSON.parse(value);
     } catch {
       return;
     }
-    if (typeof e !== 'object' || e === null || typeof e.event_time !== 'string') return;
-    this.events++;
-    const t = Number(e.event_time);
-    if (t > this.maxEventTime) this.maxEventTime = t;
-    if (e.event_type !== 'view') return;
-    const campaign = this.reference.campaignOf.get(e.ad_id);
-    if (!campaign) return;
-    const w = windowStart(t);
-    const key = cellKey(campaign, w);
-    for (const [version, cells] of this.cells) {
-      if (version === 2 && this.bots.has(e.user_id)) continue;
-      let c = cells.get(key);
-      if (!c) cells.set(key, (c = { campaign, window: w, views: 0, users: new Set() }));
-      c.views++;
-      c.users.add(e.user_id);
-    }
+    const e = toTruthEvent(parsed);
+    if (e) this.counter.add(e);
   }
 }

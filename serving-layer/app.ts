@@ -2,6 +2,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { LabServices } from './lab-services.js';
+import type { ScenarioService } from './scenario-service.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { dashboardRoutes } from './plugins/dashboard.js';
 import { eventRoutes } from './plugins/events.js';
@@ -40,13 +41,15 @@ interface OpenApiBody {
 
 export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
+  /** The scenario runs behind /api/scenarios (scenarios/scenario-service.ts; closed with the app). */
+  scenarios: ScenarioService;
 }
 
 /**
- * The serving layer's app factory: plugins per concern, no listen() here (the CLI's entry point
- * listens; tests use app.inject()).
+ * The serving layer's app factory: plugins per concern, no listen() here (the composition root,
+ * lab/create-lab.ts, builds it and the CLI listens; tests use app.inject()).
  */
-export async function buildApp(lab: LabServices, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(lab: LabServices, options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // The Authorization header (the token) never reaches a log line.
     logger:
@@ -83,7 +86,7 @@ export async function buildApp(lab: LabServices, options: AppOptions = {}): Prom
   await app.register(lambdaRoutes, { lab });
   await app.register(kappaRoutes, { lab });
   await app.register(metricsRoutes, { lab, prometheus });
-  await app.register(scenarioRoutes, { lab });
+  await app.register(scenarioRoutes, { scenarios: options.scenarios });
   await app.register(streamRoutes, { lab });
   await app.register(dashboardRoutes);
   return app;

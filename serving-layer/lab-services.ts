@@ -24,7 +24,7 @@ export interface DependencyHealth {
   detail: string;
 }
 
-/** What the serving layer needs from the running lab; the CLI's runtime wires it. */
+/** What the serving layer needs from the running lab; the composition root (lab/create-lab.ts) wires it. */
 export interface LabServices {
   readonly mode: LabMode;
   readonly clock: Clock;

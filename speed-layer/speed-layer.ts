@@ -17,6 +17,7 @@ import {
   usersKey,
   viewsKey,
 } from './realtime-views.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 export interface SpeedLayerOptions {
   topic: string;
@@ -259,11 +260,11 @@ export class SpeedLayer {
       this.flushedOffsets.get(p) ??
       committed.find((c) => c.partition === p)?.offset ??
       0;
-    while (ends.some((p) => p.end > 0 && position(p.partition) < p.end)) {
-      if (performance.now() - started > timeoutMs)
-        throw new Error(`speed layer did not catch up with the log within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitUntil(() => !ends.some((p) => p.end > 0 && position(p.partition) < p.end), {
+      what: 'the speed layer to catch up with the log',
+      timeoutMs: Math.max(0, timeoutMs - (performance.now() - started)),
+      intervalMs: 10,
+    });
   }
 
   /** Flush then commit (at-least-once). */

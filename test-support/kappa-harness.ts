@@ -18,7 +18,7 @@ import {
   type KappaSettings,
 } from '../kappa-reprocessor/kappa-reprocessor.js';
 import { createReplayEngine } from '../kappa-reprocessor/replay/worker-engine.js';
-import { queryKappaViews } from '../serving-layer/query/kappa-query.js';
+import { queryKappaViews } from '../query/kappa-query.js';
 import { cellKey } from './recount.js';
 
 export const T0 = 1_700_000_000_000;

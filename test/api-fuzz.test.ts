@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, type Lab } from '../cli/runtime/lab-runtime.js';
+import { createLab, type Lab } from '../lab/create-lab.js';
 import { VirtualClock } from '../kernel/clock/virtual-clock.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC, encodeEvent, type YsbEvent } from '../kernel/events/ysb-event.js';

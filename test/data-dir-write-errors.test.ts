@@ -8,25 +8,13 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLab, type Lab } from '../cli/runtime/lab-runtime.js';
+import { createLab, type Lab } from '../lab/create-lab.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC, type YsbEvent } from '../kernel/events/ysb-event.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import { catchUpRange, ref, T0 } from '../test-support/kappa-harness.js';
 import { cellKey, recount, verdicts } from '../test-support/recount.js';
-
-async function until(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<boolean> | boolean,
-): Promise<void> {
-  const started = performance.now();
-  for (;;) {
-    if (await check()) return;
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 describe('write errors on the data directory', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lkl-write-errors-'));
@@ -63,18 +51,22 @@ describe('write errors on the data directory', () => {
       (await lab.app.inject({ url: '/api/lambda' })).json();
 
     await append(20_000);
-    await until('the first split', 30_000, async () => (await lambda()).batch.master.events === 20_000);
+    await waitUntil(async () => (await lambda()).batch.master.events === 20_000, {
+      what: 'the first split',
+      timeoutMs: 30_000,
+      intervalMs: 50,
+    });
 
     // The splits folder becomes a file: every write below it fails (ENOTDIR), whoever we are.
     const splits = join(dir, 'master', 'splits');
     renameSync(splits, `${splits}.away`);
     writeFileSync(splits, 'not a directory');
     await append(20_000);
-    await until(
-      'ingest reports the write error',
-      30_000,
-      async () => (await lambda()).batch.ingestError !== null,
-    );
+    await waitUntil(async () => (await lambda()).batch.ingestError !== null, {
+      what: 'ingest reports the write error',
+      timeoutMs: 30_000,
+      intervalMs: 50,
+    });
     const broken = await lambda();
     expect(broken.batch.ingestError).toMatch(/ENOTDIR|not a directory|IO Error|No such file/i);
     expect(broken.batch.master.events).toBe(20_000);
@@ -88,10 +80,13 @@ describe('write errors on the data directory', () => {
     rmSync(splits);
     renameSync(`${splits}.away`, splits);
     await append(10_000);
-    await until('ingest recovered', 30_000, async () => {
-      const l = await lambda();
-      return l.batch.ingestError === null && l.batch.master.events === events.length;
-    });
+    await waitUntil(
+      async () => {
+        const l = await lambda();
+        return l.batch.ingestError === null && l.batch.master.events === events.length;
+      },
+      { what: 'ingest recovered', timeoutMs: 30_000, intervalMs: 50 },
+    );
     const run = await lab.services.batch.waitForRun(lab.services.batch.requestRun('test').id, 60_000);
     expect(run.state, run.error).toBe('completed');
     expect(lab.services.batch.master.totalEvents()).toBe(events.length); // each event once

@@ -30,6 +30,7 @@ import { describeDistributed } from '../test-support/infra.js';
 import { cleanupNamespace } from '../test-support/namespace-cleanup.js';
 import { catchUpRange, ref, servedKappa, T0 } from '../test-support/kappa-harness.js';
 import { cellKey, recount, verdicts } from '../test-support/recount.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 const PROFILES = {
   short: { rounds: 8, eventsPerRound: 15_000 },
@@ -73,15 +74,6 @@ async function api<T>(url: string, init?: RequestInit): Promise<T> {
   const text = await res.text();
   if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${url} → ${res.status} ${text.slice(0, 500)}`);
   return JSON.parse(text) as T;
-}
-
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const started = performance.now();
-  for (;;) {
-    if (await check()) return;
-    if (performance.now() - started > timeoutMs) throw new Error(`${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 interface Answer {
@@ -128,17 +120,20 @@ async function checkLayers(
   const n = events.length;
   const truth = recount(events, ref);
   const { from, to } = catchUpRange(n);
-  await until('Kappa, the speed layer and batch ingest caught up', 240_000, async () => {
-    const status = await api<{ groups: Array<{ group: string; totalLag: number }> }>(`${url}/api/status`);
-    const lag = (g: string): number | undefined => status.groups.find((x) => x.group === g)?.totalLag;
-    const kappa = await api<{ jobs: Array<{ id: number; lag: number }> }>(`${url}/api/kappa/jobs`);
-    const lambda = await api<{ batch: { master: { events: number } } }>(`${url}/api/lambda`);
-    return (
-      lag('lklab-speed') === 0 &&
-      kappa.jobs.find((j) => j.id === 1)?.lag === 0 &&
-      lambda.batch.master.events === n
-    );
-  });
+  await waitUntil(
+    async () => {
+      const status = await api<{ groups: Array<{ group: string; totalLag: number }> }>(`${url}/api/status`);
+      const lag = (g: string): number | undefined => status.groups.find((x) => x.group === g)?.totalLag;
+      const kappa = await api<{ jobs: Array<{ id: number; lag: number }> }>(`${url}/api/kappa/jobs`);
+      const lambda = await api<{ batch: { master: { events: number } } }>(`${url}/api/lambda`);
+      return (
+        lag('lklab-speed') === 0 &&
+        kappa.jobs.find((j) => j.id === 1)?.lag === 0 &&
+        lambda.batch.master.events === n
+      );
+    },
+    { what: 'Kappa, the speed layer and batch ingest caught up', timeoutMs: 240_000, intervalMs: 100 },
+  );
 
   // Speed layer (before a batch run expires its windows): nothing lost, duplicates are at-least-once.
   const speed = await served(url, 'speed', from, to);
@@ -153,10 +148,13 @@ async function checkLayers(
 
   // Batch layer: one run over the master dataset.
   const run = await api<{ id: number }>(`${url}/api/lambda/batch-runs`, { method: 'POST' });
-  await until('the batch run finished', 240_000, async () => {
-    const r = await api<{ state: string }>(`${url}/api/lambda/batch-runs/${run.id}`);
-    return r.state === 'completed' || r.state === 'failed';
-  });
+  await waitUntil(
+    async () => {
+      const r = await api<{ state: string }>(`${url}/api/lambda/batch-runs/${run.id}`);
+      return r.state === 'completed' || r.state === 'failed';
+    },
+    { what: 'the batch run finished', timeoutMs: 240_000, intervalMs: 100 },
+  );
   const runRecord = await api<{ state: string; boundary: number; error?: string }>(
     `${url}/api/lambda/batch-runs/${run.id}`,
   );

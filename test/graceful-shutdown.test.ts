@@ -17,6 +17,7 @@ import { offsetsNamespace } from '../kappa-reprocessor/kappa-tables.js';
 import { describeDistributed } from '../test-support/infra.js';
 import { spawnCli, type CliProcess } from '../test-support/cli-process.js';
 import { cleanupNamespace } from '../test-support/namespace-cleanup.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 const dirs: string[] = [];
 const running: CliProcess[] = [];
@@ -44,15 +45,6 @@ async function json<T = Record<string, unknown>>(url: string, init?: RequestInit
   return (await res.json()) as T;
 }
 
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const started = performance.now();
-  for (;;) {
-    if (await check()) return;
-    if (performance.now() - started > timeoutMs) throw new Error(`${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 type Offsets = Array<{ partition: number; end: number }>;
 const sumEnd = (o: Offsets): number => o.reduce((s, p) => s + p.end, 0);
 
@@ -67,10 +59,13 @@ describe('graceful shutdown of `lklab start` (embedded, real process)', () => {
     const lab = spawnCli(['start', '--port', '0', '--data-dir', dataDir, '--config', configFile], embedded);
     running.push(lab);
     const url = (await lab.waitForOutput(/running at (http:\/\/\S+)/, 60_000))[1]!;
-    await until('the generator appended events', 30_000, async () => {
-      const s = await json<{ generator: { produced: number } }>(`${url}/api/status`);
-      return s.generator.produced >= 4000;
-    });
+    await waitUntil(
+      async () => {
+        const s = await json<{ generator: { produced: number } }>(`${url}/api/status`);
+        return s.generator.produced >= 4000;
+      },
+      { what: 'the generator appended events', timeoutMs: 30_000, intervalMs: 100 },
+    );
     const gen = await json<{ produced: number }>(`${url}/api/generator`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -78,16 +73,19 @@ describe('graceful shutdown of `lklab start` (embedded, real process)', () => {
     });
     const produced = gen.produced;
     // Every layer has read everything, and (minute-long intervals) committed none of it yet.
-    await until('speed and Kappa processed every event', 30_000, async () => {
-      const lambda = await json<{ speed: { processed: number } }>(`${url}/api/lambda`);
-      const kappa = await json<{ jobs: Array<{ id: number; runner?: { processed: number } }> }>(
-        `${url}/api/kappa/jobs`,
-      );
-      return (
-        lambda.speed.processed === produced &&
-        kappa.jobs.find((j) => j.id === 1)?.runner?.processed === produced
-      );
-    });
+    await waitUntil(
+      async () => {
+        const lambda = await json<{ speed: { processed: number } }>(`${url}/api/lambda`);
+        const kappa = await json<{ jobs: Array<{ id: number; runner?: { processed: number } }> }>(
+          `${url}/api/kappa/jobs`,
+        );
+        return (
+          lambda.speed.processed === produced &&
+          kappa.jobs.find((j) => j.id === 1)?.runner?.processed === produced
+        );
+      },
+      { what: 'speed and Kappa processed every event', timeoutMs: 30_000, intervalMs: 100 },
+    );
     await new Promise((r) => setTimeout(r, 1500)); // batch ingest reads continuously: let it reach the end
     const before = await json<{
       groups: Array<{ group: string; totalLag: number }>;
@@ -179,21 +177,28 @@ describeDistributed(
       };
       const end = async (): Promise<number> =>
         (await json<Status>(`${url}/api/status`)).topics.find((t) => t.name === AD_EVENTS_TOPIC)?.end ?? 0;
-      await until('produce appended 3,000 events', 60_000, async () => (await end()) >= 3_000);
+      await waitUntil(async () => (await end()) >= 3_000, {
+        what: 'produce appended 3,000 events',
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
       expect(await parts.produce.stop('SIGTERM', 30_000)).toEqual({ code: 0, signal: null });
       expect(parts.produce.stdout()).toContain('SIGTERM: stopping the produce');
       const total = await end();
       await new Promise((r) => setTimeout(r, 500));
       expect(await end(), 'the producer appends nothing after its exit').toBe(total);
 
-      await until('the speed layer, Kappa and batch ingest caught up', 90_000, async () => {
-        const s = await json<Status>(`${url}/api/status`);
-        const lag = (g: string): number | undefined => s.groups.find((x) => x.group === g)?.totalLag;
-        const lambda = await json<{ batch: { master: { events: number } } }>(`${url}/api/lambda`);
-        return (
-          lag('lklab-speed') === 0 && lag('lklab-kappa-v1') === 0 && lambda.batch.master.events === total
-        );
-      });
+      await waitUntil(
+        async () => {
+          const s = await json<Status>(`${url}/api/status`);
+          const lag = (g: string): number | undefined => s.groups.find((x) => x.group === g)?.totalLag;
+          const lambda = await json<{ batch: { master: { events: number } } }>(`${url}/api/lambda`);
+          return (
+            lag('lklab-speed') === 0 && lag('lklab-kappa-v1') === 0 && lambda.batch.master.events === total
+          );
+        },
+        { what: 'the speed layer, Kappa and batch ingest caught up', timeoutMs: 90_000, intervalMs: 100 },
+      );
 
       for (const [name, p] of [
         ['speed-layer', parts.speed],

@@ -10,22 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { createLab } from '../cli/runtime/lab-runtime.js';
+import { createLab } from '../lab/create-lab.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
 import { describeDistributed, kafkaBrokers, redisUrl } from '../test-support/infra.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 const run = promisify(execFile);
 const stack = (cmd: string): Promise<unknown> =>
   run('bash', [join(process.cwd(), 'scripts/stack/stack.sh'), cmd], { timeout: 120_000 });
-
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const t = performance.now();
-  while (!(await fn())) {
-    if (performance.now() - t > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describeDistributed('Kafka outage under a running distributed lab', () => {
   it(
@@ -52,19 +45,22 @@ describeDistributed('Kafka outage under a running distributed lab', () => {
         dependencies: Array<{ name: string; state: string; detail: string }>;
       }> => (await lab.app.inject({ url: '/api/health' })).json();
       try {
-        await until('events flowing', async () => lab.services.generator.status.produced > 500, 30_000);
+        await waitUntil(async () => lab.services.generator.status.produced > 500, {
+          what: 'events flowing',
+          timeoutMs: 30_000,
+          intervalMs: 250,
+        });
         expect((await health()).status).toBe('ok');
 
         await stack('kafka-stop');
         let degraded: Awaited<ReturnType<typeof health>> | undefined;
-        await until(
-          'degraded health',
+        await waitUntil(
           async () => {
             const h = await health();
             if (h.status === 'degraded') degraded = h;
             return h.status === 'degraded';
           },
-          60_000,
+          { what: 'degraded health', timeoutMs: 60_000, intervalMs: 250 },
         );
         const logDep = degraded!.dependencies.find((d) => d.name === 'event-log')!;
         expect(logDep.state).toBe('down');
@@ -72,13 +68,17 @@ describeDistributed('Kafka outage under a running distributed lab', () => {
         expect((await lab.app.inject({ url: '/api/ready' })).statusCode).toBe(503);
 
         await stack('kafka-start');
-        await until('healthy again', async () => (await health()).status === 'ok', 120_000);
+        await waitUntil(async () => (await health()).status === 'ok', {
+          what: 'healthy again',
+          timeoutMs: 120_000,
+          intervalMs: 250,
+        });
         const before = lab.services.generator.status.produced;
-        await until(
-          'generator appending again',
-          async () => lab.services.generator.status.produced > before + 500,
-          120_000,
-        );
+        await waitUntil(async () => lab.services.generator.status.produced > before + 500, {
+          what: 'generator appending again',
+          timeoutMs: 120_000,
+          intervalMs: 250,
+        });
 
         await lab.services.generator.setRate(0);
         const produced = lab.services.generator.status.produced;

@@ -15,6 +15,7 @@ import {
   type KappaRig,
 } from '../test-support/kappa-harness.js';
 import { recount, verdicts } from '../test-support/recount.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 const N = Number(process.env.LKLAB_KAPPA_TEST_EVENTS ?? 1_000_000);
 const SEED = 29;
@@ -177,19 +178,10 @@ describeDistributed(
         // The worker leaves once job 2 is no longer a replay: at caught-up or at the switchover,
         // whichever its poll sees first. Its non-JSON output lines are kept (stderr()), so a line
         // printed before this point is not missed.
-        const left = await new Promise<string>((resolve, reject) => {
-          const started = performance.now();
-          const poll = setInterval(() => {
-            const m = /left job 2 \((?:caught-up|live)\) after processing (\d+) events/.exec(worker.stderr());
-            if (m) {
-              clearInterval(poll);
-              resolve(m[1]!);
-            } else if (performance.now() - started > 30_000) {
-              clearInterval(poll);
-              reject(new Error(`the worker did not leave job 2: ${worker.stderr()}`));
-            }
-          }, 100);
-        });
+        const left = await waitUntil(
+          () => /left job 2 \((?:caught-up|live)\) after processing (\d+) events/.exec(worker.stderr())?.[1],
+          { what: () => `the worker to leave job 2: ${worker.stderr()}`, timeoutMs: 30_000, intervalMs: 100 },
+        );
         const remote = Number(left);
         expect(remote).toBeGreaterThan(0);
         expect(local).toBeGreaterThan(0);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLab, type Lab } from '../cli/runtime/lab-runtime.js';
+import { createLab, type Lab } from '../lab/create-lab.js';
 import {
   openEmbeddedEventLog,
   type EmbeddedEventLog,
@@ -24,6 +24,7 @@ import {
   type KappaRig,
 } from '../test-support/kappa-harness.js';
 import { recount, verdicts } from '../test-support/recount.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -204,12 +205,11 @@ describe('Kappa replay interrupted in the middle of its history', () => {
     await appendCatchUp(rig.log, 'resume', 8, N, undefined, { botShare: 0.1 });
     await rig.kappa.sync(1, 60_000);
     await rig.kappa.startReplay({ logicVersion: 2 });
-    let done = 0;
-    for (;;) {
-      done = Object.values(await rig.store.readOffsets('kappa-v2')).reduce((s, o) => s + o, 0);
-      if (done > N * 0.15) break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitUntil(
+      async () =>
+        Object.values(await rig.store.readOffsets('kappa-v2')).reduce((s, o) => s + o, 0) > N * 0.15,
+      { what: 'the replay to commit 15 % of the log', timeoutMs: 30_000, intervalMs: 5 },
+    );
     await rig.kappa.stop();
     const stoppedAt = Object.values(await rig.store.readOffsets('kappa-v2')).reduce((s, o) => s + o, 0);
     expect(stoppedAt).toBeGreaterThan(0);

@@ -13,7 +13,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { createLab, type Lab } from '../cli/runtime/lab-runtime.js';
+import { createLab, type Lab } from '../lab/create-lab.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC, type YsbEvent } from '../kernel/events/ysb-event.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
@@ -21,6 +21,7 @@ import { describeDistributed, kafkaBrokers } from '../test-support/infra.js';
 import { catchUpRange, ref, servedKappa, T0 } from '../test-support/kappa-harness.js';
 import { cleanupNamespace } from '../test-support/namespace-cleanup.js';
 import { cellKey, recount, verdicts } from '../test-support/recount.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,15 +32,6 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
-}
-
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const started = performance.now();
-  for (;;) {
-    if (await check()) return;
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'lkl-redis-outage-'));
@@ -66,15 +58,18 @@ async function startRedis(port: number): Promise<void> {
     ],
     { stdio: 'ignore' },
   );
-  await until('redis-server answers', 20_000, async () => {
-    const ok = await new Promise<boolean>((resolve) => {
-      const p = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      p.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-      p.on('exit', () => resolve(out.includes('PONG')));
-    });
-    return ok;
-  });
+  await waitUntil(
+    async () => {
+      const ok = await new Promise<boolean>((resolve) => {
+        const p = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
+        let out = '';
+        p.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+        p.on('exit', () => resolve(out.includes('PONG')));
+      });
+      return ok;
+    },
+    { what: 'redis-server answers', timeoutMs: 20_000, intervalMs: 200 },
+  );
 }
 
 async function killRedis(): Promise<void> {
@@ -138,11 +133,14 @@ describeDistributed('Redis outage under a running distributed lab', () => {
     await new Promise((r) => setTimeout(r, 150));
     await killRedis();
     let degraded: Awaited<ReturnType<typeof health>> | undefined;
-    await until('degraded health', 30_000, async () => {
-      const h = await health();
-      if (h.status === 'degraded') degraded = h;
-      return h.status === 'degraded';
-    });
+    await waitUntil(
+      async () => {
+        const h = await health();
+        if (h.status === 'degraded') degraded = h;
+        return h.status === 'degraded';
+      },
+      { what: 'degraded health', timeoutMs: 30_000, intervalMs: 200 },
+    );
     const store = degraded!.dependencies.find((d) => d.name === 'realtime-store')!;
     expect(store.state).toBe('down');
     expect(store.detail).toContain(`127.0.0.1:${port}`);
@@ -152,7 +150,11 @@ describeDistributed('Redis outage under a running distributed lab', () => {
     expect((await health()).status).toBe('degraded');
 
     await startRedis(port);
-    await until('healthy again', 60_000, async () => (await health()).status === 'ok');
+    await waitUntil(async () => (await health()).status === 'ok', {
+      what: 'healthy again',
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     expect((await l.app.inject({ url: '/api/ready' })).statusCode).toBe(200);
     await append(30_000);
 

@@ -10,7 +10,7 @@ import { buildReferenceData } from '../../kernel/workload/reference-data.js';
 import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
 import { DEFAULTS } from '../../kernel/config/defaults.js';
 import { CONFIG_FILE_HELP, configDefault, intOption, numberOption } from '../options.js';
-import { createLab, type LabRole } from '../runtime/lab-runtime.js';
+import { createLab, type LabRole } from '../../lab/create-lab.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
 
 /** Stops on SIGINT/SIGTERM: flush, commit, close — within server.shutdownTimeoutMs, or at a second signal. */

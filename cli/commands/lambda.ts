@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { BatchRunRecord } from '../../batch-layer/batch-run.js';
 import { callLab, DEFAULT_URL } from '../http-client.js';
 import { intOption } from '../options.js';
+import { waitUntil } from '../../kernel/util/wait-until.js';
 
 const urlOption = [
   '--url <url>',
@@ -35,10 +36,15 @@ export function registerLambda(program: Command): void {
         body: JSON.stringify({ trigger: 'cli' }),
       });
       if (opts.wait) {
-        while (run.state !== 'completed' && run.state !== 'failed') {
-          await new Promise((r) => setTimeout(r, 250));
-          run = await callLab<BatchRunRecord>(opts.url, `/api/lambda/batch-runs/${run.id}`);
-        }
+        const id = run.id;
+        run = await waitUntil(
+          async () => {
+            const r = await callLab<BatchRunRecord>(opts.url, `/api/lambda/batch-runs/${id}`);
+            return (r.state === 'completed' || r.state === 'failed') && r;
+          },
+          // --wait waits as long as the run takes
+          { what: `batch run ${id} to finish`, timeoutMs: Number.POSITIVE_INFINITY, intervalMs: 250 },
+        );
       }
       console.log(describeRun(run));
       if (run.state === 'failed') process.exitCode = 1;

@@ -6,6 +6,7 @@ import { CONFIG_FILE_HELP, intOption } from '../options.js';
 import { runScenario, type ScenarioRunState } from '../../scenarios/scenario-runner.js';
 import { callLab, DEFAULT_URL } from '../http-client.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
+import { createLab } from '../../lab/create-lab.js';
 
 const urlOption = ['--url <url>', 'lab URL', process.env.LKLAB_URL ?? DEFAULT_URL] as const;
 
@@ -77,7 +78,7 @@ export function registerScenario(program: Command): void {
           done: 'interrupted: no verdict.',
           doneCode: 1,
         });
-        const run = runScenario(loaded, {
+        const run = runScenario(loaded, createLab, {
           signal: abort.signal,
           fast: opts.fast ?? false,
           ...(opts.seed !== undefined ? { seed: opts.seed } : {}),

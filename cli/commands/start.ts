@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../kernel/config/load-config.js';
 import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
-import { createLab } from '../runtime/lab-runtime.js';
+import { createLab } from '../../lab/create-lab.js';
 import { DEFAULTS } from '../../kernel/config/defaults.js';
 import { CONFIG_FILE_HELP, configDefault, intOption, numberOption } from '../options.js';
 import { exitOnSignals } from '../runtime/shutdown.js';

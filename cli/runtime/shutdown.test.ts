@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { exitOnSignals, FORCED_EXIT_CODE } from './shutdown.js';
+import { waitUntil } from '../../kernel/util/wait-until.js';
 
 // SIGUSR2 emitted on `process` only calls the listeners: nothing is killed.
 const SIGNAL = 'SIGUSR2' as const;
@@ -42,7 +43,7 @@ describe('exitOnSignals', () => {
     );
     const t = performance.now();
     process.emit(SIGNAL);
-    while (exits.length === 0 && performance.now() - t < 2000) await later(5);
+    await waitUntil(() => exits.length > 0, { what: 'the forced exit', timeoutMs: 2_000, intervalMs: 5 });
     expect(performance.now() - t).toBeLessThan(400);
     expect(exits).toEqual([FORCED_EXIT_CODE]);
     expect(errors.join('\n')).toContain('did not finish within 100 ms');

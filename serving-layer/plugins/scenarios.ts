@@ -1,8 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { LabError } from '../../kernel/errors/lab-error.js';
-import { loadScenarios, findScenario } from '../../scenarios/scenario-loader.js';
-import { ScenarioRuns } from '../../scenarios/scenario-runs.js';
-import type { LabServices } from '../lab-services.js';
+import type { ScenarioService } from '../scenario-service.js';
 import { errorResponse } from './error-schema.js';
 
 const verdict = {
@@ -111,8 +109,11 @@ export const runStateSchema = {
  * DELETE /api/scenarios/runs/:runId (cancel), POST /api/scenarios/runs/:runId/pause and /resume
  * (live runs). Runs are bounded (scenarios.* settings, docs/limits.md).
  */
-export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
-  const runs = new ScenarioRuns(opts.lab.config);
+export async function scenarioRoutes(
+  app: FastifyInstance,
+  opts: { scenarios: ScenarioService },
+): Promise<void> {
+  const runs = opts.scenarios;
   app.addHook('onClose', async () => runs.close());
 
   app.get(
@@ -143,16 +144,7 @@ export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServi
         },
       },
     },
-    async () =>
-      loadScenarios().map(({ scenario: s }) => ({
-        id: s.id,
-        title: s.title,
-        goal: s.goal.trim(),
-        duration: s.duration,
-        actions: s.timeline.length,
-        expectations: s.expectations.length,
-        needsInfrastructure: s.timeline.some((t) => t.action === 'stop' || t.action === 'start'),
-      })),
+    async () => runs.scenarios(),
   );
 
   app.post<{ Params: { id: string }; Body: { fast?: boolean; seed?: number } | undefined }>(
@@ -182,8 +174,10 @@ export async function scenarioRoutes(app: FastifyInstance, opts: { lab: LabServi
       },
     },
     async (request, reply) => {
-      const loaded = findScenario(request.params.id);
-      const state = runs.start(loaded, { fast: request.body?.fast ?? false, seed: request.body?.seed });
+      const state = runs.start(request.params.id, {
+        fast: request.body?.fast ?? false,
+        seed: request.body?.seed,
+      });
       return reply.code(202).send(state);
     },
   );

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, type Lab } from '../../cli/runtime/lab-runtime.js';
+import { createLab, type Lab } from '../../lab/create-lab.js';
 import { loadConfig } from '../../kernel/config/load-config.js';
+import { waitUntil } from '../../kernel/util/wait-until.js';
 
 describe('GET /api/stream is bounded (server.maxStreams, real socket)', () => {
   let lab: Lab;
@@ -37,18 +38,20 @@ describe('GET /api/stream is bounded (server.maxStreams, real socket)', () => {
     expect(body.error.message).toContain('server.maxStreams = 2');
 
     aborts[0]!.abort();
-    let again: Response | undefined;
-    for (let i = 0; i < 50; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      const a = new AbortController();
-      again = await fetch(`${url}/api/stream`, { signal: a.signal });
-      if (again.status === 200) {
-        a.abort();
-        break;
-      }
-      await again.text();
-    }
-    expect(again?.status, 'a closed stream frees its place').toBe(200);
+    const again = await waitUntil(
+      async () => {
+        const a = new AbortController();
+        const res = await fetch(`${url}/api/stream`, { signal: a.signal });
+        if (res.status === 200) {
+          a.abort();
+          return res;
+        }
+        await res.text();
+        return undefined;
+      },
+      { what: 'a closed stream to free its place', timeoutMs: 2_500, intervalMs: 50 },
+    );
+    expect(again.status, 'a closed stream frees its place').toBe(200);
     aborts[1]!.abort();
   });
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LabError } from '../../kernel/errors/lab-error.js';
 import type { LabServices } from '../lab-services.js';
-import { MAX_QUERY_WINDOWS, queryViews, type Arch, type Metric } from '../query/view-query.js';
+import { MAX_QUERY_WINDOWS, queryViews, type Arch, type Metric } from '../../query/view-query.js';
 
 interface ViewsQuerystring {
   arch: Arch;

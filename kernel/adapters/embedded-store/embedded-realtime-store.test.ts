@@ -10,6 +10,7 @@ import type { RealtimeStore } from '../../ports/realtime-store.js';
 import { CHECKPOINT_FILE, JOURNAL_FILE, openEmbeddedRealtimeStore } from './embedded-realtime-store.js';
 import { HLL_DENSE_BYTES, HLL_REGISTERS, HyperLogLog, registerOf } from './hyperloglog.js';
 import { murmurHash64A } from './murmur-hash-64a.js';
+import { waitUntil } from '../../util/wait-until.js';
 
 realtimeStoreContract('embedded (checkpointed)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'lkl-rt-'));
@@ -87,7 +88,11 @@ describe('embedded realtime store: checkpoints', () => {
     await clock.advance(999);
     expect(await readdir(dir)).toEqual([]);
     await clock.advance(1);
-    await waitFor(async () => (await readdir(dir)).includes(CHECKPOINT_FILE));
+    await waitUntil(async () => (await readdir(dir)).includes(CHECKPOINT_FILE), {
+      what: 'the first checkpoint file',
+      timeoutMs: 2_000,
+      intervalMs: 10,
+    });
     expect(s.lastCheckpointAt).toBe(1_000);
     const copy = await openEmbeddedRealtimeStore({ dir, clock });
     expect(await copy.getFields('k')).toEqual({ n: '1' });
@@ -268,14 +273,6 @@ describe('HyperLogLog (embedded)', () => {
     expect(Math.abs(a.count() - 9_000) / 9_000).toBeLessThanOrEqual(3 * 0.0081);
   });
 });
-
-async function waitFor(cond: () => Promise<boolean>, ms = 2_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('embedded realtime store: field names', () => {
   it('reads back fields named like Object.prototype members as own fields', async () => {

@@ -16,9 +16,9 @@ import {
   run,
   sleep,
   stackScript,
-  waitFor,
   repoRoot,
-} from './kafka-test-support.js';
+} from '../../../test-support/kafka-test-support.js';
+import { waitUntil } from '../../util/wait-until.js';
 
 describeWithKafka('kafka event log: broker restart', () => {
   it.runIf(onLocalStack())(
@@ -80,12 +80,20 @@ describeWithKafka('kafka event log: broker restart', () => {
       let adminFailMs = 0;
       let stopStart = 0;
       try {
-        await waitFor('appends before the outage', () => acked.length >= 30);
+        await waitUntil(() => acked.length >= 30, {
+          what: 'appends before the outage',
+          timeoutMs: 30_000,
+          intervalMs: 25,
+        });
         stopStart = performance.now();
         await run('bash', [stackScript, 'kafka-stop'], { cwd: repoRoot });
         downAt = performance.now();
         // While the broker is down: fast-failing calls report UNAVAILABLE, retriable.
-        await waitFor('an append to fail', () => errors.length > 0, 30_000);
+        await waitUntil(() => errors.length > 0, {
+          what: 'an append to fail',
+          timeoutMs: 30_000,
+          intervalMs: 25,
+        });
         const a0 = performance.now();
         const adminError = await labError(log.offsets(topic));
         adminFailMs = performance.now() - a0;
@@ -101,7 +109,11 @@ describeWithKafka('kafka event log: broker restart', () => {
         await run('bash', [stackScript, 'kafka-start'], { cwd: repoRoot });
         upAt = performance.now();
       }
-      await waitFor('appends after the restart', () => ackedAfterRestart >= 10, 60_000);
+      await waitUntil(() => ackedAfterRestart >= 10, {
+        what: 'appends after the restart',
+        timeoutMs: 60_000,
+        intervalMs: 25,
+      });
       stop = true;
       await loop;
       const survivorAcks = await survivor!;
@@ -142,11 +154,11 @@ describeWithKafka('kafka event log: broker restart', () => {
       expect(errors.length).toBeGreaterThan(0);
 
       // The live consumer rejoined by itself and has seen every acknowledged record.
-      await waitFor(
-        'the live consumer to catch up',
-        () => ackedValues.every((v) => live.has(v)) && live.has('survivor'),
-        60_000,
-      );
+      await waitUntil(() => ackedValues.every((v) => live.has(v)) && live.has('survivor'), {
+        what: 'the live consumer to catch up',
+        timeoutMs: 60_000,
+        intervalMs: 25,
+      });
       await liveConsumer.stop();
       await log.deleteGroup(group);
     },

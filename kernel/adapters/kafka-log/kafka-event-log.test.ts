@@ -34,10 +34,10 @@ import {
   sleep,
   stackScript,
   syncLabError,
-  waitFor,
   brokers,
   repoRoot,
-} from './kafka-test-support.js';
+} from '../../../test-support/kafka-test-support.js';
+import { waitUntil } from '../../util/wait-until.js';
 describe('kafka adapter: pure parts (no broker)', () => {
   it("plans produce requests: at most maxRecords each, a partition's share under maxBytesPerPartition, order kept", () => {
     const records = range(0, 10_000).map((i) => ({ value: `v-${i}`, partition: i % 4 }));
@@ -335,7 +335,7 @@ describeWithKafka('kafka event log', () => {
     const next: number[] = [];
     const c2 = log.consumer({ group, topic });
     await c2.run(async (b) => void next.push(...b.records.map((r) => r.offset)));
-    await waitFor('20 records', () => next.length >= 20);
+    await waitUntil(() => next.length >= 20, { what: '20 records', timeoutMs: 30_000, intervalMs: 25 });
     await sleep(300);
     await c2.stop();
     expect(next).toEqual(range(10, 30));
@@ -361,7 +361,7 @@ describeWithKafka('kafka event log', () => {
       async (b) => void got.push(...b.records.map((r): [number, number] => [b.partition, r.offset])),
     );
     expect(consumer.assignment()).toEqual([0, 1]);
-    await waitFor('20 records', () => got.length >= 20);
+    await waitUntil(() => got.length >= 20, { what: '20 records', timeoutMs: 30_000, intervalMs: 25 });
     await sleep(300);
     await consumer.stop();
     expect(got.filter(([p]) => p === 0).map(([, o]) => o)).toEqual(range(5, 20));
@@ -382,13 +382,17 @@ describeWithKafka('kafka event log', () => {
     expect(a.assignment()).toEqual([0, 1, 2, 3]);
     const b = log.consumer({ group, topic, start: 'earliest' });
     await b.run(handler('b'));
-    await waitFor('a rebalance', () => a.assignment().length === 2 && b.assignment().length === 2, 30_000);
+    await waitUntil(() => a.assignment().length === 2 && b.assignment().length === 2, {
+      what: 'a rebalance',
+      timeoutMs: 30_000,
+      intervalMs: 25,
+    });
     expect([...a.assignment(), ...b.assignment()].sort()).toEqual([0, 1, 2, 3]);
     const acks = await log.append(
       topic,
       range(0, 200).map((i) => ({ key: `k-${i}`, value: `v-${i}` })),
     );
-    await waitFor('200 records', () => got.length >= 200);
+    await waitUntil(() => got.length >= 200, { what: '200 records', timeoutMs: 30_000, intervalMs: 25 });
     await sleep(300);
     expect(got).toHaveLength(200);
     for (const ack of acks) {

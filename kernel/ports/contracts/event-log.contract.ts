@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConsumerOptions, EventLog, LogConsumer, LogRecord, RecordBatch } from '../event-log.js';
+import { waitUntil } from '../../util/wait-until.js';
 
 export interface EventLogContractSubject {
   log: EventLog;
@@ -93,11 +94,7 @@ export function eventLogContract(
       return consumer;
     };
     const waitFor = async (what: string, predicate: () => boolean | Promise<boolean>): Promise<void> => {
-      const deadline = performance.now() + waitMs;
-      while (!(await predicate())) {
-        if (performance.now() > deadline) throw new Error(`Timed out after ${waitMs} ms waiting for ${what}`);
-        await delay(20);
-      }
+      await waitUntil(predicate, { what, timeoutMs: waitMs, intervalMs: 20 });
     };
 
     beforeEach(async () => {

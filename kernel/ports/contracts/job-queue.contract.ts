@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLabError } from '../../errors/lab-error.js';
 import type { JobContext, JobInfo, JobQueue, JobWorker } from '../job-queue.js';
+import { waitUntil } from '../../util/wait-until.js';
 
 export interface JobQueueHarness {
   queue: JobQueue;
@@ -22,15 +23,6 @@ async function rejection(p: Promise<unknown>): Promise<{ code: string; message: 
     throw err;
   }
   throw new Error('expected a rejection, but the call resolved');
-}
-
-/** Polls `cond` every 20 ms until it holds or `ms` pass. */
-async function eventually(cond: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
-  const until = performance.now() + ms;
-  while (!(await cond())) {
-    if (performance.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await delay(20);
-  }
 }
 
 export function jobQueueContract(name: string, factory: () => Promise<JobQueueHarness>): void {
@@ -147,7 +139,11 @@ export function jobQueueContract(name: string, factory: () => Promise<JobQueueHa
       expect(info).toMatchObject({ id, state: 'failed', attemptsMade: 2, failedReason: 'always broken' });
       expect(info.result).toBeUndefined();
       expect(runs).toBe(2);
-      await eventually(() => failed.length >= 1);
+      await waitUntil(() => failed.length >= 1, {
+        what: 'the failed event',
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      });
       await delay(100);
       expect(failed.map((f) => [f.id, f.state, f.failedReason])).toEqual([[id, 'failed', 'always broken']]);
       off();
@@ -168,7 +164,11 @@ export function jobQueueContract(name: string, factory: () => Promise<JobQueueHa
       });
       const id = await jq.enqueue(q, 'long', {});
       await jq.waitFor(q, id, 10_000);
-      await eventually(() => progress.length >= 3 && completed.length >= 1);
+      await waitUntil(() => progress.length >= 3 && completed.length >= 1, {
+        what: 'three progress events and the completed event',
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      });
       expect(progress).toEqual([25, 50, { phase: 'reduce', done: 3 }]);
       expect(completed.map((c) => [c.id, c.state, c.result])).toEqual([[id, 'completed', 'done']]);
       expect((await jq.getJob(q, id))?.progress).toEqual({ phase: 'reduce', done: 3 });
@@ -191,7 +191,11 @@ export function jobQueueContract(name: string, factory: () => Promise<JobQueueHa
       });
       const started = performance.now();
       await jq.repeat(q, 'tick', { tick: true }, 200);
-      await eventually(() => runs.length >= 3, 3_000);
+      await waitUntil(() => runs.length >= 3, {
+        what: 'three runs of the repeated job',
+        timeoutMs: 3_000,
+        intervalMs: 20,
+      });
       // At least twice within a short interval: 3 runs take about 2 periods.
       expect(runs[2]! - started).toBeLessThan(1_500);
       expect(data.slice(0, 3)).toEqual([{ tick: true }, { tick: true }, { tick: true }]);
@@ -223,7 +227,11 @@ export function jobQueueContract(name: string, factory: () => Promise<JobQueueHa
         throw new Error('later');
       });
       const id = await jq.enqueue(q, 'slow-retry', {}, { attempts: 2, backoffMs: 2_000 });
-      await eventually(async () => (await jq.getJob(q, id))?.state === 'delayed');
+      await waitUntil(async () => (await jq.getJob(q, id))?.state === 'delayed', {
+        what: `job ${id} delayed for its retry`,
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      });
       expect(await jq.getJob(q, id)).toMatchObject({ state: 'delayed', attemptsMade: 1 });
       expect((await jq.counts(q)).delayed).toBe(1);
     });
@@ -290,7 +298,11 @@ export function jobQueueContract(name: string, factory: () => Promise<JobQueueHa
         finished++;
       });
       const first = await jq.enqueue(q, 'j', {});
-      await eventually(async () => (await jq.getJob(q, first))?.state === 'active');
+      await waitUntil(async () => (await jq.getJob(q, first))?.state === 'active', {
+        what: `job ${first} active`,
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      });
       await w.close();
       expect(finished).toBe(1);
       expect((await jq.getJob(q, first))?.state).toBe('completed');

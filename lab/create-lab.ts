@@ -1,28 +1,29 @@
 import type { FastifyInstance } from 'fastify';
-import type { Clock } from '../../kernel/clock/clock.js';
-import { systemClock } from '../../kernel/clock/system-clock.js';
-import type { LabConfig } from '../../kernel/config/defaults.js';
-import { createEventLog } from '../../kernel/adapters/event-log-factory.js';
-import { createJobQueue, createRealtimeStore } from '../../kernel/adapters/store-factory.js';
-import { BatchLayer } from '../../batch-layer/batch-layer.js';
-import { KappaReprocessor } from '../../kappa-reprocessor/kappa-reprocessor.js';
-import { createReplayEngine } from '../../kappa-reprocessor/replay/worker-engine.js';
-import { LabEventBus } from '../../kernel/instrumentation/lab-events.js';
-import { onBatchViewPublished } from '../../speed-layer/expiry.js';
-import { SpeedLayer } from '../../speed-layer/speed-layer.js';
-import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
-import { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
-import { IngestService } from '../../kernel/ingest/ingest-service.js';
-import { LagMonitor } from '../../kernel/ingest/lag-monitor.js';
-import type { EventLog } from '../../kernel/ports/event-log.js';
-import { GeneratorRunner } from '../../kernel/workload/generator-runner.js';
-import { buildReferenceData } from '../../kernel/workload/reference-data.js';
-import { buildApp } from '../../serving-layer/app.js';
-import { CpuMeter } from '../../measurement/cpu-meter.js';
-import { LabMeasurement } from '../../measurement/lab-measurement.js';
-import { assertSafeBind } from '../../serving-layer/security/bind-policy.js';
-import { redactText } from '../../kernel/util/redact.js';
-import type { DependencyHealth, LabServices } from '../../serving-layer/lab-services.js';
+import type { Clock } from '../kernel/clock/clock.js';
+import { systemClock } from '../kernel/clock/system-clock.js';
+import type { LabConfig } from '../kernel/config/defaults.js';
+import { createEventLog } from '../kernel/adapters/event-log-factory.js';
+import { createJobQueue, createRealtimeStore } from '../kernel/adapters/store-factory.js';
+import { BatchLayer } from '../batch-layer/batch-layer.js';
+import { KappaReprocessor } from '../kappa-reprocessor/kappa-reprocessor.js';
+import { createReplayEngine } from '../kappa-reprocessor/replay/worker-engine.js';
+import { LabEventBus } from '../kernel/instrumentation/lab-events.js';
+import { onBatchViewPublished } from '../speed-layer/expiry.js';
+import { SpeedLayer } from '../speed-layer/speed-layer.js';
+import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
+import { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
+import { IngestService } from '../kernel/ingest/ingest-service.js';
+import { LagMonitor } from '../kernel/ingest/lag-monitor.js';
+import type { EventLog } from '../kernel/ports/event-log.js';
+import { GeneratorRunner } from '../kernel/workload/generator-runner.js';
+import { buildReferenceData } from '../kernel/workload/reference-data.js';
+import { buildApp } from '../serving-layer/app.js';
+import { CpuMeter } from '../measurement/cpu-meter.js';
+import { LabMeasurement } from '../measurement/lab-measurement.js';
+import { assertSafeBind } from '../serving-layer/security/bind-policy.js';
+import { redactText } from '../kernel/util/redact.js';
+import type { DependencyHealth, LabServices } from '../serving-layer/lab-services.js';
+import { createScenarioService } from '../scenarios/scenario-service.js';
 
 export interface Lab {
   services: LabServices;
@@ -55,7 +56,11 @@ export interface StartOptions {
  */
 export type LabRole = 'generator' | 'speed' | 'batch' | 'kappa' | 'measurement';
 
-/** The composition root: opens the adapters, wires the layers and the serving layer. */
+/**
+ * The composition root: opens the adapters, wires the layers, the measurement, the scenario service
+ * and the serving layer. The CLI, the benchmarks and the tests build their labs here; a scenario
+ * run's own lab comes from here too (createLab is the scenario service's lab factory).
+ */
 export async function createLab(config: Readonly<LabConfig>, options: StartOptions = {}): Promise<Lab> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (await createEventLog(config, clock));
@@ -185,7 +190,10 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
       return deps;
     },
   };
-  const app = await buildApp(services, { logger: options.logger ?? false });
+  const app = await buildApp(services, {
+    logger: options.logger ?? false,
+    scenarios: createScenarioService(config, createLab),
+  });
   let url: string | undefined;
   let closed = false;
   let closing: string | undefined;

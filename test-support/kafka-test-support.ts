@@ -9,14 +9,19 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import { afterEach } from 'vitest';
-import { kafkaBrokers } from '../../../test-support/infra.js';
-import { systemClock } from '../../clock/system-clock.js';
-import { isLabError, type LabError } from '../../errors/lab-error.js';
-import type { LogRecord } from '../../ports/event-log.js';
-import { openKafkaEventLog, type KafkaEventLog, type KafkaEventLogOptions } from './kafka-event-log.js';
+import { kafkaBrokers } from './infra.js';
+import { systemClock } from '../kernel/clock/system-clock.js';
+import { isLabError, type LabError } from '../kernel/errors/lab-error.js';
+import type { LogRecord } from '../kernel/ports/event-log.js';
+import {
+  openKafkaEventLog,
+  type KafkaEventLog,
+  type KafkaEventLogOptions,
+} from '../kernel/adapters/kafka-log/kafka-event-log.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 export const { Kafka, logLevel } = kafkajs;
 export const run = promisify(execFile);
-export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const stackScript = join(repoRoot, 'scripts', 'stack', 'stack.sh');
 export const brokers = (): string[] => kafkaBrokers() ?? [];
 /** The broker fault test stops and starts the local stack's broker; only when KAFKA_BROKERS is that broker. */
@@ -76,18 +81,6 @@ export function syncLabError(fn: () => unknown): LabError {
   throw new Error('expected a LabError, but the call succeeded');
 }
 
-export async function waitFor(
-  what: string,
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from }, (_, i) => from + i);
@@ -105,7 +98,7 @@ export async function readAll(log: KafkaEventLog, topic: string): Promise<Map<nu
     n += b.records.length;
   });
   try {
-    await waitFor(`${total} records`, () => n >= total, 60_000);
+    await waitUntil(() => n >= total, { what: `${total} records`, timeoutMs: 60_000, intervalMs: 25 });
   } finally {
     await consumer.stop();
     await log.deleteGroup(group).catch(() => undefined);
