@@ -21,9 +21,10 @@ export {
   type KappaJobRecord,
   type KappaJobState,
   type RegistrySnapshot,
-} from './job-registry.js';
+} from './state/index.js';
 export {
   KAPPA_PREFIX,
+  kappaKeyPrefix,
   offsetsNamespace,
   readActive,
   readKappaWindows,
@@ -31,5 +32,5 @@ export {
   tableName,
   type ActivePointer,
   type KappaWindow,
-} from './kappa-tables.js';
+} from './state/index.js';
 export { availableKappaLogicVersions, kappaLogic } from './logic/index.js';

@@ -30,7 +30,7 @@ import {
   readMaxEventTimes,
   toStoreUpdate,
   type DeltaEntry,
-} from './kappa-tables.js';
+} from './state/index.js';
 import { NO_EVENT_TIME } from './partition-processor.js';
 import type { ProcessingEngine } from './processing-engine.js';
 import { RateLimiter } from './rate-limiter.js';

@@ -29,15 +29,13 @@ import {
   RUNNING_STATES,
   type KappaJobRecord,
   type KappaJobState,
-} from './job-registry.js';
-import { KappaJobRunner, type BulkSource, type RunnerStats } from './kappa-job-runner.js';
-import {
   deleteTable,
   offsetsNamespace,
   readMetaCounters,
   tableName,
   type ActivePointer,
-} from './kappa-tables.js';
+} from './state/index.js';
+import { KappaJobRunner, type BulkSource, type RunnerStats } from './kappa-job-runner.js';
 import { availableKappaLogicVersions, kappaLogic } from './logic/index.js';
 import type { KappaLogicContext } from './logic/kappa-logic.js';
 import { InlineEngine, type ProcessingEngine } from './processing-engine.js';
