@@ -23,7 +23,14 @@ import type { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
 import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { ConsumerOptions, EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
-import { addCounters, emptyCounters, type DeadLetterEntry, type DeltaCounters } from './checkpoint-delta.js';
+import {
+  addCounters,
+  emptyCounters,
+  type DeadLetterEntry,
+  type DeltaCounters,
+  NO_EVENT_TIME,
+  type ProcessingEngine,
+} from './operator/index.js';
 import {
   deltaField,
   offsetsNamespace,
@@ -31,8 +38,6 @@ import {
   toStoreUpdate,
   type DeltaEntry,
 } from './state/index.js';
-import { NO_EVENT_TIME } from './partition-processor.js';
-import type { ProcessingEngine } from './processing-engine.js';
 import { RateLimiter } from './rate-limiter.js';
 
 export interface KappaJobSpec {

@@ -38,11 +38,10 @@ import {
 import { KappaJobRunner, type BulkSource, type RunnerStats } from './kappa-job-runner.js';
 import { availableKappaLogicVersions, kappaLogic } from './logic/index.js';
 import type { KappaLogicContext } from './logic/kappa-logic.js';
-import { InlineEngine, type ProcessingEngine } from './processing-engine.js';
+import { InlineEngine, type ProcessingEngine, type DeltaCounters } from './operator/index.js';
 import { ThreadedJobRunner, type JobRunnerLike } from './replay/threaded-runner.js';
 import { etaMs, ProgressTracker } from './progress.js';
 import { checkRetention, type RetentionCheckResult } from './retention-check.js';
-import type { DeltaCounters } from './checkpoint-delta.js';
 
 export type KappaSettings = LabConfig['kappa'];
 

@@ -16,7 +16,7 @@ import { loadRegistry, RUNNING_STATES, type KappaJobRecord } from './state/index
 import { KappaJobRunner } from './kappa-job-runner.js';
 import type { KappaSettings } from './kappa-reprocessor.js';
 import { kappaLogic } from './logic/index.js';
-import { InlineEngine } from './processing-engine.js';
+import { InlineEngine } from './operator/index.js';
 
 export interface KappaWorkerHostOptions {
   topic: string;

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { kappaLogic } from '../logic/index.js';
-import { PartitionProcessor } from '../partition-processor.js';
+import { PartitionProcessor } from '../operator/index.js';
 import { scanSegments } from './segment-scan.js';
 import type { FromWorker, ReplayWorkerData, ToWorker } from './worker-protocol.js';
 

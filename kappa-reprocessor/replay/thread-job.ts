@@ -19,7 +19,7 @@ import {
   type RunnerStats,
 } from '../kappa-job-runner.js';
 import { kappaLogic } from '../logic/index.js';
-import { InlineEngine } from '../processing-engine.js';
+import { InlineEngine } from '../operator/index.js';
 
 export interface ThreadJobData {
   config: LabConfig;

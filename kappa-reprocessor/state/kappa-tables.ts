@@ -32,7 +32,7 @@ import type {
   RealtimeStore,
   StoreUpdate,
 } from '../../kernel/ports/realtime-store.js';
-import type { DeltaCounters, WindowPayload } from '../checkpoint-delta.js';
+import type { DeltaCounters, WindowPayload } from '../operator/index.js';
 
 export const KAPPA_PREFIX = 'lklab:kappa:';
 export const JOBS_KEY = `${KAPPA_PREFIX}jobs`;

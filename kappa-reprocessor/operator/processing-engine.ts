@@ -3,9 +3,9 @@
  * the checkpoints; an engine keeps one PartitionProcessor per partition — on the main thread
  * (InlineEngine, the live job) or spread over worker threads (replay/worker-engine.ts).
  */
-import type { LogRecord } from '../kernel/ports/event-log.js';
+import type { LogRecord } from '../../kernel/ports/event-log.js';
 import type { EncodedDelta } from './checkpoint-delta.js';
-import type { KappaLogic, KappaLogicContext } from './logic/kappa-logic.js';
+import type { KappaLogic, KappaLogicContext } from '../logic/kappa-logic.js';
 import { PartitionProcessor, type EventTimePolicy } from './partition-processor.js';
 
 export interface DrainedPartition {
