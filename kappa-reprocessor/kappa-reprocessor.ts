@@ -35,11 +35,11 @@ import {
   tableName,
   type ActivePointer,
 } from './state/index.js';
-import { KappaJobRunner, type BulkSource, type RunnerStats } from './kappa-job-runner.js';
+import { KappaJobRunner, type BulkSource, type RunnerStats, type JobRunnerLike } from './runtime/index.js';
 import { availableKappaLogicVersions, kappaLogic } from './logic/index.js';
 import type { KappaLogicContext } from './logic/kappa-logic.js';
 import { InlineEngine, type ProcessingEngine, type DeltaCounters } from './operator/index.js';
-import { ThreadedJobRunner, type JobRunnerLike } from './replay/threaded-runner.js';
+import { ThreadedJobRunner } from './replay/threaded-runner.js';
 import { etaMs, ProgressTracker } from './progress.js';
 import { checkRetention, type RetentionCheckResult } from './retention-check.js';
 

@@ -13,7 +13,7 @@ import type { EventLog } from '../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { loadRegistry, RUNNING_STATES, type KappaJobRecord } from './state/index.js';
-import { KappaJobRunner } from './kappa-job-runner.js';
+import { KappaJobRunner } from './runtime/index.js';
 import type { KappaSettings } from './kappa-reprocessor.js';
 import { kappaLogic } from './logic/index.js';
 import { InlineEngine } from './operator/index.js';

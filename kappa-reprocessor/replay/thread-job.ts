@@ -17,7 +17,7 @@ import {
   type KappaJobSpec,
   type PartitionPosition,
   type RunnerStats,
-} from '../kappa-job-runner.js';
+} from '../runtime/index.js';
 import { kappaLogic } from '../logic/index.js';
 import { InlineEngine } from '../operator/index.js';
 
