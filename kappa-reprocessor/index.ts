@@ -14,7 +14,7 @@ export {
   type ReplayRequest,
 } from './kappa-reprocessor.js';
 export { KappaWorkerHost, type KappaWorkerHostOptions } from './kappa-worker-host.js';
-export { createReplayEngine } from './replay/worker-engine.js';
+export { createReplayEngine } from './engines/index.js';
 export {
   loadRegistry,
   RUNNING_STATES,

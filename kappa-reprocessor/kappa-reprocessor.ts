@@ -39,7 +39,7 @@ import { KappaJobRunner, type BulkSource, type RunnerStats, type JobRunnerLike }
 import { availableKappaLogicVersions, kappaLogic } from './logic/index.js';
 import type { KappaLogicContext } from './logic/kappa-logic.js';
 import { InlineEngine, type ProcessingEngine, type DeltaCounters } from './operator/index.js';
-import { ThreadedJobRunner } from './replay/threaded-runner.js';
+import { ThreadedJobRunner, type EngineRequest } from './engines/index.js';
 import { etaMs, ProgressTracker } from './progress.js';
 import { checkRetention, type RetentionCheckResult } from './retention-check.js';
 
@@ -47,13 +47,7 @@ export type KappaSettings = LabConfig['kappa'];
 
 export const DEFAULT_GROUP_PREFIX = 'lklab-kappa-v';
 
-export interface EngineRequest {
-  job: KappaJobRecord;
-  logicContext: KappaLogicContext;
-  settings: KappaSettings;
-  /** Worker threads (embedded replay) the engine may use. */
-  parallelism: number;
-}
+export type { EngineRequest } from './engines/index.js';
 
 export interface KappaReprocessorOptions {
   topic: string;
