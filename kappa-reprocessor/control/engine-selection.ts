@@ -1,12 +1,10 @@
 /**
  * Which engine and runner a job gets. A live job: one consumer on the main thread, inline
- * engine. A replay on the embedded log: the configured replay engine (worker threads), reading
- * the history from the segment files itself unless rate-limited. A replay on Kafka: consumers in
- * worker threads that connect on their own when the lab's configuration is given, else
- * `parallelism` consumers on the main thread.
+ * engine. A replay on a log of this process (embedded): the configured replay engine (worker
+ * threads), reading the history from the log's history source itself unless rate-limited. A
+ * replay on a shared log (Kafka): consumers in worker threads that connect on their own when the
+ * lab's configuration is given, else `parallelism` consumers on the main thread.
  */
-import { join } from 'node:path';
-import { EMBEDDED_LOG_DEFAULTS } from '../../kernel/adapters/embedded-log/defaults.js';
 import type { Clock } from '../../kernel/clock/clock.js';
 import type { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
 import type { LabEventBus } from '../../kernel/instrumentation/lab-events.js';
@@ -45,7 +43,7 @@ export function selectRunner(rec: KappaJobRecord, d: EngineSelectionDeps): Selec
   const policy = { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs };
   const replaying = rec.state === 'replaying';
   const engine: ProcessingEngine =
-    replaying && d.log.kind === 'embedded' && d.options.replayEngine
+    replaying && !d.log.capabilities.shared && d.options.replayEngine
       ? d.options.replayEngine({
           job: rec,
           logicContext: d.logicContext,
@@ -54,7 +52,7 @@ export function selectRunner(rec: KappaJobRecord, d: EngineSelectionDeps): Selec
         })
       : new InlineEngine(logic, d.logicContext, policy);
   const spec = { id: rec.id, logicVersion: rec.logicVersion, group: rec.group };
-  if (replaying && d.log.kind === 'kafka' && d.options.threadConfig) {
+  if (replaying && d.log.capabilities.shared && d.options.threadConfig) {
     const threaded = new ThreadedJobRunner(spec, {
       config: d.options.threadConfig,
       threads: rec.parallelism,
@@ -65,23 +63,18 @@ export function selectRunner(rec: KappaJobRecord, d: EngineSelectionDeps): Selec
     });
     return { runner: threaded, onStartFailure: () => Promise.resolve() };
   }
-  // The embedded log's directory lets a replay's worker threads read its history themselves
+  // A log with a history source lets a replay's worker threads read its history themselves
   // (unless rate-limited: then the consumer paces it).
-  const logDir = (d.log as { logDir?: unknown }).logDir;
+  const log = d.log;
   const bulk: BulkSource | undefined =
-    replaying && engine.scan && typeof logDir === 'string' && rec.snapshot && !(rec.rateLimit > 0)
-      ? {
-          ends: rec.snapshot,
-          partitionDir: (p) => join(logDir, d.options.topic, String(p)),
-          verifyChecksums: true,
-          maxRecordBytes: EMBEDDED_LOG_DEFAULTS.maxRecordBytes,
-        }
+    replaying && engine.scan && log.historySource && rec.snapshot && !(rec.rateLimit > 0)
+      ? { ends: rec.snapshot, history: (p) => log.historySource!(d.options.topic, p) }
       : undefined;
   const runner = new KappaJobRunner(d.log, d.store, d.deadLetters, d.clock, d.bus, spec, {
     ...(bulk ? { bulk } : {}),
     topic: d.options.topic,
     checkpointIntervalMs: s.checkpointIntervalMs,
-    consumers: replaying && d.log.kind === 'kafka' ? rec.parallelism : 1,
+    consumers: replaying && d.log.capabilities.shared ? rec.parallelism : 1,
     rateLimit: replaying ? rec.rateLimit : 0,
     maxBatchRecords: s.maxBatchRecords,
     engine,

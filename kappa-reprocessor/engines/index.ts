@@ -6,6 +6,5 @@
  * folder's modules, from the sources and from dist/ alike.
  */
 export type { EngineRequest } from './engine-request.js';
-export { scanSegments, type SegmentScanOptions } from './segment-scan.js';
 export { ThreadedJobRunner } from './threaded-runner.js';
 export { createReplayEngine, WorkerEngine } from './worker-engine.js';

@@ -40,13 +40,7 @@ export async function startBulkScans(r: BulkScanRequest): Promise<Array<Promise<
     t.skipTo(offsets.find((o) => o.partition === p)?.low ?? 0);
     r.engine.init(p, times.get(p) ?? NO_EVENT_TIME);
     r.cursors.set(p, t);
-    const source = {
-      dir: r.bulk.partitionDir(p),
-      from: t.next,
-      to: end,
-      verifyChecksums: r.bulk.verifyChecksums,
-      maxRecordBytes: r.bulk.maxRecordBytes,
-    };
+    const source = { ...r.bulk.history(p), from: t.next, to: end };
     scans.push(
       r.engine.scan!(p, source).then((next) => {
         if (r.cursors.get(p) === t) t.advanceDirect(next, 0);

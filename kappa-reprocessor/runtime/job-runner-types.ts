@@ -1,4 +1,5 @@
 /** Shapes shared by the Kappa job runner, its threaded variant and the control plane. */
+import type { HistorySource } from '../../kernel/ports/event-log.js';
 import type { ProcessingEngine } from '../operator/index.js';
 import type { PartitionPosition } from './partition-cursor.js';
 
@@ -30,9 +31,8 @@ export interface KappaJobRunnerOptions {
 
 export interface BulkSource {
   ends: ReadonlyArray<{ partition: number; end: number }>;
-  partitionDir(partition: number): string;
-  verifyChecksums: boolean;
-  maxRecordBytes: number;
+  /** Where the engine reads a partition's history (the log's historySource). */
+  history(partition: number): HistorySource;
 }
 
 /** Counters of a runner, shared with its checkpoint writer. */

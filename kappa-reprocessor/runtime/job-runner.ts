@@ -30,11 +30,6 @@ import {
 import { PartitionCursor, type PartitionPosition } from './partition-cursor.js';
 import { RateLimiter } from './rate-limiter.js';
 
-type ExtendedConsumerOptions = ConsumerOptions & {
-  onError?: (err: unknown) => void;
-  partitionsConsumedConcurrently?: number;
-};
-
 export class KappaJobRunner implements JobRunnerLike {
   private consumers: LogConsumer[] = [];
   private readonly tracks = new Map<number, PartitionCursor>();
@@ -103,8 +98,7 @@ export class KappaJobRunner implements JobRunnerLike {
     if (this.running) return;
     this.stopping = false;
     this.abort = new AbortController();
-    if (this.opts.bulk && this.opts.engine.scan && this.log.kind === 'embedded')
-      await this.startBulk(this.opts.bulk);
+    if (this.opts.bulk && this.opts.engine.scan) await this.startBulk(this.opts.bulk);
     else await this.startConsumers();
     this.running = true;
     const signal = this.abort.signal;
@@ -157,33 +151,33 @@ export class KappaJobRunner implements JobRunnerLike {
   // ---- consumers ---------------------------------------------------------------------------
 
   private async startConsumers(): Promise<void> {
-    const embedded = this.log.kind === 'embedded';
-    const partitions = embedded ? (await this.log.offsets(this.opts.topic)).map((p) => p.partition) : [];
-    const shares = consumerShares(this.opts.consumers, partitions, embedded);
-    const stored = embedded ? await this.store.readOffsets(this.namespace) : {};
+    // Self-assigned (embedded): the runner splits the partitions and starts each at the offset
+    // committed with the state. Group-assigned (Kafka): the first batch of a partition is checked
+    // against the store instead (a position given before the assignment could land on another member).
+    const selfAssigned = this.log.capabilities.selfAssignment;
+    const partitions = selfAssigned ? (await this.log.offsets(this.opts.topic)).map((p) => p.partition) : [];
+    const shares = consumerShares(this.opts.consumers, partitions, selfAssigned);
+    const stored = selfAssigned ? await this.store.readOffsets(this.namespace) : {};
     const startAt = (p: number): number => this.tracks.get(p)?.next ?? stored[p] ?? 0;
     const maxBatch = this.limiter.limited
       ? Math.max(100, Math.min(this.opts.maxBatchRecords, Math.floor(this.opts.rateLimit / 10)))
       : this.opts.maxBatchRecords;
     for (const share of shares) {
-      const options: ExtendedConsumerOptions = {
+      const options: ConsumerOptions = {
         group: this.job.group,
         topic: this.opts.topic,
         start: 'earliest',
         maxBatchRecords: maxBatch,
         onError: (err) => void this.recover(err),
-        ...(embedded
-          ? { partitionsConsumedConcurrently: share?.length ?? Math.max(1, partitions.length) }
+        ...(selfAssigned
+          ? {
+              partitionsConsumedConcurrently: share?.length ?? Math.max(1, partitions.length),
+              startOffsets: Object.fromEntries((share ?? partitions).map((p) => [p, startAt(p)])),
+            }
           : {}),
         ...(share ? { partitions: share } : {}),
       };
       const consumer = this.log.consumer(options);
-      // Embedded: start every partition at the offset committed with the state (the group's own
-      // offsets are for display). Kafka: the first batch of a partition is checked against the
-      // store instead (a seek given before the assignment could land on another member).
-      if (embedded) {
-        for (const p of share ?? partitions) consumer.seek(p, startAt(p));
-      }
       this.consumers.push(consumer);
       await consumer.run((batch) => this.onBatch(consumer, batch));
     }
