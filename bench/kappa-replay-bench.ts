@@ -38,9 +38,14 @@ import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { GeneratorRunner } from '../kernel/workload/generator-runner.js';
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
-import { KappaReprocessor, type KappaSettings } from '../kappa-reprocessor/kappa-reprocessor.js';
-import { offsetsNamespace, readKappaWindows, readMetaCounters } from '../kappa-reprocessor/kappa-tables.js';
-import { createReplayEngine } from '../kappa-reprocessor/replay/worker-engine.js';
+import {
+  KappaReprocessor,
+  type KappaSettings,
+  offsetsNamespace,
+  readKappaWindows,
+  readMetaCounters,
+  createReplayEngine,
+} from '../kappa-reprocessor/index.js';
 import { flags, peakRssBytes, usageError, writeJson } from './bench-support.js';
 import { peerReplay, type PeerReplayResult } from './kafka-streams-peer.js';
 import { waitUntil } from '../kernel/util/wait-until.js';

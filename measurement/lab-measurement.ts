@@ -1,9 +1,13 @@
 import { every } from '../kernel/clock/every.js';
 import { join } from 'node:path';
 import type { BatchLayer } from '../batch-layer/batch-layer.js';
-import { loadRegistry, RUNNING_STATES } from '../kappa-reprocessor/job-registry.js';
-import type { KappaReprocessor } from '../kappa-reprocessor/kappa-reprocessor.js';
-import { KAPPA_PREFIX, readMetaCounters } from '../kappa-reprocessor/kappa-tables.js';
+import {
+  loadRegistry,
+  RUNNING_STATES,
+  type KappaReprocessor,
+  KAPPA_PREFIX,
+  readMetaCounters,
+} from '../kappa-reprocessor/index.js';
 import type { Clock } from '../kernel/clock/clock.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import type { LabConfig } from '../kernel/config/defaults.js';

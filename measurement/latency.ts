@@ -1,4 +1,4 @@
-import { readActive, readKappaWindows } from '../kappa-reprocessor/kappa-tables.js';
+import { readActive, readKappaWindows } from '../kappa-reprocessor/index.js';
 import { WINDOW_MS } from '../kernel/events/ysb-event.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { EXTENDS_FIELD, LOGIC_FIELD, updatedKey } from '../speed-layer/realtime-views.js';

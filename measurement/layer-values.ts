@@ -1,6 +1,5 @@
 import type { BatchViews } from '../batch-layer/batch-views.js';
-import { loadRegistry } from '../kappa-reprocessor/job-registry.js';
-import { readKappaWindows } from '../kappa-reprocessor/kappa-tables.js';
+import { loadRegistry, readKappaWindows } from '../kappa-reprocessor/index.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { queryViews } from '../query/view-query.js';
 import { readRealtimeWindows } from '../speed-layer/realtime-views.js';

@@ -1,6 +1,6 @@
 import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
-import { readActive, readKappaWindows } from '../kappa-reprocessor/kappa-tables.js';
+import { readActive, readKappaWindows } from '../kappa-reprocessor/index.js';
 
 export interface KappaQuery {
   arch: 'kappa';

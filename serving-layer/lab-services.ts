@@ -1,5 +1,5 @@
 import type { BatchLayer } from '../batch-layer/batch-layer.js';
-import type { KappaReprocessor } from '../kappa-reprocessor/kappa-reprocessor.js';
+import type { KappaReprocessor } from '../kappa-reprocessor/index.js';
 import type { Clock } from '../kernel/clock/clock.js';
 import type { LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { JobQueue } from '../kernel/ports/job-queue.js';

@@ -16,8 +16,8 @@ import {
   KappaReprocessor,
   type KappaReprocessorOptions,
   type KappaSettings,
-} from '../kappa-reprocessor/kappa-reprocessor.js';
-import { createReplayEngine } from '../kappa-reprocessor/replay/worker-engine.js';
+  createReplayEngine,
+} from '../kappa-reprocessor/index.js';
 import { queryKappaViews } from '../query/kappa-query.js';
 import { cellKey } from './recount.js';
 

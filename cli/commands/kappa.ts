@@ -8,10 +8,13 @@ import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
 import { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
 import { LAB_EVENTS, LabEventBus } from '../../kernel/instrumentation/lab-events.js';
 import { buildReferenceData } from '../../kernel/workload/reference-data.js';
-import type { KappaJobRecord } from '../../kappa-reprocessor/job-registry.js';
-import type { KappaJobsView, KappaJobView } from '../../kappa-reprocessor/kappa-reprocessor.js';
-import type { ActivePointer } from '../../kappa-reprocessor/kappa-tables.js';
-import { KappaWorkerHost } from '../../kappa-reprocessor/kappa-worker-host.js';
+import {
+  type KappaJobRecord,
+  type KappaJobsView,
+  type KappaJobView,
+  type ActivePointer,
+  KappaWorkerHost,
+} from '../../kappa-reprocessor/index.js';
 import { callLab, DEFAULT_URL } from '../http-client.js';
 import { DEFAULTS } from '../../kernel/config/defaults.js';
 import { CONFIG_FILE_HELP, configDefault, intOption } from '../options.js';

@@ -31,6 +31,11 @@ export class NamespacedEventLog implements EventLog {
     return this.inner.kind;
   }
 
+  get capabilities(): EventLog['capabilities'] {
+    return this.inner.capabilities;
+  }
+  // No historySource: a namespaced log's history is read through its consumers.
+
   private n = (name: string): string => this.p + name;
   private strip = (name: string): string => name.slice(this.p.length);
 

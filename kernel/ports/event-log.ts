@@ -86,8 +86,52 @@ export interface ConsumerOptions {
   start?: ConsumerStart;
   /** Max records handed to one eachBatch call. */
   maxBatchRecords?: number;
-  /** Restrict to these partitions (embedded only; Kafka assigns via the group protocol). */
+  /**
+   * Restrict to these partitions. Only where `capabilities.selfAssignment` is true (embedded);
+   * elsewhere the group protocol assigns them and the adapter rejects the option (Kafka).
+   */
   partitions?: number[];
+  /**
+   * Where partitions start, overriding the group's committed offsets (partition → next offset).
+   * Honoured where `capabilities.selfAssignment` is true; ignored with the group protocol (a
+   * position given before the assignment could land on another member: the caller checks the
+   * first batch instead).
+   */
+  startOffsets?: Readonly<Record<number, number>>;
+  /**
+   * Called once when the consumer stops because the handler (or a read) failed; it does not
+   * restart itself. Without it the error is reported by the adapter (an instrumentation event, or
+   * else a process warning).
+   */
+  onError?: (error: unknown) => void;
+  /** Batches handed to the handler at the same time, across partitions (≥ 1). Default: the adapter's. */
+  partitionsConsumedConcurrently?: number;
+}
+
+/** What a log can do beyond the common contract; callers branch on these, not on the adapter. */
+export interface EventLogCapabilities {
+  /** Consumers can be given their partitions and start offsets (ConsumerOptions.partitions, startOffsets). */
+  selfAssignment: boolean;
+  /**
+   * Other processes and threads can open the same log and join its groups (a server). False for a
+   * log that lives in this process (its data directory is locked by it).
+   */
+  shared: boolean;
+}
+
+/**
+ * Where a partition's retained history can be read directly by any thread of this process,
+ * bypassing consumers (bulk replays). Serializable: it can be posted to a worker thread. The
+ * adapter that returns it exports the matching reader (the embedded log: `scanSegments`).
+ */
+export interface HistorySource {
+  format: 'embedded-segments';
+  /** The partition's segment directory. */
+  dir: string;
+  /** Check every record's CRC while reading. */
+  verifyChecksums: boolean;
+  /** Largest record the log accepts (bytes): a frame claiming more is corruption. */
+  maxRecordBytes: number;
 }
 
 export interface LogConsumer {
@@ -107,6 +151,7 @@ export interface LogConsumer {
 
 export interface EventLog {
   readonly kind: 'embedded' | 'kafka';
+  readonly capabilities: EventLogCapabilities;
   /** Creates the topic if it does not exist (an existing topic keeps its partitions). */
   ensureTopic(topic: string, spec: TopicSpec): Promise<void>;
   deleteTopic(topic: string): Promise<void>;
@@ -123,6 +168,12 @@ export interface EventLog {
   deleteGroup(group: string): Promise<void>;
   lag(group: string, topic: string): Promise<GroupLag>;
   consumer(options: ConsumerOptions): LogConsumer;
+  /**
+   * Optional: where a partition's history can be read directly (see HistorySource). Records below
+   * the partition's end offset at the time of the call are complete there; retention may still
+   * remove old segments. Undefined where the log has no such access (Kafka).
+   */
+  historySource?(topic: string, partition: number): HistorySource;
   /** Applies retention now (the embedded log also does this on a timer). */
   enforceRetention?(): Promise<void>;
   close(): Promise<void>;

@@ -29,6 +29,7 @@ import {
 } from './embedded-event-log.js';
 import { EMBEDDED_LOG_EVENTS } from './instrumentation.js';
 import { RECORD_OVERHEAD_BYTES } from './record-codec.js';
+import { scanSegments } from './segment-scan.js';
 import { segmentFileName } from './segment.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -803,5 +804,42 @@ describe('embedded log: consumer', () => {
     expect(seen).toEqual([7, 8, 9, 10]);
     expect(syncLabError(() => consumer.seek(1, 0)).code).toBe('LKL_ERR_LOG_INVALID_ARGUMENT');
     await consumer.stop();
+  });
+});
+
+describe('embedded log: historySource and scanSegments', () => {
+  it('scanSegments over a partition history source reads exactly what a consumer reads, across segments and from any offset', async () => {
+    const dir = await tempDir();
+    const log = await openLog(dir);
+    await log.ensureTopic('history', { partitions: 2, segmentBytes: 4096 });
+    const values = Array.from({ length: 600 }, (_, i) => `history-${i}-${'x'.repeat(i % 37)}`);
+    await log.append(
+      'history',
+      values.map((value, i) => ({ value, partition: i % 2 })),
+    );
+    await log.append('history', [{ value: 'beyond the snapshot', partition: 1 }]);
+    const source = log.historySource('history', 1);
+    expect(source).toEqual({
+      format: 'embedded-segments',
+      dir: join(dir, 'log', 'history', '1'),
+      verifyChecksums: true,
+      maxRecordBytes: 16 * 1024 * 1024,
+    });
+    expect((await readdir(source.dir)).filter((f) => f.endsWith('.log')).length).toBeGreaterThan(1);
+    const expected = values.filter((_, i) => i % 2 === 1);
+    for (const from of [0, 137]) {
+      const got: Array<[number, string]> = [];
+      const next = await scanSegments({
+        ...source,
+        from,
+        to: 300,
+        chunkBytes: 1024,
+        onRecord: (value, offset) => void got.push([offset, value]),
+        onChunk: async () => undefined,
+        stopped: () => false,
+      });
+      expect(next).toBe(300);
+      expect(got).toEqual(expected.slice(from).map((v, i) => [from + i, v]));
+    }
   });
 });

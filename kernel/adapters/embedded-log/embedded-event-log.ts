@@ -19,7 +19,9 @@ import type {
   AppendRecord,
   ConsumerOptions,
   EventLog,
+  EventLogCapabilities,
   GroupLag,
+  HistorySource,
   LogConsumer,
   LogRecord,
   PartitionOffset,
@@ -83,6 +85,8 @@ export async function openEmbeddedEventLog(opts: EmbeddedEventLogOptions): Promi
 
 export class EmbeddedEventLog implements EventLog, ConsumerHost {
   readonly kind = 'embedded' as const;
+  /** Partitions are assigned by the caller; the log lives in this process (its directory is locked). */
+  readonly capabilities: EventLogCapabilities = { selfAssignment: true, shared: false };
   readonly instrumentation = new LogInstrumentation();
   private readonly cache = new ChunkCache(EMBEDDED_LOG_DEFAULTS.readCacheBytes);
   private readonly topics = new Map<string, Topic>();
@@ -393,7 +397,22 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
 
   consumer(options: ConsumerOptions | EmbeddedConsumerOptions): EmbeddedLogConsumer & LogConsumer {
     this.assertOpen();
-    return new EmbeddedLogConsumer(this, options);
+    const consumer = new EmbeddedLogConsumer(this, options);
+    for (const [partition, offset] of Object.entries(options.startOffsets ?? {}))
+      consumer.seek(Number(partition), offset);
+    return consumer;
+  }
+
+  /** The partition's segment directory, read with `scanSegments` (any thread, read-only, no lock). */
+  historySource(topic: string, partition: number): HistorySource {
+    this.assertOpen();
+    this.topic(topic).partition(partition); // throws for an unknown topic or partition
+    return {
+      format: 'embedded-segments',
+      dir: join(this.logDir, topic, String(partition)),
+      verifyChecksums: true,
+      maxRecordBytes: EMBEDDED_LOG_DEFAULTS.maxRecordBytes,
+    };
   }
 
   // ---- ConsumerHost ---------------------------------------------------------------------------

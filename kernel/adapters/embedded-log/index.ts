@@ -5,3 +5,5 @@ export type { EmbeddedConsumerOptions } from './embedded-consumer.js';
 export { EMBEDDED_LOG_EVENTS } from './instrumentation.js';
 export type { EmbeddedLogEventPayloads, TailTruncation } from './instrumentation.js';
 export { EMBEDDED_LOG_DEFAULTS } from './defaults.js';
+export { scanSegments } from './segment-scan.js';
+export type { SegmentScanOptions } from './segment-scan.js';

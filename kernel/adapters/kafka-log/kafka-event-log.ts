@@ -20,6 +20,7 @@ import type {
   AppendRecord,
   ConsumerOptions,
   EventLog,
+  EventLogCapabilities,
   GroupLag,
   LogConsumer,
   PartitionOffset,
@@ -90,6 +91,8 @@ interface TopicMeta {
 
 export class KafkaEventLog implements EventLog, KafkaConsumerHost {
   readonly kind = 'kafka' as const;
+  /** The group protocol assigns partitions; other processes and threads connect to the same brokers. */
+  readonly capabilities: EventLogCapabilities = { selfAssignment: false, shared: true };
   readonly instrumentation = new KafkaLogInstrumentation();
   readonly brokers: readonly string[];
   /** Client of consumers (its cluster-level retry is the consumers'). */

@@ -433,5 +433,127 @@ export function eventLogContract(
       },
       testTimeout,
     );
+
+    it(
+      'capabilities: a self-assigning log honours partitions and startOffsets over the committed offsets; a group-assigned one ignores startOffsets',
+      async () => {
+        expect(typeof log.capabilities.selfAssignment).toBe('boolean');
+        expect(typeof log.capabilities.shared).toBe('boolean');
+        const topic = await newTopic(2);
+        const group = newGroup();
+        await log.append(
+          topic,
+          range(0, 20).map((i) => ({ value: `s-${i}`, partition: i % 2 })),
+        );
+        await log.commitOffsets(group, topic, [{ partition: 1, offset: 8 }]);
+        const collector = new Collector();
+        if (log.capabilities.selfAssignment) {
+          const consumer = await startConsumer(
+            { group, topic, partitions: [1], startOffsets: { 1: 3 } },
+            collector,
+          );
+          await waitFor('7 records', () => collector.records.length >= 7);
+          await delay(quietMs);
+          expect(consumer.assignment()).toEqual([1]);
+          expect(collector.offsetsOf(1)).toEqual(range(3, 10));
+          expect(collector.offsetsOf(0)).toEqual([]);
+        } else {
+          await startConsumer({ group, topic, startOffsets: { 0: 5, 1: 3 } }, collector);
+          await waitFor('12 records', () => collector.records.length >= 12);
+          await delay(quietMs);
+          expect(collector.offsetsOf(0)).toEqual(range(0, 10));
+          expect(collector.offsetsOf(1)).toEqual(range(8, 10));
+        }
+      },
+      testTimeout,
+    );
+
+    it(
+      'onError is called once when the handler fails, and the consumer delivers nothing more',
+      async () => {
+        const topic = await newTopic(1);
+        await log.append(
+          topic,
+          range(0, 5).map((i) => ({ value: `e-${i}`, partition: 0 })),
+        );
+        const errors: unknown[] = [];
+        const consumer = log.consumer({ group: newGroup(), topic, onError: (e) => errors.push(e) });
+        consumers.push(consumer);
+        let calls = 0;
+        await consumer.run(async () => {
+          calls++;
+          throw new Error('handler failed on purpose');
+        });
+        await waitFor('onError', () => errors.length > 0);
+        const seen = calls;
+        await log.append(topic, [{ value: 'after', partition: 0 }]);
+        await delay(quietMs);
+        expect(errors).toHaveLength(1);
+        const chain = (e: unknown): string =>
+          e instanceof Error ? `${e.message} ${e.cause === undefined ? '' : chain(e.cause)}` : String(e);
+        expect(chain(errors[0])).toContain('handler failed on purpose');
+        expect(seen).toBeGreaterThanOrEqual(1);
+        expect(calls).toBe(seen);
+      },
+      testTimeout,
+    );
+
+    it(
+      'partitionsConsumedConcurrently bounds the batches in flight, and every record still arrives once, in order',
+      async () => {
+        const topic = await newTopic(3);
+        await log.append(
+          topic,
+          range(0, 90).map((i) => ({ value: `c-${i}`, partition: i % 3 })),
+        );
+        for (const concurrency of [1, 3]) {
+          let inFlight = 0;
+          let maxInFlight = 0;
+          const collector = new Collector();
+          const consumer = log.consumer({
+            group: newGroup(),
+            topic,
+            maxBatchRecords: 10,
+            partitionsConsumedConcurrently: concurrency,
+          });
+          consumers.push(consumer);
+          await consumer.run(async (batch) => {
+            inFlight++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+            await delay(20);
+            inFlight--;
+            await collector.handler(batch);
+          });
+          await waitFor(`90 records (concurrency ${concurrency})`, () => collector.records.length >= 90);
+          await delay(quietMs);
+          expect(maxInFlight).toBeLessThanOrEqual(concurrency);
+          expect(maxInFlight).toBeGreaterThanOrEqual(1);
+          for (let p = 0; p < 3; p++) expect(collector.offsetsOf(p)).toEqual(range(0, 30));
+          await consumer.stop();
+        }
+      },
+      testTimeout,
+    );
+
+    it(
+      'historySource, where the log has one, describes a partition serializably and refuses unknown ones',
+      async (ctx) => {
+        if (!log.historySource) {
+          ctx.skip();
+          return;
+        }
+        const topic = await newTopic(2);
+        await log.append(topic, [{ value: 'h', partition: 1 }]);
+        const source = log.historySource(topic, 1);
+        expect(structuredClone(source)).toEqual(source);
+        expect(source.format).toBe('embedded-segments');
+        expect(source.dir.length).toBeGreaterThan(0);
+        expect(source.maxRecordBytes).toBeGreaterThan(0);
+        expect(log.historySource(topic, 0).dir).not.toBe(source.dir);
+        expect(() => log.historySource!(topic, 2)).toThrow();
+        expect(() => log.historySource!(`t-${randomUUID()}`, 0)).toThrow();
+      },
+      testTimeout,
+    );
   });
 }

@@ -5,18 +5,9 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { LabConfig } from '../../kernel/config/defaults.js';
-import type { KappaJobSpec, PartitionPosition, RunnerStats } from '../kappa-job-runner.js';
+import type { JobRunnerLike, KappaJobSpec, PartitionPosition, RunnerStats } from '../runtime/index.js';
 import { spawnWorker } from './spawn-worker.js';
 import type { FromThreadJob, ThreadJobData } from './thread-job.js';
-
-export interface JobRunnerLike {
-  readonly job: KappaJobSpec;
-  readonly status: RunnerStats;
-  positions(): PartitionPosition[];
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  checkpoint(): Promise<void>;
-}
 
 /** Young generation per thread (MiB): kafkajs allocates a lot of short-lived objects. */
 const YOUNG_GENERATION_MB = 64;

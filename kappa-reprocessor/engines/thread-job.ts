@@ -17,9 +17,9 @@ import {
   type KappaJobSpec,
   type PartitionPosition,
   type RunnerStats,
-} from '../kappa-job-runner.js';
+} from '../runtime/index.js';
 import { kappaLogic } from '../logic/index.js';
-import { InlineEngine } from '../processing-engine.js';
+import { InlineEngine } from '../operator/index.js';
 
 export interface ThreadJobData {
   config: LabConfig;

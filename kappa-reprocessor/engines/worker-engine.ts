@@ -7,8 +7,8 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { LogRecord } from '../../kernel/ports/event-log.js';
-import type { EngineRequest } from '../kappa-reprocessor.js';
-import type { DrainedPartition, ProcessingEngine, ScanSource } from '../processing-engine.js';
+import type { EngineRequest } from './engine-request.js';
+import type { DrainedPartition, ProcessingEngine, ScanSource } from '../operator/index.js';
 import { spawnWorker } from './spawn-worker.js';
 import type { FromWorker, ReplayWorkerData, ToWorker } from './worker-protocol.js';
 

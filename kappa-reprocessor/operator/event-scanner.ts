@@ -12,8 +12,8 @@
  * validates UUIDs before records reach the log (kernel/events/event-decoder.ts).
  * Pure; no allocation beyond the value slices.
  */
-import { AD_TYPES, EVENT_TYPES, YSB_FIELDS } from '../kernel/events/ysb-event.js';
-import type { KappaEvent } from './logic/kappa-logic.js';
+import { AD_TYPES, EVENT_TYPES, YSB_FIELDS } from '../../kernel/events/ysb-event.js';
+import type { KappaEvent } from '../logic/kappa-logic.js';
 
 // {"user_id":"<36>","page_id":"<36>","ad_id":"<36>","ad_type":"<t>","event_type":"<t>","event_time":"<digits>","ip_address":"<ip>"}
 const K_USER = '{"user_id":"';

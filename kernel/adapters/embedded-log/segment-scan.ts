@@ -1,5 +1,6 @@
 /**
- * A replay worker's direct read of one embedded-log partition: the segment files of
+ * The reader behind the embedded log's HistorySource (EventLog.historySource): a direct read of
+ * one partition, e.g. by a Kappa replay worker: the segment files of
  * `<log>/<topic>/<partition>/`, read-only, in large sequential chunks, frames walked and
  * CRC-checked with the log's own codec (kernel/adapters/embedded-log/record-codec.ts), each
  * record's value handed to `onRecord` — no record objects, no key strings, nothing for the main
@@ -16,8 +17,8 @@ import {
   frameBodyLength,
   isPlausibleBodyLength,
   readFrameOffset,
-} from '../../kernel/adapters/embedded-log/record-codec.js';
-import { parseSegmentFileName } from '../../kernel/adapters/embedded-log/segment.js';
+} from './record-codec.js';
+import { parseSegmentFileName } from './segment.js';
 
 export interface SegmentScanOptions {
   dir: string;

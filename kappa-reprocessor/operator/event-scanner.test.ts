@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEvent } from '../kernel/events/event-decoder.js';
-import { encodeEvent } from '../kernel/events/ysb-event.js';
-import { buildReferenceData } from '../kernel/workload/reference-data.js';
-import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
+import { decodeEvent } from '../../kernel/events/event-decoder.js';
+import { encodeEvent } from '../../kernel/events/ysb-event.js';
+import { buildReferenceData } from '../../kernel/workload/reference-data.js';
+import { YsbGenerator } from '../../kernel/workload/ysb-generator.js';
 import { emptyKappaEvent, scanCanonical, scanEvent } from './event-scanner.js';
 
 const ref = buildReferenceData();

@@ -3,9 +3,9 @@
  * the checkpoints; an engine keeps one PartitionProcessor per partition — on the main thread
  * (InlineEngine, the live job) or spread over worker threads (replay/worker-engine.ts).
  */
-import type { LogRecord } from '../kernel/ports/event-log.js';
+import type { HistorySource, LogRecord } from '../../kernel/ports/event-log.js';
 import type { EncodedDelta } from './checkpoint-delta.js';
-import type { KappaLogic, KappaLogicContext } from './logic/kappa-logic.js';
+import type { KappaLogic, KappaLogicContext } from '../logic/kappa-logic.js';
 import { PartitionProcessor, type EventTimePolicy } from './partition-processor.js';
 
 export interface DrainedPartition {
@@ -16,14 +16,11 @@ export interface DrainedPartition {
   next?: number;
 }
 
-/** Where an engine can read a partition's history by itself (the embedded log's segment files). */
-export interface ScanSource {
-  dir: string;
+/** Where an engine can read a partition's history by itself (the log's HistorySource), and which part. */
+export interface ScanSource extends HistorySource {
   from: number;
   /** Exclusive: the end offset snapshotted when the replay started. */
   to: number;
-  verifyChecksums: boolean;
-  maxRecordBytes: number;
 }
 
 export interface ProcessingEngine {

@@ -1,4 +1,4 @@
-import type { Clock } from '../kernel/clock/clock.js';
+import type { Clock } from '../../kernel/clock/clock.js';
 
 /**
  * Token bucket for a replay's rate limit (events/s). A batch may overdraw the bucket; the next

@@ -8,8 +8,8 @@
  * A size limit (retention.bytes) is reported as a warning: whether it bites depends on growth.
  */
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../kernel/clock/clock.js';
-import type { EventLog, LogRecord, PartitionOffsets } from '../kernel/ports/event-log.js';
+import type { Clock } from '../../kernel/clock/clock.js';
+import type { EventLog, LogRecord, PartitionOffsets } from '../../kernel/ports/event-log.js';
 
 export interface RetentionCheckResult {
   ok: boolean;

@@ -5,8 +5,8 @@
  * retire, abort) is ONE atomic store.apply of the changed job records and, for a switchover or
  * rollback, the active pointer.
  */
-import { LabError } from '../kernel/errors/lab-error.js';
-import type { FieldSet, RealtimeStore } from '../kernel/ports/realtime-store.js';
+import { LabError } from '../../kernel/errors/lab-error.js';
+import type { FieldSet, RealtimeStore } from '../../kernel/ports/realtime-store.js';
 import { ACTIVE_KEY, JOBS_KEY, parseActive, type ActivePointer } from './kappa-tables.js';
 
 /**

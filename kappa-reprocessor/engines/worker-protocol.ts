@@ -1,6 +1,5 @@
 /** Messages between the worker-thread replay engine and its workers. */
-import type { EncodedDelta } from '../checkpoint-delta.js';
-import type { EventTimePolicy } from '../partition-processor.js';
+import type { EncodedDelta, EventTimePolicy } from '../operator/index.js';
 
 export interface ReplayWorkerData {
   logicVersion: number;

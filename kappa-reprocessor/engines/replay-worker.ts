@@ -4,8 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { kappaLogic } from '../logic/index.js';
-import { PartitionProcessor } from '../partition-processor.js';
-import { scanSegments } from './segment-scan.js';
+import { PartitionProcessor } from '../operator/index.js';
+import { scanSegments } from '../../kernel/adapters/embedded-log/index.js';
 import type { FromWorker, ReplayWorkerData, ToWorker } from './worker-protocol.js';
 
 const data = workerData as ReplayWorkerData;

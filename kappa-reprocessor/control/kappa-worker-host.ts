@@ -6,17 +6,16 @@
  * never changes the answers — Kafka rebalances the partitions, the store's offsets fence stale
  * members. Needs Kafka and Redis: the embedded log and store belong to the lab's process.
  */
-import type { Clock } from '../kernel/clock/clock.js';
-import type { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
-import type { LabEventBus } from '../kernel/instrumentation/lab-events.js';
-import type { EventLog } from '../kernel/ports/event-log.js';
-import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
-import type { ReferenceData } from '../kernel/workload/reference-data.js';
-import { loadRegistry, RUNNING_STATES, type KappaJobRecord } from './job-registry.js';
-import { KappaJobRunner } from './kappa-job-runner.js';
-import type { KappaSettings } from './kappa-reprocessor.js';
-import { kappaLogic } from './logic/index.js';
-import { InlineEngine } from './processing-engine.js';
+import type { Clock } from '../../kernel/clock/clock.js';
+import type { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
+import type { LabEventBus } from '../../kernel/instrumentation/lab-events.js';
+import type { EventLog } from '../../kernel/ports/event-log.js';
+import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
+import type { ReferenceData } from '../../kernel/workload/reference-data.js';
+import { loadRegistry, RUNNING_STATES, type KappaJobRecord } from '../state/index.js';
+import { KappaJobRunner } from '../runtime/index.js';
+import type { KappaSettings } from './dto.js';
+import { InlineEngine, kappaLogic } from '../operator/index.js';
 
 export interface KappaWorkerHostOptions {
   topic: string;

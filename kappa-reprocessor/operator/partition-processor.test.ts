@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { encodeEvent, type YsbEvent } from '../kernel/events/ysb-event.js';
-import { buildReferenceData } from '../kernel/workload/reference-data.js';
+import { encodeEvent, type YsbEvent } from '../../kernel/events/ysb-event.js';
+import { buildReferenceData } from '../../kernel/workload/reference-data.js';
 import type { EncodedDelta } from './checkpoint-delta.js';
-import { foldWindow } from './kappa-tables.js';
-import { kappaLogic } from './logic/index.js';
+import { foldWindow } from '../state/index.js';
+import { kappaLogic } from '../logic/index.js';
 import { NO_EVENT_TIME, PartitionProcessor } from './partition-processor.js';
 
 const ref = buildReferenceData();

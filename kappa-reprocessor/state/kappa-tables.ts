@@ -31,13 +31,19 @@ import type {
   FieldSet,
   RealtimeStore,
   StoreUpdate,
-} from '../kernel/ports/realtime-store.js';
-import type { DeltaCounters, WindowPayload } from './checkpoint-delta.js';
+} from '../../kernel/ports/realtime-store.js';
+import type { DeltaCounters, WindowPayload } from '../operator/index.js';
 
 export const KAPPA_PREFIX = 'lklab:kappa:';
 export const JOBS_KEY = `${KAPPA_PREFIX}jobs`;
 export const ACTIVE_KEY = `${KAPPA_PREFIX}active`;
 
+/**
+ * Prefix of every store key the Kappa reprocessor writes (tables and control keys), for callers
+ * that account for storage by prefix: ask here instead of spelling the layout out.
+ */
+export const kappaKeyPrefix = (): string => KAPPA_PREFIX;
+/** Prefix of the keys of job N's output table (its windows and meta hash). */
 export const tablePrefix = (job: number): string => `${KAPPA_PREFIX}v${job}:`;
 export const tableName = (job: number): string => `kappa_v${job}`;
 export const offsetsNamespace = (job: number): string => `kappa-v${job}`;

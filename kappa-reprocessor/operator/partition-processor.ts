@@ -14,10 +14,10 @@
  * event for it is still counted (a revision of the window) while the watermark is below
  * w + 10 s + allowedLatenessMs; beyond that it is not counted but dead-lettered with the reason.
  */
-import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
+import { WINDOW_MS, windowStart } from '../../kernel/events/ysb-event.js';
 import { CheckpointDelta, type EncodedDelta } from './checkpoint-delta.js';
 import { emptyKappaEvent, scanEvent } from './event-scanner.js';
-import type { KappaLogic, KappaLogicContext } from './logic/kappa-logic.js';
+import type { KappaLogic, KappaLogicContext } from '../logic/kappa-logic.js';
 
 export interface EventTimePolicy {
   /** Watermark = highest event time seen − this (ms). */

@@ -1,0 +1,360 @@
+/**
+ * The Kappa reprocessor: Kreps's recipe as a control plane over Kappa jobs.
+ *   1. the log keeps the full history (pre-flight retention check);
+ *   2. job N+1 (new logic version, new consumer group, new table kappa_vN+1) starts from the
+ *      earliest offset, with more parallelism than the live job, optionally rate limited;
+ *   3. once it has caught up (snapshot passed, lag small for a dwell time) readers are switched
+ *      to its table — ONE atomic flip of the active pointer in the store;
+ *   4. job N is kept for a grace period (rollback = flip back), then stopped and its table,
+ *      group and offsets deleted. abort cancels a replay and removes what it made.
+ *
+ * The registry (which jobs exist, which is active) lives in the store, so a restarted lab resumes
+ * every job where its last checkpoint left it, and `lklab kappa-worker` processes follow it.
+ * Decisions are in commands.ts, legal state changes in lifecycle.ts, the runner a job gets in
+ * engine-selection.ts, the jobs view in job-view.ts.
+ */
+import { availableParallelism } from 'node:os';
+import type { Clock } from '../../kernel/clock/clock.js';
+import type { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
+import { LAB_EVENTS, type LabEventBus } from '../../kernel/instrumentation/lab-events.js';
+import type { EventLog } from '../../kernel/ports/event-log.js';
+import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
+import type { ReferenceData } from '../../kernel/workload/reference-data.js';
+import { kappaLogic, type KappaLogicContext } from '../operator/index.js';
+import type { JobRunnerLike } from '../runtime/index.js';
+import {
+  deleteTable,
+  offsetsNamespace,
+  type ActivePointer,
+  type KappaJobRecord,
+  type KappaJobState,
+} from '../state/index.js';
+import {
+  assertHistoryComplete,
+  assertNoReplayRunning,
+  checkAbort,
+  planReplay,
+  planRollback,
+  planSwitchover,
+} from './commands.js';
+import {
+  DEFAULT_GROUP_PREFIX,
+  type KappaJobsView,
+  type KappaReprocessorOptions,
+  type KappaSettings,
+  type ReplayRequest,
+} from './dto.js';
+import { buildJobsView } from './job-view.js';
+import { Registry } from './registry.js';
+import { JobRetirement } from './retirement.js';
+import { JobRunners } from './job-runners.js';
+import { firstJob, RUNNING_STATES } from './lifecycle.js';
+import { monitorTick } from './monitor-tick.js';
+import { JobMonitor } from './monitor.js';
+import { checkRetention, type RetentionCheckResult } from './retention-check.js';
+import { syncJob, waitForJobState } from './waits.js';
+
+export class KappaReprocessor {
+  private readonly registry: Registry;
+  private readonly runners: JobRunners;
+  private readonly monitor: JobMonitor;
+  private readonly retirement: JobRetirement;
+  private readonly ctx: KappaLogicContext;
+  private readonly groupPrefix: string;
+  private loop: Promise<void> | undefined;
+  private abort = new AbortController();
+  /** Serializes control-plane transitions. */
+  private control: Promise<unknown> = Promise.resolve();
+  private started = false;
+  lastError: string | undefined;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly store: RealtimeStore,
+    deadLetters: DeadLetterWriter,
+    reference: ReferenceData,
+    private readonly clock: Clock,
+    private readonly bus: LabEventBus,
+    private readonly options: KappaReprocessorOptions,
+  ) {
+    this.ctx = { campaignOf: reference.campaignOf, bots: new Set(reference.bots) };
+    this.groupPrefix = options.groupPrefix ?? DEFAULT_GROUP_PREFIX;
+    this.monitor = new JobMonitor(store, () => ({
+      lagThreshold: this.settings.catchUpLagThreshold,
+      dwellMs: this.settings.catchUpDwellMs,
+    }));
+    this.registry = new Registry(store);
+    this.runners = new JobRunners({ log, store, deadLetters, clock, bus, options, logicContext: this.ctx });
+    this.retirement = new JobRetirement({
+      registry: this.registry,
+      runners: this.runners,
+      monitor: this.monitor,
+      log,
+      store,
+      clock,
+      onError: (err) => (this.lastError = err.message),
+    });
+  }
+
+  get settings(): KappaSettings {
+    return this.options.settings;
+  }
+
+  /** The job readers use. */
+  get activeJob(): number | null {
+    return this.registry.active?.job ?? null;
+  }
+
+  job(id: number): KappaJobRecord | undefined {
+    return this.registry.jobs.get(id);
+  }
+
+  /** Next offset the active (live) job processes in a partition when it runs here (back-pressure). */
+  livePosition(partition: number): number | undefined {
+    const id = this.activeJob;
+    if (id === null) return undefined;
+    return this.runners.position(id, partition);
+  }
+
+  /** Consumer group of the active job. */
+  get liveGroup(): string | undefined {
+    const id = this.activeJob;
+    return id === null ? undefined : this.registry.jobs.get(id)?.group;
+  }
+
+  runner(id: number): JobRunnerLike | undefined {
+    return this.runners.get(id);
+  }
+
+  /** Loads the registry (creating job 1 on first start) and starts every running job. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    kappaLogic(this.settings.logicVersion);
+    await this.registry.load();
+    if (this.registry.jobs.size === 0) {
+      const first = firstJob({
+        logicVersion: this.settings.logicVersion,
+        group: `${this.groupPrefix}1`,
+        now: this.clock.now(),
+      });
+      await this.registry.persist([first.record], first.pointer);
+    }
+    this.started = true;
+    for (const rec of this.registry.jobs.values()) {
+      if (RUNNING_STATES.has(rec.state)) await this.runners.start(rec);
+      else this.retirement.resumeIfPending(rec);
+    }
+    this.abort = new AbortController();
+    const signal = this.abort.signal;
+    this.loop = (async () => {
+      while (!signal.aborted) {
+        try {
+          await this.clock.sleep(this.options.monitorIntervalMs ?? 250, signal);
+        } catch {
+          return;
+        }
+        await this.exclusive(() => this.tick()).catch((err: Error) => (this.lastError = err.message));
+      }
+    })();
+  }
+
+  /** Stops the monitor and every job of this process (each checkpoints what it processed). */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    this.abort.abort();
+    await this.loop;
+    await this.control.catch(() => undefined);
+    await this.runners.stopAll();
+  }
+
+  // ---- commands --------------------------------------------------------------------------------
+
+  /** Starts job N+1 from the earliest offset (after the retention pre-flight). */
+  startReplay(req: ReplayRequest): Promise<KappaJobRecord> {
+    return this.exclusive(async () => {
+      kappaLogic(req.logicVersion);
+      assertNoReplayRunning(this.registry.jobs);
+      const check = await this.preflight();
+      const force = req.force === true;
+      assertHistoryComplete(check, force);
+      const rec = planReplay({
+        jobs: this.registry.jobs,
+        logicVersion: req.logicVersion,
+        groupPrefix: this.groupPrefix,
+        now: this.clock.now(),
+        force,
+        rateLimit: req.rateLimit ?? this.settings.replayRateLimit,
+        parallelism: this.replayParallelism(),
+        check,
+      });
+      const id = rec.id;
+      // Leftovers of an earlier life of this id (a registry that was wiped) must not leak into the new table.
+      await deleteTable(this.store, id);
+      await this.store.deleteOffsets(offsetsNamespace(id));
+      await this.log.deleteGroup(rec.group).catch(() => undefined);
+      await this.registry.persist([rec]);
+      await this.runners.start(rec);
+      this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_STARTED, this.clock.now(), {
+        job: id,
+        logicVersion: rec.logicVersion,
+        force,
+        rateLimit: rec.rateLimit,
+        parallelism: rec.parallelism,
+        snapshot: rec.snapshot,
+        warnings: rec.warnings,
+      });
+      return { ...rec };
+    });
+  }
+
+  /** Points readers at the caught-up replay (one atomic flip); the old job enters its grace period. */
+  switchover(): Promise<ActivePointer> {
+    return this.exclusive(() => this.doSwitchover('manual'));
+  }
+
+  /** Points readers back at the previous job while it still exists. */
+  rollback(): Promise<ActivePointer> {
+    return this.exclusive(async () => {
+      const now = this.clock.now();
+      const plan = planRollback({
+        jobs: this.registry.jobs,
+        active: this.registry.active,
+        now,
+        settings: this.settings,
+      });
+      await this.registry.persist(plan.changed, plan.pointer);
+      this.bus.emit(LAB_EVENTS.KAPPA_ROLLBACK, now, {
+        from: plan.from.id,
+        to: plan.to.id,
+        logicVersion: plan.to.logicVersion,
+      });
+      return { ...plan.pointer };
+    });
+  }
+
+  /** Cancels a replay: stops it, removes its table, group and offsets. */
+  abortReplay(id: number, reason = 'aborted'): Promise<KappaJobRecord> {
+    return this.exclusive(async () => {
+      const rec = checkAbort({ jobs: this.registry.jobs, active: this.registry.active, id });
+      const ended = await this.retirement.end(rec, 'aborted', reason);
+      this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_ABORTED, this.clock.now(), {
+        job: id,
+        logicVersion: rec.logicVersion,
+        reason,
+      });
+      return ended;
+    });
+  }
+
+  /** Runs the retention pre-flight without starting anything. */
+  preflight(): Promise<RetentionCheckResult> {
+    return checkRetention(this.log, this.options.topic, this.clock, this.settings.retentionMarginMs);
+  }
+
+  /** Jobs with state, lag, rate, per-partition progress and ETA. */
+  async view(): Promise<KappaJobsView> {
+    const ends = await this.log.offsets(this.options.topic).catch(() => []);
+    return buildJobsView(this.registry, ends, this.settings, {
+      store: this.store,
+      monitor: this.monitor,
+      runner: (id) => this.runners.get(id),
+    });
+  }
+
+  /** Resolves when `job` reaches one of `states` (polling the registry in memory). */
+  waitForState(job: number, states: KappaJobState[], timeoutMs: number): Promise<KappaJobRecord> {
+    return waitForJobState(
+      {
+        job: (id) => this.registry.jobs.get(id),
+        settled: () => this.control.catch(() => undefined), // let the transition finish (e.g. the engine swap)
+        lastError: () => this.lastError,
+      },
+      job,
+      states,
+      timeoutMs,
+    );
+  }
+
+  /**
+   * Resolves once job `id` has checkpointed everything appended to the log before the call (its
+   * table then holds every event up to there). For tests, benchmarks and scenario steps.
+   */
+  sync(id: number, timeoutMs: number): Promise<void> {
+    return syncJob(
+      {
+        log: this.log,
+        store: this.store,
+        topic: this.options.topic,
+        lastError: () => this.runners.get(id)?.status.lastError ?? this.lastError,
+      },
+      id,
+      timeoutMs,
+    );
+  }
+
+  /** Checkpoints every job this process runs (tests and shutdown). */
+  async checkpointAll(): Promise<void> {
+    await this.runners.checkpointAll();
+  }
+
+  // ---- monitor ----------------------------------------------------------------------------------
+
+  private async tick(): Promise<void> {
+    if (!this.started) return;
+    const now = this.clock.now();
+    const ends = await this.log.offsets(this.options.topic);
+    await monitorTick(
+      {
+        registry: this.registry,
+        monitor: this.monitor,
+        retirement: this.retirement,
+        settings: this.settings,
+        bus: this.bus,
+        switchover: () => this.doSwitchover('auto'),
+      },
+      now,
+      ends,
+    );
+  }
+
+  private async doSwitchover(how: 'manual' | 'auto'): Promise<ActivePointer> {
+    const now = this.clock.now();
+    const plan = planSwitchover({
+      jobs: this.registry.jobs,
+      active: this.registry.active,
+      now,
+      settings: this.settings,
+      lastCatchUp: (job) => this.monitor.lastCatchUp(job),
+    });
+    const cand = plan.candidate;
+    await this.registry.persist(plan.changed, plan.pointer);
+    this.bus.emit(LAB_EVENTS.KAPPA_SWITCHOVER, now, {
+      from: plan.current?.id ?? null,
+      to: cand.id,
+      logicVersion: cand.logicVersion,
+      how,
+    });
+    for (const rec of plan.stale)
+      await this.retirement.end(rec, 'retired', `replaced by a newer switchover to job ${cand.id}`);
+    // The new live job continues with the live job's engine (main thread, one consumer).
+    const runner = this.runners.get(cand.id);
+    if (runner && runner.status.engine !== 'inline')
+      await this.runners.restart(this.registry.jobs.get(cand.id)!);
+    return { ...plan.pointer };
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------
+
+  private replayParallelism(): number {
+    return this.settings.replayParallelism > 0
+      ? this.settings.replayParallelism
+      : Math.max(1, availableParallelism());
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.control.then(fn, fn);
+    this.control = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Kappa state: the output tables, the job registry and the active pointer in the realtime store.
+ * The only place that knows the store's keys and prefixes; other layers ask through these
+ * functions instead of building keys themselves.
+ */
+export {
+  deleteTable,
+  deltaField,
+  foldWindow,
+  KAPPA_PREFIX,
+  kappaKeyPrefix,
+  offsetsNamespace,
+  readActive,
+  readKappaWindows,
+  readMaxEventTimes,
+  readMetaCounters,
+  tableName,
+  tablePrefix,
+  toStoreUpdate,
+  type ActivePointer,
+  type CheckpointContent,
+  type DeltaEntry,
+  type KappaWindow,
+} from './kappa-tables.js';
+export {
+  loadRegistry,
+  registrySets,
+  RUNNING_STATES,
+  saveRegistry,
+  type KappaJobRecord,
+  type KappaJobState,
+  type RegistrySnapshot,
+} from './job-registry.js';
