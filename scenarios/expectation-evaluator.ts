@@ -204,6 +204,7 @@ const MEASURED = [
   'latency.',
   'maintenance.',
   'servingLatency.',
+  'served.',
   'batchBoundaryLagMs',
   'ingested',
 ];

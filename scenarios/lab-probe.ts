@@ -175,6 +175,13 @@ export function flattenSnapshot(m: MetricsSnapshot, out: Record<string, MetricVa
   }
   for (const l of m.latency)
     for (const [k, v] of Object.entries(l.finalEvent)) out[`latency.${l.arch}.finalEvent.${k}`] = v;
+  for (const a of m.served ?? []) {
+    for (const b of a.byAge) {
+      out[`served.${a.arch}.age${b.ageMs / 1000}s.correctShare`] = b.correctShare;
+      out[`served.${a.arch}.age${b.ageMs / 1000}s.windows`] = b.windows;
+    }
+    for (const [k, v] of Object.entries(a.timeToCorrect)) out[`served.${a.arch}.timeToCorrect.${k}`] = v;
+  }
   out['batchBoundaryLagMs'] = m.batchBoundaryLagMs;
   for (const [k, v] of Object.entries(m.servingLatency)) out[`servingLatency.${k}`] = v;
   for (const x of m.maintenance) {

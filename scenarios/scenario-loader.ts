@@ -187,6 +187,7 @@ export const METRIC_ROOTS = [
   'latency',
   'batchBoundaryLagMs',
   'servingLatency',
+  'served',
   'maintenance',
   'ingested',
   'recount',
