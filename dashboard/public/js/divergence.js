@@ -151,26 +151,38 @@ export function initDivergence({ on, labNow }) {
       0,
     );
     showState(null);
-    grid.style.gridTemplateColumns = `auto repeat(${windows.length}, minmax(16px, 1fr))`;
+    grid.style.gridTemplateColumns = `auto repeat(${windows.length}, minmax(24px, 1fr))`;
     const labelEvery = Math.max(1, Math.ceil(windows.length / 12));
     fill(
       grid,
+      // One header row: the campaign column (with the count of cells off), then every window; a
+      // window without a visible label still names itself to screen readers.
       h(
         'div',
-        {
-          class: 'rowhead muted',
-          id: 'div-count',
-          title: 'cells where this layer differs from the truth (open windows not counted)',
-        },
-        `${diverging} off`,
-      ),
-      windows.map((w, i) =>
-        h('div', { class: 'colhead', role: 'columnheader' }, i % labelEvery === 0 ? clock(w) : ''),
+        { class: 'grid-row', role: 'row' },
+        h(
+          'div',
+          {
+            class: 'rowhead muted',
+            id: 'div-count',
+            role: 'columnheader',
+            title: 'cells where this layer differs from the truth (open windows not counted)',
+          },
+          h('span', { class: 'sr-only' }, 'campaign, '),
+          `${diverging} off`,
+        ),
+        windows.map((w, i) =>
+          h(
+            'div',
+            { class: 'colhead', role: 'columnheader' },
+            i % labelEvery === 0 ? clock(w) : h('span', { class: 'sr-only' }, clock(w)),
+          ),
+        ),
       ),
       campaigns.map(({ id, m }) =>
         h(
           'div',
-          { style: 'display:contents', role: 'row' },
+          { class: 'grid-row', role: 'row' },
           h('div', { class: 'rowhead', title: id, role: 'rowheader' }, id.slice(0, 8)),
           windows.map((w) => {
             const c = m.get(w);
@@ -244,8 +256,8 @@ export function initDivergence({ on, labNow }) {
     fill(
       detail,
       h(
-        'h4',
-        { id: 'div-detail-title' },
+        'h3',
+        { id: 'div-detail-title', class: 'detail-title' },
         `Campaign ${selected.campaign_id.slice(0, 8)}… · window ${clock(selected.window_start)}–${clock(selected.window_start + WINDOW_MS)}`,
       ),
       h(
@@ -342,7 +354,7 @@ export function initDivergence({ on, labNow }) {
         : cell
           ? h('p', { class: 'muted' }, 'Every layer agrees with the truth here.')
           : null,
-      h('h3', {}, 'Served answers (provenance)'),
+      h('h4', {}, 'Served answers (provenance)'),
       prov === null || prov === undefined
         ? h('p', { class: 'muted' }, 'Loading GET /api/views…')
         : h(
@@ -359,7 +371,7 @@ export function initDivergence({ on, labNow }) {
               );
             }),
           ),
-      h('h3', {}, 'Events around this window'),
+      h('h4', {}, 'Events around this window'),
       marks.length
         ? h(
             'ul',

@@ -1,0 +1,197 @@
+/**
+ * The dashboard's accessibility, in real headless Chromium against a real embedded lab (the same
+ * set-up as dashboard.e2e.test.ts): axe-core audits the whole page and every view with live data
+ * loaded (overview, divergence with a cell open, Lambda, Kappa, scenarios with a finished run)
+ * against WCAG 2 A/AA and axe's best practices and must find no violation. Each audit's report
+ * lands in test-artifacts/dashboard/.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchChromium, startDashboardLab, type DashboardLab } from './dashboard-lab.js';
+
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+/** WCAG 2.0, 2.1 and 2.2 level A and AA, plus axe's best practices. */
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
+const HISTORY = 60_000;
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/** Runs axe-core in the page on `selector` (the whole document without one). */
+async function audit(page: Page, name: string, selector?: string): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(
+    async ({ selector, tags }) => {
+      const axe = (window as unknown as { axe: AxeLike }).axe;
+      const r = await axe.run(selector ? { include: [selector] } : document, {
+        runOnly: { type: 'tag', values: tags },
+        resultTypes: ['violations'],
+      });
+      return {
+        passes: r.passes.length,
+        violations: r.violations.map((v) => ({
+          id: v.id,
+          impact: v.impact,
+          help: v.help,
+          targets: v.nodes.map((n) => n.target.join(' >>> ')),
+        })),
+      };
+    },
+    { selector, tags: AXE_TAGS },
+  );
+  writeFileSync(join(ARTIFACTS, `a11y-${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  return result.violations.map(
+    (v: Violation) =>
+      `${v.id} (${v.impact}): ${v.help} — ${v.targets.length} element(s): ${v.targets.slice(0, 25).join(', ')}`,
+  );
+}
+
+/** The part of axe's API the audit uses (the page's `window.axe`). */
+interface AxeLike {
+  run(
+    context: unknown,
+    options: unknown,
+  ): Promise<{
+    passes: unknown[];
+    violations: Array<{
+      id: string;
+      impact: string | null;
+      help: string;
+      nodes: Array<{ target: string[] }>;
+    }>;
+  }>;
+}
+
+const expectNoViolations = (violations: string[]) =>
+  expect(violations, `${violations.length} axe violation(s):\n${violations.join('\n')}`).toEqual([]);
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard accessibility in headless Chromium (embedded lab)', () => {
+  let lkl: DashboardLab;
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    lkl = await startDashboardLab(HISTORY, Date.now());
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`));
+    await page.goto(lkl.url);
+    await page.locator('#conn', { hasText: 'live' }).waitFor({ timeout: 10_000 });
+    await page.locator('#kappa-jobs [data-job="1"]').waitFor({ timeout: 10_000 });
+    await page.locator('#health-pill', { hasText: 'all up' }).waitFor({ timeout: 15_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await lkl?.close();
+  }, 60_000);
+
+  const hasDivergence = () => lkl.lab.app.hasRoute({ method: 'GET', url: '/api/divergence' });
+  const hasScenarios = () => lkl.lab.app.hasRoute({ method: 'GET', url: '/api/scenarios' });
+
+  /** Follows the top bar's link to a view, as a reader would. */
+  const open = async (view: string) => {
+    await page.locator(`nav.jump a[href="#${view}"]`).click();
+    await page.locator(`#${view}`).waitFor({ state: 'visible' });
+  };
+
+  it('the divergence grid is a grid of rows of header and data cells, with no empty header', async () => {
+    if (!hasDivergence()) return;
+    await open('divergence');
+    await page.locator('#div-grid [role="gridcell"]').first().waitFor({ timeout: 30_000 });
+    const shape = await page.evaluate(() => {
+      const grid = document.getElementById('div-grid')!;
+      const rows = [...grid.children];
+      return {
+        allRows: rows.every((r) => r.getAttribute('role') === 'row'),
+        headerRow: [...rows[0]!.children].map((c) => c.getAttribute('role')),
+        bodyRow: [...rows[1]!.children].map((c) => c.getAttribute('role')),
+        emptyHeaders: [...grid.querySelectorAll('[role="columnheader"], [role="rowheader"]')].filter(
+          (c) => !c.textContent!.trim(),
+        ).length,
+        columns: rows[0]!.children.length,
+      };
+    });
+    expect(shape.allRows).toBe(true);
+    expect(shape.headerRow.every((r) => r === 'columnheader')).toBe(true);
+    expect(shape.bodyRow[0]).toBe('rowheader');
+    expect(shape.bodyRow.slice(1).every((r) => r === 'gridcell')).toBe(true);
+    expect(shape.bodyRow).toHaveLength(shape.columns);
+    expect(shape.emptyHeaders).toBe(0);
+  }, 60_000);
+
+  it('the whole page has no axe violation (landmarks, headings, contrast, labels)', async () => {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    expectNoViolations(await audit(page, 'page'));
+  }, 60_000);
+
+  it('overview: no axe violation with live figures, charts and the maintenance table', async () => {
+    await open('overview');
+    await expect
+      .poll(async () => Number((await page.locator('#kpi-events').textContent())!.replace(/,/g, '')), {
+        timeout: 10_000,
+      })
+      .toBeGreaterThanOrEqual(HISTORY);
+    await page.locator('#maintenance-table tbody tr').first().waitFor({ timeout: 20_000 });
+    expectNoViolations(await audit(page, 'overview', '#overview'));
+  }, 60_000);
+
+  it('divergence: no axe violation with the grid filled and a cell open', async () => {
+    await open('divergence');
+    if (!hasDivergence()) {
+      expectNoViolations(await audit(page, 'divergence', '#divergence'));
+      return;
+    }
+    const cell = page.locator('#div-grid [role="gridcell"]:not([data-verdict="none"])').first();
+    await cell.waitFor({ timeout: 30_000 });
+    await cell.click();
+    await page.locator('#div-detail-values').waitFor({ timeout: 10_000 });
+    await expect
+      .poll(() => page.locator('#div-detail').textContent(), { timeout: 10_000 })
+      .toMatch(/(from the (batch|speed) layer|no window served)/);
+    expectNoViolations(await audit(page, 'divergence', '#divergence'));
+  }, 60_000);
+
+  it('Lambda: no axe violation with a batch run listed', async () => {
+    await open('lambda');
+    await page.locator('#batch-run-btn').click();
+    await page.locator('#batch-runs tr[data-state="completed"]').first().waitFor({ timeout: 60_000 });
+    expectNoViolations(await audit(page, 'lambda', '#lambda'));
+  }, 90_000);
+
+  it('Kappa: no axe violation with the live job and its partitions', async () => {
+    await open('kappa');
+    await page.locator('#kappa-jobs [data-job="1"] progress').first().waitFor({ timeout: 10_000 });
+    expectNoViolations(await audit(page, 'kappa', '#kappa'));
+  }, 60_000);
+
+  it('scenarios: no axe violation with the list and a finished run with its verdicts', async () => {
+    if (!hasScenarios()) return;
+    await open('scenarios');
+    const card = page.locator('[data-scenario="approximate-distinct"]');
+    await card.waitFor({ timeout: 10_000 });
+    await card.locator('button').click();
+    const run = page.locator('#scenario-runs .scenario').first();
+    await run.waitFor({ timeout: 10_000 });
+    await expect
+      .poll(async () => (await run.locator('.state').first().textContent())?.trim(), {
+        timeout: 90_000,
+        interval: 1000,
+      })
+      .toMatch(/^(completed|failed)$/);
+    expectNoViolations(await audit(page, 'scenarios', '#scenarios'));
+  }, 120_000);
+});
