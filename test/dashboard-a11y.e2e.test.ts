@@ -2,8 +2,9 @@
  * The dashboard's accessibility, in real headless Chromium against a real embedded lab (the same
  * set-up as dashboard.e2e.test.ts): axe-core audits the whole page and every view with live data
  * loaded (overview, divergence with a cell open, Lambda, Kappa, scenarios with a finished run)
- * against WCAG 2 A/AA and axe's best practices and must find no violation. Each audit's report
- * lands in test-artifacts/dashboard/.
+ * against WCAG 2 A/AA and axe's best practices and must find no violation; the divergence grid is
+ * driven from the keyboard alone (one tab stop, arrow keys, Home/End, Enter and Space open a
+ * cell's detail). Each audit's report lands in test-artifacts/dashboard/.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -72,6 +73,23 @@ interface AxeLike {
 
 const expectNoViolations = (violations: string[]) =>
   expect(violations, `${violations.length} axe violation(s):\n${violations.join('\n')}`).toEqual([]);
+
+/** The focused element's cell key in the divergence grid, or null when focus is elsewhere. */
+const focusedCell = (page: Page) =>
+  page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (!el || !el.closest('#div-grid') || el.getAttribute('role') !== 'gridcell') return null;
+    const row = el.closest('[role="row"]')!;
+    const rows = [...document.querySelectorAll('#div-grid [role="row"]')];
+    return {
+      campaign: el.dataset.campaign!,
+      window: Number(el.dataset.window),
+      row: rows.indexOf(row),
+      col: [...row.querySelectorAll('[role="gridcell"]')].indexOf(el),
+      cols: row.querySelectorAll('[role="gridcell"]').length,
+      tabStops: document.querySelectorAll('#div-grid [tabindex="0"]').length,
+    };
+  });
 
 describe.skipIf(!existsSync(CHROMIUM))('dashboard accessibility in headless Chromium (embedded lab)', () => {
   let lkl: DashboardLab;
@@ -194,4 +212,81 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard accessibility in headless Chro
       .toMatch(/^(completed|failed)$/);
     expectNoViolations(await audit(page, 'scenarios', '#scenarios'));
   }, 120_000);
+
+  it('the divergence grid is driven from the keyboard: one tab stop, arrows, Home / End, Enter and Space', async () => {
+    if (!hasDivergence()) return;
+    await open('divergence');
+    await page.locator('#div-follow').uncheck(); // a re-render must not matter, but keep the grid still
+    await page.locator('#div-grid [role="gridcell"]').first().waitFor({ timeout: 30_000 });
+    // Tab from the last control before the grid lands on its single tab stop
+    await page.locator('#div-follow').focus();
+    await page.keyboard.press('Tab');
+    const start = await focusedCell(page);
+    expect(start, 'Tab enters the grid').not.toBeNull();
+    expect(start!.tabStops).toBe(1);
+    const ring = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
+    expect(ring).not.toBe('none');
+
+    await page.keyboard.press('Home');
+    const first = (await focusedCell(page))!;
+    expect(first.col).toBe(0);
+    await page.keyboard.press('ArrowRight');
+    const right = (await focusedCell(page))!;
+    expect(right).toMatchObject({ row: first.row, col: 1, campaign: first.campaign, tabStops: 1 });
+    expect(right.window - first.window).toBe(10_000);
+    await page.keyboard.press('ArrowLeft');
+    expect(await focusedCell(page)).toMatchObject({ row: first.row, col: 0 });
+    await page.keyboard.press('ArrowLeft'); // stays at the edge
+    expect(await focusedCell(page)).toMatchObject({ row: first.row, col: 0 });
+    await page.keyboard.press('End');
+    const end = (await focusedCell(page))!;
+    expect(end).toMatchObject({ row: first.row, col: end.cols - 1 });
+    const rows = await page.locator('#div-grid [role="row"]').count();
+    if (rows > 2) {
+      await page.keyboard.press('ArrowDown');
+      const down = (await focusedCell(page))!;
+      expect(down).toMatchObject({ row: first.row + 1, col: end.cols - 1, window: end.window });
+      expect(down.campaign).not.toBe(end.campaign);
+      await page.keyboard.press('ArrowUp');
+      expect(await focusedCell(page)).toMatchObject({ row: first.row, campaign: end.campaign });
+    }
+    await page.keyboard.press('Control+End');
+    expect(await focusedCell(page)).toMatchObject({ row: rows - 1, col: end.cols - 1 });
+    await page.keyboard.press('Control+Home');
+    const origin = (await focusedCell(page))!;
+    expect(origin).toMatchObject({ row: 1, col: 0, tabStops: 1 });
+
+    // Enter opens the focused cell's detail, as a click does
+    await page.keyboard.press('Enter');
+    const short = origin.campaign.slice(0, 8);
+    await expect
+      .poll(() => page.locator('#div-detail-title').textContent(), { timeout: 5_000 })
+      .toContain(`Campaign ${short}`);
+    expect(await page.locator('#div-grid [aria-selected="true"]').getAttribute('data-campaign')).toBe(
+      origin.campaign,
+    );
+    // Space too, on another cell; focus stays in the grid
+    await page.keyboard.press('ArrowRight');
+    const next = (await focusedCell(page))!;
+    await page.keyboard.press(' ');
+    await expect
+      .poll(() => page.locator('#div-grid [aria-selected="true"]').getAttribute('data-window'))
+      .toBe(String(next.window));
+    expect(await focusedCell(page)).toMatchObject({ campaign: next.campaign, window: next.window });
+    // a live re-render keeps the focused cell and the single tab stop
+    await page.locator('#div-follow').check();
+    await page.locator('#div-grid [role="gridcell"][tabindex="0"]').focus();
+    const before = (await focusedCell(page))!;
+    await page.evaluate(() => document.activeElement!.setAttribute('data-before-render', ''));
+    await expect
+      .poll(() => page.locator('#div-grid [data-before-render]').count(), { timeout: 10_000 })
+      .toBe(0); // the grid was rendered anew
+    const after = await focusedCell(page);
+    expect(after).toMatchObject({ campaign: before.campaign, window: before.window, tabStops: 1 });
+    // Tab leaves the grid in one press
+    await page.keyboard.press('Tab');
+    expect(await focusedCell(page)).toBeNull();
+    await page.locator('#divergence').screenshot({ path: join(ARTIFACTS, 'a11y-divergence-keyboard.png') });
+    expect(consoleErrors).toEqual([]);
+  }, 90_000);
 });

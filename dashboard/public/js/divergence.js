@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { $, clock, fill, h, int } from './dom.js';
 import { COLORS, markColor, marksList } from './overview.js';
+import { rovingGrid } from './roving-grid.js';
 
 const WINDOW_MS = 10_000;
 const LAYERS = ['lambda', 'batch', 'speed', 'kappa', 'kappa_candidate'];
@@ -151,6 +152,9 @@ export function initDivergence({ on, labNow }) {
       0,
     );
     showState(null);
+    // the cell in the tab order (and focus, if the grid has it) survives the re-render
+    const hadFocus = grid.contains(document.activeElement);
+    const stop = nav.stop()?.dataset;
     grid.style.gridTemplateColumns = `auto repeat(${windows.length}, minmax(24px, 1fr))`;
     const labelEvery = Math.max(1, Math.ceil(windows.length / 12));
     fill(
@@ -188,20 +192,27 @@ export function initDivergence({ on, labNow }) {
             const c = m.get(w);
             const isSel = selected && selected.campaign_id === id && selected.window_start === w;
             const v = c?.values?.[layer];
-            return h('button', {
-              type: 'button',
+            return h('div', {
               class: `cell ${c ? cellClass(c, layer) : ''}${isSel ? ' selected' : ''}`,
               role: 'gridcell',
+              tabindex: '-1',
+              'aria-selected': isSel ? 'true' : 'false',
               title: c
                 ? `${id.slice(0, 8)} · ${clock(w)} · ${LAYER_NAMES[layer]} ${v ?? '—'} vs truth ${c.truth ?? '—'}`
                 : `${id.slice(0, 8)} · ${clock(w)}: no data`,
               'aria-label': `campaign ${id.slice(0, 8)}, window ${clock(w)}`,
               dataset: { campaign: id, window: w },
-              onclick: () => select({ campaign_id: id, window_start: w }),
             });
           }),
         ),
       ),
+    );
+    nav.restore(
+      [
+        stop && cellAt(stop.campaign, stop.window),
+        selected && cellAt(selected.campaign_id, selected.window_start),
+      ],
+      hadFocus,
     );
     // newest windows are on the right: keep them in view on narrow screens unless the user scrolled
     const wrap = $('div-grid-wrap');
@@ -209,14 +220,25 @@ export function initDivergence({ on, labNow }) {
     if (selected) renderDetail();
   };
 
+  const cellAt = (campaign, window) =>
+    grid.querySelector(`[role="gridcell"][data-campaign="${campaign}"][data-window="${window}"]`);
+
   const select = (cell) => {
     selected = cell;
-    for (const el of grid.querySelectorAll('.cell.selected')) el.classList.remove('selected');
-    grid
-      .querySelector(`.cell[data-campaign="${cell.campaign_id}"][data-window="${cell.window_start}"]`)
-      ?.classList.add('selected');
+    for (const el of grid.querySelectorAll('.cell.selected')) {
+      el.classList.remove('selected');
+      el.setAttribute('aria-selected', 'false');
+    }
+    const el = cellAt(cell.campaign_id, cell.window_start);
+    el?.classList.add('selected');
+    el?.setAttribute('aria-selected', 'true');
     renderDetail(true);
   };
+
+  // Enter, Space and a click open a cell's detail; the arrow keys move between cells
+  const nav = rovingGrid(grid, {
+    activate: (el) => select({ campaign_id: el.dataset.campaign, window_start: Number(el.dataset.window) }),
+  });
 
   const provenance = new Map();
   const loadProvenance = async (cell, metric) => {
