@@ -126,7 +126,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard accessibility in headless Chro
     await page.locator(`#${view}`).waitFor({ state: 'visible' });
   };
 
-  it('the divergence grid is a grid of rows of header and data cells, with no empty header', async () => {
+  it('the divergence grid is a grid of rows of header and data cells, with a legend that is not colour alone', async () => {
     if (!hasDivergence()) return;
     await open('divergence');
     await page.locator('#div-grid [role="gridcell"]').first().waitFor({ timeout: 30_000 });
@@ -149,6 +149,20 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard accessibility in headless Chro
     expect(shape.bodyRow.slice(1).every((r) => r === 'gridcell')).toBe(true);
     expect(shape.bodyRow).toHaveLength(shape.columns);
     expect(shape.emptyHeaders).toBe(0);
+    // every verdict has a symbol of its own, in the grid and in the legend, beside its colour
+    const symbols = await page.evaluate(() => {
+      const out: Record<string, string> = {};
+      for (const el of document.querySelectorAll<HTMLElement>('#div-legend [data-verdict]'))
+        out[el.dataset.verdict!] = el.textContent!.trim();
+      return out;
+    });
+    for (const v of ['correct', 'small', 'mid', 'big', 'missing', 'extra'])
+      expect(symbols[v], `legend symbol for ${v}`).toMatch(/\S/);
+    expect(new Set(Object.values(symbols).filter(Boolean)).size).toBe(
+      Object.values(symbols).filter(Boolean).length,
+    );
+    const cell = page.locator('#div-grid [role="gridcell"][data-verdict="correct"]').first();
+    if ((await cell.count()) > 0) expect((await cell.textContent())!.trim()).toBe(symbols.correct);
   }, 60_000);
 
   it('the whole page has no axe violation (landmarks, headings, contrast, labels)', async () => {

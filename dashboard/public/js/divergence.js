@@ -33,37 +33,54 @@ export const CAUSES = {
   unknown: 'No known cause explains this difference.',
 };
 
-const LEGEND = [
-  ['c-correct', 'equal to the truth'],
-  ['c-small', '< 2 % off'],
-  ['c-mid', '2–10 % off'],
-  ['c-big', '> 10 % off'],
-  ['c-missing', 'missing (truth has it)'],
-  ['c-extra', 'extra (no truth)'],
-  ['c-na', 'not this layer’s window'],
-  ['', 'no data'],
-];
+/**
+ * A cell's verdict for one layer: its colour class, its symbol (so colour is never the only cue)
+ * and its words, which the legend and a cell's accessible name use. Colours from Paul Tol's
+ * colour-blind-safe schemes (the "light" scheme, dark red from "medium contrast"): told apart
+ * with deuteranopia and protanopia too.
+ */
+export const VERDICTS = {
+  correct: { symbol: '✓', label: 'equal to the truth' },
+  small: { symbol: '≈', label: '< 2 % off' },
+  mid: { symbol: '≠', label: '2–10 % off' },
+  big: { symbol: '!', label: '> 10 % off' },
+  missing: { symbol: '∅', label: 'missing (truth has it)' },
+  extra: { symbol: '+', label: 'extra (no truth)' },
+  na: { symbol: '', label: 'not this layer’s window' },
+  none: { symbol: '', label: 'no data' },
+};
 
 /**
- * A cell's colour for one layer. A layer without a value and without a cause does not answer for
- * that window by design (the speed layer below the batch boundary, the batch layer above it): it
- * is neutral, not "missing".
+ * A cell's verdict for one layer (a key of VERDICTS). A layer without a value and without a cause
+ * does not answer for that window by design (the speed layer below the batch boundary, the batch
+ * layer above it): it is neutral, not "missing".
  */
-export function cellClass(cell, layer) {
+export function cellVerdict(cell, layer) {
+  if (!cell) return 'none';
   const v = cell.values?.[layer];
   const t = cell.truth;
-  const cause = cell.causes?.[layer];
-  let cls = '';
-  if (v === undefined || v === null) cls = cause && t !== null && t !== undefined ? 'c-missing' : 'c-na';
-  else if (t === null || t === undefined) cls = 'c-extra';
-  else if (v === t) cls = 'c-correct';
-  else {
-    const rel = Math.abs(v - t) / Math.max(1, Math.abs(t));
-    cls = rel < 0.02 ? 'c-small' : rel <= 0.1 ? 'c-mid' : 'c-big';
-  }
-  if (cause === 'window-open' || cell.closed === false) cls += ' c-open';
-  return cls;
+  if (v === undefined || v === null)
+    return cell.causes?.[layer] && t !== null && t !== undefined ? 'missing' : 'na';
+  if (t === null || t === undefined) return 'extra';
+  if (v === t) return 'correct';
+  const rel = Math.abs(v - t) / Math.max(1, Math.abs(t));
+  return rel < 0.02 ? 'small' : rel <= 0.1 ? 'mid' : 'big';
 }
+
+/** The window is still open: its values still move. */
+const isOpen = (cell, layer) => cell?.causes?.[layer] === 'window-open' || cell?.closed === false;
+
+/** A cell's classes for one layer: c-<verdict>, plus c-open while the window is open. */
+export function cellClass(cell, layer) {
+  const verdict = cellVerdict(cell, layer);
+  return `${verdict === 'none' ? '' : `c-${verdict}`}${isOpen(cell, layer) ? ' c-open' : ''}`;
+}
+
+/** A verdict's symbol in a cell or a legend swatch, hidden from screen readers (they read the words). */
+const symbol = (verdict) =>
+  VERDICTS[verdict].symbol
+    ? h('span', { class: 'sym', 'aria-hidden': 'true' }, VERDICTS[verdict].symbol)
+    : null;
 
 /** How far a layer is off in a cell; 0 when it agrees, does not answer it, or the window is still open. */
 function divergenceOf(cell, layer) {
@@ -90,10 +107,20 @@ export function initDivergence({ on, labNow }) {
 
   fill(
     $('div-legend'),
-    LEGEND.map(([cls, label]) =>
-      h('span', {}, h('span', { class: `swatch cell ${cls}`, style: 'cursor:default' }), ' ', label),
+    Object.entries(VERDICTS).map(([verdict, { label }]) =>
+      h(
+        'li',
+        {},
+        h(
+          'span',
+          { class: `swatch cell ${verdict === 'none' ? '' : `c-${verdict}`}`, dataset: { verdict } },
+          symbol(verdict),
+        ),
+        ' ',
+        label,
+      ),
     ),
-    h('span', {}, h('span', { class: 'swatch cell c-open', style: 'cursor:default' }), ' window still open'),
+    h('li', {}, h('span', { class: 'swatch cell c-open' }), ' window still open'),
   );
 
   const range = () => {
@@ -192,17 +219,24 @@ export function initDivergence({ on, labNow }) {
             const c = m.get(w);
             const isSel = selected && selected.campaign_id === id && selected.window_start === w;
             const v = c?.values?.[layer];
-            return h('div', {
-              class: `cell ${c ? cellClass(c, layer) : ''}${isSel ? ' selected' : ''}`,
-              role: 'gridcell',
-              tabindex: '-1',
-              'aria-selected': isSel ? 'true' : 'false',
-              title: c
-                ? `${id.slice(0, 8)} · ${clock(w)} · ${LAYER_NAMES[layer]} ${v ?? '—'} vs truth ${c.truth ?? '—'}`
-                : `${id.slice(0, 8)} · ${clock(w)}: no data`,
-              'aria-label': `campaign ${id.slice(0, 8)}, window ${clock(w)}`,
-              dataset: { campaign: id, window: w },
-            });
+            const verdict = cellVerdict(c, layer);
+            const open = isOpen(c, layer);
+            const where = `campaign ${id.slice(0, 8)}, window ${clock(w)}`;
+            return h(
+              'div',
+              {
+                class: `cell ${cellClass(c, layer)}${isSel ? ' selected' : ''}`,
+                role: 'gridcell',
+                tabindex: '-1',
+                'aria-selected': isSel ? 'true' : 'false',
+                title: c
+                  ? `${id.slice(0, 8)} · ${clock(w)} · ${LAYER_NAMES[layer]} ${v ?? '—'} vs truth ${c.truth ?? '—'}`
+                  : `${id.slice(0, 8)} · ${clock(w)}: no data`,
+                'aria-label': `${where}: ${VERDICTS[verdict].label}${open ? ', window still open' : ''}`,
+                dataset: { campaign: id, window: w, verdict },
+              },
+              symbol(verdict),
+            );
           }),
         ),
       ),
