@@ -5,17 +5,14 @@
  * without a reload, a replay started from the page shows progress and is switched over from the
  * page, a divergence cell opens with every layer's value. Screenshots go to test-artifacts/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, type Lab } from '../lab/create-lab.js';
-import { loadConfig } from '../kernel/config/load-config.js';
+import type { Lab } from '../lab/create-lab.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
-import { appendCatchUp } from '../test-support/kappa-harness.js';
+import { CHROMIUM, launchChromium, startDashboardLab, type DashboardLab } from './dashboard-lab.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
 /** History in the log before the page opens: the replay re-reads all of it. */
 const HISTORY = 120_000;
@@ -25,7 +22,7 @@ const REPLAY_RATE = 30_000;
 const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 
 describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded lab)', () => {
-  let dir: string;
+  let lkl: DashboardLab;
   let lab: Lab;
   let url: string;
   let browser: Browser;
@@ -35,43 +32,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    dir = mkdtempSync(join(tmpdir(), 'lkl-dashboard-'));
-    lab = await createLab(
-      loadConfig({
-        env: {},
-        overrides: {
-          dataDir: dir,
-          server: { host: '127.0.0.1', port: 0 },
-          generator: { rate: 0 },
-          batch: { intervalMs: 0 },
-          kappa: {
-            checkpointIntervalMs: 200,
-            catchUpDwellMs: 500,
-            autoSwitchover: false,
-            replayParallelism: 1,
-          },
-        },
-      }),
-    );
     // History ending now (event time = now − HISTORY × 10 ms … now), then live traffic on top.
-    await appendCatchUp(lab.services.log, AD_EVENTS_TOPIC, 7, HISTORY, Date.now() - HISTORY * 10);
-    await lab.services.kappa.sync(1, 60_000);
-    await lab.services.generator.setRate(400);
-    url = await lab.listen();
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    lkl = await startDashboardLab(HISTORY, Date.now());
+    ({ lab, url } = lkl);
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
@@ -85,8 +49,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
 
   afterAll(async () => {
     await browser?.close();
-    await lab?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await lkl?.close();
   }, 60_000);
 
   it('GET /api/stream pushes hello, live figures, Kappa jobs and metrics as Server-Sent Events', async () => {
@@ -308,7 +271,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
       .toContain(`Scenario ${scenario.id} started`);
     const run = page.locator('#scenario-runs .scenario').first();
     await run.waitFor({ timeout: 10_000 });
-    // verdicts turn from pending to pass / fail / unavailable as the run ends
+    // verdicts turn from pending to pass / fail / not-measured as the run ends
     await expect
       .poll(async () => (await run.locator('.state').first().textContent())?.trim(), {
         timeout: 90_000,

@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { $, clock, fill, h, int } from './dom.js';
 import { COLORS, markColor, marksList } from './overview.js';
+import { rovingGrid } from './roving-grid.js';
 
 const WINDOW_MS = 10_000;
 const LAYERS = ['lambda', 'batch', 'speed', 'kappa', 'kappa_candidate'];
@@ -32,37 +33,54 @@ export const CAUSES = {
   unknown: 'No known cause explains this difference.',
 };
 
-const LEGEND = [
-  ['c-correct', 'equal to the truth'],
-  ['c-small', '< 2 % off'],
-  ['c-mid', '2–10 % off'],
-  ['c-big', '> 10 % off'],
-  ['c-missing', 'missing (truth has it)'],
-  ['c-extra', 'extra (no truth)'],
-  ['c-na', 'not this layer’s window'],
-  ['', 'no data'],
-];
+/**
+ * A cell's verdict for one layer: its colour class, its symbol (so colour is never the only cue)
+ * and its words, which the legend and a cell's accessible name use. Colours from Paul Tol's
+ * colour-blind-safe schemes (the "light" scheme, dark red from "medium contrast"): told apart
+ * with deuteranopia and protanopia too.
+ */
+export const VERDICTS = {
+  correct: { symbol: '✓', label: 'equal to the truth' },
+  small: { symbol: '≈', label: '< 2 % off' },
+  mid: { symbol: '≠', label: '2–10 % off' },
+  big: { symbol: '!', label: '> 10 % off' },
+  missing: { symbol: '∅', label: 'missing (truth has it)' },
+  extra: { symbol: '+', label: 'extra (no truth)' },
+  na: { symbol: '', label: 'not this layer’s window' },
+  none: { symbol: '', label: 'no data' },
+};
 
 /**
- * A cell's colour for one layer. A layer without a value and without a cause does not answer for
- * that window by design (the speed layer below the batch boundary, the batch layer above it): it
- * is neutral, not "missing".
+ * A cell's verdict for one layer (a key of VERDICTS). A layer without a value and without a cause
+ * does not answer for that window by design (the speed layer below the batch boundary, the batch
+ * layer above it): it is neutral, not "missing".
  */
-export function cellClass(cell, layer) {
+export function cellVerdict(cell, layer) {
+  if (!cell) return 'none';
   const v = cell.values?.[layer];
   const t = cell.truth;
-  const cause = cell.causes?.[layer];
-  let cls = '';
-  if (v === undefined || v === null) cls = cause && t !== null && t !== undefined ? 'c-missing' : 'c-na';
-  else if (t === null || t === undefined) cls = 'c-extra';
-  else if (v === t) cls = 'c-correct';
-  else {
-    const rel = Math.abs(v - t) / Math.max(1, Math.abs(t));
-    cls = rel < 0.02 ? 'c-small' : rel <= 0.1 ? 'c-mid' : 'c-big';
-  }
-  if (cause === 'window-open' || cell.closed === false) cls += ' c-open';
-  return cls;
+  if (v === undefined || v === null)
+    return cell.causes?.[layer] && t !== null && t !== undefined ? 'missing' : 'na';
+  if (t === null || t === undefined) return 'extra';
+  if (v === t) return 'correct';
+  const rel = Math.abs(v - t) / Math.max(1, Math.abs(t));
+  return rel < 0.02 ? 'small' : rel <= 0.1 ? 'mid' : 'big';
 }
+
+/** The window is still open: its values still move. */
+const isOpen = (cell, layer) => cell?.causes?.[layer] === 'window-open' || cell?.closed === false;
+
+/** A cell's classes for one layer: c-<verdict>, plus c-open while the window is open. */
+export function cellClass(cell, layer) {
+  const verdict = cellVerdict(cell, layer);
+  return `${verdict === 'none' ? '' : `c-${verdict}`}${isOpen(cell, layer) ? ' c-open' : ''}`;
+}
+
+/** A verdict's symbol in a cell or a legend swatch, hidden from screen readers (they read the words). */
+const symbol = (verdict) =>
+  VERDICTS[verdict].symbol
+    ? h('span', { class: 'sym', 'aria-hidden': 'true' }, VERDICTS[verdict].symbol)
+    : null;
 
 /** How far a layer is off in a cell; 0 when it agrees, does not answer it, or the window is still open. */
 function divergenceOf(cell, layer) {
@@ -89,10 +107,20 @@ export function initDivergence({ on, labNow }) {
 
   fill(
     $('div-legend'),
-    LEGEND.map(([cls, label]) =>
-      h('span', {}, h('span', { class: `swatch cell ${cls}`, style: 'cursor:default' }), ' ', label),
+    Object.entries(VERDICTS).map(([verdict, { label }]) =>
+      h(
+        'li',
+        {},
+        h(
+          'span',
+          { class: `swatch cell ${verdict === 'none' ? '' : `c-${verdict}`}`, dataset: { verdict } },
+          symbol(verdict),
+        ),
+        ' ',
+        label,
+      ),
     ),
-    h('span', {}, h('span', { class: 'swatch cell c-open', style: 'cursor:default' }), ' window still open'),
+    h('li', {}, h('span', { class: 'swatch cell c-open' }), ' window still open'),
   );
 
   const range = () => {
@@ -151,45 +179,74 @@ export function initDivergence({ on, labNow }) {
       0,
     );
     showState(null);
-    grid.style.gridTemplateColumns = `auto repeat(${windows.length}, minmax(16px, 1fr))`;
+    // the cell in the tab order (and focus, if the grid has it) survives the re-render
+    const hadFocus = grid.contains(document.activeElement);
+    const stop = nav.stop()?.dataset;
+    grid.style.gridTemplateColumns = `auto repeat(${windows.length}, minmax(24px, 1fr))`;
     const labelEvery = Math.max(1, Math.ceil(windows.length / 12));
     fill(
       grid,
+      // One header row: the campaign column (with the count of cells off), then every window; a
+      // window without a visible label still names itself to screen readers.
       h(
         'div',
-        {
-          class: 'rowhead muted',
-          id: 'div-count',
-          title: 'cells where this layer differs from the truth (open windows not counted)',
-        },
-        `${diverging} off`,
-      ),
-      windows.map((w, i) =>
-        h('div', { class: 'colhead', role: 'columnheader' }, i % labelEvery === 0 ? clock(w) : ''),
+        { class: 'grid-row', role: 'row' },
+        h(
+          'div',
+          {
+            class: 'rowhead muted',
+            id: 'div-count',
+            role: 'columnheader',
+            title: 'cells where this layer differs from the truth (open windows not counted)',
+          },
+          h('span', { class: 'sr-only' }, 'campaign, '),
+          `${diverging} off`,
+        ),
+        windows.map((w, i) =>
+          h(
+            'div',
+            { class: 'colhead', role: 'columnheader' },
+            i % labelEvery === 0 ? clock(w) : h('span', { class: 'sr-only' }, clock(w)),
+          ),
+        ),
       ),
       campaigns.map(({ id, m }) =>
         h(
           'div',
-          { style: 'display:contents', role: 'row' },
+          { class: 'grid-row', role: 'row' },
           h('div', { class: 'rowhead', title: id, role: 'rowheader' }, id.slice(0, 8)),
           windows.map((w) => {
             const c = m.get(w);
             const isSel = selected && selected.campaign_id === id && selected.window_start === w;
             const v = c?.values?.[layer];
-            return h('button', {
-              type: 'button',
-              class: `cell ${c ? cellClass(c, layer) : ''}${isSel ? ' selected' : ''}`,
-              role: 'gridcell',
-              title: c
-                ? `${id.slice(0, 8)} · ${clock(w)} · ${LAYER_NAMES[layer]} ${v ?? '—'} vs truth ${c.truth ?? '—'}`
-                : `${id.slice(0, 8)} · ${clock(w)}: no data`,
-              'aria-label': `campaign ${id.slice(0, 8)}, window ${clock(w)}`,
-              dataset: { campaign: id, window: w },
-              onclick: () => select({ campaign_id: id, window_start: w }),
-            });
+            const verdict = cellVerdict(c, layer);
+            const open = isOpen(c, layer);
+            const where = `campaign ${id.slice(0, 8)}, window ${clock(w)}`;
+            return h(
+              'div',
+              {
+                class: `cell ${cellClass(c, layer)}${isSel ? ' selected' : ''}`,
+                role: 'gridcell',
+                tabindex: '-1',
+                'aria-selected': isSel ? 'true' : 'false',
+                title: c
+                  ? `${id.slice(0, 8)} · ${clock(w)} · ${LAYER_NAMES[layer]} ${v ?? '—'} vs truth ${c.truth ?? '—'}`
+                  : `${id.slice(0, 8)} · ${clock(w)}: no data`,
+                'aria-label': `${where}: ${VERDICTS[verdict].label}${open ? ', window still open' : ''}`,
+                dataset: { campaign: id, window: w, verdict },
+              },
+              symbol(verdict),
+            );
           }),
         ),
       ),
+    );
+    nav.restore(
+      [
+        stop && cellAt(stop.campaign, stop.window),
+        selected && cellAt(selected.campaign_id, selected.window_start),
+      ],
+      hadFocus,
     );
     // newest windows are on the right: keep them in view on narrow screens unless the user scrolled
     const wrap = $('div-grid-wrap');
@@ -197,14 +254,25 @@ export function initDivergence({ on, labNow }) {
     if (selected) renderDetail();
   };
 
+  const cellAt = (campaign, window) =>
+    grid.querySelector(`[role="gridcell"][data-campaign="${campaign}"][data-window="${window}"]`);
+
   const select = (cell) => {
     selected = cell;
-    for (const el of grid.querySelectorAll('.cell.selected')) el.classList.remove('selected');
-    grid
-      .querySelector(`.cell[data-campaign="${cell.campaign_id}"][data-window="${cell.window_start}"]`)
-      ?.classList.add('selected');
+    for (const el of grid.querySelectorAll('.cell.selected')) {
+      el.classList.remove('selected');
+      el.setAttribute('aria-selected', 'false');
+    }
+    const el = cellAt(cell.campaign_id, cell.window_start);
+    el?.classList.add('selected');
+    el?.setAttribute('aria-selected', 'true');
     renderDetail(true);
   };
+
+  // Enter, Space and a click open a cell's detail; the arrow keys move between cells
+  const nav = rovingGrid(grid, {
+    activate: (el) => select({ campaign_id: el.dataset.campaign, window_start: Number(el.dataset.window) }),
+  });
 
   const provenance = new Map();
   const loadProvenance = async (cell, metric) => {
@@ -244,8 +312,8 @@ export function initDivergence({ on, labNow }) {
     fill(
       detail,
       h(
-        'h4',
-        { id: 'div-detail-title' },
+        'h3',
+        { id: 'div-detail-title', class: 'detail-title' },
         `Campaign ${selected.campaign_id.slice(0, 8)}… · window ${clock(selected.window_start)}–${clock(selected.window_start + WINDOW_MS)}`,
       ),
       h(
@@ -342,7 +410,7 @@ export function initDivergence({ on, labNow }) {
         : cell
           ? h('p', { class: 'muted' }, 'Every layer agrees with the truth here.')
           : null,
-      h('h3', {}, 'Served answers (provenance)'),
+      h('h4', {}, 'Served answers (provenance)'),
       prov === null || prov === undefined
         ? h('p', { class: 'muted' }, 'Loading GET /api/views…')
         : h(
@@ -359,7 +427,7 @@ export function initDivergence({ on, labNow }) {
               );
             }),
           ),
-      h('h3', {}, 'Events around this window'),
+      h('h4', {}, 'Events around this window'),
       marks.length
         ? h(
             'ul',

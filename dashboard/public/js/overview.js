@@ -327,7 +327,7 @@ function renderMaintenance() {
     h(
       'tr',
       {},
-      h('th', {}, label),
+      h('th', { scope: 'row' }, label),
       h('td', { class: 'num' }, L ? f(L) : '—'),
       h('td', { class: 'num' }, K ? f(K) : '—'),
     );
@@ -337,7 +337,13 @@ function renderMaintenance() {
     h(
       'thead',
       {},
-      h('tr', {}, h('th', {}, ''), h('th', { class: 'num' }, 'Lambda'), h('th', { class: 'num' }, 'Kappa')),
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'figure')),
+        h('th', { class: 'num', scope: 'col' }, 'Lambda'),
+        h('th', { class: 'num', scope: 'col' }, 'Kappa'),
+      ),
     ),
     h(
       'tbody',
