@@ -4,6 +4,7 @@
  * every chart.
  */
 import { $, bytes, clock, dur, fill, h, int, num, pct } from './dom.js';
+import { renderServed } from './served-panel.js';
 
 const WINDOW_MS = 15 * 60_000; // the charts show the last 15 minutes
 const MAX_POINTS = 2000;
@@ -300,6 +301,7 @@ function renderKpis(latest) {
 function renderMaintenance() {
   const table = $('maintenance-table');
   const p = state.points.at(-1);
+  renderServed(p, state.measurement);
   if (!p) {
     fill(
       table,
