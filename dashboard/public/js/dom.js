@@ -82,3 +82,37 @@ export function feedback(el, text, ok = true) {
   el.textContent = text;
   el.className = `feedback ${ok ? 'ok' : 'bad'}`;
 }
+
+/**
+ * Fills `table` with a side-by-side table: a header row "figure | Lambda | Kappa" and one row per
+ * [label, f, title?], where f formats one architecture's figures (L or K may be absent: —).
+ */
+export function archTable(table, L, K, rows) {
+  fill(
+    table,
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'figure')),
+        h('th', { class: 'num', scope: 'col' }, 'Lambda'),
+        h('th', { class: 'num', scope: 'col' }, 'Kappa'),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      ...rows.map(([label, f, title]) =>
+        h(
+          'tr',
+          title ? { title } : {},
+          h('th', { scope: 'row' }, label),
+          h('td', { class: 'num' }, L ? f(L) : '—'),
+          h('td', { class: 'num' }, K ? f(K) : '—'),
+        ),
+      ),
+    ),
+  );
+}

@@ -3,7 +3,7 @@
  * Kappa as time series (MetricsSnapshot from the measurement API) with the timeline marks drawn on
  * every chart.
  */
-import { $, bytes, clock, dur, fill, h, int, num, pct } from './dom.js';
+import { $, archTable, bytes, clock, dur, fill, h, int, num, pct } from './dom.js';
 import { renderServed } from './served-panel.js';
 
 const WINDOW_MS = 15 * 60_000; // the charts show the last 15 minutes
@@ -325,42 +325,16 @@ function renderMaintenance() {
   }
   const L = arch(p, 'lambda', 'maintenance');
   const K = arch(p, 'kappa', 'maintenance');
-  const row = (label, f) =>
-    h(
-      'tr',
-      {},
-      h('th', { scope: 'row' }, label),
-      h('td', { class: 'num' }, L ? f(L) : '—'),
-      h('td', { class: 'num' }, K ? f(K) : '—'),
-    );
   const compute = (m) => `${num(Object.values(m.computeMs ?? {}).reduce((s, v) => s + v, 0) / 1000)} s`;
-  fill(
-    table,
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'figure')),
-        h('th', { class: 'num', scope: 'col' }, 'Lambda'),
-        h('th', { class: 'num', scope: 'col' }, 'Kappa'),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      row('business-logic codebases', (m) => int(m.implementations)),
-      row('lines of business logic', (m) => int(m.logicLines)),
-      row('lines changed by v1 → v2', (m) => int(m.linesChangedV1toV2)),
-      row('running components', (m) => `${m.runningComponents.length}`),
-      row('compute time', compute),
-      row('work amplification', (m) =>
-        m.workAmplification === null ? '—' : `${num(m.workAmplification, 2)} ×`,
-      ),
-      row('storage', (m) => bytes(m.storageBytes)),
-    ),
-  );
+  archTable(table, L, K, [
+    ['business-logic codebases', (m) => int(m.implementations)],
+    ['lines of business logic', (m) => int(m.logicLines)],
+    ['lines changed by v1 → v2', (m) => int(m.linesChangedV1toV2)],
+    ['running components', (m) => `${m.runningComponents.length}`],
+    ['compute time', compute],
+    ['work amplification', (m) => (m.workAmplification === null ? '—' : `${num(m.workAmplification, 2)} ×`)],
+    ['storage', (m) => bytes(m.storageBytes)],
+  ]);
   table.title = `Lambda: ${L?.runningComponents.join(', ') ?? '—'}\nKappa: ${K?.runningComponents.join(', ') ?? '—'}`;
 }
 

@@ -3,7 +3,7 @@
  * the final truth (MetricsSnapshot.served): the share of cells served right at 1 s, 10 s and 60 s
  * after the window closed, and how long each window took to be served right for good.
  */
-import { $, dur, fill, h, int, pct } from './dom.js';
+import { $, archTable, dur, fill, h, int, pct } from './dom.js';
 
 const arch = (p, name) => (p?.served ?? []).find((s) => s.arch === name);
 
@@ -20,50 +20,22 @@ export function renderServed(point, measurement) {
     fill(table, h('tbody', {}, h('tr', {}, h('td', { class: 'muted' }, why))));
     return;
   }
-  const row = (label, f, title) =>
-    h(
-      'tr',
-      title ? { title } : {},
-      h('th', { scope: 'row' }, label),
-      h('td', { class: 'num' }, L ? f(L) : '—'),
-      h('td', { class: 'num' }, K ? f(K) : '—'),
-    );
   const atAge = (ageMs) => (s) => {
     const a = s.byAge.find((b) => b.ageMs === ageMs);
     return a && a.correctShare !== null ? pct(a.correctShare) : '—';
   };
   const ttc = (k) => (s) => (s.timeToCorrect[k] === null ? '—' : dur(s.timeToCorrect[k]));
-  fill(
-    table,
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'figure')),
-        h('th', { class: 'num', scope: 'col' }, 'Lambda'),
-        h('th', { class: 'num', scope: 'col' }, 'Kappa'),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      row(
-        'right 1 s after close',
-        atAge(1000),
-        'share of (campaign, window) cells served with the true value',
-      ),
-      row('right 10 s after close', atAge(10_000)),
-      row('right 60 s after close', atAge(60_000)),
-      row(
-        'time to correct, p50',
-        ttc('p50'),
-        'from the window’s close until the served answer is the truth for good',
-      ),
-      row('time to correct, p90', ttc('p90')),
-      row('never right within 5 min', (s) => int(s.timeToCorrect.neverCorrect)),
-      row('windows judged', (s) => int(s.timeToCorrect.windows)),
-    ),
-  );
+  archTable(table, L, K, [
+    ['right 1 s after close', atAge(1000), 'share of (campaign, window) cells served with the true value'],
+    ['right 10 s after close', atAge(10_000)],
+    ['right 60 s after close', atAge(60_000)],
+    [
+      'time to correct, p50',
+      ttc('p50'),
+      'from the window’s close until the served answer is the truth for good',
+    ],
+    ['time to correct, p90', ttc('p90')],
+    ['never right within 5 min', (s) => int(s.timeToCorrect.neverCorrect)],
+    ['windows judged', (s) => int(s.timeToCorrect.windows)],
+  ]);
 }
