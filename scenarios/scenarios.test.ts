@@ -100,8 +100,9 @@ describe('teaching scenarios, fast mode, on the measurement service', () => {
         ),
       ]);
     expect(pick(a)).toEqual(pick(b));
-    const end = a.samples.at(-1)!.values;
-    expect(end['correctness.speed.views.windows']).toBeGreaterThan(0);
+    // The speed layer's windows are measured while it holds them; by the 120 s end the batch layer
+    // covers them all and the speed layer has expired them, so look across the run, not at its end.
+    expect(a.samples.some((x) => Number(x.values['correctness.speed.views.windows']) > 0)).toBe(true);
     expect(a.samples.some((x) => Number(x.values['correctness.speed.views.differ']) > 0)).toBe(true);
   });
 });

@@ -114,6 +114,7 @@ eventLogContract('embedded', async () => {
       await current.close();
       await rm(dataDir, { recursive: true, force: true });
     },
+    historySource: true, // segment files any thread of the process can scan
   };
 });
 
