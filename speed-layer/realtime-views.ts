@@ -69,16 +69,20 @@ export async function readRealtimeWindows(
     const w = windows[i]!;
     const views = hashes[2 * i]!;
     const updated = hashes[2 * i + 1]!;
-    for (const [campaign, count] of Object.entries(views)) {
+    const logicVersion = Number(updated[LOGIC_FIELD] ?? 0);
+    const extendsBoundary = Number(updated[EXTENDS_FIELD] ?? 0);
+    // for-in, not Object.entries: no [key, value] array per field (the serving layer reads ~100
+    // fields per window per query, at up to 1,000 queries/s).
+    for (const campaign in views) {
       if (options.campaign && campaign !== options.campaign) continue;
       out.push({
         campaign,
         window: w,
-        views: Number(count),
+        views: Number(views[campaign]),
         distinctUsers: undefined,
         timeUpdated: Number(updated[campaign] ?? 0),
-        logicVersion: Number(updated[LOGIC_FIELD] ?? 0),
-        extendsBoundary: Number(updated[EXTENDS_FIELD] ?? 0),
+        logicVersion,
+        extendsBoundary,
       });
     }
   }
