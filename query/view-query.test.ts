@@ -61,9 +61,9 @@ describe('queryViewsJson: the serialized answer, batch rows reused', () => {
           );
           // twice: the second answer comes from the cached batch rows
           for (let round = 0; round < 2; round++) {
-            expect(await queryViewsJson(q, lab.services.batch.views, lab.services.store, now, rows)).toBe(
-              expected,
-            );
+            expect(
+              (await queryViewsJson(q, lab.services.batch.views, lab.services.store, now, rows)).toString(),
+            ).toBe(expected);
           }
           const answer = JSON.parse(expected) as { windows: Array<{ source: string }> };
           if (arch === 'lambda') {
@@ -85,7 +85,10 @@ describe('queryViewsJson: the serialized answer, batch rows reused', () => {
     const q: ViewQuery = { arch: 'batch', metric: 'views', from: T0 - 10_000, to: now };
     const expected = JSON.stringify(await queryViews(q, lab.services.batch.views, lab.services.store, now));
     expect(
-      firstDiff(await queryViewsJson(q, lab.services.batch.views, lab.services.store, now, rows), expected),
+      firstDiff(
+        (await queryViewsJson(q, lab.services.batch.views, lab.services.store, now, rows)).toString(),
+        expected,
+      ),
     ).toBeUndefined();
     expect(rows.size).toBeLessThanOrEqual(2_000);
   });

@@ -63,12 +63,13 @@ export async function queryViews(
 }
 
 /**
- * The same answer as `queryViews`, serialized: exactly `JSON.stringify(await queryViews(...))`
- * (test: query/view-query.test.ts). A published batch view never changes, so the serialized rows
- * of its windows are kept in `rows` and reused by every query that covers them; only the realtime
- * windows are serialized per query. At 1,000 queries/s over 5 minutes of all campaigns (≈ 3,000
- * rows, 436 KB each) this halves what the serving layer allocates, and with it the GC pauses that
- * set its p99.
+ * The same answer as `queryViews`, serialized: exactly the UTF-8 bytes of
+ * `JSON.stringify(await queryViews(...))` (test: query/view-query.test.ts). A published batch view
+ * never changes, so the serialized rows of its windows are kept in `rows` and reused by every query
+ * that covers them; only the realtime windows are serialized per query, and the answer is one
+ * Buffer the socket takes as is. At 1,000 queries/s over 5 minutes of all campaigns (≈ 3,000 rows,
+ * 436 KB per answer) this cuts what the serving layer allocates on the JS heap, and with it the GC
+ * pauses that set its p99 (docs/targets.md).
  */
 export async function queryViewsJson(
   q: ViewQuery,
@@ -76,21 +77,32 @@ export async function queryViewsJson(
   store: RealtimeStore,
   now: number,
   rows: BatchRowCache,
-): Promise<string> {
-  if (q.arch === 'kappa') return JSON.stringify(await queryViews(q, views, store, now));
+): Promise<Buffer> {
+  if (q.arch === 'kappa') return Buffer.from(JSON.stringify(await queryViews(q, views, store, now)));
   return withParts(q, views, store, now, (head, batch, batchWindows, speed) => {
-    const parts: string[] = [];
+    const envelope = JSON.stringify({ ...head, windows: [] });
+    const parts: Buffer[] = [Buffer.from(envelope.slice(0, -2))];
+    let rowsBefore = false;
     if (batch) {
       for (const w of batchWindows) {
         const fragment = rows.rowsOf(batch, w, q);
-        if (fragment !== '') parts.push(fragment);
+        if (fragment.length === 0) continue;
+        if (rowsBefore) parts.push(COMMA);
+        parts.push(fragment);
+        rowsBefore = true;
       }
     }
-    for (const r of speed) parts.push(JSON.stringify(r));
-    const envelope = JSON.stringify({ ...head, windows: [] });
-    return `${envelope.slice(0, -2)}${parts.join(',')}]}`;
+    if (speed.length > 0) {
+      if (rowsBefore) parts.push(COMMA);
+      parts.push(Buffer.from(speed.map((r) => JSON.stringify(r)).join(',')));
+    }
+    parts.push(CLOSE);
+    return Buffer.concat(parts);
   });
 }
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
 
 type AnswerHead = Omit<ViewAnswer, 'windows'>;
 
@@ -179,18 +191,18 @@ function pushBatch(out: ServedWindow[], batch: BatchView, w: number, q: ViewQuer
  * newer view has its own entries (the older ones age out).
  */
 export class BatchRowCache {
-  private readonly entries = new Map<string, string>();
+  private readonly entries = new Map<string, Buffer>();
   private bytes = 0;
 
   constructor(private readonly maxBytes = 8 * 1024 * 1024) {}
 
-  rowsOf(batch: BatchView, w: number, q: ViewQuery): string {
+  rowsOf(batch: BatchView, w: number, q: ViewQuery): Buffer {
     const key = `${batch.version}|${batch.boundary}|${q.metric}|${q.campaign ?? ''}|${w}`;
     const hit = this.entries.get(key);
     if (hit !== undefined) return hit;
     const out: ServedWindow[] = [];
     pushBatch(out, batch, w, q);
-    const fragment = out.map((r) => JSON.stringify(r)).join(',');
+    const fragment = Buffer.from(out.map((r) => JSON.stringify(r)).join(','));
     if (fragment.length <= this.maxBytes) {
       this.entries.set(key, fragment);
       this.bytes += fragment.length;
@@ -203,7 +215,7 @@ export class BatchRowCache {
     return fragment;
   }
 
-  /** Cached bytes (one byte per character of JSON). */
+  /** Cached bytes (UTF-8 JSON). */
   get size(): number {
     return this.bytes;
   }

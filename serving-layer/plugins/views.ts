@@ -89,7 +89,7 @@ export async function viewRoutes(app: FastifyInstance, opts: { lab: LabServices 
           `The range spans more than ${MAX_QUERY_WINDOWS} windows of 10 s; query a shorter range.`,
         );
       }
-      // Already JSON (the same bytes the response schema's serializer would write): sent as is.
+      // Already JSON (the bytes the response schema's serializer would write): sent as is.
       const json = await queryViewsJson(
         { arch: q.arch, metric: q.metric ?? 'views', from: q.from, to: q.to, campaign: q.campaign },
         lab.batch.views,
