@@ -53,6 +53,12 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
           429: errorResponse(
             "LKL_ERR_INGEST_BACKPRESSURE (the lab's consumers are more than backpressure.maxLagEvents behind; nothing appended) or LKL_ERR_API_RATE_LIMITED; Retry-After says when to try again",
           ),
+          413: errorResponse(
+            'LKL_ERR_API_BAD_REQUEST: the body is larger than ingest.maxBodyBytes; split it (lklab import sends chunks)',
+          ),
+          415: errorResponse(
+            'LKL_ERR_API_BAD_REQUEST: the content type is none of application/x-ndjson, application/json, text/plain',
+          ),
           503: unavailableResponse(),
           200: {
             type: 'object',

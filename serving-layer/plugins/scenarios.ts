@@ -175,7 +175,9 @@ export async function scenarioRoutes(
         },
         response: {
           202: runStateSchema,
-          400: errorResponse('LKL_ERR_SCENARIO_INVALID: the scenario cannot run in this mode'),
+          400: errorResponse(
+            'LKL_ERR_API_BAD_REQUEST (the body does not match this schema; no coercion: `"fast": null` is 400) or LKL_ERR_SCENARIO_INVALID (the scenario cannot run in this mode)',
+          ),
           404: errorResponse('LKL_ERR_SCENARIO_UNKNOWN'),
           429: errorResponse(
             'LKL_ERR_SCENARIO_QUEUE_FULL: every run slot is busy and the queue is full; the Retry-After header says when to try again',
