@@ -146,6 +146,13 @@ describe('serving app (embedded lab, inject)', () => {
     expect(r6.json().error.message).toMatch(/fast/);
     const r3 = await lab.app.inject({ url: '/api/events?firstLine=0', method: 'POST', payload: [event()] });
     expect(r3.statusCode).toBe(400);
+    // errors of the router itself come in the one error shape too
+    const r7 = await lab.app.inject({ url: `/api/lambda/batch-runs/${'1'.repeat(150)}` });
+    expect(r7.statusCode).toBe(414);
+    expect(r7.json().error.code).toBe('LKL_ERR_API_BAD_REQUEST');
+    const r8 = await lab.app.inject({ url: '/api/scenarios/runs/%zz' });
+    expect(r8.statusCode).toBe(400);
+    expect(r8.json().error.code).toBe('LKL_ERR_API_BAD_REQUEST');
   });
 
   it('runs the generator on the clock and reports offsets and lag in /api/status', async () => {

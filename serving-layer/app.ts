@@ -3,7 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { LabServices } from './lab-services.js';
 import type { ScenarioService } from './scenario-service.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { dashboardRoutes } from './plugins/dashboard.js';
 import { eventRoutes } from './plugins/events.js';
 import { healthRoutes } from './plugins/health.js';
@@ -58,6 +58,8 @@ export async function buildApp(lab: LabServices, options: AppOptions): Promise<F
         : (options.logger ?? false),
     // Every route but POST /api/events (its own limit, ingest.maxBodyBytes) takes small bodies.
     bodyLimit: lab.config.server.maxBodyBytes,
+    // Router errors (bad URL encoding, an overlong path parameter) in the one error shape.
+    frameworkErrors,
   });
   app.setValidatorCompiler(requestValidatorCompiler());
   registerErrorHandling(app);

@@ -19,3 +19,10 @@ export function errorResponse(description: string): Record<string, unknown> {
     },
   };
 }
+
+/** 503 of a route that reads or writes the event log or the realtime store (Kafka/Redis down). */
+export function unavailableResponse(): Record<string, unknown> {
+  return errorResponse(
+    'LKL_ERR_LOG_UNAVAILABLE or LKL_ERR_STORE_UNAVAILABLE: Kafka or Redis cannot be reached (distributed mode); retriable',
+  );
+}

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isLabError } from '../../kernel/errors/lab-error.js';
 import { redactUrls } from '../../kernel/util/redact.js';
 import { isControlRoute } from '../security/control-routes.js';
@@ -78,6 +78,29 @@ export function registerErrorHandling(app: FastifyInstance): void {
 }
 
 /**
+ * Errors the router answers before any route or hook runs (a path that is not valid URL encoding,
+ * a path parameter longer than maxParamLength), in the one error shape instead of Fastify's own
+ * ({ error: "Bad Request", code: "FST_ERR_..." }): 400 and 414 LKL_ERR_API_BAD_REQUEST.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const path = request.url.split('?')[0]!;
+  const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const status = tooLong ? 414 : err.code === 'FST_ERR_BAD_URL' ? 400 : 500;
+  const message = tooLong
+    ? `A path segment of ${path.slice(0, 200)} is longer than the server takes (100 characters); ids are short (see /docs).`
+    : status === 400
+      ? `The path ${path.slice(0, 200)} is not valid URL encoding; percent-encode it (see /docs).`
+      : redactUrls(err.message);
+  void reply.status(status).send({
+    error: {
+      code: status === 500 ? 'LKL_ERR_API_INTERNAL' : 'LKL_ERR_API_BAD_REQUEST',
+      message,
+      retriable: status === 500,
+    },
+  });
+}
+
+/**
  * States in the OpenAPI document the error answers every /api route can give besides its own
  * (which a route lists itself: 404 for an unknown run, 409 for a refused command, ...): 400 when
  * it validates a part of the request, 413/415 when it takes a body, 401/403 on a control route
@@ -103,6 +126,7 @@ export function documentErrorResponses(r: {
   const hasBody = methods.some((m) => !['GET', 'HEAD', 'OPTIONS', 'DELETE'].includes(m.toUpperCase()));
   if (validates || hasBody)
     add(400, 'LKL_ERR_API_BAD_REQUEST: the request does not match this schema (the message names the field)');
+  if (r.url.includes('/:')) add(414, 'LKL_ERR_API_BAD_REQUEST: a path parameter longer than 100 characters');
   if (hasBody) {
     add(413, 'LKL_ERR_API_BAD_REQUEST: the body is larger than the limit (server.maxBodyBytes)');
     add(415, 'LKL_ERR_API_BAD_REQUEST: the content type is not application/json');

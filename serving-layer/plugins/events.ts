@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { LabError } from '../../kernel/errors/lab-error.js';
 import { IngestService } from '../../kernel/ingest/ingest-service.js';
 import type { LabServices } from '../lab-services.js';
-import { errorResponse } from './error-schema.js';
+import { errorResponse, unavailableResponse } from './error-schema.js';
+import { deadLettersSchema } from './response-schemas.js';
 
 /** POST /api/events: NDJSON or a JSON array of YSB events; invalid records go to the dead-letter topic. */
 export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
@@ -52,6 +53,13 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
           429: errorResponse(
             "LKL_ERR_INGEST_BACKPRESSURE (the lab's consumers are more than backpressure.maxLagEvents behind; nothing appended) or LKL_ERR_API_RATE_LIMITED; Retry-After says when to try again",
           ),
+          413: errorResponse(
+            'LKL_ERR_API_BAD_REQUEST: the body is larger than ingest.maxBodyBytes; split it (lklab import sends chunks)',
+          ),
+          415: errorResponse(
+            'LKL_ERR_API_BAD_REQUEST: the content type is none of application/x-ndjson, application/json, text/plain',
+          ),
+          503: unavailableResponse(),
           200: {
             type: 'object',
             properties: {
@@ -113,6 +121,7 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
           additionalProperties: false,
           properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
         },
+        response: { 200: deadLettersSchema },
       },
     },
     async (request) => ({

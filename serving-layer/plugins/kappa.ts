@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { LabServices } from '../lab-services.js';
+import { errorResponse, unavailableResponse } from './error-schema.js';
+import { activePointerSchema, kappaJobSchema, kappaJobsSchema } from './response-schemas.js';
 
 const jobIdParams = {
   type: 'object',
   required: ['id'],
   additionalProperties: false,
-  properties: { id: { type: 'integer', minimum: 1 } },
+  properties: { id: { type: 'integer', minimum: 1, example: 2 } },
 } as const;
+
+const refused = (codes: string): Record<string, unknown> => errorResponse(codes);
 
 /** The Kappa control plane: jobs, replay, switchover, rollback, abort. Errors are 4xx with a message that says what to do. */
 export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
@@ -19,6 +23,7 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
         tags: ['kappa'],
         summary:
           'Kappa jobs, newest first: state (live, replaying, caught-up, grace, retired, aborted), logic version, table, which one is active, lag, rate, per-partition progress and ETA, counters (late, dropped, invalid), retention warnings.',
+        response: { 200: kappaJobsSchema, 503: unavailableResponse() },
       },
     },
     async () => lab.kappa.view(),
@@ -36,7 +41,13 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
           required: ['logicVersion'],
           additionalProperties: false,
           properties: {
-            logicVersion: { type: 'integer', minimum: 1 },
+            logicVersion: {
+              type: 'integer',
+              minimum: 1,
+              example: 2,
+              description:
+                'one of availableLogicVersions (GET /api/kappa/jobs), else 400 LKL_ERR_KAPPA_LOGIC_UNKNOWN',
+            },
             force: { type: 'boolean', default: false },
             rateLimit: {
               type: 'integer',
@@ -44,6 +55,16 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
               description: 'events/s; 0 = unlimited; default kappa.replayRateLimit',
             },
           },
+        },
+        response: {
+          202: kappaJobSchema,
+          400: refused(
+            'LKL_ERR_API_BAD_REQUEST (the body does not match this schema) or LKL_ERR_KAPPA_LOGIC_UNKNOWN (no such logic version)',
+          ),
+          409: refused(
+            'LKL_ERR_KAPPA_REPLAY_RUNNING (a replay is replaying or caught up) or LKL_ERR_KAPPA_HISTORY_INCOMPLETE (the log lost part of the history; force overrides)',
+          ),
+          503: unavailableResponse(),
         },
       },
     },
@@ -65,6 +86,13 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
         tags: ['kappa'],
         summary:
           'Point readers at the caught-up replay: one atomic flip of the active pointer. The previous job is kept for kappa.graceMs (rollback window). 409 when the replay has not caught up.',
+        response: {
+          200: activePointerSchema,
+          409: refused(
+            'LKL_ERR_KAPPA_NO_CANDIDATE (no replay to switch to) or LKL_ERR_KAPPA_NOT_CAUGHT_UP (the replay has not caught up)',
+          ),
+          503: unavailableResponse(),
+        },
       },
     },
     async () => lab.kappa.switchover(),
@@ -76,6 +104,13 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
       schema: {
         tags: ['kappa'],
         summary: 'Point readers back at the previous job while it still exists (during its grace period).',
+        response: {
+          200: activePointerSchema,
+          409: refused(
+            'LKL_ERR_KAPPA_NO_ROLLBACK: no previous job in its grace period (no switchover yet, or kappa.graceMs is over)',
+          ),
+          503: unavailableResponse(),
+        },
       },
     },
     async () => lab.kappa.rollback(),
@@ -89,6 +124,15 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
         summary:
           'Cancel a replay (replaying or caught-up): stop it and remove its table, consumer group and offsets. The active job cannot be aborted.',
         params: jobIdParams,
+        response: {
+          200: kappaJobSchema,
+          400: refused(
+            'LKL_ERR_API_BAD_REQUEST: the id is not a positive integer, or the job is not a replay (replaying or caught-up)',
+          ),
+          404: refused('LKL_ERR_KAPPA_JOB_UNKNOWN: no such job, or it has already ended'),
+          409: refused('LKL_ERR_KAPPA_JOB_ACTIVE: the job is the one readers use'),
+          503: unavailableResponse(),
+        },
       },
     },
     async (request) => lab.kappa.abortReplay(request.params.id, 'aborted via the API'),

@@ -3,6 +3,8 @@ import { availableBatchLogicVersions } from '../../batch-layer/logic/batch-logic
 import { LabError } from '../../kernel/errors/lab-error.js';
 import { SPEED_LOGIC } from '../../speed-layer/logic/index.js';
 import type { LabServices } from '../lab-services.js';
+import { errorResponse, unavailableResponse } from './error-schema.js';
+import { batchRunSchema, deploySchema, lambdaStateSchema } from './response-schemas.js';
 
 export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
   const { lab } = opts;
@@ -14,6 +16,7 @@ export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabService
         tags: ['lambda'],
         summary:
           'Lambda state: logic version per layer, current batch view and boundary, speed-layer status.',
+        response: { 200: lambdaStateSchema, 503: unavailableResponse() },
       },
     },
     async () => {
@@ -57,8 +60,9 @@ export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabService
           nullable: true,
           description: 'Optional. `trigger` names who asked for the run (default "api").',
           additionalProperties: false,
-          properties: { trigger: { type: 'string', maxLength: 50 } },
+          properties: { trigger: { type: 'string', maxLength: 50, example: 'api' } },
         },
+        response: { 202: batchRunSchema },
       },
     },
     async (request, reply) => reply.status(202).send(lab.batch.requestRun(request.body?.trigger ?? 'api')),
@@ -66,7 +70,13 @@ export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabService
 
   app.get(
     '/api/lambda/batch-runs',
-    { schema: { tags: ['lambda'], summary: 'Batch runs, newest first, with phases and boundaries.' } },
+    {
+      schema: {
+        tags: ['lambda'],
+        summary: 'Batch runs, newest first, with phases and boundaries.',
+        response: { 200: { type: 'array', items: batchRunSchema } },
+      },
+    },
     async () => lab.batch.listRuns(),
   );
 
@@ -77,7 +87,15 @@ export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabService
         tags: ['lambda'],
         summary:
           'One batch run: state, per-phase timings (map / shuffle / reduce / publish), boundary and view version.',
-        params: { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } },
+        params: {
+          type: 'object',
+          required: ['id'],
+          properties: { id: { type: 'integer', minimum: 1, example: 1 } },
+        },
+        response: {
+          200: batchRunSchema,
+          404: errorResponse('LKL_ERR_API_NOT_FOUND: there is no batch run with this id'),
+        },
       },
     },
     async (request) => {
@@ -104,8 +122,20 @@ export async function lambdaRoutes(app: FastifyInstance, opts: { lab: LabService
           additionalProperties: false,
           properties: {
             layer: { type: 'string', enum: ['batch', 'speed'] },
-            logicVersion: { type: 'integer', minimum: 1 },
+            logicVersion: {
+              type: 'integer',
+              minimum: 1,
+              example: 1,
+              description: "one of the layer's available logic versions (GET /api/lambda), else 400",
+            },
           },
+        },
+        response: {
+          200: deploySchema,
+          400: errorResponse(
+            'LKL_ERR_API_BAD_REQUEST: the body does not match this schema, or the layer has no such logic version',
+          ),
+          503: unavailableResponse(),
         },
       },
     },

@@ -4,6 +4,7 @@ import { MAX_DIVERGENCE_WINDOWS } from '../../measurement/lab-measurement.js';
 import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
 import { LabPrometheus } from '../../measurement/prometheus.js';
 import type { LabServices } from '../lab-services.js';
+import { errorResponse } from './error-schema.js';
 import { groupLags } from './status.js';
 
 const nullableInt = { type: ['integer', 'null'] } as const;
@@ -160,7 +161,9 @@ const markSchema = {
 const sinceQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { since: { type: 'integer', minimum: 0, description: 'epoch ms (inclusive)' } },
+  properties: {
+    since: { type: 'integer', minimum: 0, example: 1_700_000_000_000, description: 'epoch ms (inclusive)' },
+  },
 } as const;
 
 /** The measurement service, or a 503 naming why it is not there. */
@@ -251,12 +254,33 @@ export async function metricsRoutes(
           additionalProperties: false,
           properties: {
             metric: { type: 'string', enum: ['views', 'distinct_users'], default: 'views' },
-            from: { type: 'integer', minimum: 0, description: 'event time, epoch ms (inclusive)' },
-            to: { type: 'integer', minimum: 0, description: 'event time, epoch ms (exclusive)' },
-            campaign: { type: 'string', format: 'uuid' },
+            from: {
+              type: 'integer',
+              minimum: 0,
+              example: 1_700_000_000_000,
+              description: 'event time, epoch ms (inclusive); less than `to` (else 400)',
+            },
+            to: {
+              type: 'integer',
+              minimum: 1,
+              example: 1_700_000_060_000,
+              description: `event time, epoch ms (exclusive); must be greater than \`from\` (to = from is 400), and [from, to) at most ${MAX_DIVERGENCE_WINDOWS.toLocaleString('en-US')} windows of 10 s (else 400)`,
+            },
+            campaign: {
+              type: 'string',
+              format: 'uuid',
+              example: '00000000-0000-4000-8000-000000000000',
+              description: 'only this campaign (GET /api/reference/ads lists them)',
+            },
           },
         },
         response: {
+          400: errorResponse(
+            'LKL_ERR_API_BAD_REQUEST: a parameter does not match this schema, to ≤ from, or the range spans too many windows',
+          ),
+          503: errorResponse(
+            'LKL_ERR_MEASUREMENT_TRUTH_UNAVAILABLE (the truth oracle does not run here), LKL_ERR_LOG_UNAVAILABLE or LKL_ERR_STORE_UNAVAILABLE',
+          ),
           200: {
             type: 'object',
             properties: {

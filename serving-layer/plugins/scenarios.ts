@@ -154,18 +154,30 @@ export async function scenarioRoutes(
         tags: ['scenarios'],
         summary:
           'Starts a run of a scenario in a lab of its own (fast: virtual clock, deterministic for the seed; otherwise live, paced in real time). Poll GET /api/scenarios/runs/:runId. Runs are bounded (docs/limits.md): at most scenarios.maxLiveRuns live and scenarios.maxFastRuns fast runs at once; a run without a free slot is answered 202 with state "queued" and its position; when scenarios.maxQueuedRuns runs wait already, 429 LKL_ERR_SCENARIO_QUEUE_FULL with Retry-After.',
-        params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+        params: {
+          type: 'object',
+          properties: {
+            id: {
+              type: 'string',
+              example: 'approximate-distinct',
+              description: 'a scenario id from GET /api/scenarios (else 404)',
+            },
+          },
+          required: ['id'],
+        },
         body: {
           type: ['object', 'null'],
           additionalProperties: false,
           properties: {
-            fast: { type: 'boolean', default: false },
-            seed: { type: 'integer', minimum: 0 },
+            fast: { type: 'boolean', default: false, example: true },
+            seed: { type: 'integer', minimum: 0, example: 1 },
           },
         },
         response: {
           202: runStateSchema,
-          400: errorResponse('LKL_ERR_SCENARIO_INVALID: the scenario cannot run in this mode'),
+          400: errorResponse(
+            'LKL_ERR_API_BAD_REQUEST (the body does not match this schema; no coercion: `"fast": null` is 400) or LKL_ERR_SCENARIO_INVALID (the scenario cannot run in this mode)',
+          ),
           404: errorResponse('LKL_ERR_SCENARIO_UNKNOWN'),
           429: errorResponse(
             'LKL_ERR_SCENARIO_QUEUE_FULL: every run slot is busy and the queue is full; the Retry-After header says when to try again',
@@ -181,6 +193,18 @@ export async function scenarioRoutes(
       return reply.code(202).send(state);
     },
   );
+
+  const runIdParams = {
+    type: 'object',
+    properties: {
+      runId: {
+        type: 'string',
+        example: 'run-unknown',
+        description: 'the runId of POST /api/scenarios/:id/runs (an unknown one is 404)',
+      },
+    },
+    required: ['runId'],
+  };
 
   const unknownRun = (runId: string): LabError =>
     new LabError(
@@ -234,7 +258,7 @@ export async function scenarioRoutes(
             action === 'pause'
               ? 'Pauses a live run: its scenario time stands still (no action, beat or sample comes due) and the generator stops; the layers keep draining the log. Idempotent. 409 LKL_ERR_SCENARIO_RUN_NOT_PAUSABLE for a fast or finished run.'
               : 'Resumes a paused live run: scenario time and the generator run again (the pause is left out of its seconds). Idempotent. 409 LKL_ERR_SCENARIO_RUN_NOT_PAUSABLE for a fast or finished run.',
-          params: { type: 'object', properties: { runId: { type: 'string' } }, required: ['runId'] },
+          params: runIdParams,
           response: {
             200: runStateSchema,
             404: errorResponse('LKL_ERR_SCENARIO_RUN_UNKNOWN'),
@@ -256,7 +280,7 @@ export async function scenarioRoutes(
       schema: {
         tags: ['scenarios'],
         summary: 'A scenario run: state, narrative beats so far, timeline, expectation verdicts.',
-        params: { type: 'object', properties: { runId: { type: 'string' } }, required: ['runId'] },
+        params: runIdParams,
         response: { 200: runStateSchema, 404: errorResponse('LKL_ERR_SCENARIO_RUN_UNKNOWN') },
       },
     },
@@ -274,7 +298,7 @@ export async function scenarioRoutes(
         tags: ['scenarios'],
         summary:
           'Cancels a scenario run: a queued run never starts; a running one has its lab stopped and its data removed before the answer (state "cancelled"). Cancelling a cancelled run answers it again; 409 LKL_ERR_SCENARIO_RUN_FINISHED for a completed or failed run.',
-        params: { type: 'object', properties: { runId: { type: 'string' } }, required: ['runId'] },
+        params: runIdParams,
         response: {
           200: runStateSchema,
           404: errorResponse('LKL_ERR_SCENARIO_RUN_UNKNOWN'),

@@ -3,6 +3,8 @@ import type { GeneratorStats } from '../../kernel/workload/generator-runner.js';
 import type { LagSnapshot } from '../../kernel/ingest/lag-monitor.js';
 import type { EventLog, GroupLag } from '../../kernel/ports/event-log.js';
 import type { LabServices } from '../lab-services.js';
+import { unavailableResponse } from './error-schema.js';
+import { generatorStatsSchema, statusSchema } from './response-schemas.js';
 
 export interface LabStatus {
   mode: string;
@@ -79,6 +81,7 @@ export async function statusRoutes(app: FastifyInstance, opts: { lab: LabService
         tags: ['status'],
         summary:
           'Mode, topics with low/end offsets, consumer groups with lag, generator and ingest counters.',
+        response: { 200: statusSchema, 503: unavailableResponse() },
       },
     },
     async () => collectStatus(opts.lab),
@@ -93,8 +96,9 @@ export async function statusRoutes(app: FastifyInstance, opts: { lab: LabService
           type: 'object',
           required: ['rate'],
           additionalProperties: false,
-          properties: { rate: { type: 'number', minimum: 0, maximum: 10_000_000 } },
+          properties: { rate: { type: 'number', minimum: 0, maximum: 10_000_000, example: 0 } },
         },
+        response: { 200: generatorStatsSchema },
       },
     },
     async (request) => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LabError } from '../../kernel/errors/lab-error.js';
 import type { LabServices } from '../lab-services.js';
+import { errorResponse, unavailableResponse } from './error-schema.js';
 import {
   BatchRowCache,
   MAX_QUERY_WINDOWS,
@@ -35,17 +36,32 @@ export async function viewRoutes(app: FastifyInstance, opts: { lab: LabServices 
           properties: {
             arch: { type: 'string', enum: ['lambda', 'batch', 'speed', 'kappa'] },
             metric: { type: 'string', enum: ['views', 'distinct_users'], default: 'views' },
-            from: { type: 'integer', minimum: 0, description: 'event time, epoch ms (inclusive)' },
-            to: {
+            from: {
               type: 'integer',
               minimum: 0,
-              description: `event time, epoch ms (exclusive); must be greater than \`from\`, and the range at most ${MAX_QUERY_WINDOWS.toLocaleString('en-US')} windows of 10 s (else 400)`,
+              example: 1_700_000_000_000,
+              description: 'event time, epoch ms (inclusive); less than `to` (else 400)',
             },
-            campaign: { type: 'string', format: 'uuid' },
+            to: {
+              type: 'integer',
+              minimum: 1,
+              example: 1_700_000_060_000,
+              description: `event time, epoch ms (exclusive); must be greater than \`from\` (to = from is 400), and the range at most ${MAX_QUERY_WINDOWS.toLocaleString('en-US')} windows of 10 s, i.e. to − from ≤ ${(MAX_QUERY_WINDOWS * 10_000).toLocaleString('en-US')} ms (else 400)`,
+            },
+            campaign: {
+              type: 'string',
+              format: 'uuid',
+              example: '00000000-0000-4000-8000-000000000000',
+              description: 'only this campaign (GET /api/reference/ads lists them)',
+            },
           },
         },
         // A response schema lets Fastify serialise answers with a compiled serializer (fast-json-stringify).
         response: {
+          400: errorResponse(
+            'LKL_ERR_API_BAD_REQUEST: a parameter does not match this schema, to ≤ from, or the range is longer than allowed',
+          ),
+          503: unavailableResponse(),
           200: {
             type: 'object',
             properties: {

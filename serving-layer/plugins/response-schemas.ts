@@ -1,0 +1,207 @@
+/**
+ * Success answers of the routes that return a domain object (the lab's status, a batch run, a
+ * Kappa job, ...), for the OpenAPI document and the contract tests run from it
+ * (test/openapi-conformance.test.ts). Every object keeps `additionalProperties: true`: a response
+ * schema is also the serializer's (fast-json-stringify), and one that listed fewer fields than the
+ * object has would drop the others from the answer.
+ */
+
+const open = (properties: Record<string, unknown>, required: string[] = []): Record<string, unknown> => ({
+  type: 'object',
+  additionalProperties: true,
+  ...(required.length > 0 ? { required } : {}),
+  properties,
+});
+
+const int = { type: 'integer' } as const;
+const num = { type: 'number' } as const;
+const str = { type: 'string' } as const;
+const bool = { type: 'boolean' } as const;
+const nullableInt = { type: ['integer', 'null'] } as const;
+const nullableNum = { type: ['number', 'null'] } as const;
+const nullableStr = { type: ['string', 'null'] } as const;
+const anyObject = { type: 'object', additionalProperties: true } as const;
+
+/** The generator's counters (GET /api/status .generator, POST /api/generator). */
+export const generatorStatsSchema = open(
+  {
+    running: bool,
+    rate: { type: 'number', description: 'events/s asked for (0 = stopped)' },
+    mode: str,
+    produced: int,
+    achievedRate: { type: 'number', description: 'events/s appended over the last full second' },
+    shed: int,
+    throttledMs: num,
+    throttled: bool,
+    deadLettered: int,
+    appendErrors: int,
+    lastError: str,
+  },
+  ['running', 'rate', 'produced'],
+);
+
+/** GET /api/status. */
+export const statusSchema = open(
+  {
+    mode: { type: 'string', enum: ['embedded', 'distributed'] },
+    uptimeMs: num,
+    topics: {
+      type: 'array',
+      items: open({
+        name: str,
+        partitions: { type: 'array', items: open({ partition: int, low: int, end: int }) },
+        low: int,
+        end: int,
+      }),
+    },
+    groups: {
+      type: 'array',
+      items: open({
+        group: str,
+        topic: str,
+        totalLag: int,
+        partitions: {
+          type: 'array',
+          items: open({ partition: int, committed: nullableInt, end: int, lag: int }),
+        },
+      }),
+    },
+    generator: generatorStatsSchema,
+    backpressure: open({ at: num, limit: int, maxLag: int, saturated: bool }),
+    ingest: open({ accepted: int, rejected: int }),
+    deadLetters: int,
+  },
+  ['mode', 'topics', 'groups', 'generator', 'ingest', 'deadLetters'],
+);
+
+/** GET /api/dead-letters. */
+export const deadLettersSchema = open(
+  {
+    total: int,
+    byReason: { type: 'object', additionalProperties: { type: 'integer' } },
+    topic: str,
+    recent: { type: 'array', items: anyObject },
+  },
+  ['total', 'byReason', 'topic', 'recent'],
+);
+
+/** GET /api/lambda. */
+export const lambdaStateSchema = open(
+  {
+    batch: open({
+      logicVersion: int,
+      availableLogicVersions: { type: 'array', items: int },
+      view: {
+        type: ['object', 'null'],
+        additionalProperties: true,
+        properties: { version: int, boundary: int, logicVersion: int, events: int, createdAt: num },
+      },
+      boundaryLagMs: nullableNum,
+      master: open({ splits: int, events: int, bytes: num }),
+      ingestError: nullableStr,
+    }),
+    speed: open({ running: bool, logicVersion: int, availableLogicVersions: { type: 'array', items: int } }),
+  },
+  ['batch', 'speed'],
+);
+
+/** One batch run (batch-layer/batch-run.ts BatchRunRecord). */
+export const batchRunSchema = open(
+  {
+    id: { type: 'integer', minimum: 1 },
+    state: { type: 'string', enum: ['queued', 'map', 'shuffle', 'reduce', 'publish', 'completed', 'failed'] },
+    trigger: str,
+    logicVersion: int,
+    requestedAt: num,
+    startedAt: num,
+    finishedAt: num,
+    phases: open({ map: num, shuffle: num, reduce: num, publish: num }),
+    splits: int,
+    events: int,
+    mapTasks: int,
+    reduceTasks: int,
+    mapRows: int,
+    shuffleBytes: num,
+    retries: int,
+    boundary: int,
+    viewVersion: int,
+    error: str,
+  },
+  ['id', 'state', 'trigger', 'logicVersion', 'requestedAt'],
+);
+
+/** POST /api/lambda/deploy. */
+export const deploySchema = open(
+  {
+    layer: { type: 'string', enum: ['batch', 'speed'] },
+    logicVersion: int,
+    batchLogicVersion: int,
+    speedLogicVersion: int,
+  },
+  ['layer', 'logicVersion', 'batchLogicVersion', 'speedLogicVersion'],
+);
+
+const kappaJobState = {
+  type: 'string',
+  enum: ['live', 'replaying', 'caught-up', 'grace', 'retired', 'aborted'],
+} as const;
+
+/** A Kappa job's record (kappa-reprocessor/state/job-registry.ts KappaJobRecord). */
+export const kappaJobSchema = open(
+  {
+    id: { type: 'integer', minimum: 1 },
+    logicVersion: int,
+    group: str,
+    state: kappaJobState,
+    kind: { type: 'string', enum: ['initial', 'replay'] },
+    createdAt: num,
+    snapshot: { type: ['array', 'null'], items: open({ partition: int, end: int }) },
+    rateLimit: num,
+    parallelism: int,
+    force: bool,
+    warnings: { type: 'array', items: str },
+    caughtUpAt: nullableNum,
+    activatedAt: nullableNum,
+    deactivatedAt: nullableNum,
+    retireAt: nullableNum,
+    endedAt: nullableNum,
+    endReason: nullableStr,
+  },
+  ['id', 'logicVersion', 'group', 'state', 'kind'],
+);
+
+/** GET /api/kappa/jobs. */
+export const kappaJobsSchema = open(
+  {
+    active: nullableInt,
+    previous: nullableInt,
+    switchedAt: nullableNum,
+    availableLogicVersions: { type: 'array', items: int },
+    settings: anyObject,
+    jobs: {
+      type: 'array',
+      items: {
+        ...kappaJobSchema,
+        properties: {
+          ...(kappaJobSchema.properties as Record<string, unknown>),
+          table: str,
+          active: bool,
+          lag: num,
+          rate: num,
+          etaMs: nullableNum,
+          partitions: { type: 'array', items: anyObject },
+          counters: anyObject,
+          catchUp: { type: ['object', 'null'], additionalProperties: true },
+          runner: { type: ['object', 'null'], additionalProperties: true },
+        },
+      },
+    },
+  },
+  ['active', 'previous', 'availableLogicVersions', 'jobs'],
+);
+
+/** The active pointer after a switchover or a rollback. */
+export const activePointerSchema = open(
+  { job: { type: 'integer', minimum: 1 }, logicVersion: int, previous: nullableInt, switchedAt: nullableNum },
+  ['job', 'logicVersion', 'previous'],
+);
