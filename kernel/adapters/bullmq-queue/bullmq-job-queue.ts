@@ -12,15 +12,13 @@
  * LKL_ERR_QUEUE_UNAVAILABLE (a command queued meanwhile may still run when Redis is back: enqueue
  * with a jobId to make a retry idempotent).
  */
-import { Queue, QueueEvents, Worker, type Job, type JobsOptions } from 'bullmq';
+import { Queue, Worker, type QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Clock } from '../../clock/clock.js';
-import { LabError } from '../../errors/lab-error.js';
 import {
   checkConcurrency,
   checkEveryMs,
   checkJobName,
-  checkJobOptions,
   checkQueueName,
   checkTimeout,
 } from '../../ports/job-queue-validation.js';
@@ -31,10 +29,12 @@ import type {
   JobInfo,
   JobOptions,
   JobQueue,
-  JobState,
   JobWorker,
 } from '../../ports/job-queue.js';
-import { redactUrl } from '../redis-store/redis-realtime-store.js';
+import { redactUrl } from '../redis-store/redis-errors.js';
+import { boundedCall } from './bullmq-call.js';
+import { BullMqEventHub, type Listener } from './bullmq-events.js';
+import { closedError, toBullJobOptions, toInfo, unknownJob, waitTimeoutError } from './bullmq-job-info.js';
 
 export interface BullMqJobQueueOptions {
   /** e.g. redis://127.0.0.1:16379 */
@@ -50,18 +50,6 @@ export interface BullMqJobQueueOptions {
   pollMs?: number;
 }
 
-type Listener = (info: JobInfo) => void;
-
-const STATE_MAP: Record<string, JobState> = {
-  waiting: 'waiting',
-  prioritized: 'waiting',
-  'waiting-children': 'waiting',
-  active: 'active',
-  completed: 'completed',
-  failed: 'failed',
-  delayed: 'delayed',
-};
-
 export class BullMqJobQueue implements JobQueue {
   readonly kind = 'bullmq' as const;
   private readonly connection: Redis;
@@ -71,11 +59,8 @@ export class BullMqJobQueue implements JobQueue {
   private readonly opTimeoutMs: number;
   private readonly pollMs: number;
   private readonly queues = new Map<string, Queue>();
-  private readonly events = new Map<string, Promise<QueueEvents>>();
-  private readonly listeners = new Map<string, Record<JobEvent, Set<Listener>>>();
   private readonly workers = new Set<Worker>();
-  /** waitFor() callers per queue and job id, woken by the queue's completed/failed events. */
-  private readonly finishWaiters = new Map<string, Map<string, Set<() => void>>>();
+  private readonly hub: BullMqEventHub;
   private readonly life = new AbortController();
   private lastConnectionError: Error | undefined;
   private closed = false;
@@ -95,6 +80,16 @@ export class BullMqJobQueue implements JobQueue {
     this.connection.on('error', (err: Error) => {
       this.lastConnectionError = err;
     });
+    this.hub = new BullMqEventHub({
+      connection: this.connection,
+      prefix: this.prefix,
+      queue: (name) => this.queue(name),
+      call: (fn) => this.call(fn),
+      isClosed: () => this.closed,
+      onError: (err) => {
+        this.lastConnectionError = err;
+      },
+    });
   }
 
   async enqueue<D>(queue: string, name: string, data: D, opts?: JobOptions): Promise<string> {
@@ -110,7 +105,7 @@ export class BullMqJobQueue implements JobQueue {
     checkQueueName(queue);
     const bulk = jobs.map((j) => {
       checkJobName(j.name);
-      return { name: j.name, data: j.data, opts: this.jobOptions(j.opts) };
+      return { name: j.name, data: j.data, opts: toBullJobOptions(j.opts, this.keepFinished) };
     });
     if (bulk.length === 0) return [];
     const q = this.queue(queue);
@@ -179,11 +174,7 @@ export class BullMqJobQueue implements JobQueue {
       eventSeen = true;
       nap?.abort();
     };
-    let byJob = this.finishWaiters.get(queue);
-    if (!byJob) this.finishWaiters.set(queue, (byJob = new Map()));
-    let waiters = byJob.get(id);
-    if (!waiters) byJob.set(id, (waiters = new Set()));
-    waiters.add(onEvent);
+    const stopWaking = this.hub.onFinish(queue, id, onEvent);
     const deadline = this.options.clock.now() + timeoutMs;
     try {
       for (;;) {
@@ -193,11 +184,7 @@ export class BullMqJobQueue implements JobQueue {
         if (info.state === 'completed' || info.state === 'failed') return info;
         const left = deadline - this.options.clock.now();
         if (left <= 0) {
-          throw new LabError(
-            'LKL_ERR_QUEUE_WAIT_TIMEOUT',
-            `Job ${id} of queue ${queue} did not finish within ${timeoutMs} ms (state ${info.state}); check that a worker runs this queue (lklab batch-worker), or wait longer.`,
-            { details: { queue, id, state: info.state } },
-          );
+          throw waitTimeoutError(queue, id, timeoutMs, info.state);
         }
         if (eventSeen) continue;
         nap = new AbortController();
@@ -208,23 +195,16 @@ export class BullMqJobQueue implements JobQueue {
         if (this.life.signal.aborted) throw closedError(this.safeUrl);
       }
     } finally {
-      waiters.delete(onEvent);
-      if (waiters.size === 0) byJob.delete(id);
+      stopWaking();
     }
   }
 
   on(queue: string, event: JobEvent, listener: Listener): () => void {
     checkQueueName(queue);
     if (this.closed) return () => undefined;
-    let sets = this.listeners.get(queue);
-    if (!sets)
-      this.listeners.set(queue, (sets = { completed: new Set(), failed: new Set(), progress: new Set() }));
-    sets[event].add(listener);
+    const off = this.hub.listen(queue, event, listener);
     this.events_(queue).catch(() => undefined);
-    const set = sets[event];
-    return () => {
-      set.delete(listener);
-    };
+    return off;
   }
 
   async repeat(queue: string, name: string, data: unknown, everyMs: number): Promise<void> {
@@ -293,8 +273,7 @@ export class BullMqJobQueue implements JobQueue {
     this.closed = true;
     this.life.abort();
     await Promise.allSettled([...this.workers].map((w) => w.close()));
-    const events = await Promise.allSettled([...this.events.values()]);
-    await Promise.allSettled(events.map((e) => (e.status === 'fulfilled' ? e.value.close() : undefined)));
+    await this.hub.closeAll();
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     try {
       if (this.connection.status === 'ready') await this.connection.quit();
@@ -302,18 +281,6 @@ export class BullMqJobQueue implements JobQueue {
       // fall through
     }
     this.connection.disconnect();
-  }
-
-  private jobOptions(opts: JobOptions | undefined): JobsOptions {
-    const checked = checkJobOptions(opts);
-    const out: JobsOptions = {
-      attempts: checked.attempts,
-      removeOnComplete: { count: this.keepFinished },
-      removeOnFail: { count: this.keepFinished },
-    };
-    if (checked.backoffMs > 0) out.backoff = { type: 'exponential', delay: checked.backoffMs };
-    if (checked.jobId !== undefined) out.jobId = checked.jobId;
-    return out;
   }
 
   private queue(name: string): Queue {
@@ -328,135 +295,18 @@ export class BullMqJobQueue implements JobQueue {
     return q;
   }
 
-  /**
-   * The queue's QueueEvents, reading the events stream from its current end: created once, before
-   * the first job this adapter adds, so no event of those jobs is missed.
-   */
+  /** The queue's QueueEvents (see BullMqEventHub.ensure). */
   private events_(queue: string): Promise<QueueEvents> {
-    let p = this.events.get(queue);
-    if (!p) {
-      p = this.call(async () => {
-        const q = this.queue(queue);
-        const last = await this.connection.xrevrange(q.keys.events!, '+', '-', 'COUNT', 1);
-        const ev = new QueueEvents(queue, {
-          connection: this.connection,
-          prefix: this.prefix,
-          lastEventId: last[0]?.[0] ?? '0-0',
-        });
-        ev.on('error', (err) => {
-          this.lastConnectionError = err;
-        });
-        const finished = (event: 'completed' | 'failed', jobId: string): void => {
-          for (const wake of [...(this.finishWaiters.get(queue)?.get(jobId) ?? [])]) wake();
-          this.dispatch(queue, event, jobId);
-        };
-        ev.on('completed', ({ jobId }) => finished('completed', jobId));
-        ev.on('failed', ({ jobId }) => finished('failed', jobId));
-        ev.on('progress', ({ jobId, data }) => this.dispatch(queue, 'progress', jobId, data));
-        await ev.waitUntilReady();
-        return ev;
-      });
-      this.events.set(queue, p);
-      p.catch(() => this.events.delete(queue));
-    }
-    return p;
+    return this.hub.ensure(queue);
   }
 
-  private dispatch(queue: string, event: JobEvent, jobId: string, progress?: unknown): void {
-    const set = this.listeners.get(queue)?.[event];
-    if (!set || set.size === 0 || this.closed) return;
-    void (async () => {
-      let info: JobInfo | undefined;
-      try {
-        const q = this.queue(queue);
-        const state = await q.getJobState(jobId);
-        const job = await q.getJob(jobId);
-        if (job) info = toInfo(job, state);
-      } catch {
-        // fall back to what the event carries
-      }
-      info ??= {
-        id: jobId,
-        name: '',
-        state: event === 'progress' ? 'active' : event,
-        attemptsMade: 0,
-        progress: progress ?? null,
-      };
-      if (event === 'progress') info.progress = progress;
-      for (const listener of [...set]) {
-        try {
-          listener(info);
-        } catch {
-          // A listener's bug must not break event delivery.
-        }
-      }
-    })();
-  }
-
-  private async call<T>(fn: () => Promise<T>, timeoutMs = this.opTimeoutMs): Promise<T> {
-    const stop = new AbortController();
-    const timeout = this.options.clock.sleep(timeoutMs, stop.signal).then(
-      () => {
-        throw new LabError(
-          'LKL_ERR_QUEUE_UNAVAILABLE',
-          `The job queue got no answer from Redis at ${this.safeUrl} within ${timeoutMs} ms${this.lastConnectionError ? ` (${this.lastConnectionError.message})` : ''}. Check that Redis runs (npm run stack:status) and REDIS_URL; the call can be retried.`,
-          { details: { url: this.safeUrl } },
-        );
-      },
-      () => undefined as never,
-    );
-    try {
-      return await Promise.race([fn(), timeout]);
-    } catch (err) {
-      if (err instanceof LabError) throw err;
-      throw new LabError(
-        'LKL_ERR_QUEUE_UNAVAILABLE',
-        `The job queue cannot use Redis at ${this.safeUrl} (${(err as Error)?.message ?? String(err)}). Check that Redis runs (npm run stack:status) and REDIS_URL; the call can be retried.`,
-        { cause: err, details: { url: this.safeUrl } },
-      );
-    } finally {
-      stop.abort();
-    }
+  private call<T>(fn: () => Promise<T>, timeoutMs = this.opTimeoutMs): Promise<T> {
+    return boundedCall(fn, timeoutMs, this.options.clock, this.safeUrl, () => this.lastConnectionError);
   }
 
   private assertOpen(): void {
     if (this.closed) throw closedError(this.safeUrl);
   }
-}
-
-function toInfo(job: Job, bullState: string): JobInfo {
-  const state = STATE_MAP[bullState] ?? 'unknown';
-  const info: JobInfo = {
-    id: job.id!,
-    name: job.name,
-    state,
-    attemptsMade: job.attemptsMade,
-    progress: job.progress,
-    data: job.data,
-    createdAt: job.timestamp,
-  };
-  if (state === 'completed') info.result = job.returnvalue;
-  if (job.failedReason) info.failedReason = job.failedReason;
-  if (job.finishedOn !== undefined) info.finishedAt = job.finishedOn;
-  return info;
-}
-
-function unknownJob(queue: string, id: string): LabError {
-  return new LabError(
-    'LKL_ERR_QUEUE_JOB_UNKNOWN',
-    `Queue ${queue} has no job ${id}; it was never added, was obliterated, or is older than the finished jobs kept.`,
-    {
-      details: { queue, id },
-    },
-  );
-}
-
-function closedError(url: string): LabError {
-  return new LabError(
-    'LKL_ERR_QUEUE_UNAVAILABLE',
-    `The BullMQ job queue (${url}) is closed; create a new one.`,
-    { retriable: false },
-  );
 }
 
 /** Creates the queue and checks that Redis answers (LKL_ERR_QUEUE_UNAVAILABLE otherwise). */

@@ -1,28 +1,18 @@
 /**
  * One partition: an ordered list of segment files under `<log>/<topic>/<partition>/`. Appends
  * are serialized (one write call per append), reads locate the segment and position through the
- * sparse index and read large chunks, retention drops whole sealed segments from the front.
+ * sparse index and read large chunks (partition-reader.ts), retention drops whole sealed
+ * segments from the front.
  */
 import { LabError } from '../../errors/lab-error.js';
 import type { LogRecord } from '../../ports/event-log.js';
 import { fsyncDir } from './atomic-file.js';
 import { EMBEDDED_LOG_EVENTS } from './instrumentation.js';
-import {
-  corruptSegment,
-  type PartitionContext,
-  type PartitionLogOptions,
-  type RecoveryStats,
-} from './partition-context.js';
+import type { PartitionContext, PartitionLogOptions, RecoveryStats } from './partition-context.js';
 import { recoverSegments } from './partition-recovery.js';
-import type { ChunkCache, Chunk } from './read-cache.js';
-import {
-  RECORD_PREFIX_BYTES,
-  decodeRecords,
-  encodeBatch,
-  lastFrameEnd,
-  maxEncodedBytes,
-  type EncodableRecord,
-} from './record-codec.js';
+import { readSegment, segmentFor } from './partition-reader.js';
+import type { ChunkCache } from './read-cache.js';
+import { encodeBatch, maxEncodedBytes, type EncodableRecord } from './record-codec.js';
 import { segmentsToDelete, type RetentionSpec } from './retention-policy.js';
 import { Segment } from './segment.js';
 
@@ -182,12 +172,12 @@ export class PartitionLog {
     const out: LogRecord[] = [];
     let offset = fromOffset;
     while (out.length < maxRecords && offset < this.end) {
-      const seg = this.segmentFor(offset);
+      const seg = segmentFor(this.segments, offset);
       if (!seg || offset >= seg.nextOffset) break;
       seg.acquire();
       let next: number;
       try {
-        next = await this.readSegment(seg, offset, maxRecords, out);
+        next = await readSegment(seg, offset, maxRecords, out, this.ctx, this.opts);
       } finally {
         seg.release();
       }
@@ -195,120 +185,6 @@ export class PartitionLog {
       offset = next;
     }
     return out;
-  }
-
-  /** Reads records of `seg` from `from` into `out`; returns the offset after the last one read. */
-  private async readSegment(
-    seg: Segment,
-    from: number,
-    maxRecords: number,
-    out: LogRecord[],
-  ): Promise<number> {
-    const visible = seg.size;
-    const entry = seg.index.lookup(from);
-    if (!entry) return from;
-    let [expected, pos] = entry;
-    const chunkBytes = this.opts.readChunkBytes;
-    const maxRecordBytes = this.opts.maxRecordBytes;
-    while (out.length < maxRecords && pos < visible) {
-      let chunk =
-        this.cache.find(seg, pos) ??
-        this.cache.add(this.loadChunk(seg, pos, Math.min(chunkBytes, visible - pos)));
-      let buf = await chunk.data;
-      let start = pos - chunk.position;
-      let frameEnd = (chunk.frameEnd ??= lastFrameEnd(buf, start, chunk.length, maxRecordBytes));
-      if (frameEnd <= start) {
-        // The record at `pos` does not fit in what this chunk holds: read from `pos`, enough for it.
-        const need =
-          chunk.length - start >= RECORD_PREFIX_BYTES ? RECORD_PREFIX_BYTES + buf.readUInt32LE(start + 4) : 0;
-        if (pos + need > visible) {
-          throw corruptSegment(
-            seg.path,
-            pos,
-            `a record of ${need} bytes runs past the valid end ${visible}`,
-            this.ctx,
-          );
-        }
-        chunk = this.cache.add(this.loadChunk(seg, pos, Math.min(Math.max(need, chunkBytes), visible - pos)));
-        buf = await chunk.data;
-        start = 0;
-        frameEnd = chunk.frameEnd = lastFrameEnd(buf, 0, chunk.length, maxRecordBytes);
-      }
-      // Prefetch from the end of the last whole record, so that the next chunk starts on a record.
-      const next = chunk.position + frameEnd;
-      if (next < visible && next > pos && !this.cache.find(seg, next)) {
-        this.cache.add(this.loadChunk(seg, next, Math.min(chunkBytes, visible - next)));
-      }
-      const checkFrom = this.opts.verifyChecksumsOnEveryRead ? 0 : seg.verifiedBytes - chunk.position;
-      const r = decodeRecords(
-        buf,
-        start,
-        frameEnd,
-        expected,
-        from,
-        maxRecords,
-        out,
-        checkFrom,
-        maxRecordBytes,
-      );
-      if (r.problem) {
-        throw corruptSegment(
-          seg.path,
-          chunk.position + r.problemAt,
-          describeProblem(r.problem, r.nextOffset),
-          this.ctx,
-        );
-      }
-      if (r.consumed === start) {
-        throw corruptSegment(
-          seg.path,
-          pos,
-          'a record is cut short before the valid end of the segment',
-          this.ctx,
-        );
-      }
-      const consumedTo = chunk.position + r.consumed;
-      if (pos <= seg.verifiedBytes && consumedTo > seg.verifiedBytes) seg.verifiedBytes = consumedTo;
-      pos = consumedTo;
-      expected = r.nextOffset;
-    }
-    return expected;
-  }
-
-  /** Starts reading `length` bytes of `seg` at `position`; holds the segment open until done. */
-  private loadChunk(seg: Segment, position: number, length: number): Chunk {
-    seg.acquire();
-    const buf = Buffer.allocUnsafe(length);
-    const data = seg
-      .readAt(buf, length, position)
-      .then((n) => {
-        if (n < length) {
-          throw corruptSegment(
-            seg.path,
-            position + n,
-            `the file ends at ${position + n} bytes, before its valid end`,
-            this.ctx,
-          );
-        }
-        return buf;
-      })
-      .finally(() => seg.release());
-    data.catch(() => undefined);
-    return { segment: seg, position, length, data, frameEnd: undefined };
-  }
-
-  /** The segment holding `offset` (the last one whose base offset is <= it). */
-  private segmentFor(offset: number): Segment | undefined {
-    const segs = this.segments;
-    if (segs.length === 0 || offset < segs[0]!.baseOffset) return undefined;
-    let lo = 0;
-    let hi = segs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (segs[mid]!.baseOffset <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return segs[lo];
   }
 
   /**
@@ -405,16 +281,5 @@ export class PartitionLog {
         },
       );
     }
-  }
-}
-
-function describeProblem(problem: string, expectedOffset: number): string {
-  switch (problem) {
-    case 'bad-length':
-      return 'implausible record length';
-    case 'checksum-mismatch':
-      return 'checksum mismatch';
-    default:
-      return `record does not carry the expected offset ${expectedOffset}`;
   }
 }

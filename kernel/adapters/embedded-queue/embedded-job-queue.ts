@@ -6,9 +6,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../../clock/clock.js';
-import { LabError } from '../../errors/lab-error.js';
 import {
-  backoffDelay,
   checkConcurrency,
   checkEveryMs,
   checkJobName,
@@ -24,55 +22,23 @@ import type {
   JobInfo,
   JobOptions,
   JobQueue,
-  JobState,
   JobWorker,
 } from '../../ports/job-queue.js';
+import { JobRunner } from './job-runner.js';
+import {
+  QueueState,
+  closedError,
+  info,
+  unknownJob,
+  waitTimeoutError,
+  type CheckedJobOptions,
+  type Worker,
+} from './queue-state.js';
 
 export interface EmbeddedJobQueueOptions {
   clock: Clock;
   /** Finished jobs kept per queue and state (completed / failed) before the oldest are forgotten. Default 10,000. */
   keepFinished?: number;
-}
-
-interface Job {
-  id: string;
-  name: string;
-  data: unknown;
-  attempts: number;
-  backoffMs: number;
-  state: Exclude<JobState, 'unknown'>;
-  attemptsMade: number;
-  progress: unknown;
-  result: unknown;
-  failedReason: string | undefined;
-  createdAt: number;
-  finishedAt: number | undefined;
-  /** Callbacks of waitFor() calls, run when the job completes, finally fails or is obliterated. */
-  finishWaiters: Set<(gone: boolean) => void>;
-}
-
-interface Worker {
-  handler: (job: JobContext<unknown>) => Promise<unknown>;
-  concurrency: number;
-  running: Set<Promise<void>>;
-  closing: boolean;
-}
-
-class QueueState {
-  readonly jobs = new Map<string, Job>();
-  readonly waiting: Job[] = [];
-  readonly workers: Worker[] = [];
-  readonly listeners: Record<JobEvent, Set<(info: JobInfo) => void>> = {
-    completed: new Set(),
-    failed: new Set(),
-    progress: new Set(),
-  };
-  readonly schedules = new Map<string, AbortController>();
-  readonly finished: Record<'completed' | 'failed', string[]> = { completed: [], failed: [] };
-  nextId = 1;
-  nextWorker = 0;
-  /** Bumped by obliterate(): running handlers of an older generation drop their outcome. */
-  generation = 0;
 }
 
 export class EmbeddedJobQueue implements JobQueue {
@@ -81,6 +47,7 @@ export class EmbeddedJobQueue implements JobQueue {
   /** Aborts every pending sleep (backoff, schedule, waitFor timeout) on close. */
   private readonly life = new AbortController();
   private readonly keepFinished: number;
+  private readonly runner: JobRunner;
   private closed = false;
 
   constructor(private readonly options: EmbeddedJobQueueOptions) {
@@ -89,6 +56,7 @@ export class EmbeddedJobQueue implements JobQueue {
     // listener when it ends, so the count is the number of concurrent waits (a batch run waits for
     // each of its map tasks at once), not a leak: no MaxListenersExceededWarning at 11.
     setMaxListeners(0, this.life.signal);
+    this.runner = new JobRunner(options.clock, this.life.signal, this.keepFinished, () => this.closed);
   }
 
   async enqueue<D>(queue: string, name: string, data: D, opts?: JobOptions): Promise<string> {
@@ -160,14 +128,7 @@ export class EmbeddedJobQueue implements JobQueue {
         onFinish = (gone) => (gone ? reject(unknownJob(queue, id)) : resolve(info(job) as JobInfo<R>));
         job.finishWaiters.add(onFinish);
         this.options.clock.sleep(timeoutMs, stopTimer.signal).then(
-          () =>
-            reject(
-              new LabError(
-                'LKL_ERR_QUEUE_WAIT_TIMEOUT',
-                `Job ${id} of queue ${queue} did not finish within ${timeoutMs} ms (state ${job.state}); check that a worker runs this queue, or wait longer.`,
-                { details: { queue, id, state: job.state } },
-              ),
-            ),
+          () => reject(waitTimeoutError(queue, id, timeoutMs, job.state)),
           () => {
             if (this.life.signal.aborted) reject(closedError());
           },
@@ -270,137 +231,13 @@ export class EmbeddedJobQueue implements JobQueue {
     await Promise.all(running);
   }
 
-  private add(q: QueueState, name: string, data: unknown, opts: ReturnType<typeof checkJobOptions>): string {
-    if (opts.jobId !== undefined && q.jobs.has(opts.jobId)) return opts.jobId;
-    const id = opts.jobId ?? String(q.nextId++);
-    const job: Job = {
-      id,
-      name,
-      data,
-      attempts: opts.attempts,
-      backoffMs: opts.backoffMs,
-      state: 'waiting',
-      attemptsMade: 0,
-      progress: 0,
-      result: undefined,
-      failedReason: undefined,
-      createdAt: this.options.clock.now(),
-      finishedAt: undefined,
-      finishWaiters: new Set(),
-    };
-    q.jobs.set(id, job);
-    q.waiting.push(job);
-    return id;
+  private add(q: QueueState, name: string, data: unknown, opts: CheckedJobOptions): string {
+    return q.add(name, data, opts, this.options.clock.now());
   }
 
-  /** Hands waiting jobs to workers with a free slot, round robin. */
+  /** Hands waiting jobs to workers with a free slot, round robin (see JobRunner). */
   private dispatch(q: QueueState): void {
-    if (this.closed) return;
-    while (q.waiting.length > 0) {
-      const worker = this.freeWorker(q);
-      if (!worker) return;
-      const job = q.waiting.shift()!;
-      const run = this.run(q, worker, job);
-      worker.running.add(run);
-      void run.finally(() => {
-        worker.running.delete(run);
-        this.dispatch(q);
-      });
-    }
-  }
-
-  private freeWorker(q: QueueState): Worker | undefined {
-    for (let i = 0; i < q.workers.length; i++) {
-      const w = q.workers[(q.nextWorker + i) % q.workers.length]!;
-      if (!w.closing && w.running.size < w.concurrency) {
-        q.nextWorker = (q.nextWorker + i + 1) % q.workers.length;
-        return w;
-      }
-    }
-    return undefined;
-  }
-
-  private async run(q: QueueState, worker: Worker, job: Job): Promise<void> {
-    const generation = q.generation;
-    const current = (): boolean => q.generation === generation && !this.closed;
-    job.state = 'active';
-    const ctx: JobContext<unknown> = {
-      id: job.id,
-      name: job.name,
-      data: viaJson(job.data),
-      attempt: job.attemptsMade + 1,
-      reportProgress: async (p) => {
-        if (!current()) return;
-        job.progress = viaJson(p);
-        this.emit(q, 'progress', job);
-      },
-    };
-    let result: unknown;
-    let error: unknown;
-    let ok = false;
-    try {
-      result = viaJson(await worker.handler(ctx));
-      ok = true;
-    } catch (err) {
-      error = err;
-    }
-    if (q.generation !== generation) return; // obliterated meanwhile
-    job.attemptsMade++;
-    if (ok) {
-      this.finish(q, job, 'completed', result, undefined);
-      return;
-    }
-    const reason = error instanceof Error ? error.message : String(error);
-    if (job.attemptsMade < job.attempts && !this.closed) {
-      job.state = 'delayed';
-      job.failedReason = reason;
-      void this.retryLater(q, job, generation);
-      return;
-    }
-    this.finish(q, job, 'failed', undefined, reason);
-  }
-
-  private async retryLater(q: QueueState, job: Job, generation: number): Promise<void> {
-    const delay = backoffDelay(job.backoffMs, job.attemptsMade);
-    if (delay > 0) {
-      try {
-        await this.options.clock.sleep(delay, this.life.signal);
-      } catch {
-        return; // closed
-      }
-    }
-    if (q.generation !== generation || job.state !== 'delayed') return;
-    job.state = 'waiting';
-    q.waiting.push(job);
-    this.dispatch(q);
-  }
-
-  private finish(
-    q: QueueState,
-    job: Job,
-    state: 'completed' | 'failed',
-    result: unknown,
-    reason: string | undefined,
-  ): void {
-    job.state = state;
-    job.result = result;
-    job.failedReason = reason;
-    job.finishedAt = this.options.clock.now();
-    const kept = q.finished[state];
-    kept.push(job.id);
-    while (kept.length > this.keepFinished) q.jobs.delete(kept.shift()!);
-    for (const w of [...job.finishWaiters]) w(false);
-    this.emit(q, state, job);
-  }
-
-  private emit(q: QueueState, event: JobEvent, job: Job): void {
-    for (const listener of [...q.listeners[event]]) {
-      try {
-        listener(info(job));
-      } catch {
-        // A listener's bug must not break the queue.
-      }
-    }
+    this.runner.dispatch(q);
   }
 
   private queue(name: string): QueueState {
@@ -412,38 +249,6 @@ export class EmbeddedJobQueue implements JobQueue {
   private assertOpen(): void {
     if (this.closed) throw closedError();
   }
-}
-
-function info(job: Job): JobInfo {
-  const out: JobInfo = {
-    id: job.id,
-    name: job.name,
-    state: job.state,
-    attemptsMade: job.attemptsMade,
-    progress: job.progress,
-    data: viaJson(job.data),
-    createdAt: job.createdAt,
-  };
-  if (job.state === 'completed') out.result = viaJson(job.result);
-  if (job.failedReason !== undefined) out.failedReason = job.failedReason;
-  if (job.finishedAt !== undefined) out.finishedAt = job.finishedAt;
-  return out;
-}
-
-function unknownJob(queue: string, id: string): LabError {
-  return new LabError(
-    'LKL_ERR_QUEUE_JOB_UNKNOWN',
-    `Queue ${queue} has no job ${id}; it was never added, was obliterated, or is older than the finished jobs kept.`,
-    {
-      details: { queue, id },
-    },
-  );
-}
-
-function closedError(): LabError {
-  return new LabError('LKL_ERR_QUEUE_UNAVAILABLE', 'The embedded job queue is closed; create a new one.', {
-    retriable: false,
-  });
 }
 
 export function createEmbeddedJobQueue(options: EmbeddedJobQueueOptions): EmbeddedJobQueue {

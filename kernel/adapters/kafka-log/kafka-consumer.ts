@@ -15,39 +15,28 @@
  *   warning — like the embedded consumer. kafkajs failures it can recover from (a broker that is
  *   down) restart the consumer by itself; the others stop it the same way.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { LabError } from '../../errors/lab-error.js';
-import type {
-  ConsumerOptions,
-  LogConsumer,
-  LogRecord,
-  PartitionOffset,
-  RecordBatch,
-} from '../../ports/event-log.js';
-import { KAFKA_LOG_DEFAULTS, type KafkaRetrySettings } from './kafka-defaults.js';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { LogConsumer, PartitionOffset, RecordBatch } from '../../ports/event-log.js';
+import {
+  kafkajsConsumerConfig,
+  resolveConsumerOptions,
+  validateSeek,
+  type KafkaConsumerOptions,
+  type KafkaConsumerSettings,
+} from './kafka-consumer-options.js';
+import {
+  alreadyRunError,
+  joinTimeoutError,
+  rejoiningCommitError,
+  startAbortedError,
+  warnUnobservedCrash,
+} from './kafka-consumer-errors.js';
 import { toLabError } from './kafka-errors.js';
 import { KAFKA_LOG_EVENTS, type KafkaLogInstrumentation } from './kafka-instrumentation.js';
-import { toKafkaRetry } from './kafka-retry.js';
-import { validateGroupName, validateOffsets, validateTopicName } from './kafka-validation.js';
+import { toRecords } from './kafka-records.js';
+import { validateOffsets } from './kafka-validation.js';
 
-export interface KafkaConsumerOptions extends ConsumerOptions {
-  /** Called once when the consumer stops because the handler failed or kafkajs gave up. */
-  onError?: (error: unknown) => void;
-  /** Batches handed to the handler at the same time, across partitions. Default: the topic's partition count. */
-  partitionsConsumedConcurrently?: number;
-  /** How long run() waits for the join, the assignment and the first fetch (ms). Default 30 000. */
-  joinTimeoutMs?: number;
-}
-
-export interface KafkaConsumerSettings {
-  retry: KafkaRetrySettings;
-  maxBytesPerPartition: number;
-  maxBytes: number;
-  minBytes: number;
-  maxWaitTimeInMs: number;
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-}
+export type { KafkaConsumerOptions, KafkaConsumerSettings };
 
 /** What the consumer needs from the log that created it. */
 export interface KafkaConsumerHost {
@@ -89,37 +78,9 @@ export class KafkaLogConsumer implements LogConsumer {
     private readonly host: KafkaConsumerHost,
     private readonly opts: KafkaConsumerOptions,
   ) {
-    const bad = (field: string, rule: string, value: unknown): never => {
-      throw new LabError(
-        'LKL_ERR_LOG_INVALID_ARGUMENT',
-        `Invalid consumer option ${field} ${JSON.stringify(value)}: ${rule}.`,
-        {
-          details: { field, value },
-        },
-      );
-    };
-    validateGroupName(opts.group);
-    validateTopicName(opts.topic);
-    if (opts.start !== undefined && opts.start !== 'earliest' && opts.start !== 'latest') {
-      bad('start', "use 'earliest' or 'latest'", opts.start);
-    }
-    this.maxBatchRecords = opts.maxBatchRecords ?? KAFKA_LOG_DEFAULTS.maxBatchRecords;
-    if (!Number.isInteger(this.maxBatchRecords) || this.maxBatchRecords < 1) {
-      bad('maxBatchRecords', 'use a positive integer', opts.maxBatchRecords);
-    }
-    if (opts.partitions !== undefined) {
-      bad(
-        'partitions',
-        'Kafka assigns partitions through the consumer-group protocol; run one consumer per share of the work in the same group instead (the option is embedded-only)',
-        opts.partitions,
-      );
-    }
-    const concurrency = opts.partitionsConsumedConcurrently;
-    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
-      bad('partitionsConsumedConcurrently', 'use a positive integer', concurrency);
-    }
-    this.joinTimeoutMs = opts.joinTimeoutMs ?? KAFKA_LOG_DEFAULTS.joinTimeoutMs;
-    if (!(this.joinTimeoutMs > 0)) bad('joinTimeoutMs', 'use a positive number of ms', opts.joinTimeoutMs);
+    const resolved = resolveConsumerOptions(opts);
+    this.maxBatchRecords = resolved.maxBatchRecords;
+    this.joinTimeoutMs = resolved.joinTimeoutMs;
     this.group = opts.group;
     this.topic = opts.topic;
     this.finished = new Promise<void>((resolve, reject) => {
@@ -130,11 +91,7 @@ export class KafkaLogConsumer implements LogConsumer {
 
   async run(handler: (batch: RecordBatch) => Promise<void>): Promise<void> {
     if (this.state !== 'idle') {
-      throw new LabError(
-        'LKL_ERR_LOG_INVALID_ARGUMENT',
-        `Consumer of group ${this.group} on ${this.topic} was already run; create a new consumer.`,
-        { details: { group: this.group, topic: this.topic } },
-      );
+      throw alreadyRunError(this);
     }
     this.state = 'starting';
     this.host.registerConsumer(this);
@@ -152,18 +109,7 @@ export class KafkaLogConsumer implements LogConsumer {
   private async start(handler: (batch: RecordBatch) => Promise<void>): Promise<void> {
     const what = `Starting the consumer of group ${this.group} on ${this.topic}`;
     this.partitions = await this.host.partitionCount(this.topic);
-    const s = this.host.consumerSettings;
-    const consumer = this.host.kafka.consumer({
-      groupId: this.group,
-      allowAutoTopicCreation: false,
-      sessionTimeout: s.sessionTimeoutMs,
-      heartbeatInterval: s.heartbeatIntervalMs,
-      maxBytesPerPartition: s.maxBytesPerPartition,
-      maxBytes: s.maxBytes,
-      minBytes: s.minBytes,
-      maxWaitTimeInMs: s.maxWaitTimeInMs,
-      retry: toKafkaRetry(s.retry),
-    });
+    const consumer = this.host.kafka.consumer(kafkajsConsumerConfig(this.group, this.host.consumerSettings));
     this.consumer = consumer;
 
     let joined = false;
@@ -171,13 +117,7 @@ export class KafkaLogConsumer implements LogConsumer {
     const ready = new Promise<void>((resolve, reject) => {
       settle = (err) => (err === undefined ? resolve() : reject(err));
     });
-    this.abortStart = () =>
-      settle(
-        new LabError('LKL_ERR_LOG_CLOSED', `${what}: stop() was called before the consumer was running.`, {
-          retriable: false,
-          details: { group: this.group, topic: this.topic },
-        }),
-      );
+    this.abortStart = () => settle(startAbortedError(what, this));
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       joined = true;
       this.onAssignment(e.payload.memberAssignment[this.topic] ?? []);
@@ -218,16 +158,7 @@ export class KafkaLogConsumer implements LogConsumer {
     });
 
     const timer = setTimeout(() => {
-      settle(
-        new LabError(
-          'LKL_ERR_LOG_UNAVAILABLE',
-          `${what}: it did not join the group and fetch within ${this.joinTimeoutMs} ms. Check that Kafka at ${this.host.brokers.join(',')} is up (\`bash scripts/stack/stack.sh status\`), that no stuck consumer of group ${this.group} holds up the rebalance (\`listGroups\`), and raise joinTimeoutMs for a slow cluster.`,
-          {
-            retriable: true,
-            details: { group: this.group, topic: this.topic, brokers: [...this.host.brokers], joined },
-          },
-        ),
-      );
+      settle(joinTimeoutError(what, this, this.host.brokers, this.joinTimeoutMs, joined));
     }, this.joinTimeoutMs);
     try {
       await consumer.connect();
@@ -303,26 +234,7 @@ export class KafkaLogConsumer implements LogConsumer {
   }
 
   seek(partition: number, offset: number): void {
-    if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new LabError(
-        'LKL_ERR_LOG_INVALID_ARGUMENT',
-        `Cannot seek to ${String(offset)}: use a non-negative integer offset.`,
-        {
-          details: { topic: this.topic, partition, offset },
-        },
-      );
-    }
-    if (
-      !Number.isInteger(partition) ||
-      partition < 0 ||
-      (this.partitions > 0 && partition >= this.partitions)
-    ) {
-      throw new LabError(
-        'LKL_ERR_LOG_PARTITION_UNKNOWN',
-        `Topic ${this.topic} has no partition ${String(partition)}${this.partitions > 0 ? `; use 0 to ${this.partitions - 1}` : ''}.`,
-        { details: { topic: this.topic, partition, partitions: this.partitions } },
-      );
-    }
+    validateSeek(this.topic, this.partitions, partition, offset);
     this.pendingSeeks.set(partition, offset);
     if (this.assigned.includes(partition)) this.applySeek(partition, offset);
   }
@@ -337,11 +249,7 @@ export class KafkaLogConsumer implements LogConsumer {
     if (offsets.length === 0) return;
     const consumer = this.consumer;
     if (!consumer || !this.fetching) {
-      throw new LabError(
-        'LKL_ERR_LOG_UNAVAILABLE',
-        `${what}: the consumer is (re)joining its group (Kafka at ${this.host.brokers.join(',')} may be down); commit again once it delivers batches.`,
-        { retriable: true, details: { group: this.group, topic: this.topic } },
-      );
+      throw rejoiningCommitError(what, this, this.host.brokers);
     }
     try {
       await consumer.commitOffsets(
@@ -407,29 +315,9 @@ export class KafkaLogConsumer implements LogConsumer {
     });
     this.opts.onError?.(error);
     if (!this.opts.onError && !this.doneObserved && observers === 0) {
-      process.emitWarning(
-        `Consumer of group ${this.group} on ${this.topic} stopped: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          code: 'LKL_LOG_CONSUMER_CRASH',
-          detail: 'Pass onError, await consumer.done() or listen to log.consumer.crash to handle it.',
-        },
-      );
+      warnUnobservedCrash(this, error);
     }
     // Not awaited: kafkajs waits for this very eachBatch call to return before it stops.
     void this.shutdown();
   }
-}
-
-function toRecords(messages: KafkaMessage[], from: number, to: number): LogRecord[] {
-  const out = new Array<LogRecord>(to - from);
-  for (let i = from; i < to; i++) {
-    const m = messages[i]!;
-    out[i - from] = {
-      offset: Number(m.offset),
-      timestamp: Number(m.timestamp),
-      key: m.key == null ? undefined : m.key.toString('utf8'),
-      value: m.value == null ? '' : m.value.toString('utf8'),
-    };
-  }
-  return out;
 }

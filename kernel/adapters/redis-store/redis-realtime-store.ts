@@ -19,13 +19,19 @@
  */
 import { Redis } from 'ioredis';
 import { LabError } from '../../errors/lab-error.js';
-import {
-  checkStoreUpdate,
-  conflict,
-  offsetsMoved,
-  parseCounter,
-} from '../../ports/realtime-store-validation.js';
+import { checkStoreUpdate } from '../../ports/realtime-store-validation.js';
 import type { RealtimeStore, StoreUpdate } from '../../ports/realtime-store.js';
+import {
+  execUpdate,
+  probeUpdate,
+  sumIncrements,
+  watchOffsets,
+  type RedisStoreContext,
+} from './redis-apply.js';
+import { mapRedisError, redactUrl } from './redis-errors.js';
+import { RedisKeyLayout, escapeGlob } from './redis-keys.js';
+
+export { escapeGlob, redactUrl };
 
 export interface RedisRealtimeStoreOptions {
   /** e.g. redis://127.0.0.1:16379 */
@@ -42,8 +48,8 @@ const UNLINK_BATCH = 500;
 export class RedisRealtimeStore implements RealtimeStore {
   readonly kind = 'redis' as const;
   private readonly redis: Redis;
-  private readonly prefix: string;
-  private readonly dataPrefix: string;
+  private readonly keyLayout: RedisKeyLayout;
+  private readonly ctx: RedisStoreContext;
   private readonly safeUrl: string;
   private applyChain: Promise<void> = Promise.resolve();
   private closed = false;
@@ -51,8 +57,7 @@ export class RedisRealtimeStore implements RealtimeStore {
   private lastConnectionError: Error | undefined;
 
   constructor(options: RedisRealtimeStoreOptions) {
-    this.prefix = options.prefix ?? 'lklab:rt:';
-    this.dataPrefix = `${this.prefix}d:`;
+    this.keyLayout = new RedisKeyLayout(options.prefix ?? 'lklab:rt:');
     this.safeUrl = redactUrl(options.url);
     this.redis = new Redis(options.url, {
       lazyConnect: true,
@@ -66,6 +71,12 @@ export class RedisRealtimeStore implements RealtimeStore {
     this.redis.on('error', (err: Error) => {
       this.lastConnectionError = err;
     });
+    this.ctx = {
+      redis: this.redis,
+      keys: this.keyLayout,
+      call: (fn, key) => this.call(fn, key),
+      mapError: (err, key) => this.mapError(err, key),
+    };
   }
 
   /** Connects and checks Redis answers. */
@@ -83,113 +94,12 @@ export class RedisRealtimeStore implements RealtimeStore {
   private async applyOnce(update: StoreUpdate): Promise<void> {
     this.assertOpen();
     const checked = checkStoreUpdate(update);
-    const counters = new Map<string, { key: string; field: string; by: number }>();
-    for (const inc of checked.increments) {
-      const id = `${inc.key}\u0000${inc.field}`;
-      const c = counters.get(id);
-      if (c) c.by += inc.by;
-      else counters.set(id, { ...inc });
-    }
-    const counterList = [...counters.values()];
-    const fieldKeys = [...checked.fieldKeys];
-    const sketchKeys = [...checked.sketchKeys];
-
+    const counterList = sumIncrements(checked);
     // 1. Probe: what kind of value each key holds, and what each incremented field holds.
-    if (fieldKeys.length + sketchKeys.length > 0) {
-      const probe = this.redis.pipeline();
-      for (const k of fieldKeys) probe.type(this.dataKey(k));
-      for (const k of sketchKeys) probe.type(this.dataKey(k));
-      for (const c of counterList) probe.hget(this.dataKey(c.key), c.field);
-      const replies = (await this.call(() => probe.exec())) ?? [];
-      const typeOf = (i: number): unknown => {
-        const [err, value] = replies[i] ?? [new Error('missing reply'), undefined];
-        if (err) throw this.mapError(err);
-        return value;
-      };
-      let i = 0;
-      for (const k of fieldKeys) {
-        const type = typeOf(i++);
-        if (type !== 'none' && type !== 'hash') {
-          throw conflict(
-            `Key ${k} holds a sketch, so it cannot take fields; use another key. Nothing was applied.`,
-            { key: k },
-          );
-        }
-      }
-      for (const k of sketchKeys) {
-        const type = typeOf(i++);
-        if (type !== 'none' && type !== 'string') {
-          throw conflict(
-            `Key ${k} holds fields, so it cannot take a sketch; use another key. Nothing was applied.`,
-            { key: k },
-          );
-        }
-      }
-      for (const c of counterList) {
-        const existing = typeOf(i++) as string | null;
-        const current = existing === null ? 0 : parseCounter(existing);
-        if (current === undefined) {
-          throw conflict(
-            `Field ${c.key}.${c.field} holds ${JSON.stringify(existing!.slice(0, 40))}, not an integer, so it cannot be incremented; set it to a number first or use another field. Nothing was applied.`,
-            { key: c.key, field: c.field },
-          );
-        }
-        if (!Number.isSafeInteger(current + c.by)) {
-          throw conflict(
-            `Incrementing ${c.key}.${c.field} would leave the safe integer range (±2^53); nothing was applied.`,
-            {
-              key: c.key,
-              field: c.field,
-            },
-          );
-        }
-      }
-    }
-
-    // 2. The transaction. A compare-and-set on offsets WATCHes the offsets hash first: applies are
-    // serialized per store (applyChain), so nothing else of ours runs MULTI on this connection
-    // meanwhile, and EXEC answers null when another client changed the hash after the WATCH.
-    const cas = checked.offsets?.expected;
-    const offsetsKey = checked.offsets ? this.offsetsKey(checked.offsets.namespace) : '';
-    if (cas && cas.length > 0) {
-      await this.call(() => this.redis.watch(offsetsKey));
-      try {
-        const values = await this.call(() => this.redis.hmget(offsetsKey, ...cas.map(([p]) => String(p))));
-        const stored = new Map(cas.map(([p], i) => [p, values[i] == null ? null : Number(values[i])]));
-        const moved = offsetsMoved(checked.offsets!.namespace, cas, (p) => stored.get(p) ?? null);
-        if (moved) throw moved;
-      } catch (err) {
-        await this.redis.unwatch().catch(() => undefined);
-        throw err;
-      }
-    }
-    const tx = this.redis.multi();
-    for (const c of counterList) tx.hincrby(this.dataKey(c.key), c.field, c.by);
-    const setsByKey = new Map<string, string[]>();
-    for (const s of checked.sets) {
-      const args = setsByKey.get(s.key) ?? [];
-      args.push(s.field, s.value);
-      setsByKey.set(s.key, args);
-    }
-    for (const [k, args] of setsByKey) tx.hset(this.dataKey(k), ...args);
-    for (const sk of checked.sketches) tx.pfadd(this.dataKey(sk.key), ...sk.members);
-    if (checked.offsets && checked.offsets.entries.length > 0) {
-      tx.hset(this.offsetsKey(checked.offsets.namespace), ...checked.offsets.entries.flat().map(String));
-    }
-    const result = await this.call(() => tx.exec());
-    if (result === null) {
-      throw conflict(
-        `Offsets of ${checked.offsets?.namespace ?? '?'} changed while this update was being applied: another member checkpointed. Re-read the offsets and resume from there; nothing was applied.`,
-        { reason: 'offsets-moved', namespace: checked.offsets?.namespace },
-      );
-    }
-    const failed = result.find(([err]) => err);
-    if (failed) {
-      throw conflict(
-        `Redis refused a command of a checked realtime-store transaction (${String(failed[0])}): another client changed a key's kind meanwhile, and the rest of the update was applied. Keep fields and sketches on distinct keys.`,
-        { cause: String(failed[0]) },
-      );
-    }
+    await probeUpdate(this.ctx, checked, counterList);
+    // 2. The transaction, after a compare-and-set on offsets WATCHed the offsets hash.
+    await watchOffsets(this.ctx, checked);
+    await execUpdate(this.ctx, checked, counterList);
   }
 
   async getFields(key: string): Promise<Record<string, string>> {
@@ -249,7 +159,7 @@ export class RedisRealtimeStore implements RealtimeStore {
     this.assertOpen();
     const found = new Set<string>();
     await this.scan(prefix, (batch) => {
-      for (const k of batch) found.add(k.slice(this.dataPrefix.length));
+      for (const k of batch) found.add(this.keyLayout.fromDataKey(k));
     });
     return [...found];
   }
@@ -315,7 +225,7 @@ export class RedisRealtimeStore implements RealtimeStore {
 
   /** SCAN (never KEYS) over data keys starting with `prefix`, batch by batch. */
   private async scan(prefix: string, onBatch: (keys: string[]) => void | Promise<void>): Promise<void> {
-    const match = `${escapeGlob(this.dataPrefix + prefix)}*`;
+    const match = this.keyLayout.dataMatch(prefix);
     let cursor = '0';
     do {
       const [next, keys] = await this.call(() =>
@@ -327,11 +237,11 @@ export class RedisRealtimeStore implements RealtimeStore {
   }
 
   private dataKey(key: string): string {
-    return this.dataPrefix + key;
+    return this.keyLayout.dataKey(key);
   }
 
   private offsetsKey(namespace: string): string {
-    return `${this.prefix}o:${namespace}`;
+    return this.keyLayout.offsetsKey(namespace);
   }
 
   private async call<T>(fn: () => Promise<T>, key?: string): Promise<T> {
@@ -343,28 +253,7 @@ export class RedisRealtimeStore implements RealtimeStore {
   }
 
   private mapError(err: unknown, key?: string): LabError {
-    if (err instanceof LabError) return err;
-    const message = err instanceof Error ? err.message : String(err);
-    if (message.startsWith('WRONGTYPE')) {
-      return conflict(
-        `Key ${key ?? '?'} holds the other kind of value (fields vs sketch); read fields with getFields() and sketches with sketchCount().`,
-        { key },
-      );
-    }
-    if (isReplyError(err)) {
-      // OOM, READONLY, LOADING, MISCONF, BUSY...: Redis is up but not serving writes/reads now.
-      return new LabError(
-        'LKL_ERR_STORE_UNAVAILABLE',
-        `Redis at ${this.safeUrl} refused a realtime-store command (${message}); fix Redis (memory, replica role, persistence) and retry.`,
-        { cause: err, details: { url: this.safeUrl } },
-      );
-    }
-    const why = this.lastConnectionError?.message ?? message;
-    return new LabError(
-      'LKL_ERR_STORE_UNAVAILABLE',
-      `The realtime store cannot reach Redis at ${this.safeUrl} (${why}). Check that Redis runs (npm run stack:status) and REDIS_URL; the operation can be retried.`,
-      { cause: err, details: { url: this.safeUrl } },
-    );
+    return mapRedisError(err, key, this.safeUrl, this.lastConnectionError);
   }
 
   private assertOpen(): void {
@@ -392,27 +281,4 @@ export async function openRedisRealtimeStore(
     throw err;
   }
   return store;
-}
-
-function isReplyError(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ReplyError';
-}
-
-/** Escapes Redis glob metacharacters so a prefix matches literally. */
-export function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-}
-
-/** The URL without credentials, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = '';
-      u.password = '';
-    }
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return '<invalid Redis URL>';
-  }
 }
