@@ -62,9 +62,12 @@ export interface RealtimeStore {
   readonly kind: 'embedded' | 'redis';
   /** Applies the update atomically; rejects with LKL_ERR_STORE_UPDATE_INVALID / LKL_ERR_STORE_CONFLICT and changes nothing. */
   apply(update: StoreUpdate): Promise<void>;
-  /** All fields of a key; {} when the key does not exist. */
-  getFields(key: string): Promise<Record<string, string>>;
-  getManyFields(keys: string[]): Promise<Array<Record<string, string>>>;
+  /**
+   * All fields of a key; {} when the key does not exist. The record is the caller's to read, not
+   * to change: an adapter may hand the same (frozen) record to several readers.
+   */
+  getFields(key: string): Promise<Readonly<Record<string, string>>>;
+  getManyFields(keys: string[]): Promise<Array<Readonly<Record<string, string>>>>;
   /** Approximate number of distinct members added to the sketch; 0 when the key does not exist. */
   sketchCount(key: string): Promise<number>;
   sketchCountMany(keys: string[]): Promise<number[]>;

@@ -40,6 +40,8 @@ export { CHECKPOINT_FILE, JOURNAL_FILE };
 
 /** Rough per-entry overheads used by memoryBytes() (map entry, small-string headers). */
 const KEY_OVERHEAD = 64;
+/** Most hash snapshots kept between writes (fieldsOf). */
+const SNAPSHOTS_MAX = 4096;
 const FIELD_OVERHEAD = 32;
 
 export interface EmbeddedRealtimeStoreOptions {
@@ -56,6 +58,14 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
   private readonly sketches = new Map<string, HyperLogLog>();
   private readonly offsets = new Map<string, Map<number, number>>();
   private readonly state: StoreMaps = { hashes: this.hashes, sketches: this.sketches, offsets: this.offsets };
+  /**
+   * Frozen copies of hashes as read, shared by every reader until the next write of any key (a
+   * write bumps `writes`): the serving layer reads the same ~100-field windows up to 1,000 times
+   * a second, and the speed layer writes them once a second. At most SNAPSHOTS_MAX at a time.
+   */
+  private readonly snapshots = new Map<string, Readonly<Record<string, string>>>();
+  private snapshotsOf = 0;
+  private writes = 0;
   private closed = false;
   private readonly stopTimer = new AbortController();
   private timerLoop: Promise<void> | undefined;
@@ -72,15 +82,16 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
     // 1. Check everything against the current state; no mutation yet.
     const counters = checkAgainstState(this.state, checked);
     // 2. Mutate; nothing below can fail.
+    this.writes++;
     mutateState(this.state, checked, counters, this.checkpoints.dirtyKeys, this.checkpoints.dirtyOffsets);
   }
 
-  async getFields(key: string): Promise<Record<string, string>> {
+  async getFields(key: string): Promise<Readonly<Record<string, string>>> {
     this.assertOpen();
     return this.fieldsOf(key);
   }
 
-  async getManyFields(keys: string[]): Promise<Array<Record<string, string>>> {
+  async getManyFields(keys: string[]): Promise<Array<Readonly<Record<string, string>>>> {
     this.assertOpen();
     return keys.map((k) => this.fieldsOf(k));
   }
@@ -119,6 +130,7 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
 
   async deleteKeys(keys: string[]): Promise<number> {
     this.assertOpen();
+    this.writes++;
     let deleted = 0;
     for (const key of keys) {
       if (this.hashes.delete(key) || this.sketches.delete(key)) {
@@ -131,6 +143,7 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
 
   async deleteByPrefix(prefix: string): Promise<number> {
     this.assertOpen();
+    this.writes++;
     let deleted = 0;
     for (const map of [this.hashes, this.sketches] as Array<Map<string, unknown>>) {
       for (const key of [...map.keys()]) {
@@ -184,6 +197,7 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
 
   /** Restores a snapshot's content (used by openEmbeddedRealtimeStore). */
   restore(file: CheckpointFile): void {
+    this.writes++;
     this.checkpoints.restore(file);
   }
 
@@ -194,6 +208,7 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
 
   /** Replays the journal lines of the restored snapshot's generation (see StoreCheckpointer). */
   replayJournal(text: string): number {
+    this.writes++;
     return this.checkpoints.replayJournal(text);
   }
 
@@ -221,9 +236,21 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
     return this.checkpoints.write(compact);
   }
 
-  private fieldsOf(key: string): Record<string, string> {
+  private fieldsOf(key: string): Readonly<Record<string, string>> {
     if (this.sketches.has(key))
       throw conflict(`Key ${key} holds a sketch, not fields; read it with sketchCount().`, { key });
+    if (this.snapshotsOf !== this.writes || this.snapshots.size >= SNAPSHOTS_MAX) {
+      this.snapshots.clear();
+      this.snapshotsOf = this.writes;
+    }
+    const cached = this.snapshots.get(key);
+    if (cached) return cached;
+    const out = this.copyFields(key);
+    this.snapshots.set(key, Object.freeze(out));
+    return out;
+  }
+
+  private copyFields(key: string): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [f, v] of this.hashes.get(key) ?? []) {
       // Plain assignment is the fast path (the serving layer reads ~100 fields per window per

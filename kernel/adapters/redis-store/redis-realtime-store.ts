@@ -102,12 +102,12 @@ export class RedisRealtimeStore implements RealtimeStore {
     await execUpdate(this.ctx, checked, counterList);
   }
 
-  async getFields(key: string): Promise<Record<string, string>> {
+  async getFields(key: string): Promise<Readonly<Record<string, string>>> {
     this.assertOpen();
     return this.call(() => this.redis.hgetall(this.dataKey(key)), key);
   }
 
-  async getManyFields(keys: string[]): Promise<Array<Record<string, string>>> {
+  async getManyFields(keys: string[]): Promise<Array<Readonly<Record<string, string>>>> {
     this.assertOpen();
     if (keys.length === 0) return [];
     const p = this.redis.pipeline();

@@ -55,6 +55,29 @@ export function realtimeStoreFieldTests(state: RealtimeStoreContractState): void
     expect(await store.getFields(`${p}k`)).toEqual({ n: '42' });
   });
 
+  it("a record read before a write, delete or other key's write never hides the newer value; changing a read record changes nothing", async () => {
+    await store.apply({ increments: [{ key: `${p}r`, field: 'views', by: 1 }] });
+    const first = await store.getFields(`${p}r`);
+    expect((await store.getManyFields([`${p}r`]))[0]).toEqual({ views: '1' });
+    await store.apply({ increments: [{ key: `${p}r`, field: 'views', by: 1 }] });
+    expect(await store.getFields(`${p}r`)).toEqual({ views: '2' });
+    expect(first).toEqual({ views: '1' });
+    await store.apply({ sets: [{ key: `${p}other`, field: 'x', value: 1 }] });
+    expect(await store.getFields(`${p}r`)).toEqual({ views: '2' });
+    await store.deleteKeys([`${p}r`]);
+    expect(await store.getFields(`${p}r`)).toEqual({});
+    // A reader that writes into what it read (a frozen record throws; a copy just changes) does
+    // not change the store or what the next reader gets.
+    await store.apply({ sets: [{ key: `${p}r`, field: 'views', value: 5 }] });
+    const read = (await store.getFields(`${p}r`)) as Record<string, string>;
+    try {
+      read.views = 'changed';
+    } catch {
+      // frozen: the adapter shares its records
+    }
+    expect(await store.getFields(`${p}r`)).toEqual({ views: '5' });
+  });
+
   it('reads many keys in order, {} for a missing key', async () => {
     await store.apply({
       sets: [
