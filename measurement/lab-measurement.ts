@@ -1,6 +1,6 @@
 import { every } from '../kernel/clock/every.js';
 import { join } from 'node:path';
-import type { BatchLayer } from '../batch-layer/batch-layer.js';
+import { batchViewsDir, masterDatasetDir, type BatchLayer } from '../batch-layer/index.js';
 import {
   loadRegistry,
   RUNNING_STATES,
@@ -18,8 +18,11 @@ import type { EventLog } from '../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { projectRoot } from '../kernel/util/project-root.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
-import { CONTROL_KEY, SPEED_PREFIX } from '../speed-layer/realtime-views.js';
-import type { SpeedLayer } from '../speed-layer/speed-layer.js';
+import {
+  readRequestedSpeedLogicVersion,
+  realtimeViewsMemoryBytes,
+  type SpeedLayer,
+} from '../speed-layer/index.js';
 import { correctness, closedBefore, type CellValues } from './correctness.js';
 import { archOfComponent, type CpuMeter } from './cpu-meter.js';
 import { divergenceCells } from './divergence.js';
@@ -218,12 +221,12 @@ export class LabMeasurement implements Measurement {
 
   /** The newest logic version deployed or requested anywhere: what the layers are meant to compute. */
   async intendedLogicVersion(): Promise<number> {
-    const [control] = await this.deps.store.getManyFields([CONTROL_KEY]);
+    const requested = await readRequestedSpeedLogicVersion(this.deps.store);
     const registry = await loadRegistry(this.deps.store);
     const versions = [
       this.deps.batch.logicVersion,
       this.deps.speed.logicVersion,
-      ...(control?.speedLogicVersion ? [Number(control.speedLogicVersion)] : []),
+      ...(requested !== undefined ? [requested] : []),
       ...(registry.active ? [registry.active.logicVersion] : []),
       ...[...registry.jobs.values()]
         .filter((j) => j.state === 'replaying' || j.state === 'caught-up')
@@ -321,8 +324,7 @@ export class LabMeasurement implements Measurement {
     const d = this.deps;
     const root = this.settings.sourceDir || projectRoot();
     const registry = await loadRegistry(d.store);
-    const [control] = await d.store.getManyFields([CONTROL_KEY]);
-    const speedLogic = control?.speedLogicVersion ? Number(control.speedLogicVersion) : d.speed.logicVersion;
+    const speedLogic = (await readRequestedSpeedLogicVersion(d.store)) ?? d.speed.logicVersion;
     const kappaLogic = registry.active?.logicVersion ?? d.config.kappa.logicVersion;
     const lambdaCode = codeFigures(root, LOGIC_CODEBASES.lambda, {
       batch: d.batch.logicVersion,
@@ -379,9 +381,9 @@ export class LabMeasurement implements Measurement {
     const memory = async (prefix: string): Promise<number | null> =>
       d.store.memoryBytes ? d.store.memoryBytes(prefix).catch(() => null) : null;
     const lambdaStorage = [
-      { part: 'master dataset', bytes: diskBytes(join(d.config.dataDir, 'master')) },
-      { part: 'batch views', bytes: diskBytes(join(d.config.dataDir, 'batch', 'views')) },
-      { part: 'realtime views', bytes: await memory(SPEED_PREFIX) },
+      { part: 'master dataset', bytes: diskBytes(masterDatasetDir(d.config.dataDir)) },
+      { part: 'batch views', bytes: diskBytes(batchViewsDir(d.config.dataDir)) },
+      { part: 'realtime views', bytes: await realtimeViewsMemoryBytes(d.store).catch(() => null) },
     ];
     const kappaStorage = [
       {
