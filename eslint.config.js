@@ -77,6 +77,29 @@ export default tseslint.config(
     rules: { 'import-x/no-restricted-paths': ['error', { zones: LAYER_ZONES }] },
   },
   {
+    // Outside a layer, only its surface: speed-layer/index.ts, batch-layer/index.ts,
+    // kappa-reprocessor/index.ts (or a sub-folder's index). Its key layout stays inside.
+    files: ['**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(speed-layer|batch-layer)/(?!index\\.js$)',
+              message: 'Import the layer through its surface (speed-layer/index.js, batch-layer/index.js).',
+            },
+            {
+              regex: '(^|/)kappa-reprocessor/(?!([a-z-]+/)?index\\.js$)',
+              message:
+                'Import the Kappa reprocessor through kappa-reprocessor/index.js (or a sub-folder index).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['bin/**/*.js', 'scripts/**/*.js', '*.config.js'],
     languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly' } },
   },

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../kernel/util/atomic-file.js';
 import type { DuckDBVector } from '@duckdb/node-api';
 import { sqlString, type AnalyticDb } from './analytic-db.js';
+import { batchViewsDir } from './storage-layout.js';
 
 export interface BatchViewMeta {
   version: number;
@@ -99,7 +100,7 @@ export class BatchViews {
     dataDir: string,
     private readonly keep: number,
   ) {
-    this.dir = join(dataDir, 'batch', 'views');
+    this.dir = batchViewsDir(dataDir);
     mkdirSync(this.dir, { recursive: true });
   }
 

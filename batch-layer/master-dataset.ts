@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../kernel/util/atomic-file.js';
+import { masterDatasetDir } from './storage-layout.js';
 
 /** What one immutable split covers: per log partition, offsets [from, to) and the newest event time. */
 export interface SplitInfo {
@@ -38,7 +39,7 @@ export class MasterDataset {
   private manifest: MasterManifest;
 
   constructor(dataDir: string, topic: string) {
-    this.dir = join(dataDir, 'master');
+    this.dir = masterDatasetDir(dataDir);
     this.splitsDir = join(this.dir, 'splits');
     mkdirSync(this.splitsDir, { recursive: true });
     const path = this.manifestPath;

@@ -22,10 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import type { AppendRecord } from '../kernel/ports/event-log.js';
-import { buildReferenceData } from '../kernel/workload/reference-data.js';
-import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
-import { openKafkaEventLog, type KafkaEventLog } from '../kernel/adapters/kafka-log/kafka-event-log.js';
+import { openKafkaEventLog } from '../kernel/adapters/kafka-log/kafka-event-log.js';
 import { flags, peakRssBytes, requirePositiveIntegers, writeJson } from './bench-support.js';
+import { fmt, median, timed } from './lib/measure.js';
+import { generateEvents, type ConsumeRound, consumeAll } from './lib/kafka-consume.js';
 
 const run = promisify(execFile);
 
@@ -74,87 +74,6 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** N YSB events (catch-up mode: event_time = start + n × 10 ms), values only. */
-function generateEvents(n: number): { values: string[]; views: number } {
-  const gen = new YsbGenerator(buildReferenceData(), {
-    seed: 42,
-    mode: 'catch-up',
-    rate: 0,
-    startTime: 1_700_000_000_000,
-  });
-  const values = new Array<string>(n);
-  let views = 0;
-  for (let i = 0; i < n;) {
-    for (const r of gen.take(Math.min(50_000, n - i))) {
-      values[i++] = r.value;
-      if (r.event?.event_type === 'view') views++;
-    }
-  }
-  return { values, views };
-}
-
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
-}
-
-/** Wall-clock and CPU time (all threads of the process) of `fn`. */
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number }> {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const value = await fn();
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(c0);
-  return { value, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
-}
-
-interface ConsumeRound {
-  /** From run() to the last record handled: join + fetch + decode + JSON.parse. */
-  eventsPerSec: number;
-  /** From the first batch to the last (like ConsumerPerformance's fetch.nMsg.sec). */
-  fetchEventsPerSec: number;
-  cpuEventsPerSec: number;
-  joinMs: number;
-  views: number;
-}
-
-async function consumeAll(log: KafkaEventLog, topic: string, n: number): Promise<ConsumeRound> {
-  const group = `bench-${randomUUID()}`;
-  let count = 0;
-  let views = 0;
-  let firstBatchAt = 0;
-  let lastAt = 0;
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const consumer = log.consumer({ group, topic, start: 'earliest' });
-  const t = await timed(async () => {
-    const t0 = performance.now();
-    await consumer.run(async (batch) => {
-      if (firstBatchAt === 0) firstBatchAt = performance.now();
-      for (const r of batch.records) {
-        const e = JSON.parse(r.value) as { event_type: string };
-        if (e.event_type === 'view') views++;
-      }
-      count += batch.records.length;
-      if (count >= n) {
-        lastAt = performance.now();
-        finish();
-      }
-    });
-    const joinMs = performance.now() - t0;
-    await done;
-    return { t0, joinMs };
-  });
-  await consumer.stop();
-  await log.deleteGroup(group).catch(() => undefined);
-  if (count !== n) throw new Error(`consumed ${count} events, expected ${n}`);
-  const perSec = (ms: number): number => Math.round(n / (ms / 1000));
-  return {
-    eventsPerSec: perSec(lastAt - t.value.t0),
-    fetchEventsPerSec: perSec(lastAt - firstBatchAt),
-    cpuEventsPerSec: perSec(t.cpuMs),
-    joinMs: Math.round(t.value.joinMs),
-    views,
-  };
-}
 
 interface JavaPerf {
   mbPerSec: number;
@@ -214,12 +133,6 @@ async function javaConsumerPerf(topic: string, n: number): Promise<JavaPerf> {
     messages: col('data.consumed.in.nMsg'),
     cpuEventsPerSec: Math.round(n / cpuSeconds),
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
 }
 
 async function main(): Promise<void> {

@@ -10,12 +10,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AnalyticDb, sqlList } from '../batch-layer/analytic-db.js';
-import { executeBatchRun, type BatchRunRecord } from '../batch-layer/batch-run.js';
-import { BatchViews } from '../batch-layer/batch-views.js';
-import { startBatchWorker } from '../batch-layer/batch-worker.js';
-import { MasterDataset } from '../batch-layer/master-dataset.js';
-import { writeSplit } from '../batch-layer/split-writer.js';
+import {
+  AnalyticDb,
+  BatchViews,
+  executeBatchRun,
+  MasterDataset,
+  sqlList,
+  startBatchWorker,
+  writeSplit,
+  type BatchRunRecord,
+} from '../batch-layer/index.js';
 import { createEmbeddedJobQueue } from '../kernel/adapters/embedded-queue/embedded-job-queue.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import { LabEventBus } from '../kernel/instrumentation/lab-events.js';

@@ -29,7 +29,7 @@ import { LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import { GeneratorRunner } from '../kernel/workload/generator-runner.js';
 import { LagMonitor } from '../kernel/ingest/lag-monitor.js';
 import { buildReferenceData } from '../kernel/workload/reference-data.js';
-import { SpeedLayer } from '../speed-layer/speed-layer.js';
+import { SpeedLayer } from '../speed-layer/index.js';
 import { WINDOW_MS } from '../kernel/events/ysb-event.js';
 import { DEFAULTS } from '../kernel/config/defaults.js';
 import { KappaReprocessor, readKappaWindows } from '../kappa-reprocessor/index.js';

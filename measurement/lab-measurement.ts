@@ -1,68 +1,36 @@
-import { every } from '../kernel/clock/every.js';
+/** The lab's measurement service (LabMeasurement): it owns the truth oracle and its sampling loops. */
 import { join } from 'node:path';
-import type { BatchLayer } from '../batch-layer/batch-layer.js';
-import {
-  loadRegistry,
-  RUNNING_STATES,
-  type KappaReprocessor,
-  KAPPA_PREFIX,
-  readMetaCounters,
-} from '../kappa-reprocessor/index.js';
-import type { Clock } from '../kernel/clock/clock.js';
+import { loadRegistry } from '../kappa-reprocessor/index.js';
+import { every } from '../kernel/clock/every.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
-import type { LabConfig } from '../kernel/config/defaults.js';
 import { LabError } from '../kernel/errors/lab-error.js';
 import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
-import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
-import type { EventLog } from '../kernel/ports/event-log.js';
-import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
-import { projectRoot } from '../kernel/util/project-root.js';
-import type { ReferenceData } from '../kernel/workload/reference-data.js';
-import { CONTROL_KEY, SPEED_PREFIX } from '../speed-layer/realtime-views.js';
-import type { SpeedLayer } from '../speed-layer/speed-layer.js';
-import { correctness, closedBefore, type CellValues } from './correctness.js';
-import { archOfComponent, type CpuMeter } from './cpu-meter.js';
+import { LAB_EVENTS } from '../kernel/instrumentation/lab-events.js';
+import { readRequestedSpeedLogicVersion } from '../speed-layer/index.js';
+import { closedBefore } from './correctness.js';
 import { divergenceCells } from './divergence.js';
 import { FinalEventLatency, type FinalEventLatencyListener } from './latency.js';
 import { SampleRing, latencyFigures } from './latency-figures.js';
+import { layerCorrectness, truthValue } from './layer-correctness.js';
 import { readLayers, readServed } from './layer-values.js';
-import { ServedCorrectness, type WindowValues } from './served-correctness.js';
-import { codeFigures, diskBytes, LOGIC_CODEBASES } from './maintenance-cost.js';
+import { maintenanceFigures } from './maintenance-figures.js';
 import type {
   CorrectnessFigures,
   DivergenceAnswer,
   DivergenceQuery,
-  MaintenanceFigures,
-  MeasuredLayer,
-  MeasuredMetric,
   Measurement,
   MetricsHistory,
   MetricsSnapshot,
   TimelineMark,
 } from './measurement-api.js';
+import type { MeasurementDeps, MeasurementSettings } from './measurement-deps.js';
 import { MetricsHistoryBuffer } from './metrics-history.js';
+import { ServedCorrectness, type WindowValues } from './served-correctness.js';
 import { Timeline } from './timeline.js';
 import { TRUTH_LOGIC, truthLogicVersions } from './truth-logic.js';
-import { TruthOracle, type TruthCell } from './truth-oracle.js';
+import { TruthOracle } from './truth-oracle.js';
 
-export type MeasurementSettings = LabConfig['measurement'];
-
-/** The parts of the running lab the measurement reads. */
-export interface MeasurementDeps {
-  clock: Clock;
-  config: Readonly<LabConfig>;
-  /** The log as the layers see it (metered by `meter`). */
-  log: EventLog;
-  store: RealtimeStore;
-  queueKind: string;
-  bus: LabEventBus;
-  reference: ReferenceData;
-  batch: BatchLayer;
-  speed: SpeedLayer;
-  kappa: KappaReprocessor;
-  meter: CpuMeter;
-  topic: string;
-}
+export type { MeasurementDeps, MeasurementSettings } from './measurement-deps.js';
 
 /** Most windows (10 s each) one divergence query may span: 1,000 windows ≈ 2.8 hours. */
 export const MAX_DIVERGENCE_WINDOWS = 1_000;
@@ -70,14 +38,6 @@ export const MAX_DIVERGENCE_WINDOWS = 1_000;
 const MAX_SNAPSHOT_WINDOWS = 2_000;
 /** How often CPU is attributed and final windows are sampled for latency (ms). */
 const SAMPLE_INTERVAL_MS = 1_000;
-const LAYERS: MeasuredLayer[] = ['batch', 'speed', 'lambda', 'kappa', 'kappa_candidate'];
-
-const truthValue = (t: TruthCell, version: number, metric: MeasuredMetric): number | undefined => {
-  const views = t.views[version] ?? 0;
-  if (views === 0) return undefined;
-  return metric === 'views' ? views : (t.users[version] ?? 0);
-};
-
 /**
  * The lab's measurement service: the truth oracle, correctness per layer over closed windows,
  * final-event and serving latency, maintenance cost from the code and the running system,
@@ -218,12 +178,12 @@ export class LabMeasurement implements Measurement {
 
   /** The newest logic version deployed or requested anywhere: what the layers are meant to compute. */
   async intendedLogicVersion(): Promise<number> {
-    const [control] = await this.deps.store.getManyFields([CONTROL_KEY]);
+    const requested = await readRequestedSpeedLogicVersion(this.deps.store);
     const registry = await loadRegistry(this.deps.store);
     const versions = [
       this.deps.batch.logicVersion,
       this.deps.speed.logicVersion,
-      ...(control?.speedLogicVersion ? [Number(control.speedLogicVersion)] : []),
+      ...(requested !== undefined ? [requested] : []),
       ...(registry.active ? [registry.active.logicVersion] : []),
       ...[...registry.jobs.values()]
         .filter((j) => j.state === 'replaying' || j.state === 'caught-up')
@@ -264,28 +224,7 @@ export class LabMeasurement implements Measurement {
         this.oracle.cells(from, closed),
         readLayers({ views: this.deps.batch.views, store: this.deps.store }, windows, at),
       ]);
-      const boundary = readings.boundary;
-      for (const metric of ['views', 'distinct_users'] as const) {
-        const truthMap = new Map<string, number>();
-        for (const [k, t] of truth) {
-          const v = truthValue(t, truthLogicVersion, metric);
-          if (v !== undefined) truthMap.set(k, v);
-        }
-        for (const layer of LAYERS) {
-          const cells = readings.cells[layer];
-          if (!cells) continue;
-          const served: CellValues = new Map(
-            [...cells].map(([k, c]) => [k, metric === 'views' ? c.views : c.users]),
-          );
-          let lo = from;
-          let hi = closed;
-          if (layer === 'batch') hi = Math.min(closed, boundary ?? from);
-          if (layer === 'speed' && boundary !== null) lo = Math.max(from, boundary);
-          correctnessFigures.push(
-            correctness(layer, metric, truthMap, served, lo, Math.max(lo, hi), truthLogicVersion),
-          );
-        }
-      }
+      correctnessFigures.push(...layerCorrectness(truth, readings, from, closed, truthLogicVersion));
     }
     const ends = await this.deps.log.offsets(this.deps.topic);
     const ingested = ends.reduce((s, e) => s + e.end, 0);
@@ -298,7 +237,7 @@ export class LabMeasurement implements Measurement {
       served: this.served.figures(),
       batchBoundaryLagMs: current ? Math.max(0, at - current.boundary) : null,
       servingLatency: latencyFigures(this.serving.values()),
-      maintenance: await this.maintenance(ingested, compute),
+      maintenance: await maintenanceFigures(this.deps, this.replayWork, ingested, compute),
       ingested,
       truth: {
         logicVersion: truthLogicVersion,
@@ -312,110 +251,6 @@ export class LabMeasurement implements Measurement {
       computeMs: compute,
       measuredFrom,
     };
-  }
-
-  private async maintenance(
-    ingested: number,
-    compute: Record<string, number>,
-  ): Promise<MaintenanceFigures[]> {
-    const d = this.deps;
-    const root = this.settings.sourceDir || projectRoot();
-    const registry = await loadRegistry(d.store);
-    const [control] = await d.store.getManyFields([CONTROL_KEY]);
-    const speedLogic = control?.speedLogicVersion ? Number(control.speedLogicVersion) : d.speed.logicVersion;
-    const kappaLogic = registry.active?.logicVersion ?? d.config.kappa.logicVersion;
-    const lambdaCode = codeFigures(root, LOGIC_CODEBASES.lambda, {
-      batch: d.batch.logicVersion,
-      speed: speedLogic,
-    });
-    const kappaCode = codeFigures(root, LOGIC_CODEBASES.kappa, { kappa: kappaLogic });
-
-    const consumers = d.meter.runningConsumers();
-    const speedStatus = await d.speed
-      .currentStatus()
-      .catch(() => ({ running: false }) as Record<string, unknown>);
-    const lambdaComponents = [
-      `event-log (${d.log.kind})`,
-      ...consumers.filter((c) => archOfComponent(c) === 'lambda'),
-      ...(consumers.includes('batch-ingest')
-        ? ['batch-scheduler', `master-dataset (Parquet, DuckDB)`, `job-queue (${d.queueKind})`]
-        : []),
-      ...(consumers.includes('batch-ingest') && d.config.batch.localWorkers > 0
-        ? [`batch-workers ×${d.config.batch.localWorkers}`]
-        : []),
-      ...(!consumers.includes('speed-layer') && speedStatus.running ? ['speed-layer (remote)'] : []),
-      `realtime-store (${d.store.kind})`,
-      'serving-layer',
-    ];
-    const kappaComponents = [
-      `event-log (${d.log.kind})`,
-      ...[...registry.jobs.values()]
-        .filter((j) => RUNNING_STATES.has(j.state))
-        .sort((a, b) => a.id - b.id)
-        .map((j) => `kappa-job-${j.id} (${j.state}, logic v${j.logicVersion})`),
-      `realtime-store (${d.store.kind})`,
-      'serving-layer',
-    ];
-
-    // Work amplification: events read by recomputation per event ingested.
-    const batchRecomputed = d.batch
-      .listRuns()
-      .filter((r) => r.state === 'completed')
-      .reduce((s, r) => s + r.events, 0);
-    let replayRecomputed = 0;
-    for (const job of registry.jobs.values()) {
-      if (job.kind !== 'replay') continue;
-      const snapshotTotal = (job.snapshot ?? []).reduce((s, p) => s + p.end, 0);
-      let work = this.replayWork.get(job.id) ?? 0;
-      if (job.caughtUpAt !== null) work = snapshotTotal;
-      else if (RUNNING_STATES.has(job.state)) {
-        const counters = await readMetaCounters(d.store, job.id).catch(() => undefined);
-        if (counters) work = Math.min(snapshotTotal, counters.processed);
-      }
-      this.replayWork.set(job.id, work);
-      replayRecomputed += work;
-    }
-
-    const memory = async (prefix: string): Promise<number | null> =>
-      d.store.memoryBytes ? d.store.memoryBytes(prefix).catch(() => null) : null;
-    const lambdaStorage = [
-      { part: 'master dataset', bytes: diskBytes(join(d.config.dataDir, 'master')) },
-      { part: 'batch views', bytes: diskBytes(join(d.config.dataDir, 'batch', 'views')) },
-      { part: 'realtime views', bytes: await memory(SPEED_PREFIX) },
-    ];
-    const kappaStorage = [
-      {
-        part: 'log',
-        bytes: d.log.kind === 'embedded' ? diskBytes(join(d.config.dataDir, 'log')) : null,
-      },
-      { part: 'output tables', bytes: await memory(KAPPA_PREFIX) },
-    ];
-    const sum = (parts: Array<{ bytes: number | null }>): number =>
-      parts.reduce((s, p) => s + (p.bytes ?? 0), 0);
-    const computeOf = (arch: 'lambda' | 'kappa'): Record<string, number> =>
-      Object.fromEntries(Object.entries(compute).filter(([c]) => archOfComponent(c) === arch));
-    return [
-      {
-        arch: 'lambda',
-        ...lambdaCode,
-        runningComponents: lambdaComponents,
-        computeMs: computeOf('lambda'),
-        workAmplification: ingested > 0 ? batchRecomputed / ingested : null,
-        storageBytes: sum(lambdaStorage),
-        storage: lambdaStorage,
-        recomputedEvents: batchRecomputed,
-      },
-      {
-        arch: 'kappa',
-        ...kappaCode,
-        runningComponents: kappaComponents,
-        computeMs: computeOf('kappa'),
-        workAmplification: ingested > 0 ? replayRecomputed / ingested : null,
-        storageBytes: sum(kappaStorage),
-        storage: kappaStorage,
-        recomputedEvents: replayRecomputed,
-      },
-    ];
   }
 
   async divergence(q: DivergenceQuery): Promise<DivergenceAnswer> {

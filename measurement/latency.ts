@@ -1,7 +1,7 @@
 import { readActive, readKappaWindows } from '../kappa-reprocessor/index.js';
 import { WINDOW_MS } from '../kernel/events/ysb-event.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
-import { EXTENDS_FIELD, LOGIC_FIELD, updatedKey } from '../speed-layer/realtime-views.js';
+import { readWindowUpdateTimes } from '../speed-layer/index.js';
 import type { ArchLatency, ArchName } from './measurement-api.js';
 import { SampleRing, latencyFigures } from './latency-figures.js';
 
@@ -26,7 +26,7 @@ function notify(listener: FinalEventLatencyListener, arch: ArchName, ms: number)
  * YSB's final-event latency per architecture, read from what each architecture wrote:
  * `time_updated` of a (campaign, window) − window end, once the window is final (its end plus a
  * settle time has passed on the lab's clock, so no further update is expected). Lambda: the speed
- * layer's realtime views (`lklab:speed:updated:<window>`, written at every flush). Kappa: the active
+ * layer's realtime views (the time updated of each campaign, written at every flush). Kappa: the active
  * job's table (the latest checkpoint that touched the cell). Each cell is sampled once; the newest
  * samples are kept.
  */
@@ -51,14 +51,7 @@ export class FinalEventLatency {
 
   /** Samples the windows (from the truth oracle's list) that have become final by `now`. */
   async sample(windows: readonly number[], now: number): Promise<void> {
-    await this.sampleArch('lambda', windows, now, async (ws) => {
-      const hashes = await this.store.getManyFields(ws.map(updatedKey));
-      return hashes.map((h) =>
-        Object.entries(h)
-          .filter(([f]) => f !== EXTENDS_FIELD && f !== LOGIC_FIELD)
-          .map(([, v]) => Number(v)),
-      );
-    });
+    await this.sampleArch('lambda', windows, now, (ws) => readWindowUpdateTimes(this.store, ws));
     const active = await readActive(this.store);
     if (!active) return;
     await this.sampleArch('kappa', windows, now, async (ws) => {

@@ -1,8 +1,8 @@
-import type { BatchViews } from '../batch-layer/batch-views.js';
+import type { BatchViews } from '../batch-layer/index.js';
 import { loadRegistry, readKappaWindows } from '../kappa-reprocessor/index.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { queryViews } from '../query/view-query.js';
-import { readRealtimeWindows } from '../speed-layer/realtime-views.js';
+import { readRealtimeWindows } from '../speed-layer/index.js';
 import type { MeasuredLayer } from './measurement-api.js';
 import { truthCellKey } from './truth-count.js';
 

@@ -1,7 +1,7 @@
 import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
-import type { BatchView, BatchViews } from '../batch-layer/batch-views.js';
-import { readRealtimeWindows } from '../speed-layer/realtime-views.js';
+import type { BatchView, BatchViews } from '../batch-layer/index.js';
+import { readRealtimeWindows } from '../speed-layer/index.js';
 import { queryKappaViews } from './kappa-query.js';
 
 export type Arch = 'lambda' | 'batch' | 'speed' | 'kappa';

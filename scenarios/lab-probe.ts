@@ -1,8 +1,8 @@
 import { AD_EVENTS_TOPIC, windowStart } from '../kernel/events/ysb-event.js';
 import type { ScenarioLab } from './scenario-lab.js';
 import type { Measurement, MetricsSnapshot } from '../measurement/measurement-api.js';
-import { SPEED_PREFIX } from '../speed-layer/realtime-views.js';
 import { truthCellKey } from '../measurement/truth-count.js';
+import { realtimeViewsMemoryBytes } from '../speed-layer/index.js';
 import type { TruthTracker } from './truth-tracker.js';
 
 /** A metric value as expectations see it. */
@@ -117,7 +117,7 @@ export async function takeSample(lab: ScenarioLab, truth: TruthTracker, state: P
   values['lab.actions.failed'] = state.actionsFailed;
   values['lab.actions.lastErrorCode'] = state.lastErrorCode;
   if (s.store.memoryBytes) {
-    values['lab.memory.speedSketchBytes'] = await s.store.memoryBytes(`${SPEED_PREFIX}users:`);
+    values['lab.memory.speedSketchBytes'] = await realtimeViewsMemoryBytes(s.store, 'sketches');
     values['lab.memory.kappaTableBytes'] =
       kappa.active === null ? null : await s.store.memoryBytes(`lklab:kappa:v${kappa.active}:`);
   }

@@ -1,4 +1,4 @@
-import { BATCH_QUEUE } from '../batch-layer/batch-worker.js';
+import { BATCH_QUEUE } from '../batch-layer/index.js';
 import type { ScenarioLab } from './scenario-lab.js';
 import type { VirtualClock } from '../kernel/clock/virtual-clock.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';

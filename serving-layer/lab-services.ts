@@ -1,10 +1,10 @@
-import type { BatchLayer } from '../batch-layer/batch-layer.js';
+import type { BatchLayer } from '../batch-layer/index.js';
 import type { KappaReprocessor } from '../kappa-reprocessor/index.js';
 import type { Clock } from '../kernel/clock/clock.js';
 import type { LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { JobQueue } from '../kernel/ports/job-queue.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
-import type { SpeedLayer } from '../speed-layer/speed-layer.js';
+import type { SpeedLayer } from '../speed-layer/index.js';
 import type { Measurement } from '../measurement/measurement-api.js';
 import type { LabConfig } from '../kernel/config/defaults.js';
 import type { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';

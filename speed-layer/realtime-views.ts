@@ -1,6 +1,10 @@
-import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
+import type { RealtimeStore, StoreUpdate } from '../kernel/ports/realtime-store.js';
 
-/** Key layout of the speed layer's realtime views in the realtime store. */
+/**
+ * Key layout of the speed layer's realtime views in the realtime store, and the reads and writes
+ * over it. The keys stay inside speed-layer/: other folders read through the functions that
+ * speed-layer/index.ts exports.
+ */
 export const SPEED_PREFIX = 'lklab:speed:';
 export const viewsKey = (w: number): string => `${SPEED_PREFIX}views:${w}`;
 export const updatedKey = (w: number): string => `${SPEED_PREFIX}updated:${w}`;
@@ -15,6 +19,69 @@ export const BATCH_META_KEY = 'lklab:batch:meta';
 export const CONTROL_KEY = 'lklab:control';
 /** The speed layer's last status (JSON in field "json"), for processes that do not host it. */
 export const SPEED_STATUS_KEY = 'lklab:status:speed';
+
+/** A flush's counts: window → campaign → views and the users seen. */
+export type FlushCounts = ReadonlyMap<
+  number,
+  ReadonlyMap<string, { views: number; users: ReadonlySet<string> }>
+>;
+
+/**
+ * The one store update a flush writes at `now`: per (window, campaign) the views added, the time
+ * updated and the users' sketch; per window the batch boundary it extends and the logic version.
+ */
+export function flushUpdate(
+  counts: FlushCounts,
+  now: number,
+  extendsBoundary: number,
+  logicVersion: number,
+): StoreUpdate {
+  const update: StoreUpdate = { increments: [], sets: [], sketches: [] };
+  for (const [w, byCampaign] of counts) {
+    for (const [campaign, p] of byCampaign) {
+      update.increments!.push({ key: viewsKey(w), field: campaign, by: p.views });
+      update.sets!.push({ key: updatedKey(w), field: campaign, value: now });
+      update.sketches!.push({ key: usersKey(w, campaign), members: [...p.users] });
+    }
+    update.sets!.push({ key: updatedKey(w), field: EXTENDS_FIELD, value: extendsBoundary });
+    update.sets!.push({ key: updatedKey(w), field: LOGIC_FIELD, value: logicVersion });
+  }
+  return update;
+}
+
+/**
+ * The speed logic version deployed through the store's control record (by a process that may
+ * not host the speed layer); undefined when none was requested.
+ */
+export async function readRequestedSpeedLogicVersion(store: RealtimeStore): Promise<number | undefined> {
+  const [control] = await store.getManyFields([CONTROL_KEY]);
+  return control?.speedLogicVersion ? Number(control.speedLogicVersion) : undefined;
+}
+
+/** Per window, the times (epoch ms) its campaigns were last flushed: YSB's `time_updated`. */
+export async function readWindowUpdateTimes(
+  store: RealtimeStore,
+  windows: readonly number[],
+): Promise<number[][]> {
+  const hashes = await store.getManyFields(windows.map((w) => updatedKey(w)));
+  return hashes.map((h) =>
+    Object.entries(h)
+      .filter(([f]) => f !== EXTENDS_FIELD && f !== LOGIC_FIELD)
+      .map(([, v]) => Number(v)),
+  );
+}
+
+/**
+ * Memory the realtime views take in the store: all their keys, or the users' HyperLogLog sketches
+ * only; null when the store cannot tell.
+ */
+export function realtimeViewsMemoryBytes(
+  store: RealtimeStore,
+  part: 'all' | 'sketches' = 'all',
+): Promise<number | null> {
+  if (!store.memoryBytes) return Promise.resolve(null);
+  return store.memoryBytes(part === 'all' ? SPEED_PREFIX : `${SPEED_PREFIX}users:`);
+}
 
 /**
  * Marz's expiry: deletes the realtime windows below `below` (a boundary a batch view covers).

@@ -3,20 +3,11 @@ import { alignedTick } from '../kernel/clock/every.js';
 import { WINDOW_MS, type YsbEvent } from '../kernel/events/ysb-event.js';
 import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
-import type { RealtimeStore, StoreUpdate } from '../kernel/ports/realtime-store.js';
+import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { speedLogic } from './logic/index.js';
 import type { LogicContext, StreamLogic } from './logic/speed-logic.js';
-import {
-  BATCH_META_KEY,
-  CONTROL_KEY,
-  EXTENDS_FIELD,
-  LOGIC_FIELD,
-  SPEED_STATUS_KEY,
-  updatedKey,
-  usersKey,
-  viewsKey,
-} from './realtime-views.js';
+import { BATCH_META_KEY, CONTROL_KEY, flushUpdate, SPEED_STATUS_KEY } from './realtime-views.js';
 import { waitUntil } from '../kernel/util/wait-until.js';
 
 export interface SpeedLayerOptions {
@@ -295,16 +286,7 @@ export class SpeedLayer {
     const pending = this.pending;
     this.pending = new Map();
     const now = this.clock.now();
-    const update: StoreUpdate = { increments: [], sets: [], sketches: [] };
-    for (const [w, byCampaign] of pending) {
-      for (const [campaign, p] of byCampaign) {
-        update.increments!.push({ key: viewsKey(w), field: campaign, by: p.views });
-        update.sets!.push({ key: updatedKey(w), field: campaign, value: now });
-        update.sketches!.push({ key: usersKey(w, campaign), members: [...p.users] });
-      }
-      update.sets!.push({ key: updatedKey(w), field: EXTENDS_FIELD, value: this.boundary });
-      update.sets!.push({ key: updatedKey(w), field: LOGIC_FIELD, value: this.logic.version });
-    }
+    const update = flushUpdate(pending, now, this.boundary, this.logic.version);
     try {
       await this.store.apply(update);
     } catch (err) {

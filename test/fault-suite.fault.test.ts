@@ -17,7 +17,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MasterDataset } from '../batch-layer/master-dataset.js';
+import { MasterDataset } from '../batch-layer/index.js';
 import { createEventLog } from '../kernel/adapters/event-log-factory.js';
 import { createRealtimeStore } from '../kernel/adapters/store-factory.js';
 import { systemClock } from '../kernel/clock/system-clock.js';

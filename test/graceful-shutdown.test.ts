@@ -12,7 +12,7 @@ import { createRealtimeStore } from '../kernel/adapters/store-factory.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
-import { MasterDataset } from '../batch-layer/master-dataset.js';
+import { MasterDataset } from '../batch-layer/index.js';
 import { offsetsNamespace } from '../kappa-reprocessor/index.js';
 import { describeDistributed } from '../test-support/infra.js';
 import { spawnCli, type CliProcess } from '../test-support/cli-process.js';

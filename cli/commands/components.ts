@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { AnalyticDb } from '../../batch-layer/analytic-db.js';
-import { startBatchWorker } from '../../batch-layer/batch-worker.js';
+import { AnalyticDb, startBatchWorker } from '../../batch-layer/index.js';
 import { createJobQueue } from '../../kernel/adapters/store-factory.js';
 import { systemClock } from '../../kernel/clock/system-clock.js';
 import { loadConfig } from '../../kernel/config/load-config.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BatchRunRecord } from '../../batch-layer/batch-run.js';
+import type { BatchRunRecord } from '../../batch-layer/index.js';
 import { callLab, DEFAULT_URL } from '../http-client.js';
 import { intOption } from '../options.js';
 import { waitUntil } from '../../kernel/util/wait-until.js';

@@ -10,10 +10,9 @@
  *
  * The registry (which jobs exist, which is active) lives in the store, so a restarted lab resumes
  * every job where its last checkpoint left it, and `lklab kappa-worker` processes follow it.
- * Decisions are in commands.ts, legal state changes in lifecycle.ts, the runner a job gets in
+ * Decisions are in commands.ts, their effects in command-effects.ts, legal state changes in lifecycle.ts, the runner a job gets in
  * engine-selection.ts, the jobs view in job-view.ts.
  */
-import { availableParallelism } from 'node:os';
 import type { Clock } from '../../kernel/clock/clock.js';
 import type { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
 import { LAB_EVENTS, type LabEventBus } from '../../kernel/instrumentation/lab-events.js';
@@ -22,21 +21,8 @@ import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
 import type { ReferenceData } from '../../kernel/workload/reference-data.js';
 import { kappaLogic, type KappaLogicContext } from '../operator/index.js';
 import type { JobRunnerLike } from '../runtime/index.js';
-import {
-  deleteTable,
-  offsetsNamespace,
-  type ActivePointer,
-  type KappaJobRecord,
-  type KappaJobState,
-} from '../state/index.js';
-import {
-  assertHistoryComplete,
-  assertNoReplayRunning,
-  checkAbort,
-  planReplay,
-  planRollback,
-  planSwitchover,
-} from './commands.js';
+import { type ActivePointer, type KappaJobRecord, type KappaJobState } from '../state/index.js';
+import { assertHistoryComplete, assertNoReplayRunning, checkAbort, planReplay } from './commands.js';
 import {
   DEFAULT_GROUP_PREFIX,
   type KappaJobsView,
@@ -44,6 +30,13 @@ import {
   type KappaSettings,
   type ReplayRequest,
 } from './dto.js';
+import {
+  executeRollback,
+  executeSwitchover,
+  launchReplay,
+  replayParallelism,
+  type CommandDeps,
+} from './command-effects.js';
 import { buildJobsView } from './job-view.js';
 import { Registry } from './registry.js';
 import { JobRetirement } from './retirement.js';
@@ -185,52 +178,21 @@ export class KappaReprocessor {
         now: this.clock.now(),
         force,
         rateLimit: req.rateLimit ?? this.settings.replayRateLimit,
-        parallelism: this.replayParallelism(),
+        parallelism: replayParallelism(this.settings),
         check,
       });
-      const id = rec.id;
-      // Leftovers of an earlier life of this id (a registry that was wiped) must not leak into the new table.
-      await deleteTable(this.store, id);
-      await this.store.deleteOffsets(offsetsNamespace(id));
-      await this.log.deleteGroup(rec.group).catch(() => undefined);
-      await this.registry.persist([rec]);
-      await this.runners.start(rec);
-      this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_STARTED, this.clock.now(), {
-        job: id,
-        logicVersion: rec.logicVersion,
-        force,
-        rateLimit: rec.rateLimit,
-        parallelism: rec.parallelism,
-        snapshot: rec.snapshot,
-        warnings: rec.warnings,
-      });
-      return { ...rec };
+      return launchReplay(this.deps, rec, force);
     });
   }
 
   /** Points readers at the caught-up replay (one atomic flip); the old job enters its grace period. */
   switchover(): Promise<ActivePointer> {
-    return this.exclusive(() => this.doSwitchover('manual'));
+    return this.exclusive(() => executeSwitchover(this.deps, 'manual'));
   }
 
   /** Points readers back at the previous job while it still exists. */
   rollback(): Promise<ActivePointer> {
-    return this.exclusive(async () => {
-      const now = this.clock.now();
-      const plan = planRollback({
-        jobs: this.registry.jobs,
-        active: this.registry.active,
-        now,
-        settings: this.settings,
-      });
-      await this.registry.persist(plan.changed, plan.pointer);
-      this.bus.emit(LAB_EVENTS.KAPPA_ROLLBACK, now, {
-        from: plan.from.id,
-        to: plan.to.id,
-        logicVersion: plan.to.logicVersion,
-      });
-      return { ...plan.pointer };
-    });
+    return this.exclusive(() => executeRollback(this.deps));
   }
 
   /** Cancels a replay: stops it, removes its table, group and offsets. */
@@ -311,45 +273,27 @@ export class KappaReprocessor {
         retirement: this.retirement,
         settings: this.settings,
         bus: this.bus,
-        switchover: () => this.doSwitchover('auto'),
+        switchover: () => executeSwitchover(this.deps, 'auto'),
       },
       now,
       ends,
     );
   }
 
-  private async doSwitchover(how: 'manual' | 'auto'): Promise<ActivePointer> {
-    const now = this.clock.now();
-    const plan = planSwitchover({
-      jobs: this.registry.jobs,
-      active: this.registry.active,
-      now,
-      settings: this.settings,
-      lastCatchUp: (job) => this.monitor.lastCatchUp(job),
-    });
-    const cand = plan.candidate;
-    await this.registry.persist(plan.changed, plan.pointer);
-    this.bus.emit(LAB_EVENTS.KAPPA_SWITCHOVER, now, {
-      from: plan.current?.id ?? null,
-      to: cand.id,
-      logicVersion: cand.logicVersion,
-      how,
-    });
-    for (const rec of plan.stale)
-      await this.retirement.end(rec, 'retired', `replaced by a newer switchover to job ${cand.id}`);
-    // The new live job continues with the live job's engine (main thread, one consumer).
-    const runner = this.runners.get(cand.id);
-    if (runner && runner.status.engine !== 'inline')
-      await this.runners.restart(this.registry.jobs.get(cand.id)!);
-    return { ...plan.pointer };
-  }
-
   // ---- helpers ----------------------------------------------------------------------------------
 
-  private replayParallelism(): number {
-    return this.settings.replayParallelism > 0
-      ? this.settings.replayParallelism
-      : Math.max(1, availableParallelism());
+  private get deps(): CommandDeps {
+    return {
+      registry: this.registry,
+      runners: this.runners,
+      monitor: this.monitor,
+      retirement: this.retirement,
+      log: this.log,
+      store: this.store,
+      clock: this.clock,
+      bus: this.bus,
+      settings: this.settings,
+    };
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { availableBatchLogicVersions } from '../../batch-layer/logic/batch-logic.js';
+import { availableBatchLogicVersions } from '../../batch-layer/index.js';
 import { LabError } from '../../kernel/errors/lab-error.js';
-import { SPEED_LOGIC } from '../../speed-layer/logic/index.js';
+import { SPEED_LOGIC } from '../../speed-layer/index.js';
 import type { LabServices } from '../lab-services.js';
 import { errorResponse, unavailableResponse } from './error-schema.js';
 import { batchRunSchema, deploySchema, lambdaStateSchema } from './response-schemas.js';

@@ -4,92 +4,22 @@
  * the timeline marks around the window and each architecture's provenance (GET /api/views).
  */
 import { api } from './api.js';
-import { $, clock, fill, h, int } from './dom.js';
-import { COLORS, markColor, marksList } from './overview.js';
+import { cellDetail } from './divergence-detail.js';
+import {
+  cellClass,
+  cellVerdict,
+  divergenceOf,
+  isOpen,
+  LAYER_NAMES,
+  symbol,
+  VERDICTS,
+  WINDOW_MS,
+} from './divergence-verdicts.js';
+import { $, clock, fill, h } from './dom.js';
+import { marksList } from './overview.js';
 import { rovingGrid } from './roving-grid.js';
 
-const WINDOW_MS = 10_000;
-const LAYERS = ['lambda', 'batch', 'speed', 'kappa', 'kappa_candidate'];
-const LAYER_NAMES = {
-  lambda: 'Lambda (served)',
-  batch: 'batch layer',
-  speed: 'speed layer',
-  kappa: 'Kappa (active)',
-  kappa_candidate: 'Kappa (candidate)',
-};
-
-export const CAUSES = {
-  'not-yet-in-batch': 'The batch view does not cover this window yet; the speed layer answers for it.',
-  'late-event':
-    'Events arrived after the window closed; a layer without allowed lateness (or past it) missed them.',
-  'at-least-once-duplicate':
-    'The speed layer re-read events after a crash between flush and commit (at-least-once) and counted them twice.',
-  'hyperloglog-approximation':
-    'Distinct users are estimated with a HyperLogLog in the speed layer: a small error, on purpose.',
-  'logic-versions-differ':
-    'This layer runs a different business-logic version than the truth (a partial deploy, or a replay not switched over).',
-  'replay-not-caught-up': 'The Kappa replay has not reached this window yet.',
-  'window-open': 'The window is still open (before the watermark + allowed lateness); values still move.',
-  unknown: 'No known cause explains this difference.',
-};
-
-/**
- * A cell's verdict for one layer: its colour class, its symbol (so colour is never the only cue)
- * and its words, which the legend and a cell's accessible name use. Colours from Paul Tol's
- * colour-blind-safe schemes (the "light" scheme, dark red from "medium contrast"): told apart
- * with deuteranopia and protanopia too.
- */
-export const VERDICTS = {
-  correct: { symbol: '✓', label: 'equal to the truth' },
-  small: { symbol: '≈', label: '< 2 % off' },
-  mid: { symbol: '≠', label: '2–10 % off' },
-  big: { symbol: '!', label: '> 10 % off' },
-  missing: { symbol: '∅', label: 'missing (truth has it)' },
-  extra: { symbol: '+', label: 'extra (no truth)' },
-  na: { symbol: '', label: 'not this layer’s window' },
-  none: { symbol: '', label: 'no data' },
-};
-
-/**
- * A cell's verdict for one layer (a key of VERDICTS). A layer without a value and without a cause
- * does not answer for that window by design (the speed layer below the batch boundary, the batch
- * layer above it): it is neutral, not "missing".
- */
-export function cellVerdict(cell, layer) {
-  if (!cell) return 'none';
-  const v = cell.values?.[layer];
-  const t = cell.truth;
-  if (v === undefined || v === null)
-    return cell.causes?.[layer] && t !== null && t !== undefined ? 'missing' : 'na';
-  if (t === null || t === undefined) return 'extra';
-  if (v === t) return 'correct';
-  const rel = Math.abs(v - t) / Math.max(1, Math.abs(t));
-  return rel < 0.02 ? 'small' : rel <= 0.1 ? 'mid' : 'big';
-}
-
-/** The window is still open: its values still move. */
-const isOpen = (cell, layer) => cell?.causes?.[layer] === 'window-open' || cell?.closed === false;
-
-/** A cell's classes for one layer: c-<verdict>, plus c-open while the window is open. */
-export function cellClass(cell, layer) {
-  const verdict = cellVerdict(cell, layer);
-  return `${verdict === 'none' ? '' : `c-${verdict}`}${isOpen(cell, layer) ? ' c-open' : ''}`;
-}
-
-/** A verdict's symbol in a cell or a legend swatch, hidden from screen readers (they read the words). */
-const symbol = (verdict) =>
-  VERDICTS[verdict].symbol
-    ? h('span', { class: 'sym', 'aria-hidden': 'true' }, VERDICTS[verdict].symbol)
-    : null;
-
-/** How far a layer is off in a cell; 0 when it agrees, does not answer it, or the window is still open. */
-function divergenceOf(cell, layer) {
-  const cause = cell.causes?.[layer];
-  if (!cause || cause === 'window-open') return 0;
-  const d = cell.differences?.[layer];
-  if (d === null || d === undefined) return Math.abs(cell.truth ?? 0) || 1;
-  return Math.abs(d);
-}
+export { CAUSES, cellClass, cellVerdict, VERDICTS } from './divergence-verdicts.js';
 
 export function initDivergence({ on, labNow }) {
   const grid = $('div-grid');
@@ -308,147 +238,7 @@ export function initDivergence({ on, labNow }) {
     }
     const prov = provenance.get(key);
     const marks = marksList().filter((m) => m.at >= selected.window_start - 5 * 60_000);
-    const causes = cell ? Object.entries(cell.causes ?? {}) : [];
-    fill(
-      detail,
-      h(
-        'h3',
-        { id: 'div-detail-title', class: 'detail-title' },
-        `Campaign ${selected.campaign_id.slice(0, 8)}… · window ${clock(selected.window_start)}–${clock(selected.window_start + WINDOW_MS)}`,
-      ),
-      h(
-        'div',
-        { class: 'muted', style: 'font-size:0.78rem;overflow-wrap:anywhere' },
-        `${selected.campaign_id} · ${metric} · truth with logic v${answer.truthLogicVersion}`,
-      ),
-      !cell
-        ? h('p', { class: 'muted' }, 'No layer and no truth has this window.')
-        : h(
-            'table',
-            { class: 'compact', id: 'div-detail-values' },
-            h(
-              'thead',
-              {},
-              h(
-                'tr',
-                {},
-                h('th', {}, 'layer'),
-                h('th', { class: 'num' }, 'value'),
-                h('th', { class: 'num' }, '− truth'),
-                h('th', {}, 'logic'),
-                h('th', {}, 'cause'),
-              ),
-            ),
-            h(
-              'tbody',
-              {},
-              h(
-                'tr',
-                { dataset: { layer: 'truth' } },
-                h('th', {}, 'truth (oracle)'),
-                h('td', { class: 'num' }, cell.truth === null ? '—' : int(cell.truth)),
-                h('td', {}, ''),
-                h('td', {}, `v${answer.truthLogicVersion}`),
-                h('td', {}, ''),
-              ),
-              LAYERS.filter((l) => l in (cell.values ?? {})).map((l) =>
-                h(
-                  'tr',
-                  { dataset: { layer: l } },
-                  h(
-                    'th',
-                    {},
-                    h('span', { class: 'swatch', style: `background:${COLORS[l]}` }),
-                    LAYER_NAMES[l],
-                  ),
-                  h('td', { class: 'num' }, cell.values[l] === null ? 'none' : int(cell.values[l])),
-                  h(
-                    'td',
-                    { class: 'num' },
-                    cell.differences?.[l] === null || cell.differences?.[l] === undefined
-                      ? '—'
-                      : `${cell.differences[l] > 0 ? '+' : ''}${int(cell.differences[l])}`,
-                  ),
-                  h('td', {}, cell.logicVersions?.[l] ? `v${cell.logicVersions[l]}` : ''),
-                  h('td', {}, cell.causes?.[l] ?? (cell.values[l] === null ? 'not its window' : '')),
-                ),
-              ),
-            ),
-          ),
-      cell?.truthByLogic && Object.keys(cell.truthByLogic).length > 1
-        ? h(
-            'p',
-            { class: 'muted', style: 'font-size:0.8rem' },
-            `truth under each logic version: ${Object.entries(cell.truthByLogic)
-              .map(([v, x]) => `v${v} = ${int(x)}`)
-              .join(', ')}`,
-          )
-        : null,
-      cell?.lateViews
-        ? h(
-            'p',
-            { style: 'font-size:0.8rem' },
-            `${int(cell.lateViews)} view${cell.lateViews === 1 ? '' : 's'} of this cell reached the log after the window had closed (late events).`,
-          )
-        : null,
-      causes.length
-        ? [...new Set(causes.map(([, c]) => c))].map((c) =>
-            h(
-              'div',
-              { class: 'cause', dataset: { cause: c } },
-              h(
-                'strong',
-                {},
-                `${c} — ${causes
-                  .filter(([, x]) => x === c)
-                  .map(([l]) => LAYER_NAMES[l] ?? l)
-                  .join(', ')}. `,
-              ),
-              CAUSES[c] ?? '',
-            ),
-          )
-        : cell
-          ? h('p', { class: 'muted' }, 'Every layer agrees with the truth here.')
-          : null,
-      h('h4', {}, 'Served answers (provenance)'),
-      prov === null || prov === undefined
-        ? h('p', { class: 'muted' }, 'Loading GET /api/views…')
-        : h(
-            'ul',
-            {},
-            ['lambda', 'kappa'].map((a) => {
-              const w = prov[a];
-              if (!w) return h('li', {}, `${a}: no window served`);
-              if (w.error) return h('li', {}, `${a}: ${w.error}`);
-              return h(
-                'li',
-                {},
-                `${a}: ${int(w.value)} from the ${w.source} layer, version ${w.version}, logic v${w.logicVersion}`,
-              );
-            }),
-          ),
-      h('h4', {}, 'Events around this window'),
-      marks.length
-        ? h(
-            'ul',
-            {},
-            marks
-              .slice(-12)
-              .map((m) =>
-                h(
-                  'li',
-                  {},
-                  h('span', { class: 'swatch', style: `background:${markColor(m.kind)}` }),
-                  `${clock(m.at)} ${m.label}`,
-                ),
-              ),
-          )
-        : h(
-            'p',
-            { class: 'muted' },
-            'No batch run, deploy, crash or replay since 5 minutes before this window.',
-          ),
-    );
+    fill(detail, ...cellDetail({ selected, cell, answer, prov, marks }));
   };
 
   on('hello', (hello) => {

@@ -1,0 +1,104 @@
+/**
+ * The Kappa commands' effects, once commands.ts has planned them: launching a replay job, the
+ * switchover's atomic flip (and the retirement of what it replaces), the rollback's flip back.
+ * KappaReprocessor serializes the calls.
+ */
+import { availableParallelism } from 'node:os';
+import type { Clock } from '../../kernel/clock/clock.js';
+import { LAB_EVENTS, type LabEventBus } from '../../kernel/instrumentation/lab-events.js';
+import type { EventLog } from '../../kernel/ports/event-log.js';
+import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
+import { deleteTable, offsetsNamespace, type ActivePointer, type KappaJobRecord } from '../state/index.js';
+import { planRollback, planSwitchover } from './commands.js';
+import type { KappaSettings } from './dto.js';
+import type { JobRunners } from './job-runners.js';
+import type { JobMonitor } from './monitor.js';
+import type { Registry } from './registry.js';
+import type { JobRetirement } from './retirement.js';
+
+/** What the commands act on. */
+export interface CommandDeps {
+  registry: Registry;
+  runners: JobRunners;
+  monitor: JobMonitor;
+  retirement: JobRetirement;
+  log: EventLog;
+  store: RealtimeStore;
+  clock: Clock;
+  bus: LabEventBus;
+  settings: KappaSettings;
+}
+
+/** Starts the planned replay job `rec` on a clean table, group and offsets. */
+export async function launchReplay(
+  d: CommandDeps,
+  rec: KappaJobRecord,
+  force: boolean,
+): Promise<KappaJobRecord> {
+  const id = rec.id;
+  // Leftovers of an earlier life of this id (a registry that was wiped) must not leak into the new table.
+  await deleteTable(d.store, id);
+  await d.store.deleteOffsets(offsetsNamespace(id));
+  await d.log.deleteGroup(rec.group).catch(() => undefined);
+  await d.registry.persist([rec]);
+  await d.runners.start(rec);
+  d.bus.emit(LAB_EVENTS.KAPPA_REPLAY_STARTED, d.clock.now(), {
+    job: id,
+    logicVersion: rec.logicVersion,
+    force,
+    rateLimit: rec.rateLimit,
+    parallelism: rec.parallelism,
+    snapshot: rec.snapshot,
+    warnings: rec.warnings,
+  });
+  return { ...rec };
+}
+
+/** Points readers at the caught-up replay (one atomic flip); the old job enters its grace period. */
+export async function executeSwitchover(d: CommandDeps, how: 'manual' | 'auto'): Promise<ActivePointer> {
+  const now = d.clock.now();
+  const plan = planSwitchover({
+    jobs: d.registry.jobs,
+    active: d.registry.active,
+    now,
+    settings: d.settings,
+    lastCatchUp: (job) => d.monitor.lastCatchUp(job),
+  });
+  const cand = plan.candidate;
+  await d.registry.persist(plan.changed, plan.pointer);
+  d.bus.emit(LAB_EVENTS.KAPPA_SWITCHOVER, now, {
+    from: plan.current?.id ?? null,
+    to: cand.id,
+    logicVersion: cand.logicVersion,
+    how,
+  });
+  for (const rec of plan.stale)
+    await d.retirement.end(rec, 'retired', `replaced by a newer switchover to job ${cand.id}`);
+  // The new live job continues with the live job's engine (main thread, one consumer).
+  const runner = d.runners.get(cand.id);
+  if (runner && runner.status.engine !== 'inline') await d.runners.restart(d.registry.jobs.get(cand.id)!);
+  return { ...plan.pointer };
+}
+
+/** Points readers back at the previous job while it still exists. */
+export async function executeRollback(d: CommandDeps): Promise<ActivePointer> {
+  const now = d.clock.now();
+  const plan = planRollback({
+    jobs: d.registry.jobs,
+    active: d.registry.active,
+    now,
+    settings: d.settings,
+  });
+  await d.registry.persist(plan.changed, plan.pointer);
+  d.bus.emit(LAB_EVENTS.KAPPA_ROLLBACK, now, {
+    from: plan.from.id,
+    to: plan.to.id,
+    logicVersion: plan.to.logicVersion,
+  });
+  return { ...plan.pointer };
+}
+
+/** A replay's parallelism: the setting, or one per available core when it is 0. */
+export function replayParallelism(settings: KappaSettings): number {
+  return settings.replayParallelism > 0 ? settings.replayParallelism : Math.max(1, availableParallelism());
+}
