@@ -6,7 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { LabConfig } from '../../kernel/config/defaults.js';
 import type { JobRunnerLike, KappaJobSpec, PartitionPosition, RunnerStats } from '../runtime/index.js';
-import { spawnWorker } from './spawn-worker.js';
+import { spawnThread } from './spawn-thread.js';
 import type { FromThreadJob, ThreadJobData } from './thread-job.js';
 
 /** Young generation per thread (MiB): kafkajs allocates a lot of short-lived objects. */
@@ -77,7 +77,7 @@ export class ThreadedJobRunner implements JobRunnerLike {
         rateLimit: this.options.rateLimit > 0 ? Math.max(1, Math.floor(this.options.rateLimit / n)) : 0,
         runner: `${this.options.runner} thread ${i + 1}/${n}`,
       };
-      const worker = spawnWorker(
+      const worker = spawnThread(
         new URL(`./thread-job${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
         { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } },
       );

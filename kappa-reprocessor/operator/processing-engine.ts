@@ -1,7 +1,7 @@
 /**
  * Where a Kappa job's records are scanned and aggregated. The job runner keeps the offsets and
  * the checkpoints; an engine keeps one PartitionProcessor per partition — on the main thread
- * (InlineEngine, the live job) or spread over worker threads (replay/worker-engine.ts).
+ * (InlineEngine, the live job) or spread over worker threads (replay/thread-engine.ts).
  */
 import type { HistorySource, LogRecord } from '../../kernel/ports/event-log.js';
 import type { EncodedDelta } from './checkpoint-delta.js';

@@ -9,8 +9,8 @@ import type { Worker } from 'node:worker_threads';
 import type { LogRecord } from '../../kernel/ports/event-log.js';
 import type { EngineRequest } from './engine-request.js';
 import type { DrainedPartition, ProcessingEngine, ScanSource } from '../operator/index.js';
-import { spawnWorker } from './spawn-worker.js';
-import type { FromWorker, ReplayWorkerData, ToWorker } from './worker-protocol.js';
+import { spawnThread } from './spawn-thread.js';
+import type { FromThread, ReplayThreadData, ToThread } from './thread-protocol.js';
 
 /** Batches a worker may hold before the reader waits for it. */
 const MAX_IN_FLIGHT = 4;
@@ -21,7 +21,7 @@ interface Slot {
   waiters: Array<() => void>;
 }
 
-export class WorkerEngine implements ProcessingEngine {
+export class ThreadEngine implements ProcessingEngine {
   readonly kind = 'worker-threads' as const;
   private slots: Slot[];
   private readonly drains = new Map<
@@ -39,7 +39,7 @@ export class WorkerEngine implements ProcessingEngine {
   private closed = false;
 
   constructor(
-    private readonly data: ReplayWorkerData,
+    private readonly data: ReplayThreadData,
     private readonly workers: number,
   ) {
     this.slots = this.spawn();
@@ -48,14 +48,14 @@ export class WorkerEngine implements ProcessingEngine {
   private spawn(): Slot[] {
     return Array.from({ length: Math.max(1, this.workers) }, () => {
       const slot: Slot = {
-        worker: spawnWorker(
-          new URL(`./replay-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+        worker: spawnThread(
+          new URL(`./replay-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
           { workerData: this.data },
         ),
         inFlight: 0,
         waiters: [],
       };
-      slot.worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+      slot.worker.on('message', (m: FromThread) => this.onMessage(slot, m));
       slot.worker.on('error', (err) => this.fail(err));
       slot.worker.on('exit', (code) => {
         if (!this.closed && this.slots.includes(slot))
@@ -77,7 +77,7 @@ export class WorkerEngine implements ProcessingEngine {
     return this.slots[partition % this.slots.length]!;
   }
 
-  private post(slot: Slot, m: ToWorker): void {
+  private post(slot: Slot, m: ToThread): void {
     if (this.failure) throw this.failure;
     slot.worker.postMessage(m);
   }
@@ -136,7 +136,7 @@ export class WorkerEngine implements ProcessingEngine {
     });
   }
 
-  private onMessage(slot: Slot, m: FromWorker): void {
+  private onMessage(slot: Slot, m: FromThread): void {
     if (m.type === 'ack') {
       slot.inFlight--;
       slot.waiters.shift()?.();
@@ -182,7 +182,7 @@ export class WorkerEngine implements ProcessingEngine {
 
 /** The replay engine the lab uses on the embedded log: `parallelism` worker threads. */
 export function createReplayEngine(req: EngineRequest): ProcessingEngine {
-  const data: ReplayWorkerData = {
+  const data: ReplayThreadData = {
     logicVersion: req.job.logicVersion,
     ads: [...req.logicContext.campaignOf],
     bots: [...req.logicContext.bots],
@@ -191,5 +191,5 @@ export function createReplayEngine(req: EngineRequest): ProcessingEngine {
       allowedLatenessMs: req.settings.allowedLatenessMs,
     },
   };
-  return new WorkerEngine(data, req.parallelism);
+  return new ThreadEngine(data, req.parallelism);
 }

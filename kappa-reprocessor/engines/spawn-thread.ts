@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
-export function spawnWorker(moduleUrl: URL, options: WorkerOptions = {}): Worker {
+export function spawnThread(moduleUrl: URL, options: WorkerOptions = {}): Worker {
   if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl, options);
   // The ESM build of tsx's API (its CJS build resolves its own ESM part wrongly from a worker).
   const tsxApi = pathToFileURL(

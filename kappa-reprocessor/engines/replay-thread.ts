@@ -6,19 +6,19 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { kappaLogic } from '../logic/index.js';
 import { PartitionProcessor } from '../operator/index.js';
 import { scanSegments } from '../../kernel/adapters/embedded-log/index.js';
-import type { FromWorker, ReplayWorkerData, ToWorker } from './worker-protocol.js';
+import type { FromThread, ReplayThreadData, ToThread } from './thread-protocol.js';
 
-const data = workerData as ReplayWorkerData;
+const data = workerData as ReplayThreadData;
 const port = parentPort!;
 const logic = kappaLogic(data.logicVersion);
 const ctx = { campaignOf: new Map(data.ads), bots: new Set(data.bots) };
 const processors = new Map<number, PartitionProcessor>();
-const send = (m: FromWorker): void => port.postMessage(m);
+const send = (m: FromThread): void => port.postMessage(m);
 /** Next offset of partitions this worker reads from the segment files itself. */
 const scanning = new Map<number, number>();
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function scan(m: Extract<ToWorker, { type: 'scan' }>): Promise<void> {
+async function scan(m: Extract<ToThread, { type: 'scan' }>): Promise<void> {
   const p = processors.get(m.partition)!;
   scanning.set(m.partition, m.from);
   const next = await scanSegments({
@@ -40,7 +40,7 @@ async function scan(m: Extract<ToWorker, { type: 'scan' }>): Promise<void> {
   send({ type: 'scanned', partition: m.partition, next });
 }
 
-port.on('message', (m: ToWorker) => {
+port.on('message', (m: ToThread) => {
   try {
     if (m.type === 'init') {
       scanning.delete(m.partition);

@@ -1,7 +1,7 @@
 /** Messages between the worker-thread replay engine and its workers. */
 import type { EncodedDelta, EventTimePolicy } from '../operator/index.js';
 
-export interface ReplayWorkerData {
+export interface ReplayThreadData {
   logicVersion: number;
   /** [ad_id, campaign_id] pairs. */
   ads: Array<[string, string]>;
@@ -9,7 +9,7 @@ export interface ReplayWorkerData {
   policy: EventTimePolicy;
 }
 
-export type ToWorker =
+export type ToThread =
   | { type: 'init'; partition: number; maxEventTime: number }
   /** Record values of one partition, concatenated; `lengths[i]` is the length of value i; offsets are firstOffset + i. */
   | { type: 'batch'; partition: number; firstOffset: number; text: string; lengths: Uint32Array }
@@ -25,7 +25,7 @@ export type ToWorker =
       maxRecordBytes: number;
     };
 
-export type FromWorker =
+export type FromThread =
   | { type: 'ack'; partition: number; count: number }
   | {
       type: 'drained';
