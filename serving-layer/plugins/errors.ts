@@ -104,8 +104,8 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
  * States in the OpenAPI document the error answers every /api route can give besides its own
  * (which a route lists itself: 404 for an unknown run, 409 for a refused command, ...): 400 when
  * it validates a part of the request, 413/415 when it takes a body, 401/403 on a control route
- * (docs/security.md), 429 when it is rate-limited (server.rateLimit). A status the route already
- * lists is left as it is.
+ * (docs/security.md), 429 when it is rate-limited (server.rateLimit), 500 on every route. A
+ * status the route already lists is left as it is.
  */
 export function documentErrorResponses(r: {
   url: string;
@@ -138,6 +138,11 @@ export function documentErrorResponses(r: {
       'LKL_ERR_API_FORBIDDEN: a cross-site or rebinding request to a control route (docs/security.md)',
     );
   }
+  // Any route: a fault of the lab itself, in the same error shape (docs/errors.md).
+  add(
+    500,
+    "LKL_ERR_API_INTERNAL (or the failing part's own code, e.g. LKL_ERR_KAPPA_STATE_CORRUPT): a fault of the lab itself; the message says what failed",
+  );
   if (!RATE_LIMIT_EXEMPT_ROUTES.has(r.url) && r.config?.rateLimit !== false)
     add(
       429,
