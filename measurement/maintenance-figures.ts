@@ -3,7 +3,6 @@
  * diff, the running components, compute per component, work amplification (events recomputed per
  * event ingested) and the storage each architecture holds.
  */
-import { join } from 'node:path';
 import { batchViewsDir, masterDatasetDir } from '../batch-layer/index.js';
 import { KAPPA_PREFIX, loadRegistry, readMetaCounters, RUNNING_STATES } from '../kappa-reprocessor/index.js';
 import { projectRoot } from '../kernel/util/project-root.js';
@@ -89,7 +88,8 @@ export async function maintenanceFigures(
   const kappaStorage = [
     {
       part: 'log',
-      bytes: d.log.kind === 'embedded' ? diskBytes(join(d.config.dataDir, 'log')) : null,
+      // Only a log in this process has its disk here; a broker's is not the lab's to read.
+      bytes: d.log.localDiskBytes ? await d.log.localDiskBytes().catch(() => null) : null,
     },
     { part: 'output tables', bytes: await memory(KAPPA_PREFIX) },
   ];

@@ -127,10 +127,10 @@ export class TruthOracle {
       start: 'earliest',
       maxBatchRecords: 10_000,
     });
-    if (this.log.kind === 'embedded') {
-      for (const p of await this.log.offsets(this.options.topic))
-        this.consumer.seek(p.partition, this.next.get(p.partition) ?? 0);
-    }
+    // Resume from what DuckDB holds (appended with its offsets in one transaction), not from the
+    // group's committed offsets: exactly once across restarts, on any log.
+    for (const p of await this.log.offsets(this.options.topic))
+      this.consumer.seek(p.partition, this.next.get(p.partition) ?? 0);
     const consumer = this.consumer;
     await consumer.run((batch) => this.onBatch(consumer, batch));
     this.running = true;

@@ -174,6 +174,12 @@ export interface EventLog {
    * remove old segments. Undefined where the log has no such access (Kafka).
    */
   historySource?(topic: string, partition: number): HistorySource;
+  /**
+   * Optional: bytes the log keeps on this machine's disk, where it lives in this process (the
+   * embedded log's segment files and metadata). Undefined for a server log: its disk is the
+   * broker's.
+   */
+  localDiskBytes?(): Promise<number>;
   /** Applies retention now (the embedded log also does this on a timer). */
   enforceRetention?(): Promise<void>;
   close(): Promise<void>;

@@ -10,6 +10,7 @@
  * See docs/event-log.md for the format, the guarantees and the measured throughput.
  */
 import { mkdir } from 'node:fs/promises';
+import { directoryBytes } from './directory-bytes.js';
 import { join } from 'node:path';
 import type { Clock } from '../../clock/clock.js';
 import type {
@@ -260,6 +261,10 @@ export class EmbeddedEventLog implements EventLog, ConsumerHost {
   }
 
   /** The partition's segment directory, read with `scanSegments` (any thread, read-only, no lock). */
+  async localDiskBytes(): Promise<number> {
+    return directoryBytes(this.logDir);
+  }
+
   historySource(topic: string, partition: number): HistorySource {
     this.assertOpen();
     this.topic(topic).partition(partition); // throws for an unknown topic or partition

@@ -83,6 +83,16 @@ export function eventLogStorageTests(h: EventLogHarness): void {
     testTimeout,
   );
 
+  it('localDiskBytes, where the log lives in this process, counts what appends write', async () => {
+    // A log in this process (not shared with others) has its disk here; a server log's is the broker's.
+    expect(typeof h.log.localDiskBytes).toBe(h.log.capabilities.shared ? 'undefined' : 'function');
+    if (!h.log.localDiskBytes) return;
+    const topic = await newTopic(1);
+    const before = await h.log.localDiskBytes();
+    await h.log.append(topic, [{ value: 'x'.repeat(10_000) }]);
+    expect(await h.log.localDiskBytes()).toBeGreaterThanOrEqual(before + 10_000);
+  });
+
   it(
     'historySource is offered exactly where the adapter declares it; it describes a partition serializably and refuses unknown ones',
     async () => {
