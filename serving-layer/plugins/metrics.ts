@@ -4,6 +4,7 @@ import { MAX_DIVERGENCE_WINDOWS } from '../../measurement/lab-measurement.js';
 import { AD_EVENTS_TOPIC } from '../../kernel/events/ysb-event.js';
 import { LabPrometheus } from '../../measurement/prometheus.js';
 import type { LabServices } from '../lab-services.js';
+import { eventTimeRange } from './range-query.js';
 import { errorResponse } from './error-schema.js';
 import { groupLags } from './status.js';
 import {
@@ -103,18 +104,7 @@ export async function metricsRoutes(
           additionalProperties: false,
           properties: {
             metric: { type: 'string', enum: ['views', 'distinct_users'], default: 'views' },
-            from: {
-              type: 'integer',
-              minimum: 0,
-              example: 1_700_000_000_000,
-              description: 'event time, epoch ms (inclusive); less than `to` (else 400)',
-            },
-            to: {
-              type: 'integer',
-              minimum: 1,
-              example: 1_700_000_060_000,
-              description: `event time, epoch ms (exclusive); must be greater than \`from\` (to = from is 400), and [from, to) at most ${MAX_DIVERGENCE_WINDOWS.toLocaleString('en-US')} windows of 10 s (else 400)`,
-            },
+            ...eventTimeRange(MAX_DIVERGENCE_WINDOWS),
             campaign: {
               type: 'string',
               format: 'uuid',

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LabError } from '../../kernel/errors/lab-error.js';
 import type { LabServices } from '../lab-services.js';
+import { eventTimeRange } from './range-query.js';
 import { errorResponse, unavailableResponse } from './error-schema.js';
 import {
   BatchRowCache,
@@ -36,18 +37,7 @@ export async function viewRoutes(app: FastifyInstance, opts: { lab: LabServices 
           properties: {
             arch: { type: 'string', enum: ['lambda', 'batch', 'speed', 'kappa'] },
             metric: { type: 'string', enum: ['views', 'distinct_users'], default: 'views' },
-            from: {
-              type: 'integer',
-              minimum: 0,
-              example: 1_700_000_000_000,
-              description: 'event time, epoch ms (inclusive); less than `to` (else 400)',
-            },
-            to: {
-              type: 'integer',
-              minimum: 1,
-              example: 1_700_000_060_000,
-              description: `event time, epoch ms (exclusive); must be greater than \`from\` (to = from is 400), and the range at most ${MAX_QUERY_WINDOWS.toLocaleString('en-US')} windows of 10 s, i.e. to − from ≤ ${(MAX_QUERY_WINDOWS * 10_000).toLocaleString('en-US')} ms (else 400)`,
-            },
+            ...eventTimeRange(MAX_QUERY_WINDOWS),
             campaign: {
               type: 'string',
               format: 'uuid',

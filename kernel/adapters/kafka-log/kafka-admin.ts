@@ -119,6 +119,24 @@ export class KafkaAdmin {
     }
   }
 
+  /**
+   * The topic's low and high offsets per partition. kafkajs's fetchTopicOffsets sometimes throws
+   * "Cannot destructure property 'partitions' of 'low.pop(...)'" when the broker's ListOffsets
+   * answer lacks the topic for a moment (concurrent calls, a topic just created; kafkajs issue
+   * 461, open); the offsets are there milliseconds later, so it is asked up to 4 times.
+   */
+  async topicOffsets(topic: string): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.withAdmin((admin) => admin.fetchTopicOffsets(topic), topic);
+      } catch (err) {
+        const transient = err instanceof TypeError && /partitions/.test(err.message);
+        if (!transient || attempt >= 4) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+      }
+    }
+  }
+
   /** Asks the broker directly (a metadata request for this topic only). */
   private async topicExistsNow(topic: string): Promise<boolean> {
     try {

@@ -12,7 +12,7 @@
  *   through a short-lived member that joins, commits and leaves; a group with members elsewhere
  *   is refused with LKL_ERR_LOG_GROUP_ACTIVE (Kafka would reject the commit).
  */
-import kafkajs, { type Admin, type Kafka } from 'kafkajs';
+import kafkajs, { type Kafka } from 'kafkajs';
 import { LabError } from '../../errors/lab-error.js';
 import type {
   AppendAck,
@@ -184,7 +184,7 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
     validateTopicName(topic);
     await this.admin.partitionMetadata(topic, true);
     try {
-      const rows = await this.admin.withAdmin((admin) => fetchTopicOffsetsRetried(admin, topic), topic);
+      const rows = await this.admin.topicOffsets(topic);
       return rows
         .map((r) => ({ partition: r.partition, low: Number(r.low), end: Number(r.high) }))
         .sort((a, b) => a.partition - b.partition);
@@ -311,27 +311,6 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
           details: { brokers: [...this.brokers] },
         },
       );
-    }
-  }
-}
-
-/**
- * kafkajs's fetchTopicOffsets sometimes throws "Cannot destructure property 'partitions' of
- * 'low.pop(...)'" when the broker's ListOffsets answer lacks the topic for a moment (several
- * concurrent calls, a topic just created; kafkajs issue 461, open). The offsets are there a few
- * milliseconds later: ask again, up to 4 times, before it counts as a failure.
- */
-async function fetchTopicOffsetsRetried(
-  admin: Admin,
-  topic: string,
-): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (err) {
-      const transient = err instanceof TypeError && /partitions/.test(err.message);
-      if (!transient || attempt >= 4) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
     }
   }
 }
