@@ -1,6 +1,6 @@
 /** The lab's measurement service (LabMeasurement): it owns the truth oracle and its sampling loops. */
 import { join } from 'node:path';
-import { loadRegistry } from '../kappa-reprocessor/index.js';
+import { KappaFoldCache, loadRegistry } from '../kappa-reprocessor/index.js';
 import { every } from '../kernel/clock/every.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import { LabError } from '../kernel/errors/lab-error.js';
@@ -51,6 +51,8 @@ export class LabMeasurement implements Measurement {
   private readonly latency: FinalEventLatency;
   private readonly served = new ServedCorrectness({ maxTrackMs: 300_000, keepWindows: 360 });
   private readonly serving = new SampleRing(10_000);
+  /** The snapshot re-reads its whole horizon of Kappa windows: unchanged ones are not folded again. */
+  private readonly kappaCache = new KappaFoldCache();
   private readonly replayWork = new Map<number, number>();
   private crashes = 0;
   private unsubscribe: (() => void) | undefined;
@@ -222,7 +224,11 @@ export class LabMeasurement implements Measurement {
       for (let w = from; w < closed; w += WINDOW_MS) windows.push(w);
       const [truth, readings] = await Promise.all([
         this.oracle.cells(from, closed),
-        readLayers({ views: this.deps.batch.views, store: this.deps.store }, windows, at),
+        readLayers(
+          { views: this.deps.batch.views, store: this.deps.store, kappaCache: this.kappaCache },
+          windows,
+          at,
+        ),
       ]);
       correctnessFigures.push(...layerCorrectness(truth, readings, from, closed, truthLogicVersion));
     }

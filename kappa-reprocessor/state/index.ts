@@ -8,6 +8,7 @@ export {
   deltaField,
   foldWindow,
   KAPPA_PREFIX,
+  KappaFoldCache,
   kappaKeyPrefix,
   offsetsNamespace,
   readActive,

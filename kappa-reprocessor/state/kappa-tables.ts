@@ -183,7 +183,7 @@ interface Cell {
 
 /** Folds one window's delta fields into cells (campaign → views, users, time_updated). */
 export function foldWindow(
-  fields: Record<string, string>,
+  fields: Readonly<Record<string, string>>,
   options: { campaign?: string | undefined; distinct: boolean },
 ): Map<string, Cell> {
   const cells = new Map<string, Cell>();
@@ -203,20 +203,76 @@ export function foldWindow(
 }
 
 /**
+ * Folded windows kept between reads by a reader that reads the same windows again and again (the
+ * measurement re-reads its whole horizon every snapshot): a window whose fields are unchanged —
+ * the same field names with the same values — is not parsed and folded again. Fields are never
+ * rewritten in place (a field name is unique per checkpoint), so a closed window is folded once.
+ * Holds at most `maxWindows` windows, the least recently read dropped first. Callers must not
+ * mutate the cells they get.
+ */
+export class KappaFoldCache {
+  private readonly entries = new Map<
+    string,
+    { fields: Readonly<Record<string, string>>; count: number; cells: Map<string, Cell> }
+  >();
+
+  constructor(private readonly maxWindows = 2048) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  fold(key: string, fields: Readonly<Record<string, string>>, distinct: boolean): Map<string, Cell> {
+    const id = `${distinct ? 'd' : 'v'}${key}`;
+    const hit = this.entries.get(id);
+    if (hit) {
+      this.entries.delete(id);
+      if (hit.fields === fields || sameFields(hit.fields, hit.count, fields)) {
+        this.entries.set(id, { ...hit, fields });
+        return hit.cells;
+      }
+    }
+    const cells = foldWindow(fields, { distinct });
+    this.entries.set(id, { fields, count: Object.keys(fields).length, cells });
+    if (this.entries.size > this.maxWindows) this.entries.delete(this.entries.keys().next().value!);
+    return cells;
+  }
+}
+
+function sameFields(
+  a: Readonly<Record<string, string>>,
+  count: number,
+  b: Readonly<Record<string, string>>,
+): boolean {
+  let n = 0;
+  for (const f in b) {
+    if (a[f] !== b[f]) return false;
+    n++;
+  }
+  return n === count;
+}
+
+/**
  * Reads one job's table for a window range (the serving layer's Kappa side). The caller reads the
- * active pointer once and passes its job, so a whole answer comes from one table.
+ * active pointer once and passes its job, so a whole answer comes from one table. With a `cache`
+ * (and no campaign filter), unchanged windows are not folded again.
  */
 export async function readKappaWindows(
   store: RealtimeStore,
   job: number,
   windows: readonly number[],
-  options: { campaign?: string | undefined; distinct: boolean },
+  options: { campaign?: string | undefined; distinct: boolean; cache?: KappaFoldCache | undefined },
 ): Promise<KappaWindow[]> {
   if (windows.length === 0) return [];
-  const hashes = await store.getManyFields(windows.map((w) => windowKey(job, w)));
+  const keys = windows.map((w) => windowKey(job, w));
+  const hashes = await store.getManyFields(keys);
   const out: KappaWindow[] = [];
+  const cache = options.campaign === undefined ? options.cache : undefined;
   windows.forEach((w, i) => {
-    for (const [campaign, cell] of foldWindow(hashes[i]!, options)) {
+    const cells = cache
+      ? cache.fold(keys[i]!, hashes[i]!, options.distinct)
+      : foldWindow(hashes[i]!, options);
+    for (const [campaign, cell] of cells) {
       if (cell.views === 0) continue;
       out.push({
         campaign,
