@@ -24,6 +24,7 @@ export {
 export { createReplayEngine } from './engines/index.js';
 export {
   KAPPA_PREFIX,
+  KappaFoldCache,
   kappaKeyPrefix,
   loadRegistry,
   offsetsNamespace,

@@ -121,6 +121,7 @@ export class PartitionLog {
         );
       }
       seg.commitAppend(batch, position);
+      this.keepTail(seg, buf, batch.bytes, position);
       if (this.opts.fsyncEveryAppend) await seg.sync();
       this.notify();
       return { baseOffset, count: batch.count };
@@ -128,6 +129,19 @@ export class PartitionLog {
     const result = this.chain.then(run);
     this.chain = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Write-through of a small append into the read cache: consumers at the tail (every live
+   * consumer of an idle lab) then read what was just written from memory instead of reading the
+   * same bytes back from the file, one read per append and partition. Bulk appends are left to the
+   * readers' chunked, prefetched reads.
+   */
+  private keepTail(seg: Segment, buf: Buffer, bytes: number, position: number): void {
+    if (bytes > this.opts.readChunkBytes / 4) return;
+    const copy = Buffer.allocUnsafe(bytes);
+    buf.copy(copy, 0, 0, bytes);
+    this.cache.add({ segment: seg, position, length: bytes, data: Promise.resolve(copy), frameEnd: bytes });
   }
 
   private encodeBuffer(need: number): Buffer {
