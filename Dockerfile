@@ -7,5 +7,5 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 ENV LKLAB_DATA_DIR=/data
 VOLUME ["/data"]
-ENTRYPOINT ["node", "--initial-old-space-size=256", "bin/lklab.js"]
+ENTRYPOINT ["node", "--initial-old-space-size=128", "bin/lklab.js"]
 CMD ["start", "--host", "0.0.0.0"]

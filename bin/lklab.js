@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --initial-old-space-size=256
+#!/usr/bin/env -S node --initial-old-space-size=128
 // The V8 flags above are LAB_NODE_FLAGS (kernel/util/node-flags.ts): keep them in step.
 // Entry point of the `lklab` CLI. The TypeScript sources are compiled to dist/ by `npm run build`.
 import { existsSync } from 'node:fs';
