@@ -5,9 +5,14 @@
  *   (c) our producer pool (kernel/adapters/kafka-log/kafka-produce-pool.ts) with 1 and with N
  *       worker threads, each its own idempotent producer, partition p on thread p mod N;
  * every figure with the ratio to (a), each run into a fresh topic whose record count is checked
- * (nothing lost), then a table, the machine and load average, and one JSON line.
+ * (nothing lost); Kafka's ConsumerPerformance on (a)'s topic; then, with --steps, YSB load steps
+ * on Kafka + Redis per architecture (bench/speed-latency-bench.ts in distributed mode, one child
+ * process per step, its producers `lklab produce --workers --producer-workers`) and the highest
+ * sustained one (achieved ≥ 95 % of the target, p99 ≤ 1 s); a table, the machine and load
+ * average, and one JSON line.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/distributed-capacity-bench.js [--events N] [--batch N] [--partitions N] [--workers N] [--brokers host:port] [--json FILE]
+ *   npx tsc -p tsconfig.json && node dist/bench/distributed-capacity-bench.js [--events N] [--batch N] [--partitions N] [--workers N]
+ *       [--steps 50000,70000] [--seconds 30] [--archs lambda,kappa] [--producer-workers N] [--brokers host:port] [--json FILE]
  *
  * Needs the local stack (`bash scripts/stack/stack.sh up`, same LKLAB_KAFKA_PORT) for (a);
  * --brokers defaults to KAFKA_BROKERS, else 127.0.0.1:19092.
@@ -35,6 +40,10 @@ interface Args {
   batch: number;
   partitions: number;
   workers: number;
+  steps: number[];
+  seconds: number;
+  archs: string[];
+  producerWorkers: number;
   brokers: string[];
   json: string;
 }
@@ -46,26 +55,51 @@ function parseArgs(argv: string[]): Args {
       batch: 10_000,
       partitions: 4,
       workers: 2,
+      steps: '',
+      seconds: 30,
+      archs: 'lambda,kappa',
+      producerWorkers: 0,
       brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092',
       json: '',
     },
     {
       about:
-        "Producing into Kafka: Kafka's ProducerPerformance beside the lab's producer on one thread and its producer pool with 1 and N worker threads (idempotent, acks=all; needs the local stack).",
+        "Kafka + Redis capacity in one run: Kafka's ProducerPerformance and ConsumerPerformance beside the lab's producer on one thread and its producer pool with 1 and N worker threads (idempotent, acks=all), then YSB load steps per architecture (--steps); needs the local stack.",
       flags: {
         events: '<events> YSB events per run',
         batch: '<records> records per append call',
         partitions: '<n> partitions of each topic',
         workers: '<n> threads of the larger producer pool',
+        steps: '<events/s,...> YSB load steps on Kafka + Redis (needs REDIS_URL; empty = none)',
+        seconds: '<s> duration of each load step',
+        archs: '<lambda,kappa> architectures of the load steps',
+        producerWorkers: '<n> producer threads per producer process in the load steps (0 = its own thread)',
         brokers: '<host:port,...> Kafka bootstrap brokers (KAFKA_BROKERS when set)',
         json: '<file> also write the report as JSON to FILE',
       },
     },
     argv,
   );
-  requirePositiveIntegers(f, ['events', 'batch', 'partitions', 'workers']);
+  requirePositiveIntegers(f, ['events', 'batch', 'partitions', 'workers', 'seconds']);
+  const steps = f.steps
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (steps.some((s) => !Number.isInteger(s) || s <= 0))
+    throw new Error(`--steps takes whole numbers of events/s, comma-separated, got "${f.steps}"`);
+  const archs = f.archs
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (archs.some((a) => a !== 'lambda' && a !== 'kappa'))
+    throw new Error(`--archs takes lambda and/or kappa, got "${f.archs}"`);
+  if (steps.length > 0 && !process.env.REDIS_URL)
+    throw new Error('--steps needs REDIS_URL (the local stack)');
   return {
     ...f,
+    steps,
+    archs,
     brokers: f.brokers
       .split(',')
       .map((s) => s.trim())
@@ -129,6 +163,74 @@ async function javaProducerPerf(topic: string, n: number, values: readonly Appen
   }
 }
 
+/** Kafka's ConsumerPerformance on a topic; its nMsg.sec. */
+async function javaConsumerPerf(topic: string, n: number): Promise<number> {
+  const { stdout } = await run(
+    'bash',
+    [stackScript(), 'consumer-perf', topic, String(n), '--timeout', '60000'],
+    {
+      maxBuffer: 10 * 2 ** 20,
+    },
+  );
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const at = lines.findIndex((l) => l.startsWith('start.time'));
+  if (at < 0 || !lines[at + 1]) throw new Error(`unexpected ConsumerPerformance output:\n${stdout}`);
+  const header = lines[at]!.split(',').map((s) => s.trim());
+  const values = lines[at + 1]!.split(',').map((s) => s.trim());
+  return Math.round(Number(values[header.indexOf('nMsg.sec')]));
+}
+
+interface StepFigure {
+  arch: string;
+  targetRate: number;
+  achievedRate: number;
+  p50: number;
+  p99: number;
+  maxBacklogEvents: number | null;
+  sustained: boolean;
+  loadAverage: number[];
+}
+
+/** One YSB load step on Kafka + Redis: bench/speed-latency-bench.js in distributed mode, in a child process. */
+async function loadStep(arch: string, rate: number, args: Args): Promise<StepFigure> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'speed-latency-bench.js');
+  const { stdout } = await run(
+    process.execPath,
+    [
+      script,
+      '--arch',
+      arch,
+      '--mode',
+      'distributed',
+      '--rate',
+      String(rate),
+      '--seconds',
+      String(args.seconds),
+      '--partitions',
+      String(args.partitions),
+      '--producer-workers',
+      String(args.producerWorkers),
+    ],
+    { env: { ...process.env, KAFKA_BROKERS: args.brokers.join(',') }, maxBuffer: 10 * 2 ** 20 },
+  );
+  const line = stdout.split('\n').find((l) => l.startsWith('{"bench":"speed-latency"'));
+  if (!line) throw new Error(`speed-latency-bench printed no result:\n${stdout}`);
+  const r = (JSON.parse(line) as { result: Omit<StepFigure, 'arch' | 'sustained' | 'loadAverage'> }).result;
+  return {
+    arch,
+    targetRate: rate,
+    achievedRate: r.achievedRate,
+    p50: r.p50,
+    p99: r.p99,
+    maxBacklogEvents: r.maxBacklogEvents,
+    sustained: r.achievedRate >= 0.95 * rate && r.p99 <= 1000,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
 async function stored(log: KafkaEventLog, topic: string): Promise<number> {
   const offsets = await log.offsets(topic);
   return offsets.reduce((a, p) => a + p.end - p.low, 0);
@@ -158,6 +260,7 @@ async function main(): Promise<void> {
     return topic;
   };
   const figures: ProduceFigure[] = [];
+  let consumerPerf = 0;
   const loads: Record<string, number[]> = {};
   const note = (f: ProduceFigure): void => {
     figures.push(f);
@@ -173,6 +276,8 @@ async function main(): Promise<void> {
       const rate = await javaProducerPerf(topic, args.events, records.slice(0, 50_000));
       if ((await stored(log, topic)) !== args.events) throw new Error('ProducerPerformance lost records');
       note({ what: 'Java ProducerPerformance', eventsPerSec: rate, cpuEventsPerSec: undefined });
+      consumerPerf = await javaConsumerPerf(topic, args.events);
+      console.log(`Java ConsumerPerformance (same topic): ${fmt(consumerPerf)} events/s`);
     }
     // (b) one thread
     {
@@ -212,6 +317,17 @@ async function main(): Promise<void> {
         await pool.close();
       }
     }
+    // (d) the load steps, per architecture, lowest first
+    const steps: StepFigure[] = [];
+    for (const arch of args.archs) {
+      for (const rate of [...args.steps].sort((a, b) => a - b)) {
+        const s = await loadStep(arch, rate, args);
+        steps.push(s);
+        console.log(
+          `step ${arch} ${fmt(rate)}/s: achieved ${fmt(s.achievedRate)}/s, p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms, max backlog ${s.maxBacklogEvents === null ? '—' : fmt(s.maxBacklogEvents)}${s.sustained ? '' : ' (not sustained)'}; load average ${s.loadAverage.join(' ')}`,
+        );
+      }
+    }
     const java = figures[0]!.eventsPerSec;
     const rows: Array<[string, string, string]> = [
       ['figure', 'events/s', '/ ProducerPerformance'],
@@ -228,12 +344,27 @@ async function main(): Promise<void> {
       `${fmt(args.events)} YSB events of ${Math.round(bytes / args.events)} B on average, ${args.partitions} partitions, appends of ${fmt(args.batch)}, idempotent, acks=all, brokers ${args.brokers.join(',')}`,
     );
     for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
+    console.log(`Java ConsumerPerformance on the ProducerPerformance topic: ${fmt(consumerPerf)} events/s`);
+    const highest = Object.fromEntries(
+      args.archs.map((a) => [
+        a,
+        Math.max(0, ...steps.filter((s) => s.arch === a && s.sustained).map((s) => s.targetRate)),
+      ]),
+    );
+    for (const a of args.archs)
+      if (args.steps.length > 0)
+        console.log(
+          `highest sustained step, ${a}: ${highest[a] ? `${fmt(highest[a])} events/s` : 'none of the steps'} (achieved ≥ 95 %, p99 ≤ 1 s; ${args.seconds} s steps; ProducerPerformance ${fmt(java)}, ConsumerPerformance ${fmt(consumerPerf)})`,
+        );
     console.log('');
     const report = {
       bench: 'distributed-capacity',
       machine: m,
       args: { ...args },
       produce: figures.map((f) => ({ ...f, ratioToJava: f.eventsPerSec / java, loadAverage: loads[f.what] })),
+      consumerPerfEventsPerSec: consumerPerf,
+      steps,
+      highestSustainedStep: highest,
       peakRssBytes: peakRssBytes(),
     };
     console.log(JSON.stringify(report));
