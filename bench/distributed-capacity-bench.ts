@@ -32,6 +32,7 @@ import { buildReferenceData } from '../kernel/workload/reference-data.js';
 import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import { flags, machine, peakRssBytes, requirePositiveIntegers, writeJson } from './bench-support.js';
 import { fmt, timed } from './lib/measure.js';
+import { speedLayerScaleOut, type ScaleOutResult } from './lib/speed-scale-out.js';
 
 const run = promisify(execFile);
 
@@ -44,6 +45,7 @@ interface Args {
   seconds: number;
   archs: string[];
   producerWorkers: number;
+  scaleOutSeconds: number;
   brokers: string[];
   json: string;
 }
@@ -59,6 +61,7 @@ function parseArgs(argv: string[]): Args {
       seconds: 30,
       archs: 'lambda,kappa',
       producerWorkers: 0,
+      scaleOutSeconds: 0,
       brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092',
       json: '',
     },
@@ -74,6 +77,8 @@ function parseArgs(argv: string[]): Args {
         seconds: '<s> duration of each load step',
         archs: '<lambda,kappa> architectures of the load steps',
         producerWorkers: '<n> producer threads per producer process in the load steps (0 = its own thread)',
+        scaleOutSeconds:
+          '<s> speed-layer scale-out: seconds measured with one `lklab speed-layer` process, then with two in its group (0 = skip; needs REDIS_URL)',
         brokers: '<host:port,...> Kafka bootstrap brokers (KAFKA_BROKERS when set)',
         json: '<file> also write the report as JSON to FILE',
       },
@@ -94,7 +99,7 @@ function parseArgs(argv: string[]): Args {
     .filter(Boolean);
   if (archs.some((a) => a !== 'lambda' && a !== 'kappa'))
     throw new Error(`--archs takes lambda and/or kappa, got "${f.archs}"`);
-  if (steps.length > 0 && !process.env.REDIS_URL)
+  if ((steps.length > 0 || f.scaleOutSeconds > 0) && !process.env.REDIS_URL)
     throw new Error('--steps needs REDIS_URL (the local stack)');
   return {
     ...f,
@@ -328,6 +333,42 @@ async function main(): Promise<void> {
         );
       }
     }
+    // (e) scale-out: one speed-layer process, then two in its group, over a backlog of `events`
+    let scaleOut: ScaleOutResult | undefined;
+    if (args.scaleOutSeconds > 0) {
+      const bin = fileURLToPath(
+        new URL('../../bin/lklab.js', import.meta.url).href.replace('/dist/bin/', '/bin/'),
+      );
+      scaleOut = await speedLayerScaleOut({
+        brokers: args.brokers,
+        redisUrl: process.env.REDIS_URL!,
+        partitions: args.partitions,
+        seconds: args.scaleOutSeconds,
+        bin,
+        fill: async (topic) => {
+          const pool = await openKafkaProducePool({
+            brokers: args.brokers,
+            clientId: 'lkl-capacity-bench',
+            clock: systemClock,
+            workers: args.workers,
+          });
+          try {
+            // The same events three times over: a backlog that outlasts both measurements.
+            for (let copy = 0; copy < 3; copy++)
+              for (let i = 0; i < records.length; i += args.batch)
+                await pool.append(topic, records.slice(i, i + args.batch));
+          } finally {
+            await pool.close();
+          }
+          return 3 * records.length;
+        },
+      });
+      console.log(
+        `scale-out, speed layer: 1 process ${fmt(scaleOut.oneProcessEventsPerSec)}/s; rebalance ${fmt(scaleOut.rebalanceMs)} ms; 2 processes ${scaleOut.twoProcessesEventsPerSec.map(fmt).join(' + ')} = ${fmt(scaleOut.twoProcessesTotalEventsPerSec)}/s; backlog left ${fmt(scaleOut.backlogLeftAtEnd)}; load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
+      );
+    }
     const java = figures[0]!.eventsPerSec;
     const rows: Array<[string, string, string]> = [
       ['figure', 'events/s', '/ ProducerPerformance'],
@@ -365,6 +406,7 @@ async function main(): Promise<void> {
       consumerPerfEventsPerSec: consumerPerf,
       steps,
       highestSustainedStep: highest,
+      scaleOut: scaleOut ?? null,
       peakRssBytes: peakRssBytes(),
     };
     console.log(JSON.stringify(report));
