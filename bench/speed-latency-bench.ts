@@ -48,6 +48,7 @@ const args = flags(
     flushMs: 1000,
     partitions: 4,
     producers: 2,
+    producerWorkers: 0,
     arch: 'lambda',
     maxLag: 0,
     maxScheduleLagMs: 0,
@@ -63,6 +64,8 @@ const args = flags(
       flushMs: "<ms> the speed layer's flush interval",
       partitions: '<n> partitions of the topic',
       producers: '<n> producer processes (distributed mode)',
+      producerWorkers:
+        '<n> producer threads per producer process (`lklab produce --workers N`; distributed mode; 0 = its own thread)',
       arch: '<lambda|kappa|kafka-streams> the job measured',
       maxLag:
         '<events> back-pressure: the generator waits while the job is more than this many events behind (backpressure.maxLagEvents; 0 = off, as before back-pressure existed)',
@@ -167,7 +170,15 @@ if (distributed) {
     producers.push(
       spawn(
         process.execPath,
-        [...LAB_NODE_FLAGS, bin, 'produce', '--rate', String(args.rate / args.producers)],
+        [
+          ...LAB_NODE_FLAGS,
+          bin,
+          'produce',
+          '--rate',
+          String(args.rate / args.producers),
+          '--workers',
+          String(args.producerWorkers),
+        ],
         {
           env: {
             ...process.env,

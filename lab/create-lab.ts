@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../kernel/clock/clock.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import type { LabConfig } from '../kernel/config/defaults.js';
-import { createEventLog } from '../kernel/adapters/event-log-factory.js';
+import { createEventLog, createGeneratorProducer } from '../kernel/adapters/event-log-factory.js';
 import { createJobQueue, createRealtimeStore } from '../kernel/adapters/store-factory.js';
 import { BatchLayer } from '../batch-layer/index.js';
 import { KappaReprocessor, createReplayEngine } from '../kappa-reprocessor/index.js';
@@ -84,7 +84,15 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     refreshMs:
       log.kind === 'kafka' ? Math.max(1000, config.backpressure.refreshMs) : config.backpressure.refreshMs,
   });
-  const generator = new GeneratorRunner(log, deadLetters, reference, clock, {
+  // An injected log is the caller's: the generator appends to it directly.
+  const producer = options.log
+    ? await createGeneratorProducer(
+        { ...config, generator: { ...config.generator, producerWorkers: 0 } },
+        clock,
+        log,
+      )
+    : await createGeneratorProducer(config, clock, log);
+  const generator = new GeneratorRunner(producer, deadLetters, reference, clock, {
     rate: config.generator.rate,
     mode: config.generator.mode,
     seed: config.generator.seed,
@@ -92,6 +100,8 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     knobs: config.generator.knobs,
     backpressure: lag,
     maxScheduleLagMs: live ? config.backpressure.maxScheduleLagMs : 0,
+    // A slice per producer thread: each thread gets about one request's worth per append.
+    ...(producer.workers > 1 ? { sliceRecords: 4000 * producer.workers } : {}),
   });
   const bus = new LabEventBus();
   // The layers read the log through a meter that attributes their consumers' CPU time (measurement/).
@@ -227,6 +237,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
       if (closed) return;
       closed = true;
       await step('the generator', () => generator.stop());
+      await step('the producer threads', () => producer.close());
       lag.stop();
       await step('the API server (open requests, scenario runs)', () => app.close());
       await step('the measurement', () => measurement.stop());

@@ -114,14 +114,19 @@ export function registerComponents(program: Command): void {
       `generator rate in events/s ${configDefault(DEFAULTS.generator.rate, 'generator.rate')}`,
       numberOption('--rate'),
     )
+    .option(
+      '-w, --workers <n>',
+      `producer threads, each its own idempotent Kafka producer; partition p is written by thread p mod N (0 = this thread) ${configDefault(DEFAULTS.generator.producerWorkers, 'generator.producerWorkers')}`,
+      intOption('--workers'),
+    )
     .option('-c, --config <file>', CONFIG_FILE_HELP)
-    .action(async (opts: { rate?: number; config?: string }) => {
+    .action(async (opts: { rate?: number; workers?: number; config?: string }) => {
       await runRoles(
         'produce',
         opts.config,
         { generator: true, speed: false, kappa: false, batch: false },
         false,
-        { generator: { rate: opts.rate } },
+        { generator: { rate: opts.rate, producerWorkers: opts.workers } },
       );
     });
 

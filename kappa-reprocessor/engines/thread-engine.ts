@@ -9,7 +9,7 @@ import type { Worker } from 'node:worker_threads';
 import type { LogRecord } from '../../kernel/ports/event-log.js';
 import type { EngineRequest } from './engine-request.js';
 import type { DrainedPartition, ProcessingEngine, ScanSource } from '../operator/index.js';
-import { spawnThread } from './spawn-thread.js';
+import { spawnThread } from '../../kernel/util/spawn-thread.js';
 import type { FromThread, ReplayThreadData, ToThread } from './thread-protocol.js';
 
 /** Batches a worker may hold before the reader waits for it. */

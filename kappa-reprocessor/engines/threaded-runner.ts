@@ -6,7 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { LabConfig } from '../../kernel/config/defaults.js';
 import type { JobRunnerLike, KappaJobSpec, PartitionPosition, RunnerStats } from '../runtime/index.js';
-import { spawnThread } from './spawn-thread.js';
+import { spawnThread } from '../../kernel/util/spawn-thread.js';
 import type { FromThreadJob, ThreadJobData } from './thread-job.js';
 
 /** Young generation per thread (MiB): kafkajs allocates a lot of short-lived objects. */

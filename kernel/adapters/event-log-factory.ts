@@ -35,3 +35,40 @@ export function setDefaultEventLogFactory(factory: EventLogFactory | undefined):
 export function createEventLog(config: Readonly<LabConfig>, clock: Clock): Promise<EventLog> {
   return defaultFactory(config, clock);
 }
+
+/** What the generator appends through, and how to close it. */
+export interface GeneratorProducer {
+  append: EventLog['append'];
+  /** Threads the appends are spread over (0 = the caller's own thread). */
+  workers: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The generator's producer: on Kafka with `generator.producerWorkers` > 0, a pool of that many
+ * producer threads (kafka-log/kafka-produce-pool.ts, same partitioning and guarantees as the
+ * log); otherwise the log itself.
+ */
+export async function createGeneratorProducer(
+  config: Readonly<LabConfig>,
+  clock: Clock,
+  log: EventLog,
+): Promise<GeneratorProducer> {
+  const workers = config.generator.producerWorkers;
+  if (workers <= 0 || config.kafka.brokers.length === 0 || log.kind !== 'kafka') {
+    return { append: (topic, records) => log.append(topic, records), workers: 0, close: async () => {} };
+  }
+  const { openKafkaProducePool } = await import('./kafka-log/kafka-produce-pool.js');
+  const pool = await openKafkaProducePool({
+    brokers: [...config.kafka.brokers],
+    clientId: config.kafka.clientId,
+    clock,
+    workers,
+  });
+  const prefix = config.namespace ? `${config.namespace}.` : '';
+  return {
+    append: (topic, records) => pool.append(prefix + topic, records),
+    workers,
+    close: () => pool.close(),
+  };
+}

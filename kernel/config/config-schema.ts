@@ -58,6 +58,11 @@ export const ConfigSchema = Type.Object(
         mode: Type.Union([Type.Literal('live'), Type.Literal('skew')], { description: 'live or skew.' }),
         seed: Type.Integer({ description: 'Seed of the event stream.' }),
         tickMs: Type.Integer({ minimum: 1, maximum: 10_000, description: 'Append interval in ms.' }),
+        producerWorkers: Type.Integer({
+          minimum: 0,
+          maximum: 64,
+          description: 'On Kafka: producer threads the generator appends through (0 = its own thread).',
+        }),
         knobs: Type.Object(
           {
             lateFraction: share('Share of late events.'),

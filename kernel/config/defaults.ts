@@ -50,6 +50,12 @@ export const DEFAULTS = {
     seed: 42,
     /** How often the generator appends a batch to the log, in ms. */
     tickMs: 50,
+    /**
+     * On Kafka: producer threads the generator appends through (each its own idempotent producer,
+     * partition p written by thread p mod N; kernel/adapters/kafka-log/kafka-produce-pool.ts).
+     * 0 = append on the generator's own thread. Ignored by the embedded log.
+     */
+    producerWorkers: 0,
     knobs: {
       lateFraction: 0,
       maxLatenessMs: 0,

@@ -4,7 +4,12 @@ import { AD_EVENTS_TOPIC } from '../events/ysb-event.js';
 import type { DeadLetterWriter } from '../ingest/dead-letter.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { ReferenceData } from './reference-data.js';
-import { YsbGenerator, type GeneratorKnobs, type GeneratorMode } from './ysb-generator.js';
+import {
+  YsbGenerator,
+  type GeneratedRecord,
+  type GeneratorKnobs,
+  type GeneratorMode,
+} from './ysb-generator.js';
 
 export interface GeneratorRunnerOptions {
   rate: number;
@@ -76,7 +81,8 @@ export class GeneratorRunner {
   private options: GeneratorRunnerOptions;
 
   constructor(
-    private readonly log: EventLog,
+    /** The log, or a producer pool in front of it (kernel/adapters/event-log-factory.ts). */
+    private readonly log: Pick<EventLog, 'append'>,
     private readonly deadLetters: DeadLetterWriter,
     private readonly ref: ReferenceData,
     private readonly clock: Clock,
@@ -154,10 +160,14 @@ export class GeneratorRunner {
       const due = gen.until(now, slice);
       if (due.length > 0) {
         const valid: Array<{ key: string; value: string }> = [];
+        /** Index in `due` of each valid record. */
+        const validAt: number[] = [];
         const dead: Array<{ source: string; line: undefined; reason: string; raw: string }> = [];
         for (const r of due) {
-          if (r.event) valid.push({ key: r.event.ad_id, value: r.value });
-          else {
+          if (r.event) {
+            validAt.push(valid.length + dead.length);
+            valid.push({ key: r.event.ad_id, value: r.value });
+          } else {
             const d = decodeEvent(r.value);
             dead.push({
               source: 'generator',
@@ -174,10 +184,13 @@ export class GeneratorRunner {
           this.stats.deadLettered += dead.length;
           this.stats.lastError = undefined;
         } catch (err) {
-          // The log is down: keep the records and retry them on the next tick, in order.
+          // The log is down: keep the records and retry them on the next tick, in order. A producer
+          // pool may have written part of the append: it names the records it did not write.
           this.stats.appendErrors++;
           this.stats.lastError = (err as Error).message;
-          gen.unshift(due);
+          const again = unwrittenOf(err, due, validAt);
+          this.stats.produced += due.length - again.length; // written before the failure
+          gen.unshift(again);
         }
       }
       if (due.length === slice && this.stats.lastError === undefined) {
@@ -192,4 +205,17 @@ export class GeneratorRunner {
       }
     }
   }
+}
+
+/**
+ * The records of a failed slice to append again: all of them, unless the error names the valid
+ * records that were not written (`details.unwritten`, indexes into the append, from a producer
+ * pool); then those and the malformed ones (dead letters are written after the append).
+ */
+function unwrittenOf(err: unknown, due: GeneratedRecord[], validAt: readonly number[]): GeneratedRecord[] {
+  const unwritten = (err as { details?: { unwritten?: unknown } }).details?.unwritten;
+  if (!Array.isArray(unwritten)) return due;
+  const keep = new Set<number>();
+  for (const i of unwritten as number[]) if (validAt[i] !== undefined) keep.add(validAt[i]);
+  return due.filter((r, i) => r.event === undefined || keep.has(i));
 }

@@ -56,6 +56,7 @@ CLASS_STORAGE_TOOL=kafka.tools.StorageTool
 CLASS_TOPIC_COMMAND=org.apache.kafka.tools.TopicCommand
 CLASS_CONSOLE_CONSUMER=org.apache.kafka.tools.consumer.ConsoleConsumer
 CLASS_CONSUMER_PERF=org.apache.kafka.tools.ConsumerPerformance
+CLASS_PRODUCER_PERF=org.apache.kafka.tools.ProducerPerformance
 
 APT_HINT="apt-get install -y openjdk-17-jre-headless maven redis-server"
 
@@ -761,6 +762,19 @@ cmd_consumer_perf() {
   run_tool "$CLASS_CONSUMER_PERF" --bootstrap-server "$HOST:$KAFKA_PORT" --topic "$topic" --messages "$messages" "$@"
 }
 
+cmd_producer_perf() {
+  [[ $# -ge 3 ]] || die 64 LKL_ERR_STACK_USAGE "usage: stack.sh producer-perf TOPIC RECORDS PAYLOAD_FILE [extra ProducerPerformance args]"
+  local topic="$1" records="$2" payload="$3"
+  shift 3
+  [[ "$records" =~ ^[0-9]+$ ]] || die 64 LKL_ERR_STACK_USAGE "RECORDS must be a number"
+  [[ -f "$payload" ]] || die 64 LKL_ERR_STACK_USAGE "PAYLOAD_FILE $payload does not exist"
+  require_kafka_up
+  # The lab's producer guarantees: idempotent, acks=all; --throughput -1 = as fast as it can.
+  run_tool "$CLASS_PRODUCER_PERF" --topic "$topic" --num-records "$records" --throughput -1 \
+    --payload-file "$payload" --payload-delimiter $'\n' \
+    --producer-props "bootstrap.servers=$HOST:$KAFKA_PORT" acks=all enable.idempotence=true "$@"
+}
+
 cmd_kafka_topics() {
   require_kafka_up
   run_tool "$CLASS_TOPIC_COMMAND" --bootstrap-server "$HOST:$KAFKA_PORT" "$@"
@@ -785,6 +799,9 @@ Usage: scripts/stack/stack.sh <command> [args]
                              print the values of TOPIC from the beginning ($CLASS_CONSOLE_CONSUMER)
   consumer-perf TOPIC MESSAGES [extra args]
                              run $CLASS_CONSUMER_PERF against the broker
+  producer-perf TOPIC RECORDS PAYLOAD_FILE [extra args]
+                             run $CLASS_PRODUCER_PERF (idempotent, acks=all, values from
+                             PAYLOAD_FILE, one a line) against the broker
   kafka-topics ARGS...       run $CLASS_TOPIC_COMMAND with --bootstrap-server preset
                              (e.g. kafka-topics --create --topic t --partitions 4)
 
@@ -823,6 +840,7 @@ main() {
     fetch) cmd_fetch "$@" ;;
     console-consumer) cmd_console_consumer "$@" ;;
     consumer-perf) cmd_consumer_perf "$@" ;;
+    producer-perf) cmd_producer_perf "$@" ;;
     kafka-topics) cmd_kafka_topics "$@" ;;
     help | -h | --help) usage ;;
     *)

@@ -152,6 +152,20 @@ export class KafkaEventLog implements EventLog, KafkaConsumerHost {
 
   // ---- records ------------------------------------------------------------------------------
 
+  /**
+   * Checks an append as append() does and returns the partition of each record (explicit, else
+   * murmur2 of the key, else round-robin), without sending anything. A producer pool
+   * (kafka-produce-pool.ts) uses it to hand each partition's records to the one thread that
+   * writes that partition.
+   */
+  async planAppend(topic: string, records: readonly AppendRecord[]): Promise<number[]> {
+    this.assertOpen();
+    validateTopicName(topic);
+    const meta = await this.admin.partitionMetadataForAppend(topic, this.producerRetryWindowMs);
+    validateRecords(topic, records, meta.length);
+    return this.appender.assignPartitions(topic, records, meta);
+  }
+
   async append(topic: string, records: AppendRecord[]): Promise<AppendAck[]> {
     this.assertOpen();
     validateTopicName(topic);

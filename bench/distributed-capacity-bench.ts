@@ -1,0 +1,424 @@
+/**
+ * Producing into Kafka at the rates the distributed lab needs (not a test), in one run:
+ *   (a) Kafka's Java ProducerPerformance (idempotent, acks=all, the same YSB values) — the reference;
+ *   (b) our producer on one thread: KafkaEventLog.append() in batches (idempotent, acks = all);
+ *   (c) our producer pool (kernel/adapters/kafka-log/kafka-produce-pool.ts) with 1 and with N
+ *       worker threads, each its own idempotent producer, partition p on thread p mod N;
+ * every figure with the ratio to (a), each run into a fresh topic whose record count is checked
+ * (nothing lost); Kafka's ConsumerPerformance on (a)'s topic; then, with --steps, YSB load steps
+ * on Kafka + Redis per architecture (bench/speed-latency-bench.ts in distributed mode, one child
+ * process per step, its producers `lklab produce --workers --producer-workers`) and the highest
+ * sustained one (achieved ≥ 95 % of the target, p99 ≤ 1 s); a table, the machine and load
+ * average, and one JSON line.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/distributed-capacity-bench.js [--events N] [--batch N] [--partitions N] [--workers N]
+ *       [--steps 50000,70000] [--seconds 30] [--archs lambda,kappa] [--producer-workers N] [--brokers host:port] [--json FILE]
+ *
+ * Needs the local stack (`bash scripts/stack/stack.sh up`, same LKLAB_KAFKA_PORT) for (a);
+ * --brokers defaults to KAFKA_BROKERS, else 127.0.0.1:19092.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { systemClock } from '../kernel/clock/system-clock.js';
+import type { AppendRecord } from '../kernel/ports/event-log.js';
+import { openKafkaEventLog, type KafkaEventLog } from '../kernel/adapters/kafka-log/kafka-event-log.js';
+import { openKafkaProducePool } from '../kernel/adapters/kafka-log/kafka-produce-pool.js';
+import { buildReferenceData } from '../kernel/workload/reference-data.js';
+import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
+import { flags, machine, peakRssBytes, requirePositiveIntegers, writeJson } from './bench-support.js';
+import { fmt, timed } from './lib/measure.js';
+import { speedLayerScaleOut, type ScaleOutResult } from './lib/speed-scale-out.js';
+
+const run = promisify(execFile);
+
+interface Args {
+  events: number;
+  batch: number;
+  partitions: number;
+  workers: number;
+  steps: number[];
+  seconds: number;
+  archs: string[];
+  producerWorkers: number;
+  scaleOutSeconds: number;
+  brokers: string[];
+  json: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const f = flags(
+    {
+      events: 1_000_000,
+      batch: 10_000,
+      partitions: 4,
+      workers: 2,
+      steps: '',
+      seconds: 30,
+      archs: 'lambda,kappa',
+      producerWorkers: 0,
+      scaleOutSeconds: 0,
+      brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092',
+      json: '',
+    },
+    {
+      about:
+        "Kafka + Redis capacity in one run: Kafka's ProducerPerformance and ConsumerPerformance beside the lab's producer on one thread and its producer pool with 1 and N worker threads (idempotent, acks=all), then YSB load steps per architecture (--steps); needs the local stack.",
+      flags: {
+        events: '<events> YSB events per run',
+        batch: '<records> records per append call',
+        partitions: '<n> partitions of each topic',
+        workers: '<n> threads of the larger producer pool',
+        steps: '<events/s,...> YSB load steps on Kafka + Redis (needs REDIS_URL; empty = none)',
+        seconds: '<s> duration of each load step',
+        archs: '<lambda,kappa> architectures of the load steps',
+        producerWorkers: '<n> producer threads per producer process in the load steps (0 = its own thread)',
+        scaleOutSeconds:
+          '<s> speed-layer scale-out: seconds measured with one `lklab speed-layer` process, then with two in its group (0 = skip; needs REDIS_URL)',
+        brokers: '<host:port,...> Kafka bootstrap brokers (KAFKA_BROKERS when set)',
+        json: '<file> also write the report as JSON to FILE',
+      },
+    },
+    argv,
+  );
+  requirePositiveIntegers(f, ['events', 'batch', 'partitions', 'workers', 'seconds']);
+  const steps = f.steps
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (steps.some((s) => !Number.isInteger(s) || s <= 0))
+    throw new Error(`--steps takes whole numbers of events/s, comma-separated, got "${f.steps}"`);
+  const archs = f.archs
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (archs.some((a) => a !== 'lambda' && a !== 'kappa'))
+    throw new Error(`--archs takes lambda and/or kappa, got "${f.archs}"`);
+  if ((steps.length > 0 || f.scaleOutSeconds > 0) && !process.env.REDIS_URL)
+    throw new Error('--steps needs REDIS_URL (the local stack)');
+  return {
+    ...f,
+    steps,
+    archs,
+    brokers: f.brokers
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  };
+}
+
+/** N YSB events keyed by ad_id, as the lab's generator appends them. */
+function ysbRecords(n: number): AppendRecord[] {
+  const gen = new YsbGenerator(buildReferenceData(), {
+    seed: 42,
+    mode: 'catch-up',
+    rate: 0,
+    startTime: 1_700_000_000_000,
+  });
+  const out: AppendRecord[] = [];
+  while (out.length < n) {
+    for (const r of gen.take(Math.min(50_000, n - out.length))) {
+      out.push({ key: r.event!.ad_id, value: r.value });
+    }
+  }
+  return out;
+}
+
+interface ProduceFigure {
+  what: string;
+  eventsPerSec: number;
+  /** Events per CPU-second of this process (all its threads); undefined for the Java tool. */
+  cpuEventsPerSec: number | undefined;
+}
+
+function stackScript(): string {
+  return join(
+    dirname(fileURLToPath(import.meta.url)),
+    '..',
+    ...(import.meta.url.includes('/dist/') ? ['..'] : []),
+    'scripts',
+    'stack',
+    'stack.sh',
+  );
+}
+
+/** Kafka's ProducerPerformance through the stack script; its last line is the summary. */
+async function javaProducerPerf(topic: string, n: number, values: readonly AppendRecord[]): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'lkl-producer-perf-'));
+  try {
+    const payload = join(dir, 'payload.txt');
+    writeFileSync(payload, values.map((r) => r.value).join('\n'));
+    const { stdout } = await run('bash', [stackScript(), 'producer-perf', topic, String(n), payload], {
+      maxBuffer: 10 * 2 ** 20,
+    });
+    const summary = stdout
+      .split('\n')
+      .reverse()
+      .find((l) => l.includes('records sent') && l.includes('99th'));
+    const rate = summary ? /([\d.]+) records\/sec/.exec(summary) : null;
+    if (!rate) throw new Error(`unexpected ProducerPerformance output:\n${stdout}`);
+    return Math.round(Number(rate[1]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Kafka's ConsumerPerformance on a topic; its nMsg.sec. */
+async function javaConsumerPerf(topic: string, n: number): Promise<number> {
+  const { stdout } = await run(
+    'bash',
+    [stackScript(), 'consumer-perf', topic, String(n), '--timeout', '60000'],
+    {
+      maxBuffer: 10 * 2 ** 20,
+    },
+  );
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const at = lines.findIndex((l) => l.startsWith('start.time'));
+  if (at < 0 || !lines[at + 1]) throw new Error(`unexpected ConsumerPerformance output:\n${stdout}`);
+  const header = lines[at]!.split(',').map((s) => s.trim());
+  const values = lines[at + 1]!.split(',').map((s) => s.trim());
+  return Math.round(Number(values[header.indexOf('nMsg.sec')]));
+}
+
+interface StepFigure {
+  arch: string;
+  targetRate: number;
+  achievedRate: number;
+  p50: number;
+  p99: number;
+  maxBacklogEvents: number | null;
+  sustained: boolean;
+  loadAverage: number[];
+}
+
+/** One YSB load step on Kafka + Redis: bench/speed-latency-bench.js in distributed mode, in a child process. */
+async function loadStep(arch: string, rate: number, args: Args): Promise<StepFigure> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'speed-latency-bench.js');
+  const { stdout } = await run(
+    process.execPath,
+    [
+      script,
+      '--arch',
+      arch,
+      '--mode',
+      'distributed',
+      '--rate',
+      String(rate),
+      '--seconds',
+      String(args.seconds),
+      '--partitions',
+      String(args.partitions),
+      '--producer-workers',
+      String(args.producerWorkers),
+    ],
+    { env: { ...process.env, KAFKA_BROKERS: args.brokers.join(',') }, maxBuffer: 10 * 2 ** 20 },
+  );
+  const line = stdout.split('\n').find((l) => l.startsWith('{"bench":"speed-latency"'));
+  if (!line) throw new Error(`speed-latency-bench printed no result:\n${stdout}`);
+  const r = (JSON.parse(line) as { result: Omit<StepFigure, 'arch' | 'sustained' | 'loadAverage'> }).result;
+  return {
+    arch,
+    targetRate: rate,
+    achievedRate: r.achievedRate,
+    p50: r.p50,
+    p99: r.p99,
+    maxBacklogEvents: r.maxBacklogEvents,
+    sustained: r.achievedRate >= 0.95 * rate && r.p99 <= 1000,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+async function stored(log: KafkaEventLog, topic: string): Promise<number> {
+  const offsets = await log.offsets(topic);
+  return offsets.reduce((a, p) => a + p.end - p.low, 0);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const m = machine();
+  console.log(
+    `machine: ${m.cpu} × ${m.cores}, Node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(`generating ${fmt(args.events)} YSB events...`);
+  const records = ysbRecords(args.events);
+  const bytes = records.reduce((a, r) => a + r.value.length, 0);
+  const log = await openKafkaEventLog({
+    brokers: args.brokers,
+    clientId: 'lkl-capacity-bench',
+    clock: systemClock,
+  });
+  const topics: string[] = [];
+  const fresh = async (): Promise<string> => {
+    const topic = `bench-produce-${randomUUID()}`;
+    await log.ensureTopic(topic, { partitions: args.partitions });
+    topics.push(topic);
+    return topic;
+  };
+  const figures: ProduceFigure[] = [];
+  let consumerPerf = 0;
+  const loads: Record<string, number[]> = {};
+  const note = (f: ProduceFigure): void => {
+    figures.push(f);
+    loads[f.what] = loadavg().map((l) => Math.round(l * 100) / 100);
+    console.log(
+      `${f.what}: ${fmt(f.eventsPerSec)} events/s${f.cpuEventsPerSec ? ` (${fmt(f.cpuEventsPerSec)} per CPU-second)` : ''}; load average ${loads[f.what]!.join(' ')}`,
+    );
+  };
+  try {
+    // (a) the reference
+    {
+      const topic = await fresh();
+      const rate = await javaProducerPerf(topic, args.events, records.slice(0, 50_000));
+      if ((await stored(log, topic)) !== args.events) throw new Error('ProducerPerformance lost records');
+      note({ what: 'Java ProducerPerformance', eventsPerSec: rate, cpuEventsPerSec: undefined });
+      consumerPerf = await javaConsumerPerf(topic, args.events);
+      console.log(`Java ConsumerPerformance (same topic): ${fmt(consumerPerf)} events/s`);
+    }
+    // (b) one thread
+    {
+      const topic = await fresh();
+      const t = await timed(async () => {
+        for (let i = 0; i < records.length; i += args.batch)
+          await log.append(topic, records.slice(i, i + args.batch));
+      });
+      if ((await stored(log, topic)) !== args.events) throw new Error('append() lost records');
+      note({
+        what: 'ours, one thread (append)',
+        eventsPerSec: Math.round(args.events / (t.ms / 1000)),
+        cpuEventsPerSec: Math.round(args.events / (t.cpuMs / 1000)),
+      });
+    }
+    // (c) the pool, 1 and N threads; appends one after another, as the generator makes them
+    for (const workers of [...new Set([1, args.workers])]) {
+      const topic = await fresh();
+      const pool = await openKafkaProducePool({
+        brokers: args.brokers,
+        clientId: 'lkl-capacity-bench',
+        clock: systemClock,
+        workers,
+      });
+      try {
+        const t = await timed(async () => {
+          for (let i = 0; i < records.length; i += args.batch)
+            await pool.append(topic, records.slice(i, i + args.batch));
+        });
+        if ((await stored(log, topic)) !== args.events) throw new Error('the producer pool lost records');
+        note({
+          what: `ours, producer pool of ${workers} thread${workers > 1 ? 's' : ''}`,
+          eventsPerSec: Math.round(args.events / (t.ms / 1000)),
+          cpuEventsPerSec: Math.round(args.events / (t.cpuMs / 1000)),
+        });
+      } finally {
+        await pool.close();
+      }
+    }
+    // (d) the load steps, per architecture, lowest first
+    const steps: StepFigure[] = [];
+    for (const arch of args.archs) {
+      for (const rate of [...args.steps].sort((a, b) => a - b)) {
+        const s = await loadStep(arch, rate, args);
+        steps.push(s);
+        console.log(
+          `step ${arch} ${fmt(rate)}/s: achieved ${fmt(s.achievedRate)}/s, p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms, max backlog ${s.maxBacklogEvents === null ? '—' : fmt(s.maxBacklogEvents)}${s.sustained ? '' : ' (not sustained)'}; load average ${s.loadAverage.join(' ')}`,
+        );
+      }
+    }
+    // (e) scale-out: one speed-layer process, then two in its group, over a backlog of `events`
+    let scaleOut: ScaleOutResult | undefined;
+    if (args.scaleOutSeconds > 0) {
+      const bin = fileURLToPath(
+        new URL('../../bin/lklab.js', import.meta.url).href.replace('/dist/bin/', '/bin/'),
+      );
+      scaleOut = await speedLayerScaleOut({
+        brokers: args.brokers,
+        redisUrl: process.env.REDIS_URL!,
+        partitions: args.partitions,
+        seconds: args.scaleOutSeconds,
+        bin,
+        fill: async (topic) => {
+          const pool = await openKafkaProducePool({
+            brokers: args.brokers,
+            clientId: 'lkl-capacity-bench',
+            clock: systemClock,
+            workers: args.workers,
+          });
+          try {
+            // The same events three times over: a backlog that outlasts both measurements.
+            for (let copy = 0; copy < 3; copy++)
+              for (let i = 0; i < records.length; i += args.batch)
+                await pool.append(topic, records.slice(i, i + args.batch));
+          } finally {
+            await pool.close();
+          }
+          return 3 * records.length;
+        },
+      });
+      console.log(
+        `scale-out, speed layer: 1 process ${fmt(scaleOut.oneProcessEventsPerSec)}/s; rebalance ${fmt(scaleOut.rebalanceMs)} ms; 2 processes ${scaleOut.twoProcessesEventsPerSec.map(fmt).join(' + ')} = ${fmt(scaleOut.twoProcessesTotalEventsPerSec)}/s; backlog left ${fmt(scaleOut.backlogLeftAtEnd)}; load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
+      );
+    }
+    const java = figures[0]!.eventsPerSec;
+    const rows: Array<[string, string, string]> = [
+      ['figure', 'events/s', '/ ProducerPerformance'],
+      ...figures.map((f): [string, string, string] => [
+        f.what,
+        fmt(f.eventsPerSec),
+        `${Math.round((f.eventsPerSec / java) * 1000) / 10} %`,
+      ]),
+    ];
+    const w0 = Math.max(...rows.map((r) => r[0].length));
+    const w1 = Math.max(...rows.map((r) => r[1].length));
+    console.log('');
+    console.log(
+      `${fmt(args.events)} YSB events of ${Math.round(bytes / args.events)} B on average, ${args.partitions} partitions, appends of ${fmt(args.batch)}, idempotent, acks=all, brokers ${args.brokers.join(',')}`,
+    );
+    for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
+    console.log(`Java ConsumerPerformance on the ProducerPerformance topic: ${fmt(consumerPerf)} events/s`);
+    const highest = Object.fromEntries(
+      args.archs.map((a) => [
+        a,
+        Math.max(0, ...steps.filter((s) => s.arch === a && s.sustained).map((s) => s.targetRate)),
+      ]),
+    );
+    for (const a of args.archs)
+      if (args.steps.length > 0)
+        console.log(
+          `highest sustained step, ${a}: ${highest[a] ? `${fmt(highest[a])} events/s` : 'none of the steps'} (achieved ≥ 95 %, p99 ≤ 1 s; ${args.seconds} s steps; ProducerPerformance ${fmt(java)}, ConsumerPerformance ${fmt(consumerPerf)})`,
+        );
+    console.log('');
+    const report = {
+      bench: 'distributed-capacity',
+      machine: m,
+      args: { ...args },
+      produce: figures.map((f) => ({ ...f, ratioToJava: f.eventsPerSec / java, loadAverage: loads[f.what] })),
+      consumerPerfEventsPerSec: consumerPerf,
+      steps,
+      highestSustainedStep: highest,
+      scaleOut: scaleOut ?? null,
+      peakRssBytes: peakRssBytes(),
+    };
+    console.log(JSON.stringify(report));
+    if (args.json) writeJson(args.json, report);
+  } finally {
+    for (const t of topics)
+      await log.deleteTopic(t).catch((err: unknown) => console.error(`could not delete topic ${t}:`, err));
+    await log.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
