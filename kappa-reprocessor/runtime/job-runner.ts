@@ -240,13 +240,15 @@ export class KappaJobRunner implements JobRunnerLike {
     });
     if (this.stopping) return;
     await this.checkpoint().catch(() => undefined);
-    // The group starts at the cut-over too (on Kafka the group protocol, not the runner, places
-    // the consumers): else it would fetch from the log's low offset only to skip up to here.
+    // Where the group protocol places the consumers (Kafka), the group starts at the cut-over too:
+    // else it would fetch from the log's low offset only to skip up to here. Self-assigned
+    // consumers start at the cursors. Best effort: the cursors decide what is processed.
     const at = archive.cutover
       .map((c) => ({ partition: c.partition, offset: this.tracks.get(c.partition)?.next ?? 0 }))
       .filter((c) => c.offset > 0);
-    if (at.length > 0)
+    if (at.length > 0 && !this.log.capabilities.selfAssignment) {
       await this.log.commitOffsets(this.job.group, this.opts.topic, at).catch(() => undefined);
+    }
     await this.startConsumers();
   }
 
