@@ -5,7 +5,7 @@ import { LAB_EVENTS, type LabEventBus } from '../kernel/instrumentation/lab-even
 import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
 import type { AnalyticDb } from './analytic-db.js';
 import type { MasterDataset, SplitInfo } from './master-dataset.js';
-import { writeSplit } from './split-writer.js';
+import { stagingLine, writeSplit } from './split-writer.js';
 
 export interface IngestorOptions {
   topic: string;
@@ -133,7 +133,7 @@ export class BatchIngestor {
         });
         this.rejected++;
       } else {
-        this.lines.push(r.value);
+        this.lines.push(stagingLine(r.value, batch.partition, r.offset));
         const t = Number(d.event.event_time);
         if (t < this.minTime) this.minTime = t;
         if (t > this.maxTime) this.maxTime = t;
@@ -172,6 +172,7 @@ export class BatchIngestor {
       maxEventTime: this.maxTime,
       partitions: Object.fromEntries([...this.ranges].map(([p, r]) => [String(p), { ...r }])),
       createdAt: this.clock.now(),
+      logPositions: true,
     };
     this.master.commitSplit(
       split,

@@ -7,12 +7,14 @@ import type { EventLog } from '../kernel/ports/event-log.js';
 import type { JobQueue } from '../kernel/ports/job-queue.js';
 import { writeFileAtomic } from '../kernel/util/atomic-file.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
+import type { HistoryArchive } from '../kernel/ports/history-archive.js';
 import { AnalyticDb } from './analytic-db.js';
 import { BatchIngestor } from './batch-ingestor.js';
 import { executeBatchRun, type BatchRunRecord } from './batch-run.js';
 import { BatchViews, type BatchViewMeta } from './batch-views.js';
 import { startBatchWorker } from './batch-worker.js';
 import { availableBatchLogicVersions } from './logic/batch-logic.js';
+import { MasterArchive } from './master-archive.js';
 import { MasterDataset } from './master-dataset.js';
 
 export interface BatchLayerOptions {
@@ -42,6 +44,8 @@ const KEEP_RUNS = 50;
  */
 export class BatchLayer {
   readonly master: MasterDataset;
+  /** The master dataset as the Kappa archive replay's history (kernel/ports/history-archive.ts). */
+  readonly archive: HistoryArchive;
   readonly views: BatchViews;
   private ingestor!: BatchIngestor;
   private db!: AnalyticDb;
@@ -69,6 +73,7 @@ export class BatchLayer {
     private readonly options: BatchLayerOptions,
   ) {
     this.master = new MasterDataset(options.dataDir, options.topic);
+    this.archive = new MasterArchive(this.master, () => this.db as AnalyticDb | undefined);
     this.views = new BatchViews(options.dataDir, options.keepVersions);
     this.logic = this.readState().logicVersion ?? options.logicVersion;
     this.runs = this.readState().runs ?? [];

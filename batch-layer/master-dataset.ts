@@ -14,6 +14,11 @@ export interface SplitInfo {
   maxEventTime: number;
   partitions: Record<string, { from: number; to: number }>;
   createdAt: number;
+  /**
+   * The split's rows carry `log_partition` and `log_offset` (splits written before that column
+   * existed do not: an archive replay stops at the first such split of a partition).
+   */
+  logPositions?: boolean;
 }
 
 export interface MasterManifest {

@@ -3,15 +3,29 @@ import { join } from 'node:path';
 import { fsyncDir, fsyncFile } from '../kernel/util/atomic-file.js';
 import { sqlString, type AnalyticDb } from './analytic-db.js';
 
-/** Columns of a split: the YSB event, typed (UUIDs as UUID, event_time as BIGINT). */
+/**
+ * Columns of a split: the YSB event, typed (UUIDs as UUID, event_time as BIGINT), and where the
+ * event sits in the log (`log_partition`, `log_offset`), so an archive replay can read the history
+ * in the log's own offset space and hand over to the log at an exact offset per partition.
+ */
 const SPLIT_SELECT = `SELECT
   user_id::UUID AS user_id, page_id::UUID AS page_id, ad_id::UUID AS ad_id, ad_type, event_type,
-  event_time::BIGINT AS event_time, ip_address`;
+  event_time::BIGINT AS event_time, ip_address, log_partition, log_offset`;
 
-const JSON_COLUMNS = `{user_id: 'VARCHAR', page_id: 'VARCHAR', ad_id: 'VARCHAR', ad_type: 'VARCHAR', event_type: 'VARCHAR', event_time: 'VARCHAR', ip_address: 'VARCHAR'}`;
+const JSON_COLUMNS = `{log_partition: 'INTEGER', log_offset: 'BIGINT', user_id: 'VARCHAR', page_id: 'VARCHAR', ad_id: 'VARCHAR', ad_type: 'VARCHAR', event_type: 'VARCHAR', event_time: 'VARCHAR', ip_address: 'VARCHAR'}`;
 
 /**
- * Writes one immutable Parquet split from validated YSB JSON lines: NDJSON staging file → DuckDB
+ * The staging line of one validated record: its JSON object with the log position in front
+ * (`{"log_partition":P,"log_offset":O,` + the record's own fields). The decoder accepted `raw`, so
+ * it is one JSON object of exactly YSB's fields and starts with `{` after optional whitespace.
+ */
+export function stagingLine(raw: string, partition: number, offset: number): string {
+  const open = raw.indexOf('{');
+  return `{"log_partition":${partition},"log_offset":${offset},${raw.slice(open + 1)}`;
+}
+
+/**
+ * Writes one immutable Parquet split from staging lines ({@link stagingLine}): NDJSON staging file → DuckDB
  * COPY to a temp Parquet file → fsync → rename to its final name. Returns the final file's size.
  */
 export async function writeSplit(

@@ -17,6 +17,7 @@ import {
   MasterDataset,
   sqlList,
   startBatchWorker,
+  stagingLine,
   writeSplit,
   type BatchRunRecord,
 } from '../batch-layer/index.js';
@@ -66,7 +67,7 @@ async function writeSplits(): Promise<void> {
       db,
       master.splitsDir,
       name,
-      recs.map((r) => r.value),
+      recs.map((r, i) => stagingLine(r.value, 0, offset + i)),
     );
     const maxT = Number(recs.at(-1)!.event!.event_time);
     master.commitSplit(
@@ -79,6 +80,7 @@ async function writeSplits(): Promise<void> {
         maxEventTime: maxT,
         partitions: { '0': { from: offset, to: offset + n } },
         createdAt: 0,
+        logPositions: true,
       },
       { '0': maxT },
       0,

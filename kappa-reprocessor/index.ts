@@ -19,7 +19,9 @@ export {
   type KappaSettings,
   type KappaWorkerHostOptions,
   type PartitionProgressView,
+  type ReplayPreflight,
   type ReplayRequest,
+  type ReplaySourceRequest,
 } from './control/index.js';
 export { createReplayEngine } from './engines/index.js';
 export {

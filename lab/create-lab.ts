@@ -124,6 +124,7 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     topic: AD_EVENTS_TOPIC,
     settings: config.kappa,
     replayEngine: createReplayEngine,
+    archive: batch.archive,
     ...(log.kind === 'kafka' && config.redis.url && !options.log
       ? { threadConfig: config as LabConfig }
       : {}),

@@ -100,8 +100,10 @@ async function perform(item: TimelineItem, ctx: ActionContext): Promise<string> 
         logicVersion: item.version,
         ...(item.force !== undefined ? { force: item.force } : {}),
         ...(item.rateLimit !== undefined ? { rateLimit: item.rateLimit } : {}),
+        ...(item.source !== undefined ? { source: item.source } : {}),
       });
-      if (item.wait === false) return `replay job ${job.id} (logic v${item.version}) started`;
+      const from = job.source === 'archive' ? ' from the archive, then the log' : '';
+      if (item.wait === false) return `replay job ${job.id} (logic v${item.version})${from} started`;
       const auto = s.kappa.settings.autoSwitchover;
       const ok = await ctx.driver.waitFor(() => {
         const st = s.kappa.job(job.id)?.state;
@@ -110,8 +112,8 @@ async function perform(item: TimelineItem, ctx: ActionContext): Promise<string> 
       if (!ok)
         throw new Error(`replay job ${job.id} did not catch up within ${WAIT_MS / 1000} s of scenario time`);
       return auto
-        ? `replay job ${job.id} (logic v${item.version}) caught up; readers switched over`
-        : `replay job ${job.id} (logic v${item.version}) caught up`;
+        ? `replay job ${job.id} (logic v${item.version})${from} caught up; readers switched over`
+        : `replay job ${job.id} (logic v${item.version})${from} caught up`;
     }
     case 'switchover': {
       const p = await s.kappa.switchover();

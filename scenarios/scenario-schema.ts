@@ -53,6 +53,7 @@ const ACTION_PROPS: Record<(typeof ACTIONS)[number], { props: Record<string, obj
         force: { type: 'boolean' },
         rateLimit: { type: 'integer', minimum: 0 },
         wait: { type: 'boolean' },
+        source: { enum: ['log', 'archive', 'auto'] },
       },
       required: ['version'],
     },

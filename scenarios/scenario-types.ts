@@ -31,7 +31,15 @@ export type ScenarioAction =
   | { action: 'intend-logic'; version: number }
   | { action: 'batch-run'; wait?: boolean }
   | { action: 'fail-map-tasks'; untilAttempt: number }
-  | { action: 'replay'; version: number; force?: boolean; rateLimit?: number; wait?: boolean }
+  | {
+      action: 'replay';
+      version: number;
+      force?: boolean;
+      rateLimit?: number;
+      wait?: boolean;
+      /** Where the replay reads history (default 'log'); 'archive' = Kappa+. */
+      source?: 'log' | 'archive' | 'auto';
+    }
   | { action: 'switchover' }
   | { action: 'rollback' }
   | { action: 'set-rate'; rate: number }

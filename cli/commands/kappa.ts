@@ -11,6 +11,7 @@ import { buildReferenceData } from '../../kernel/workload/reference-data.js';
 import {
   type KappaJobRecord,
   type KappaJobsView,
+  type ReplayPreflight,
   type KappaJobView,
   type ActivePointer,
   KappaWorkerHost,
@@ -91,7 +92,7 @@ export function registerKappa(program: Command): void {
   kappa
     .command('replay')
     .description(
-      'Start job N+1 with a logic version: new group, new table, from the earliest offset (refused when the log lost history, unless --force).',
+      "Start job N+1 with a logic version: new group, new table, from the earliest offset (refused when the log lost history, unless --force). --source archive (Kappa+) reads the history from the batch layer's master dataset up to a cut-over per partition, then the log.",
     )
     .requiredOption(
       '--logic <version>',
@@ -104,23 +105,66 @@ export function registerKappa(program: Command): void {
       `rate limit of the replay in events/s; 0 = unlimited ${configDefault(DEFAULTS.kappa.replayRateLimit, 'kappa.replayRateLimit')}`,
       intOption('--rate'),
     )
+    .option(
+      '--source <source>',
+      'where the history is read: log (from offset 0), archive (the master dataset up to the cut-over, then the log: Kappa+) or auto (the log if it holds everything, else the archive)',
+      'log',
+    )
+    .option(
+      '--check',
+      'only run the pre-flight: print which sources can replay the whole history, start nothing',
+      false,
+    )
     .option(...urlOption)
-    .action(async (opts: { logic: number; force?: boolean; rate?: number; url: string }) => {
-      const job = await callLab<KappaJobRecord>(opts.url, '/api/kappa/replays', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          logicVersion: opts.logic,
-          ...(opts.force ? { force: true } : {}),
-          ...(opts.rate === undefined ? {} : { rateLimit: opts.rate }),
-        }),
-      });
-      console.log(
-        `replay job ${job.id} started: logic v${job.logicVersion}, group ${job.group}, table kappa_v${job.id}, parallelism ${job.parallelism}${job.rateLimit ? `, rate limit ${job.rateLimit} events/s` : ''}; snapshot of ${job.snapshot?.reduce((s, p) => s + p.end, 0) ?? 0} events to pass.`,
-      );
-      for (const w of job.warnings) console.log(`warning: ${w}`);
-      console.log('Follow it with `lklab kappa jobs`.');
-    });
+    .action(
+      async (opts: {
+        logic: number;
+        force?: boolean;
+        rate?: number;
+        source: string;
+        check?: boolean;
+        url: string;
+      }) => {
+        if (opts.source !== 'log' && opts.source !== 'archive' && opts.source !== 'auto')
+          throw new LabError(
+            'LKL_ERR_CLI_USAGE',
+            `--source takes log, archive or auto, got "${opts.source}".`,
+          );
+        if (opts.check) {
+          const pre = await callLab<ReplayPreflight>(opts.url, '/api/kappa/replays/preflight');
+          const o = pre.options;
+          console.log(
+            `log replay: ${o.log.possible ? 'possible' : `not possible — ${o.log.problems.join('; ')}`}`,
+          );
+          console.log(
+            `archive replay: ${o.archive.possible ? `possible — cut-over ${o.archive.partitions.map((p) => `p${p.partition}@${p.cutover}`).join(', ')}; ${o.archive.fromLog} events from the log after it` : `not possible — ${o.archive.problems.join('; ')}`}`,
+          );
+          console.log(
+            `--source auto would: ${o.choice === 'refuse' ? 'refuse' : `replay from the ${o.choice}`}`,
+          );
+          return;
+        }
+        const job = await callLab<KappaJobRecord>(opts.url, '/api/kappa/replays', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            logicVersion: opts.logic,
+            ...(opts.force ? { force: true } : {}),
+            ...(opts.rate === undefined ? {} : { rateLimit: opts.rate }),
+            source: opts.source,
+          }),
+        });
+        if (job.source === 'archive')
+          console.log(
+            `reading the archive up to the cut-over (${(job.cutover ?? []).map((c) => `p${c.partition}@${c.cutover}`).join(', ')}), then the log`,
+          );
+        console.log(
+          `replay job ${job.id} started: logic v${job.logicVersion}, group ${job.group}, table kappa_v${job.id}, parallelism ${job.parallelism}${job.rateLimit ? `, rate limit ${job.rateLimit} events/s` : ''}; snapshot of ${job.snapshot?.reduce((s, p) => s + p.end, 0) ?? 0} events to pass.`,
+        );
+        for (const w of job.warnings) console.log(`warning: ${w}`);
+        console.log('Follow it with `lklab kappa jobs`.');
+      },
+    );
 
   kappa
     .command('switchover')

@@ -9,6 +9,7 @@ import type { ActivePointer, KappaJobRecord } from '../state/index.js';
 import type { CatchUpState } from './catch-up.js';
 import type { KappaSettings } from './dto.js';
 import { newJobRecord, replayCandidate, transition } from './lifecycle.js';
+import type { ReplayOptions, ReplayPreflight, ReplaySource, ReplaySourceRequest } from './replay-sources.js';
 import type { RetentionCheckResult } from './retention-check.js';
 
 type Jobs = ReadonlyMap<number, KappaJobRecord>;
@@ -25,19 +26,67 @@ export function assertNoReplayRunning(jobs: Jobs): void {
 }
 
 /** Refuses a replay whose history is incomplete unless forced. */
-export function assertHistoryComplete(check: RetentionCheckResult, force: boolean): void {
+export function assertHistoryComplete(
+  check: RetentionCheckResult & { options?: ReplayOptions },
+  force: boolean,
+): void {
   if (check.ok || force) return;
+  const archive = check.options?.archive;
   throw new LabError(
     'LKL_ERR_KAPPA_HISTORY_INCOMPLETE',
-    `Replay refused: the log no longer holds the whole history — ${check.problems.join('; ')}. Raise the topic's retention so the log keeps everything, or pass force to replay what is left (its answers will miss the dropped events).`,
+    `Replay refused: the log no longer holds the whole history — ${check.problems.join('; ')}. ${
+      archive?.possible
+        ? `The archive (the batch layer's master dataset) holds the rest: replay with source "archive" (lklab kappa replay --source archive), which reads it up to the cut-over and the log from there. Or raise`
+        : 'Raise'
+    } the topic's retention so the log keeps everything, or pass force to replay what is left (its answers will miss the dropped events).`,
     {
       details: {
         problems: check.problems,
         partitions: check.partitions,
         retentionMs: check.retentionMs,
+        ...(check.options ? { options: check.options } : {}),
       },
     },
   );
+}
+
+/**
+ * Which source a replay reads: 'log' keeps today's rule (refused unless forced when the log lost
+ * history); 'archive' needs the archive to reach the log without a gap; 'auto' takes the log if it
+ * can, else the archive, else refuses (force then replays what the log has left).
+ */
+export function chooseReplaySource(
+  pre: ReplayPreflight,
+  requested: ReplaySourceRequest,
+  force: boolean,
+): ReplaySource {
+  const { log, archive } = pre.options;
+  if (requested === 'archive') {
+    if (archive.possible) return 'archive';
+    throw new LabError(
+      'LKL_ERR_KAPPA_HISTORY_INCOMPLETE',
+      `Archive replay refused: ${archive.problems.join('; ')}.${
+        log.possible ? ' The log holds the whole history: replay with source "log".' : ''
+      }`,
+      { details: { problems: archive.problems, partitions: pre.partitions, options: pre.options } },
+    );
+  }
+  if (requested === 'auto' && pre.options.choice !== 'refuse') return pre.options.choice;
+  if (requested === 'auto' && !force) {
+    throw new LabError(
+      'LKL_ERR_KAPPA_HISTORY_INCOMPLETE',
+      `Replay refused: neither source holds the whole history. Log: ${log.problems.join('; ')}. Archive: ${archive.problems.join('; ')}. Raise the topic's retention, or pass force to replay what the log has left (its answers will miss the dropped events).`,
+      {
+        details: {
+          problems: [...log.problems, ...archive.problems],
+          partitions: pre.partitions,
+          options: pre.options,
+        },
+      },
+    );
+  }
+  assertHistoryComplete(pre, force);
+  return 'log';
 }
 
 /** The record of replay job N+1: the snapshot to catch up with, its rate limit and parallelism. */
@@ -49,7 +98,9 @@ export function planReplay(p: {
   force: boolean;
   rateLimit: number;
   parallelism: number;
-  check: RetentionCheckResult;
+  check: RetentionCheckResult & { options?: ReplayOptions };
+  /** Default 'log'. */
+  source?: ReplaySource;
 }): KappaJobRecord {
   const id = Math.max(0, ...p.jobs.keys()) + 1;
   const rec = newJobRecord({
@@ -64,10 +115,17 @@ export function planReplay(p: {
   rec.rateLimit = p.rateLimit;
   rec.parallelism = p.parallelism;
   rec.snapshot = p.check.partitions.map((x) => ({ partition: x.partition, end: x.end }));
-  rec.warnings = [
-    ...(p.force ? p.check.problems.map((x) => `started with force although ${x}`) : []),
-    ...p.check.warnings,
-  ];
+  const archive = p.source === 'archive' ? p.check.options?.archive : undefined;
+  rec.source = archive ? 'archive' : 'log';
+  rec.cutover = archive
+    ? archive.partitions.map((x) => ({ partition: x.partition, cutover: x.cutover }))
+    : null;
+  rec.warnings = archive
+    ? [...archive.warnings]
+    : [
+        ...(p.force ? p.check.problems.map((x) => `started with force although ${x}`) : []),
+        ...p.check.warnings,
+      ];
   return rec;
 }
 

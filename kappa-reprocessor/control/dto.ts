@@ -4,7 +4,9 @@ import type { EngineRequest } from '../engines/index.js';
 import type { DeltaCounters, ProcessingEngine } from '../operator/index.js';
 import type { RunnerStats } from '../runtime/index.js';
 import type { KappaJobRecord } from '../state/index.js';
+import type { HistoryArchive } from '../../kernel/ports/history-archive.js';
 import type { CatchUpState } from './catch-up.js';
+import type { ReplaySourceRequest } from './replay-sources.js';
 
 export type KappaSettings = LabConfig['kappa'];
 
@@ -27,6 +29,8 @@ export interface KappaReprocessorOptions {
    * replay runs `parallelism` consumers on the main thread.
    */
   threadConfig?: LabConfig;
+  /** The history archive (the batch layer's master dataset) an archive replay reads; absent = none. */
+  archive?: HistoryArchive;
 }
 
 export interface ReplayRequest {
@@ -34,6 +38,8 @@ export interface ReplayRequest {
   force?: boolean;
   /** Events/s; undefined = kappa.replayRateLimit; 0 = unlimited. */
   rateLimit?: number;
+  /** Where the history is read: 'log' (default), 'archive' (Kappa+) or 'auto' (the log if it can, else the archive). */
+  source?: ReplaySourceRequest;
 }
 
 export interface PartitionProgressView {

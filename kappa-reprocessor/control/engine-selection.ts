@@ -6,6 +6,7 @@
  * lab's configuration is given, else `parallelism` consumers on the main thread.
  */
 import type { Clock } from '../../kernel/clock/clock.js';
+import { LabError } from '../../kernel/errors/lab-error.js';
 import type { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
 import type { LabEventBus } from '../../kernel/instrumentation/lab-events.js';
 import type { EventLog } from '../../kernel/ports/event-log.js';
@@ -17,7 +18,7 @@ import {
   type KappaLogicContext,
   type ProcessingEngine,
 } from '../operator/index.js';
-import { KappaJobRunner, type BulkSource, type JobRunnerLike } from '../runtime/index.js';
+import { KappaJobRunner, type ArchiveSource, type BulkSource, type JobRunnerLike } from '../runtime/index.js';
 import type { KappaJobRecord } from '../state/index.js';
 import type { KappaReprocessorOptions } from './dto.js';
 
@@ -52,7 +53,10 @@ export function selectRunner(rec: KappaJobRecord, d: EngineSelectionDeps): Selec
         })
       : new InlineEngine(logic, d.logicContext, policy);
   const spec = { id: rec.id, logicVersion: rec.logicVersion, group: rec.group };
-  if (replaying && d.log.capabilities.shared && d.options.threadConfig) {
+  // An archive replay reads the archive in this process (where the master dataset is), then its
+  // consumers here continue from the cut-over.
+  const archive = replaying && rec.source === 'archive' ? archiveSource(rec, d) : undefined;
+  if (replaying && !archive && d.log.capabilities.shared && d.options.threadConfig) {
     const threaded = new ThreadedJobRunner(spec, {
       config: d.options.threadConfig,
       threads: rec.parallelism,
@@ -67,11 +71,12 @@ export function selectRunner(rec: KappaJobRecord, d: EngineSelectionDeps): Selec
   // (unless rate-limited: then the consumer paces it).
   const log = d.log;
   const bulk: BulkSource | undefined =
-    replaying && engine.scan && log.historySource && rec.snapshot && !(rec.rateLimit > 0)
+    replaying && !archive && engine.scan && log.historySource && rec.snapshot && !(rec.rateLimit > 0)
       ? { ends: rec.snapshot, history: (p) => log.historySource!(d.options.topic, p) }
       : undefined;
   const runner = new KappaJobRunner(d.log, d.store, d.deadLetters, d.clock, d.bus, spec, {
     ...(bulk ? { bulk } : {}),
+    ...(archive ? { archive } : {}),
     topic: d.options.topic,
     checkpointIntervalMs: s.checkpointIntervalMs,
     consumers: replaying && d.log.capabilities.shared ? rec.parallelism : 1,
@@ -81,4 +86,21 @@ export function selectRunner(rec: KappaJobRecord, d: EngineSelectionDeps): Selec
     runner: d.options.runner ?? 'lab',
   });
   return { runner, onStartFailure: () => engine.close().catch(() => undefined) };
+}
+
+/** The archive phase of an archive replay: its recorded cut-over, read through the lab's archive. */
+function archiveSource(rec: KappaJobRecord, d: EngineSelectionDeps): ArchiveSource {
+  const archive = d.options.archive;
+  if (!archive) {
+    throw new LabError(
+      'LKL_ERR_KAPPA_HISTORY_INCOMPLETE',
+      `Job ${rec.id} is an archive replay, but this process has no history archive (the batch layer's master dataset); run it in the lab that runs the batch layer.`,
+      { details: { job: rec.id } },
+    );
+  }
+  const topic = d.options.topic;
+  return {
+    cutover: rec.cutover ?? [],
+    read: (partition, from, to, options) => archive.read(topic, partition, from, to, options),
+  };
 }

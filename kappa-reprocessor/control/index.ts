@@ -8,6 +8,7 @@ export {
   assertHistoryComplete,
   assertNoReplayRunning,
   checkAbort,
+  chooseReplaySource,
   planReplay,
   planRollback,
   planSwitchover,
@@ -41,5 +42,14 @@ export {
 } from './lifecycle.js';
 export { JobMonitor, type JobSample } from './monitor.js';
 export { etaMs, ProgressTracker, type PartitionRate, type ProgressSample } from './progress.js';
+export {
+  replayOptions,
+  type ArchiveSourceOption,
+  type LogSourceOption,
+  type ReplayOptions,
+  type ReplayPreflight,
+  type ReplaySource,
+  type ReplaySourceRequest,
+} from './replay-sources.js';
 export { checkRetention, type RetentionCheckResult } from './retention-check.js';
 export { syncJob, waitForJobState } from './waits.js';

@@ -1,6 +1,7 @@
 /**
  * The Kappa reprocessor: Kreps's recipe as a control plane over Kappa jobs.
- *   1. the log keeps the full history (pre-flight retention check);
+ *   1. the log keeps the full history (pre-flight retention check) — or, Kappa+, the batch layer's
+ *      master dataset keeps it up to a cut-over and the log from there (an archive replay);
  *   2. job N+1 (new logic version, new consumer group, new table kappa_vN+1) starts from the
  *      earliest offset, with more parallelism than the live job, optionally rate limited;
  *   3. once it has caught up (snapshot passed, lag small for a dwell time) readers are switched
@@ -22,7 +23,7 @@ import type { ReferenceData } from '../../kernel/workload/reference-data.js';
 import { kappaLogic, type KappaLogicContext } from '../operator/index.js';
 import type { JobRunnerLike } from '../runtime/index.js';
 import { type ActivePointer, type KappaJobRecord, type KappaJobState } from '../state/index.js';
-import { assertHistoryComplete, assertNoReplayRunning, checkAbort, planReplay } from './commands.js';
+import { assertNoReplayRunning, checkAbort, chooseReplaySource, planReplay } from './commands.js';
 import {
   DEFAULT_GROUP_PREFIX,
   type KappaJobsView,
@@ -44,7 +45,8 @@ import { JobRunners } from './job-runners.js';
 import { firstJob, RUNNING_STATES } from './lifecycle.js';
 import { monitorTick } from './monitor-tick.js';
 import { JobMonitor } from './monitor.js';
-import { checkRetention, type RetentionCheckResult } from './retention-check.js';
+import { replayOptions, type ReplayPreflight } from './replay-sources.js';
+import { checkRetention } from './retention-check.js';
 import { syncJob, waitForJobState } from './waits.js';
 
 export class KappaReprocessor {
@@ -170,7 +172,7 @@ export class KappaReprocessor {
       assertNoReplayRunning(this.registry.jobs);
       const check = await this.preflight();
       const force = req.force === true;
-      assertHistoryComplete(check, force);
+      const source = chooseReplaySource(check, req.source ?? 'log', force);
       const rec = planReplay({
         jobs: this.registry.jobs,
         logicVersion: req.logicVersion,
@@ -180,6 +182,7 @@ export class KappaReprocessor {
         rateLimit: req.rateLimit ?? this.settings.replayRateLimit,
         parallelism: replayParallelism(this.settings),
         check,
+        source,
       });
       return launchReplay(this.deps, rec, force);
     });
@@ -209,9 +212,14 @@ export class KappaReprocessor {
     });
   }
 
-  /** Runs the retention pre-flight without starting anything. */
-  preflight(): Promise<RetentionCheckResult> {
-    return checkRetention(this.log, this.options.topic, this.clock, this.settings.retentionMarginMs);
+  /** Runs the pre-flight without starting anything: the retention check and the replay's options (log, archive, refuse). */
+  async preflight(): Promise<ReplayPreflight> {
+    const topic = this.options.topic;
+    const [check, coverage] = await Promise.all([
+      checkRetention(this.log, topic, this.clock, this.settings.retentionMarginMs),
+      this.options.archive?.coverage(topic),
+    ]);
+    return { ...check, options: replayOptions(check, topic, coverage) };
   }
 
   /** Jobs with state, lag, rate, per-partition progress and ETA. */

@@ -87,6 +87,8 @@ export class KappaWorkerHost {
     for (const rec of jobs.values()) {
       if (!RUNNING_STATES.has(rec.state)) continue;
       if (this.options.jobs === 'replays' && rec.state !== 'replaying') continue;
+      // An archive replay reads the archive in the lab; a member here would start from the log below the cut-over.
+      if (rec.state === 'replaying' && rec.source === 'archive') continue;
       wanted.set(rec.id, rec);
     }
     for (const [id, runner] of [...this.runners]) {

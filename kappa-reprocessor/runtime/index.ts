@@ -1,13 +1,15 @@
 /**
  * Kappa runtime: runs a job's share of partitions — consumers in the job's group, a cursor per
- * partition, the bulk history phase of a replay, and the checkpoint writer that commits state and
+ * partition, the bulk history phase of a replay, the archive phase of a Kappa+ replay, and the checkpoint writer that commits state and
  * offsets in one atomic apply.
  */
+export { runArchivePhase, type ArchivePhaseRequest } from './archive-phase.js';
 export { startBulkScans, type BulkScanRequest } from './bulk-phase.js';
 export { CheckpointWriter, type CheckpointHooks, type CheckpointWriterDeps } from './checkpoint-writer.js';
 export { commitByOwner, consumerShares } from './consumer-shares.js';
 export {
   emptyRunnerCounters,
+  type ArchiveSource,
   type BulkSource,
   type JobRunnerLike,
   type KappaJobRunnerOptions,

@@ -1,5 +1,5 @@
 /** Shapes shared by the Kappa job runner, its threaded variant and the control plane. */
-import type { HistorySource } from '../../kernel/ports/event-log.js';
+import type { HistorySource, LogRecord } from '../../kernel/ports/event-log.js';
 import type { ProcessingEngine } from '../operator/index.js';
 import type { PartitionPosition } from './partition-cursor.js';
 
@@ -27,6 +27,23 @@ export interface KappaJobRunnerOptions {
    * up to these end offsets is read by the engine's threads, then the consumers take over.
    */
   bulk?: BulkSource;
+  /**
+   * An archive replay (Kappa+): history below each partition's cut-over is read from the archive
+   * first, then the consumers continue from the log at the cut-over.
+   */
+  archive?: ArchiveSource;
+}
+
+export interface ArchiveSource {
+  /** Per partition: the archive holds [0, cutover); the log continues at cutover. */
+  cutover: ReadonlyArray<{ partition: number; cutover: number }>;
+  /** The archived records of a partition in [from, to), in offset order, in batches. */
+  read(
+    partition: number,
+    from: number,
+    to: number,
+    options: { batchRecords: number; signal?: AbortSignal },
+  ): AsyncIterable<LogRecord[]>;
 }
 
 export interface BulkSource {

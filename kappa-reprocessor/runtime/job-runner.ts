@@ -15,11 +15,13 @@ import type { ConsumerOptions, EventLog, LogConsumer, RecordBatch } from '../../
 import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
 import { NO_EVENT_TIME } from '../operator/index.js';
 import { offsetsNamespace, readMaxEventTimes } from '../state/index.js';
+import { runArchivePhase } from './archive-phase.js';
 import { startBulkScans } from './bulk-phase.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
 import { commitByOwner, consumerShares } from './consumer-shares.js';
 import {
   emptyRunnerCounters,
+  type ArchiveSource,
   type BulkSource,
   type JobRunnerLike,
   type KappaJobRunnerOptions,
@@ -98,7 +100,8 @@ export class KappaJobRunner implements JobRunnerLike {
     if (this.running) return;
     this.stopping = false;
     this.abort = new AbortController();
-    if (this.opts.bulk && this.opts.engine.scan) await this.startBulk(this.opts.bulk);
+    if (this.opts.archive) this.startArchive(this.opts.archive);
+    else if (this.opts.bulk && this.opts.engine.scan) await this.startBulk(this.opts.bulk);
     else await this.startConsumers();
     this.running = true;
     const signal = this.abort.signal;
@@ -205,6 +208,50 @@ export class KappaJobRunner implements JobRunnerLike {
     );
   }
 
+  /** Kappa+: history below the cut-over from the archive, then the consumers from the cut-over on. */
+  private startArchive(archive: ArchiveSource): void {
+    this.bulk = this.archiveThenConsumers(archive).catch((err: unknown) => this.recover(err));
+  }
+
+  private async archiveThenConsumers(archive: ArchiveSource): Promise<void> {
+    await runArchivePhase({
+      store: this.store,
+      job: this.job.id,
+      engine: this.opts.engine,
+      archive,
+      cursors: this.tracks,
+      batchRecords: this.opts.maxBatchRecords,
+      admit: async (p, count) => {
+        if (this.limiter.limited) await this.limiter.take(count, this.abort.signal).catch(() => undefined);
+        const wait = this.opts.engine.waitForCapacity(p);
+        if (wait) await wait;
+        return !this.stopping;
+      },
+      processed: (count) => {
+        this.stats.processed += count;
+        if (
+          !this.writer.running &&
+          this.clock.now() - this.writer.lastStart >= this.opts.checkpointIntervalMs
+        ) {
+          void this.checkpoint().catch(() => undefined);
+        }
+      },
+      signal: this.abort.signal,
+    });
+    if (this.stopping) return;
+    await this.checkpoint().catch(() => undefined);
+    // Where the group protocol places the consumers (Kafka), the group starts at the cut-over too:
+    // else it would fetch from the log's low offset only to skip up to here. Self-assigned
+    // consumers start at the cursors. Best effort: the cursors decide what is processed.
+    const at = archive.cutover
+      .map((c) => ({ partition: c.partition, offset: this.tracks.get(c.partition)?.next ?? 0 }))
+      .filter((c) => c.offset > 0);
+    if (at.length > 0 && !this.log.capabilities.selfAssignment) {
+      await this.log.commitOffsets(this.job.group, this.opts.topic, at).catch(() => undefined);
+    }
+    await this.startConsumers();
+  }
+
   private async stopConsumers(): Promise<void> {
     const consumers = this.consumers;
     this.consumers = [];
@@ -226,7 +273,9 @@ export class KappaJobRunner implements JobRunnerLike {
       while (!this.stopping) {
         try {
           await this.clock.sleep(this.opts.restartDelayMs ?? 1000, this.abort.signal);
-          await this.startConsumers();
+          // An archive replay resumes from the archive where its stored position is below the cut-over.
+          if (this.opts.archive) await this.archiveThenConsumers(this.opts.archive);
+          else await this.startConsumers();
           return;
         } catch (e) {
           if (this.abort.signal.aborted) return;

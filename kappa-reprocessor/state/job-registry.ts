@@ -41,6 +41,13 @@ export interface KappaJobRecord {
   /** Worker threads (embedded) or consumers (Kafka) of a replay; 1 for a live job. */
   parallelism: number;
   force: boolean;
+  /**
+   * Where a replay reads history: 'log' (from offset 0) or 'archive' (Kappa+: the batch layer's
+   * master dataset below each partition's cut-over, then the log). Absent on older records: 'log'.
+   */
+  source?: 'log' | 'archive';
+  /** An archive replay's cut-over per partition: the archive holds [0, cutover), the log the rest. */
+  cutover?: Array<{ partition: number; cutover: number }> | null;
   warnings: string[];
   caughtUpAt: number | null;
   activatedAt: number | null;

@@ -1,7 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { LabServices } from '../lab-services.js';
 import { errorResponse, unavailableResponse } from './error-schema.js';
-import { activePointerSchema, kappaJobSchema, kappaJobsSchema } from './response-schemas.js';
+import {
+  activePointerSchema,
+  kappaJobSchema,
+  kappaJobsSchema,
+  kappaPreflightSchema,
+} from './response-schemas.js';
 
 const jobIdParams = {
   type: 'object',
@@ -12,7 +17,7 @@ const jobIdParams = {
 
 const refused = (codes: string): Record<string, unknown> => errorResponse(codes);
 
-/** The Kappa control plane: jobs, replay, switchover, rollback, abort. Errors are 4xx with a message that says what to do. */
+/** The Kappa control plane: jobs, replay (and its pre-flight), switchover, rollback, abort. Errors are 4xx with a message that says what to do. */
 export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
   const { lab } = opts;
 
@@ -29,13 +34,28 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
     async () => lab.kappa.view(),
   );
 
-  app.post<{ Body: { logicVersion: number; force?: boolean; rateLimit?: number } }>(
+  app.get(
+    '/api/kappa/replays/preflight',
+    {
+      schema: {
+        tags: ['kappa'],
+        summary:
+          "The replay pre-flight without starting anything: does the log still hold the whole history (retention), can the archive (the batch layer's master dataset) supply it up to a cut-over per partition with the log holding the rest, and what source 'auto' would choose (log, archive or refuse).",
+        response: { 200: kappaPreflightSchema, 503: unavailableResponse() },
+      },
+    },
+    async () => lab.kappa.preflight(),
+  );
+
+  app.post<{
+    Body: { logicVersion: number; force?: boolean; rateLimit?: number; source?: 'log' | 'archive' | 'auto' };
+  }>(
     '/api/kappa/replays',
     {
       schema: {
         tags: ['kappa'],
         summary:
-          'Start job N+1: logic version, new consumer group, new table, from the earliest offset, with more parallelism than the live job. Refused (409 LKL_ERR_KAPPA_HISTORY_INCOMPLETE) when the log no longer holds the whole history, unless force is true (a warning is recorded on the job).',
+          "Start job N+1: logic version, new consumer group, new table, from the earliest offset, with more parallelism than the live job. Source 'log' (default): refused (409 LKL_ERR_KAPPA_HISTORY_INCOMPLETE) when the log no longer holds the whole history, unless force is true (a warning is recorded on the job). Source 'archive' (Kappa+): history below each partition's cut-over from the batch layer's master dataset, then the log; refused when the log no longer reaches back to the cut-over. Source 'auto': the log if it can, else the archive. The 409's details.options list what is possible (GET /api/kappa/replays/preflight).",
         body: {
           type: 'object',
           required: ['logicVersion'],
@@ -54,6 +74,13 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
               minimum: 0,
               description: 'events/s; 0 = unlimited; default kappa.replayRateLimit',
             },
+            source: {
+              type: 'string',
+              enum: ['log', 'archive', 'auto'],
+              default: 'log',
+              description:
+                "where the history is read: 'log' from offset 0; 'archive' from the master dataset up to the cut-over, then the log (Kappa+); 'auto' the log if it holds everything, else the archive",
+            },
           },
         },
         response: {
@@ -62,17 +89,18 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
             'LKL_ERR_API_BAD_REQUEST (the body does not match this schema) or LKL_ERR_KAPPA_LOGIC_UNKNOWN (no such logic version)',
           ),
           409: refused(
-            'LKL_ERR_KAPPA_REPLAY_RUNNING (a replay is replaying or caught up) or LKL_ERR_KAPPA_HISTORY_INCOMPLETE (the log lost part of the history; force overrides)',
+            'LKL_ERR_KAPPA_REPLAY_RUNNING (a replay is replaying or caught up) or LKL_ERR_KAPPA_HISTORY_INCOMPLETE (the chosen source lacks part of the history — the log lost it (force overrides), or the archive and the log leave a gap; details.options lists the sources that are possible)',
           ),
           503: unavailableResponse(),
         },
       },
     },
     async (request, reply) => {
-      const { logicVersion, force, rateLimit } = request.body;
+      const { logicVersion, force, rateLimit, source } = request.body;
       const job = await lab.kappa.startReplay({
         logicVersion,
         force: force ?? false,
+        source: source ?? 'log',
         ...(rateLimit === undefined ? {} : { rateLimit }),
       });
       return reply.status(202).send(job);

@@ -159,6 +159,18 @@ export const kappaJobSchema = open(
     rateLimit: num,
     parallelism: int,
     force: bool,
+    source: {
+      type: 'string',
+      enum: ['log', 'archive'],
+      description:
+        "where a replay reads history: the log from offset 0, or the archive (Kappa+) up to the cut-over, then the log; absent on jobs recorded before = 'log'",
+    },
+    cutover: {
+      type: ['array', 'null'],
+      items: open({ partition: int, cutover: int }),
+      description:
+        'an archive replay: per partition the archive supplies offsets [0, cutover), the log the rest',
+    },
     warnings: { type: 'array', items: str },
     caughtUpAt: nullableNum,
     activatedAt: nullableNum,
@@ -168,6 +180,49 @@ export const kappaJobSchema = open(
     endReason: nullableStr,
   },
   ['id', 'logicVersion', 'group', 'state', 'kind'],
+);
+
+const strings = { type: 'array', items: str } as const;
+
+/** GET /api/kappa/replays/preflight (kappa-reprocessor/control/replay-sources.ts ReplayPreflight). */
+export const kappaPreflightSchema = open(
+  {
+    ok: { type: 'boolean', description: 'the log holds the whole history (a log replay is possible)' },
+    problems: strings,
+    warnings: strings,
+    partitions: { type: 'array', items: open({ partition: int, low: int, end: int }) },
+    retentionMs: nullableNum,
+    retentionBytes: nullableNum,
+    historyMs: nullableNum,
+    options: open(
+      {
+        log: open({ possible: bool, problems: strings }, ['possible', 'problems']),
+        archive: open(
+          {
+            possible: bool,
+            problems: strings,
+            warnings: strings,
+            partitions: {
+              type: 'array',
+              items: open({ partition: int, cutover: int, low: int, end: int }),
+            },
+            fromLog: {
+              type: 'integer',
+              description: 'events the replay reads from the log after the cut-over',
+            },
+          },
+          ['possible', 'problems', 'partitions'],
+        ),
+        choice: {
+          type: 'string',
+          enum: ['log', 'archive', 'refuse'],
+          description: "what source 'auto' does: the log if it can, else the archive, else refuse",
+        },
+      },
+      ['log', 'archive', 'choice'],
+    ),
+  },
+  ['ok', 'problems', 'partitions', 'options'],
 );
 
 /** GET /api/kappa/jobs. */
