@@ -3,7 +3,7 @@ package dev.lklab.peers;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Kafka consumer settings of the peer's source, the same as the Kafka Streams peer's (see README.md for why). */
+/** Kafka consumer settings of the peers' sources, the same in both (bench/peers/flink-ysb keeps a copy; README.md says why). */
 final class PeerTuning {
   static Map<String, String> consumer(boolean replay) {
     Map<String, String> m = new LinkedHashMap<>();

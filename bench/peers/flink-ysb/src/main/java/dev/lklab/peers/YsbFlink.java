@@ -151,6 +151,9 @@ public final class YsbFlink {
     out.put("exactlyOnce", false);
     out.put("flinkVersion", org.apache.flink.runtime.util.EnvironmentInformation.getVersion());
     out.put("startupMs", readyAt - t0);
+    out.put("settings", "parallelism=" + threads + " objectReuse=true outOfOrderMs=" + outOfOrderMs + " "
+        + PeerTuning.consumer(replay).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+            .collect(java.util.stream.Collectors.joining(" ")));
     if (replay) {
       // The bounded source ends at the offsets the topic had at start; the job then finishes.
       job.getJobExecutionResult().get(Math.max(1, timeoutAt - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
