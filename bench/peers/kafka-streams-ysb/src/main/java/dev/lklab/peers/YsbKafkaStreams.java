@@ -211,7 +211,8 @@ public final class YsbKafkaStreams {
 
   /** The tuning in force (README.md says why), without the run's addresses and paths. */
   static String settings(Properties p) {
-    return p.stringPropertyNames().stream()
+    return p.keySet().stream()
+        .map(Object::toString)
         .filter(k -> !k.endsWith(".dir") && !k.contains("bootstrap") && !k.equals(StreamsConfig.APPLICATION_ID_CONFIG))
         .sorted()
         .map(k -> k + "=" + p.get(k))
