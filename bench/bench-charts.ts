@@ -83,6 +83,8 @@ export function chartSpecs(r: BenchResults): ChartSpec[] {
       ['kafka', 'ours, Kafka → Redis (best engine)'],
       ['peer', 'Kafka Streams peer (from start)'],
       ['peer-steady', 'Kafka Streams peer (from first record)'],
+      ['flink', 'Flink peer (from start)'],
+      ['flink-steady', 'Flink peer (from first record)'],
       ['ceiling', 'ConsumerPerformance (consume only)'],
     ];
     specs.push({

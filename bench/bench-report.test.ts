@@ -166,4 +166,74 @@ describe('benchmark results → figures', () => {
       'bench-memory',
     ]);
   });
+
+  describe('with the Flink peer beside Kafka Streams', () => {
+    const kafka = (replayRun.report!.kafka ?? {}) as Record<string, unknown>;
+    const withFlink: BenchResults = {
+      ...results,
+      runs: [
+        loadRun('lambda', 'distributed', 50_000, 49_000, 1200),
+        loadRun('kafka-streams', 'distributed', 50_000, 50_000, 800),
+        loadRun('flink', 'distributed', 50_000, 50_000, 600),
+        {
+          ...replayRun,
+          report: {
+            ...replayRun.report,
+            kafka: {
+              ...kafka,
+              flinkPeer: {
+                eventsPerSec: 100_000,
+                eventsPerSecFromFirstRecord: 250_000,
+                seconds: 10,
+                startupMs: 6000,
+                events: 1_000_000,
+                peakRssBytes: 700 * 2 ** 20,
+              },
+            },
+          },
+        },
+      ],
+    };
+
+    it('replay rows hold both peers, each from start and from its first record', () => {
+      expect(replayRows(withFlink).map((r) => [r.kind, r.eventsPerSec])).toEqual([
+        ['embedded', 200_000],
+        ['kafka', 50_000],
+        ['kafka', 80_000],
+        ['peer', 40_000],
+        ['peer-steady', 50_000],
+        ['flink', 100_000],
+        ['flink-steady', 250_000],
+        ['ceiling', 400_000],
+      ]);
+    });
+
+    it('ratios ours / Flink, and each peer as a share of ConsumerPerformance', () => {
+      const lines = peerRatios(withFlink);
+      expect(lines).toContain(
+        'replay of 1,000,000 events from Kafka: ours 80,000 / Flink 100,000 events/s = 0.80 (both from start, job submission included)',
+      );
+      expect(lines.some((l) => l.includes('Flink from its first record 250,000 events/s = 0.32'))).toBe(true);
+      expect(lines).toContain(
+        'replay of 1,000,000 events from Kafka: Kafka Streams / ConsumerPerformance 40,000 / 400,000 events/s = 0.10 from start, 0.13 from its first record',
+      );
+      expect(lines).toContain(
+        'replay of 1,000,000 events from Kafka: Flink / ConsumerPerformance 100,000 / 400,000 events/s = 0.25 from start, 0.63 from its first record',
+      );
+      expect(lines.find((l) => l.includes('Lambda') && l.includes('/ Flink;'))).toContain(
+        'p99 1200 / 600 ms = 2.00',
+      );
+      expect(lines.find((l) => l.includes('Lambda') && l.includes('/ Kafka Streams;'))).toContain(
+        'p99 1200 / 800 ms = 1.50',
+      );
+    });
+
+    it('the Flink peer is labelled a peer on Kafka, with its own memory rows', () => {
+      const flinkLoad = loadRows(withFlink).find((r) => r.arch === 'flink');
+      expect(flinkLoad?.sustained).toBe(true);
+      const mem = memoryRows(withFlink);
+      expect(mem.find((m) => m.component === 'Flink peer, replay (JVM)')?.peakRssBytes).toBe(700 * 2 ** 20);
+      expect(mem.find((m) => m.component === 'Flink peer, live (JVM)')?.peakRssBytes).toBe(100 * 2 ** 20);
+    });
+  });
 });

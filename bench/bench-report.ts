@@ -152,7 +152,7 @@ export function writeReport(r: BenchResults, file: string, charts: string[]): st
   L.push('## Kappa replay rate against history size');
   L.push('');
   L.push(
-    "A replay job (logic v1, new consumer group and output table) from offset 0 until its checkpointed offsets pass the end of a YSB catch-up history; beside it on the same Kafka topic, in the same run, the YSB query as a Kafka Streams application ([bench/peers/kafka-streams-ysb](bench/peers/kafka-streams-ysb)) and Kafka's ConsumerPerformance (consumption alone: the ceiling).",
+    "A replay job (logic v1, new consumer group and output table) from offset 0 until its checkpointed offsets pass the end of a YSB catch-up history; beside it on the same Kafka topic, in the same run, the YSB query as a Kafka Streams application ([bench/peers/kafka-streams-ysb](bench/peers/kafka-streams-ysb)) and as an Apache Flink job on a local MiniCluster ([bench/peers/flink-ysb](bench/peers/flink-ysb)), and Kafka's ConsumerPerformance (consumption alone: the ceiling).",
   );
   L.push('');
   L.push(

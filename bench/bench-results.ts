@@ -60,11 +60,14 @@ export const ARCH_LABEL: Record<string, string> = {
   lambda: 'Lambda (speed layer)',
   kappa: 'Kappa (live job)',
   'kafka-streams': 'Kafka Streams peer (Java)',
+  flink: 'Flink peer (Java)',
 };
+/** The architectures that are peers, not ours, with their short names. */
+export const PEER_ARCHS: Record<string, string> = { 'kafka-streams': 'Kafka Streams', flink: 'Flink' };
 export const MODE_LABEL: Record<string, string> = { embedded: 'embedded', distributed: 'Kafka + Redis' };
-/** The peer reads Kafka and keeps its state in RocksDB: no Redis. */
+/** The peers read Kafka and keep their state in RocksDB / on the JVM heap: no Redis. */
 export function modeLabel(arch: string, mode: string): string {
-  return arch === 'kafka-streams' ? 'Kafka' : (MODE_LABEL[mode] ?? mode);
+  return arch in PEER_ARCHS ? 'Kafka' : (MODE_LABEL[mode] ?? mode);
 }
 
 /** Highest sustained step per architecture and mode (null: none of the steps run). */
@@ -82,12 +85,21 @@ export function highestSustained(
 export interface ReplayRow {
   events: number;
   what: string;
-  /** ours: embedded / kafka; peer: kafka-streams; ceiling: ConsumerPerformance. */
-  kind: 'embedded' | 'kafka' | 'peer' | 'peer-steady' | 'ceiling';
+  /** ours: embedded / kafka; peer: Kafka Streams; flink: Flink; ceiling: ConsumerPerformance. */
+  kind: 'embedded' | 'kafka' | 'peer' | 'peer-steady' | 'flink' | 'flink-steady' | 'ceiling';
   eventsPerSec: number;
   seconds: number | null;
   peakRssBytes: number | null;
   command: string;
+}
+
+interface PeerReplayJson {
+  eventsPerSec: number;
+  eventsPerSecFromFirstRecord: number;
+  seconds: number;
+  startupMs: number;
+  events: number;
+  peakRssBytes: number;
 }
 
 interface ReplayResultJson {
@@ -116,17 +128,8 @@ export function replayRows(r: BenchResults): ReplayRow[] {
       events: number;
       results: Record<string, ReplayResultJson>;
       javaConsumerPerf: Record<string, number> | { error: string };
-      peer:
-        | {
-            eventsPerSec: number;
-            eventsPerSecFromFirstRecord: number;
-            seconds: number;
-            startupMs: number;
-            events: number;
-            peakRssBytes: number;
-          }
-        | { error: string }
-        | null;
+      peer: PeerReplayJson | { error: string } | null;
+      flinkPeer?: PeerReplayJson | { error: string } | null;
     } | null;
     if (!k) continue;
     for (const [label, v] of Object.entries(k.results))
@@ -139,23 +142,29 @@ export function replayRows(r: BenchResults): ReplayRow[] {
         peakRssBytes: rss,
         command: x.command,
       });
-    if (k.peer && !('error' in k.peer)) {
+    const peers = [
+      [k.peer, 'Kafka Streams peer (Java), from start() (group join incl., like ours)', 'peer'],
+      [k.flinkPeer, 'Flink peer (Java, local MiniCluster), from job submission (like ours)', 'flink'],
+    ] as const;
+    for (const [peer, what, kind] of peers) {
+      if (!peer || 'error' in peer) continue;
+      const label = kind === 'peer' ? 'Kafka Streams peer (Java)' : 'Flink peer (Java)';
       out.push({
-        events: k.peer.events,
-        what: 'Kafka Streams peer (Java), from start() (group join incl., like ours)',
-        kind: 'peer',
-        eventsPerSec: k.peer.eventsPerSec,
-        seconds: k.peer.seconds,
-        peakRssBytes: k.peer.peakRssBytes,
+        events: peer.events,
+        what,
+        kind,
+        eventsPerSec: peer.eventsPerSec,
+        seconds: peer.seconds,
+        peakRssBytes: peer.peakRssBytes,
         command: x.command,
       });
       out.push({
-        events: k.peer.events,
-        what: `Kafka Streams peer (Java), from its first record (start-up of ${fmt(k.peer.startupMs)} ms left out)`,
-        kind: 'peer-steady',
-        eventsPerSec: k.peer.eventsPerSecFromFirstRecord,
+        events: peer.events,
+        what: `${label}, from its first record (start-up of ${fmt(peer.startupMs)} ms left out)`,
+        kind: `${kind}-steady`,
+        eventsPerSec: peer.eventsPerSecFromFirstRecord,
         seconds: null,
-        peakRssBytes: k.peer.peakRssBytes,
+        peakRssBytes: peer.peakRssBytes,
         command: x.command,
       });
     }
@@ -223,22 +232,42 @@ export function peerRatios(r: BenchResults): string[] {
       lines.push(
         `replay of ${fmt(n)} events from Kafka: ours ${fmt(best.eventsPerSec)} / Kafka Streams from its first record ${fmt(steady.eventsPerSec)} events/s = ${(best.eventsPerSec / steady.eventsPerSec).toFixed(2)} (the peer's start-up left out: the conservative ratio)`,
       );
+    const flink = replay.find((x) => x.events === n && x.kind === 'flink');
+    const flinkSteady = replay.find((x) => x.events === n && x.kind === 'flink-steady');
+    if (flink)
+      lines.push(
+        `replay of ${fmt(n)} events from Kafka: ours ${fmt(best.eventsPerSec)} / Flink ${fmt(flink.eventsPerSec)} events/s = ${(best.eventsPerSec / flink.eventsPerSec).toFixed(2)} (both from start, job submission included)`,
+      );
+    if (flinkSteady)
+      lines.push(
+        `replay of ${fmt(n)} events from Kafka: ours ${fmt(best.eventsPerSec)} / Flink from its first record ${fmt(flinkSteady.eventsPerSec)} events/s = ${(best.eventsPerSec / flinkSteady.eventsPerSec).toFixed(2)} (the peer's start-up left out: the conservative ratio)`,
+      );
     if (ceiling)
       lines.push(
         `replay of ${fmt(n)} events from Kafka: ours ${fmt(best.eventsPerSec)} / ConsumerPerformance ${fmt(ceiling.eventsPerSec)} events/s = ${(best.eventsPerSec / ceiling.eventsPerSec).toFixed(2)}`,
       );
+    // Each peer's share of the ceiling (the issue's bar: at least 50 %), from start and from its first record.
+    for (const [name, start, first] of [
+      ['Kafka Streams', peer, steady],
+      ['Flink', flink, flinkSteady],
+    ] as const)
+      if (ceiling && start && first)
+        lines.push(
+          `replay of ${fmt(n)} events from Kafka: ${name} / ConsumerPerformance ${fmt(start.eventsPerSec)} / ${fmt(ceiling.eventsPerSec)} events/s = ${(start.eventsPerSec / ceiling.eventsPerSec).toFixed(2)} from start, ${(first.eventsPerSec / ceiling.eventsPerSec).toFixed(2)} from its first record`,
+        );
   }
   const load = loadRows(r).filter((x) => x.mode === 'distributed');
-  for (const rate of [...new Set(load.map((x) => x.targetRate))]) {
-    const peer = load.find((x) => x.targetRate === rate && x.arch === 'kafka-streams');
-    if (!peer || peer.p50 === null || peer.p99 === null) continue;
-    for (const ours of load.filter((x) => x.targetRate === rate && x.arch !== 'kafka-streams')) {
-      if (ours.p50 === null || ours.p99 === null) continue;
-      lines.push(
-        `final-event latency at ${rate.toLocaleString('en')} events/s on Kafka: ${ARCH_LABEL[ours.arch]} p50 ${ours.p50} / ${peer.p50} ms = ${(ours.p50 / Math.max(1, peer.p50)).toFixed(2)}, p99 ${ours.p99} / ${peer.p99} ms = ${(ours.p99 / Math.max(1, peer.p99)).toFixed(2)} (ours / Kafka Streams; lower is better)`,
-      );
+  for (const [arch, name] of Object.entries(PEER_ARCHS))
+    for (const rate of [...new Set(load.map((x) => x.targetRate))]) {
+      const peer = load.find((x) => x.targetRate === rate && x.arch === arch);
+      if (!peer || peer.p50 === null || peer.p99 === null) continue;
+      for (const ours of load.filter((x) => x.targetRate === rate && !(x.arch in PEER_ARCHS))) {
+        if (ours.p50 === null || ours.p99 === null) continue;
+        lines.push(
+          `final-event latency at ${rate.toLocaleString('en')} events/s on Kafka: ${ARCH_LABEL[ours.arch]} p50 ${ours.p50} / ${peer.p50} ms = ${(ours.p50 / Math.max(1, peer.p50)).toFixed(2)}, p99 ${ours.p99} / ${peer.p99} ms = ${(ours.p99 / Math.max(1, peer.p99)).toFixed(2)} (ours / ${name}; lower is better)`,
+        );
+      }
     }
-  }
   const ceiling = r.runs.find((x) => x.part === 'ceiling' && x.ok)?.report?.results as
     { oursConsumeEventsPerSec: number; javaConsumerPerfEventsPerSec: number } | undefined;
   if (ceiling)
@@ -264,8 +293,8 @@ export function memoryRows(
   };
   for (const x of loadRows(r))
     put(
-      x.arch === 'kafka-streams'
-        ? 'Kafka Streams peer, live (JVM)'
+      x.arch in PEER_ARCHS
+        ? `${PEER_ARCHS[x.arch]} peer, live (JVM)`
         : x.mode === 'embedded'
           ? `${ARCH_LABEL[x.arch]}, embedded (incl. the generator and the log)`
           : `${ARCH_LABEL[x.arch]}, on Kafka + Redis`,
@@ -274,6 +303,7 @@ export function memoryRows(
     );
   for (const x of replayRows(r)) {
     if (x.kind === 'peer') put('Kafka Streams peer, replay (JVM)', x.peakRssBytes, x.command);
+    if (x.kind === 'flink') put('Flink peer, replay (JVM)', x.peakRssBytes, x.command);
     if (x.kind === 'embedded' || x.kind === 'kafka')
       put('Kappa replay (incl. producing the history)', x.peakRssBytes, x.command);
   }

@@ -1,8 +1,10 @@
 /**
- * Runs the benchmark peer — the YSB query as a Kafka Streams application
- * (bench/peers/kafka-streams-ysb, Java) — on a Kafka topic of YSB JSON events, and returns the one
- * JSON line it prints. Used by kappa-replay-bench (replay over a catch-up topic) and
- * speed-latency-bench (`--arch kafka-streams`: final-event latency on a live step).
+ * Runs a benchmark peer — the YSB query as a Kafka Streams application
+ * (bench/peers/kafka-streams-ysb, Java) or as an Apache Flink job on a local MiniCluster
+ * (bench/peers/flink-ysb, Java) — on a Kafka topic of YSB JSON events, and returns the one JSON
+ * line it prints. Both peers take the same flags and print the same fields. Used by
+ * kappa-replay-bench (`--peer`: replay over a catch-up topic) and speed-latency-bench
+ * (`--arch kafka-streams|flink`: final-event latency on a live step).
  *
  * The ad → campaign mapping is handed over as a file in GET /api/reference/ads's shape, written
  * from the same deterministic reference data every layer of the lab joins against.
@@ -27,7 +29,10 @@ export interface PeerReplayResult {
   eventsPerSecFromFirstRecord: number;
   startupMs: number;
   threads: number;
-  kafkaStreamsVersion: string;
+  /** Set by the Kafka Streams peer. */
+  kafkaStreamsVersion?: string;
+  /** Set by the Flink peer. */
+  flinkVersion?: string;
   peakRssBytes: number;
 }
 
@@ -43,16 +48,31 @@ export interface PeerLiveResult {
   max: number | null;
   startupMs: number;
   threads: number;
-  kafkaStreamsVersion: string;
+  /** Set by the Kafka Streams peer. */
+  kafkaStreamsVersion?: string;
+  /** Set by the Flink peer. */
+  flinkVersion?: string;
   peakRssBytes: number;
 }
 
+/** The peers: YSB on Kafka Streams, YSB on Apache Flink. */
+export const PEERS = ['kafka-streams', 'flink'] as const;
+export type PeerName = (typeof PEERS)[number];
+
+export const PEER_LABEL: Record<PeerName, string> = {
+  'kafka-streams': 'Kafka Streams',
+  flink: 'Flink',
+};
+
 export interface PeerOptions {
+  /** Which peer; default kafka-streams. */
+  peer?: PeerName;
   brokers: string;
   /** The physical Kafka topic (with the lab namespace prefix, if any). */
   topic: string;
+  /** Stream threads (Kafka Streams) or parallelism (Flink); default: the peer's, the number of cores. */
   threads?: number;
-  /** Called once the Kafka Streams instance is RUNNING (live mode: start the producers then). */
+  /** Called once the Kafka Streams instance is RUNNING or every Flink source subtask runs (live mode: start the producers then). */
   onReady?: () => void;
 }
 
@@ -62,11 +82,18 @@ const repoRoot = ((): string => {
   return dir;
 })();
 
-export const PEER_SCRIPT = join(repoRoot, 'bench', 'peers', 'kafka-streams-ysb', 'peer.sh');
+const PEER_DIR: Record<PeerName, string> = { 'kafka-streams': 'kafka-streams-ysb', flink: 'flink-ysb' };
+
+/** bench/peers/<dir>/peer.sh of a peer. */
+export function peerScript(peer: PeerName = 'kafka-streams'): string {
+  return join(repoRoot, 'bench', 'peers', PEER_DIR[peer], 'peer.sh');
+}
+
+export const PEER_SCRIPT = peerScript('kafka-streams');
 
 /** Compiles the peer (Maven) unless it is up to date; resolves when done. */
-export async function buildPeer(): Promise<void> {
-  await runScript(['build'], undefined);
+export async function buildPeer(peer: PeerName = 'kafka-streams'): Promise<void> {
+  await runScript(peer, ['build'], undefined);
 }
 
 /** Replay: from the earliest offset until `events` records went through the source. */
@@ -94,7 +121,9 @@ async function runPeer(o: PeerOptions, modeArgs: string[]): Promise<unknown> {
   const adsFile = join(dir, 'ads.json');
   writeFileSync(adsFile, JSON.stringify({ ads: ref.ads }));
   try {
+    const peer = o.peer ?? 'kafka-streams';
     const stdout = await runScript(
+      peer,
       [
         'run',
         '--bootstrap',
@@ -103,10 +132,9 @@ async function runPeer(o: PeerOptions, modeArgs: string[]): Promise<unknown> {
         o.topic,
         '--ads',
         adsFile,
-        '--threads',
-        String(o.threads ?? 2),
+        ...(o.threads ? ['--threads', String(o.threads)] : []),
         '--app-id',
-        `lklab-ysb-peer-${randomUUID().slice(0, 8)}`,
+        `lklab-ysb-${peer}-${randomUUID().slice(0, 8)}`,
         '--state-dir',
         dir,
         ...modeArgs,
@@ -117,16 +145,16 @@ async function runPeer(o: PeerOptions, modeArgs: string[]): Promise<unknown> {
       .trim()
       .split('\n')
       .findLast((l) => l.startsWith('{'));
-    if (!line) throw new Error(`the Kafka Streams peer printed no result:\n${stdout.slice(-2000)}`);
+    if (!line) throw new Error(`the ${PEER_LABEL[peer]} peer printed no result:\n${stdout.slice(-2000)}`);
     return JSON.parse(line) as unknown;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function runScript(args: string[], onReady: (() => void) | undefined): Promise<string> {
+function runScript(peer: PeerName, args: string[], onReady: (() => void) | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [PEER_SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [peerScript(peer), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -144,7 +172,7 @@ function runScript(args: string[], onReady: (() => void) | undefined): Promise<s
       else
         reject(
           new Error(
-            `bench/peers/kafka-streams-ysb/peer.sh ${args[0]} exited with ${String(code)}:\n${stderr.slice(-3000)}`,
+            `bench/peers/${PEER_DIR[peer]}/peer.sh ${args[0]} exited with ${String(code)}:\n${stderr.slice(-3000)}`,
           ),
         );
     });

@@ -8,14 +8,15 @@
  *       campaign windows) with the generator at a fixed rate.
  *
  *   npm run build && node dist/bench/kappa-replay-bench.js [--events N] [--kafka-events N] [--dir DIR] [--skip embedded,kafka,latency]
- *       [--engines inline,workers:2] [--peer kafka-streams] [--keep-topic] [--json FILE]
+ *       [--engines inline,workers:2] [--peer kafka-streams,flink] [--keep-topic] [--json FILE]
  *   node --import tsx bench/kappa-replay-bench.ts [...]                                  (from the sources)
  *
  * The embedded data set is kept in --dir (default $TMPDIR/lklab-kappa-bench) and reused. The Kafka
  * topic gets a random name and is deleted at the end; with --keep-topic it is kappa-bench.ysb-<N>,
  * kept on the broker and reused. Kafka needs KAFKA_BROKERS and REDIS_URL (npm run stack:up).
- * --peer kafka-streams also replays the same topic with the YSB Kafka Streams application
- * (bench/peers/kafka-streams-ysb) and prints ours / peer. --json FILE writes the report to FILE.
+ * --peer kafka-streams,flink also replays the same topic with the YSB Kafka Streams application
+ * (bench/peers/kafka-streams-ysb) and/or the YSB Flink job (bench/peers/flink-ysb), and prints
+ * ours / peer and each peer's share of ConsumerPerformance. --json FILE writes the report to FILE.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,7 +31,7 @@ import { createEventLog } from '../kernel/adapters/event-log-factory.js';
 import { createRealtimeStore } from '../kernel/adapters/store-factory.js';
 import { type KappaSettings } from '../kappa-reprocessor/index.js';
 import { flags, peakRssBytes, usageError, writeJson } from './bench-support.js';
-import { peerReplay, type PeerReplayResult } from './kafka-streams-peer.js';
+import { PEER_LABEL, PEERS, type PeerName, peerReplay, type PeerReplayResult } from './kafka-streams-peer.js';
 import type { Args } from './lib/kappa-replay-args.js';
 import {
   fmt,
@@ -73,13 +74,16 @@ function parseArgs(argv: string[]): Args {
         latencyRate: '<events/s> generator rate of the live-latency part',
         latencySeconds: '<s> duration of the live-latency part',
         kafkaThreads: '<n> ConsumerPerformance threads',
-        peer: '<kafka-streams> also replay with this peer; none = no peer',
+        peer: '<kafka-streams,flink> also replay with these peers, comma-separated; none = no peer',
         keepTopic: 'keep the Kafka topic (kappa-bench.ysb-<N>) on the broker and reuse it',
         json: '<file> also write the report as JSON to FILE',
       },
     },
     argv,
   );
+  for (const p of f.peer.split(',').filter((x) => x && x !== 'none'))
+    if (!(PEERS as readonly string[]).includes(p))
+      usageError(`--peer ${p}: the peers are ${PEERS.join(', ')} (comma-separated) or none`);
   for (const k of [
     'events',
     'kafkaEvents',
@@ -131,22 +135,25 @@ async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
     } else log(`kafka: reusing ${physical} (${fmt(have)} events)`);
     log('kafka: ConsumerPerformance (Java) on the same topic');
     const perf = await javaConsumerPerf(physical, a.kafkaEvents);
-    let peer: PeerReplayResult | { error: string } | null = null;
-    if (a.peer === 'kafka-streams') {
-      log('kafka: the YSB Kafka Streams peer (Java) replays the same topic');
-      peer = await peerReplay({
-        brokers: brokers,
-        topic: physical,
-        events: a.kafkaEvents,
-        threads: a.kafkaThreads,
-      }).catch((err: Error) => ({ error: err.message.slice(0, 2000) }));
-      if ('error' in peer) log(`kafka: the peer failed: ${peer.error}`);
+    const peers: Partial<Record<PeerName, PeerReplayResult | { error: string }>> = {};
+    for (const name of a.peer.split(',').filter((x) => x && x !== 'none') as PeerName[]) {
+      log(`kafka: the YSB ${PEER_LABEL[name]} peer (Java) replays the same topic`);
+      // Threads / parallelism: the peer's default, the number of cores.
+      const r = await peerReplay({ peer: name, brokers, topic: physical, events: a.kafkaEvents }).catch(
+        (err: Error) => ({ error: err.message.slice(0, 2000) }),
+      );
+      if ('error' in r) log(`kafka: the ${PEER_LABEL[name]} peer failed: ${r.error}`);
       else {
-        if (peer.countSum !== peer.views)
-          throw new Error(`the peer counted ${peer.countSum} views of ${peer.views}`);
-        log(`kafka: peer replay ${fmt(peer.eventsPerSec)} events/s over ${fmt(peer.events)} events`);
+        if (r.countSum !== r.views)
+          throw new Error(`the ${PEER_LABEL[name]} peer counted ${r.countSum} views of ${r.views}`);
+        log(
+          `kafka: ${PEER_LABEL[name]} peer replay ${fmt(r.eventsPerSec)} events/s over ${fmt(r.events)} events`,
+        );
       }
-    } else if (a.peer) throw new Error(`--peer ${a.peer}: the only peer is kafka-streams`);
+      peers[name] = r;
+    }
+    const peer = peers['kafka-streams'] ?? null;
+    const flinkPeer = peers.flink ?? null;
     const results: Record<string, ReplayResult> = {};
     const modes: Array<{ label: string; parallelism: number; threads: boolean }> = [
       { label: '1 consumer on the main thread', parallelism: 1, threads: false },
@@ -181,7 +188,15 @@ async function kafkaReplays(a: Args): Promise<Record<string, unknown> | null> {
         .catch((err: Error) => log(`could not delete ${physical}: ${err.message}`));
       await klog.deleteTopic(`${topic}-dead-letter`).catch(() => undefined);
     }
-    return { events: a.kafkaEvents, topic: physical, appendRate, javaConsumerPerf: perf, peer, results };
+    return {
+      events: a.kafkaEvents,
+      topic: physical,
+      appendRate,
+      javaConsumerPerf: perf,
+      peer,
+      flinkPeer,
+      results,
+    };
   } catch (err) {
     if (!a.keepTopic) await klog.deleteTopic(topic).catch(() => undefined);
     throw err;
@@ -253,18 +268,26 @@ async function main(): Promise<void> {
         `| replay, Kafka → Redis, ${label} | ${fmt(r.events)} | ${r.seconds.toFixed(1)} | ${fmt(r.rate)} | ${fmt(r.events / r.cpuSeconds)} |`,
       );
     }
-    const peer = kafka.peer as PeerReplayResult | { error: string } | null;
-    if (peer && !('error' in peer)) {
+    const best = Math.max(...Object.values(kafka.results as Record<string, ReplayResult>).map((r) => r.rate));
+    const ceiling = perf && 'nMsg.sec' in perf ? Number(perf['nMsg.sec']) : 0;
+    const ratios: string[] = [];
+    for (const [name, key] of [
+      ['kafka-streams', 'peer'],
+      ['flink', 'flinkPeer'],
+    ] as const) {
+      const peer = kafka[key] as PeerReplayResult | { error: string } | null;
+      if (!peer || 'error' in peer) continue;
       console.log(
-        `| replay, Kafka Streams peer (Java, ${peer.threads} threads, incl. start-up), same topic | ${fmt(peer.events)} | ${peer.seconds.toFixed(1)} | ${fmt(peer.eventsPerSec)} | (other process) |`,
+        `| replay, ${PEER_LABEL[name]} peer (Java, ${peer.threads} threads, incl. start-up), same topic | ${fmt(peer.events)} | ${peer.seconds.toFixed(1)} | ${fmt(peer.eventsPerSec)} | (other process) |`,
       );
-      const best = Math.max(
-        ...Object.values(kafka.results as Record<string, ReplayResult>).map((r) => r.rate),
-      );
-      console.log(
-        `\nours / Kafka Streams peer (best Kafka replay): ${((best / peer.eventsPerSec) * 100).toFixed(0)} %`,
+      ratios.push(
+        `ours / ${PEER_LABEL[name]} peer (best Kafka replay): ${((best / peer.eventsPerSec) * 100).toFixed(0)} %` +
+          (ceiling
+            ? `; ${PEER_LABEL[name]} / ConsumerPerformance: ${((peer.eventsPerSec / ceiling) * 100).toFixed(0)} % from start, ${((peer.eventsPerSecFromFirstRecord / ceiling) * 100).toFixed(0)} % from its first record`
+            : ''),
       );
     }
+    if (ratios.length) console.log(`\n${ratios.join('\n')}`);
   }
   if (latency) {
     console.log(

@@ -11,10 +11,10 @@
  *
  * Parts (one script each; the table rows in BENCHMARKS.md name the exact command):
  *   load      YSB load steps per architecture and mode: speed-latency-bench.ts --arch lambda|kappa
- *             (embedded; Kafka + Redis), and --arch kafka-streams (the Java peer) on Kafka;
+ *             (embedded; Kafka + Redis), and --arch kafka-streams / --arch flink (the Java peers) on Kafka;
  *             stops climbing for an architecture/mode after the first step it does not sustain
  *   replay    Kappa replay rate against history size: kappa-replay-bench.ts per size, with the
- *             Kafka Streams peer and Kafka's ConsumerPerformance on the same topic
+ *             Kafka Streams and Flink peers and Kafka's ConsumerPerformance on the same topic
  *   ceiling   kafka-bench.ts: our Kafka consumer beside ConsumerPerformance (raw consumption ceiling)
  *   mapreduce batch MapReduce against history size beside one plain DuckDB query: mapreduce-bench.ts
  *   serving   serving latency under load: serving-bench.ts
@@ -121,8 +121,10 @@ async function main(): Promise<void> {
 
   if (parts.includes('replay') || parts.includes('load')) {
     if (kafka) {
-      log('building the Kafka Streams peer (bench/peers/kafka-streams-ysb/peer.sh build)');
-      await run('bash', [join(root, 'bench', 'peers', 'kafka-streams-ysb', 'peer.sh'), 'build']);
+      for (const peer of ['kafka-streams-ysb', 'flink-ysb']) {
+        log(`building a peer (bench/peers/${peer}/peer.sh build)`);
+        await run('bash', [join(root, 'bench', 'peers', peer, 'peer.sh'), 'build']);
+      }
     }
   }
 
@@ -135,6 +137,7 @@ async function main(): Promise<void> {
             { arch: 'lambda', mode: 'distributed' },
             { arch: 'kappa', mode: 'distributed' },
             { arch: 'kafka-streams', mode: 'distributed' },
+            { arch: 'flink', mode: 'distributed' },
           ]
         : []),
     ];
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
               '--engines',
               profile.replay.engines,
               '--peer',
-              'kafka-streams',
+              'kafka-streams,flink',
               '--dir',
               dir,
             ],

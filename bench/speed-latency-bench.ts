@@ -4,13 +4,15 @@
  * (time_updated − window_start − 10 000 ms) over the windows that closed during the run.
  *
  *   npm run build && node dist/bench/speed-latency-bench.js [--rate 50000] [--seconds 60] [--mode embedded|distributed]
- *       [--arch lambda|kappa|kafka-streams] [--json FILE]
+ *       [--arch lambda|kappa|kafka-streams|flink] [--json FILE]
  *   (distributed: KAFKA_BROKERS and REDIS_URL, e.g. from `npm run stack:up`)
  *
  * --arch lambda (default): Lambda's latency path, the speed layer (flush every --flush-ms);
  * --arch kappa: the Kappa reprocessor's live job v1 (checkpoint every kappa.checkpointIntervalMs);
  * --arch kafka-streams: the peer, YSB as a Kafka Streams application (bench/peers/kafka-streams-ysb;
- *   distributed mode only) on the same kind of topic, fed by the same producers.
+ *   distributed mode only) on the same kind of topic, fed by the same producers;
+ * --arch flink: the second peer, YSB as an Apache Flink job on a local MiniCluster
+ *   (bench/peers/flink-ysb; distributed mode only), likewise.
  * --json FILE also writes the result object to FILE (bench/run-all.ts reads it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -35,7 +37,7 @@ import { DEFAULTS } from '../kernel/config/defaults.js';
 import { KappaReprocessor, readKappaWindows } from '../kappa-reprocessor/index.js';
 import { LAB_NODE_FLAGS, relaunchWithLabNodeFlags } from '../kernel/util/node-flags.js';
 import { flags, machine, peakRssBytes, percentile, printMachine, table, writeJson } from './bench-support.js';
-import { peerLive, type PeerLiveResult } from './kafka-streams-peer.js';
+import { PEER_LABEL, peerLive, type PeerLiveResult, type PeerName } from './kafka-streams-peer.js';
 
 // The layers run in this process: give it the V8 flags `npm start` gives the lab.
 relaunchWithLabNodeFlags();
@@ -66,7 +68,7 @@ const args = flags(
       producers: '<n> producer processes (distributed mode)',
       producerWorkers:
         '<n> producer threads per producer process (`lklab produce --workers N`; distributed mode; 0 = its own thread)',
-      arch: '<lambda|kappa|kafka-streams> the job measured',
+      arch: '<lambda|kappa|kafka-streams|flink> the job measured',
       maxLag:
         '<events> back-pressure: the generator waits while the job is more than this many events behind (backpressure.maxLagEvents; 0 = off, as before back-pressure existed)',
       maxScheduleLagMs:
@@ -76,10 +78,12 @@ const args = flags(
   },
 );
 const distributed = args.mode === 'distributed';
-if (!['lambda', 'kappa', 'kafka-streams'].includes(args.arch))
-  throw new Error(`--arch ${args.arch}: use lambda, kappa or kafka-streams`);
-if (args.arch === 'kafka-streams' && !distributed)
-  throw new Error('--arch kafka-streams reads Kafka: use it with --mode distributed');
+if (!['lambda', 'kappa', 'kafka-streams', 'flink'].includes(args.arch))
+  throw new Error(`--arch ${args.arch}: use lambda, kappa, kafka-streams or flink`);
+const peerName: PeerName | undefined =
+  args.arch === 'kafka-streams' || args.arch === 'flink' ? args.arch : undefined;
+if (peerName && !distributed)
+  throw new Error(`--arch ${args.arch} reads Kafka: use it with --mode distributed`);
 const dir = mkdtempSync(join(tmpdir(), 'lkl-speed-bench-'));
 const config = loadConfig({
   env: distributed ? process.env : {},
@@ -92,9 +96,9 @@ const config = loadConfig({
 if (distributed && (config.kafka.brokers.length === 0 || !config.redis.url))
   throw new Error('--mode distributed needs KAFKA_BROKERS and REDIS_URL');
 printMachine();
-const job = { lambda: 'speed layer', kappa: 'Kappa live job v1', 'kafka-streams': 'Kafka Streams peer' }[
-  args.arch as 'lambda'
-];
+const job = peerName
+  ? `${PEER_LABEL[peerName]} peer`
+  : { lambda: 'speed layer', kappa: 'Kappa live job v1' }[args.arch as 'lambda'];
 console.log(
   `${job}, ${args.mode}: ${args.rate.toLocaleString()} events/s for ${args.seconds} s, flush every ${args.arch === 'kappa' ? DEFAULTS.kappa.checkpointIntervalMs : args.flushMs} ms`,
 );
@@ -130,16 +134,16 @@ await kappa?.start();
 // The peer runs in its own JVM; the producers start once it is RUNNING.
 let peerReady!: () => void;
 const peerStarted = new Promise<void>((resolve) => (peerReady = resolve));
-const peer: Promise<PeerLiveResult> | undefined =
-  args.arch === 'kafka-streams'
-    ? peerLive({
-        brokers: config.kafka.brokers.join(','),
-        topic: `${config.namespace}.${AD_EVENTS_TOPIC}`,
-        seconds: args.seconds,
-        drain: 12 + Math.ceil((6 * args.flushMs) / 1000),
-        onReady: peerReady,
-      })
-    : undefined;
+const peer: Promise<PeerLiveResult> | undefined = peerName
+  ? peerLive({
+      peer: peerName,
+      brokers: config.kafka.brokers.join(','),
+      topic: `${config.namespace}.${AD_EVENTS_TOPIC}`,
+      seconds: args.seconds,
+      drain: 12 + Math.ceil((6 * args.flushMs) / 1000),
+      onReady: peerReady,
+    })
+  : undefined;
 if (peer) await Promise.race([peerStarted, peer]);
 // Embedded: the generator runs in this process (the embedded log belongs to one process).
 // Distributed: like YSB's own generator, separate producer processes (`lklab produce`) feed Kafka.
