@@ -6,7 +6,7 @@ import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-l
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { speedLogic } from './logic/index.js';
-import type { LogicContext, StreamLogic } from './logic/speed-logic.js';
+import type { LogicContext, StreamLogic, WindowCells } from './logic/speed-logic.js';
 import { BATCH_META_KEY, CONTROL_KEY, flushUpdate, SPEED_STATUS_KEY } from './realtime-views.js';
 import { waitUntil } from '../kernel/util/wait-until.js';
 
@@ -47,6 +47,17 @@ export class SpeedLayer {
   private readonly flushedOffsets = new Map<number, number>();
   private logic: StreamLogic;
   private readonly ctx: LogicContext;
+  /** What the logic's aggregate step adds to: the pending cells (one object, no per-event allocation). */
+  private readonly cells: WindowCells = {
+    add: (window, campaign, views, user) => {
+      let byCampaign = this.pending.get(window);
+      if (!byCampaign) this.pending.set(window, (byCampaign = new Map()));
+      let p = byCampaign.get(campaign);
+      if (!p) byCampaign.set(campaign, (p = { views: 0, users: new Set() }));
+      p.views += views;
+      p.users.add(user);
+    },
+  };
   private loop: Promise<void> | undefined;
   private abort: AbortController | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -220,15 +231,8 @@ export class SpeedLayer {
         this.stats.invalid++;
         continue;
       }
-      const hit = logic.apply(e, this.ctx);
-      if (hit) {
-        let byCampaign = this.pending.get(hit.window);
-        if (!byCampaign) this.pending.set(hit.window, (byCampaign = new Map()));
-        let p = byCampaign.get(hit.campaign);
-        if (!p) byCampaign.set(hit.campaign, (p = { views: 0, users: new Set() }));
-        p.views++;
-        p.users.add(hit.user);
-      }
+      const campaign = logic.campaignFor(e, this.ctx);
+      if (campaign !== undefined) logic.aggregate(this.cells, logic.window(e), campaign, e);
     }
     this.stats.processed += batch.records.length;
     const last = batch.records.at(-1);

@@ -22,12 +22,26 @@ export interface KappaLogicContext {
   bots: ReadonlySet<string>;
 }
 
+/**
+ * The job's pending window state (the engine's): where the logic's aggregate step adds an event.
+ */
+export interface KappaCells {
+  /** views of (window, campaign) += `views`; `user` joins the cell's distinct users. */
+  add(window: number, campaign: string, views: number, user: string): void;
+}
+
+/**
+ * A module holds the same four responsibilities as a batch SQL file (docs/metrics.md): filter and
+ * join (`campaignFor`), window (`window`), aggregate (`aggregate`). The job's engine calls them and
+ * does what is the engine's: watermark, allowed lateness, keeping the cells, checkpoints.
+ */
 export interface KappaLogic {
   version: number;
   description: string;
-  /**
-   * The campaign an event counts for, or undefined when the logic drops it. The job's engine
-   * does the rest: 10 s event-time windows, watermark, allowed lateness, exact distinct users.
-   */
+  /** Filter + join: the campaign an event counts for, or undefined when the logic drops it. */
   campaignFor(e: KappaEvent, ctx: KappaLogicContext): string | undefined;
+  /** Window: the start (epoch ms) of the event-time window an event falls in. */
+  window(e: KappaEvent): number;
+  /** Aggregate: what one counted event adds to its (campaign, window) cell. */
+  aggregate(into: KappaCells, window: number, campaign: string, e: KappaEvent): void;
 }

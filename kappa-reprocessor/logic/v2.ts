@@ -1,4 +1,5 @@
-import type { KappaEvent, KappaLogic, KappaLogicContext } from './kappa-logic.js';
+import { WINDOW_MS } from '../../kernel/events/ysb-event.js';
+import type { KappaCells, KappaEvent, KappaLogic, KappaLogicContext } from './kappa-logic.js';
 
 /** Kappa logic v2 = YSB without bot users (reference.bots). */
 export const kappaLogicV2: KappaLogic = {
@@ -8,5 +9,11 @@ export const kappaLogicV2: KappaLogic = {
     if (e.event_type !== 'view') return undefined;
     if (ctx.bots.has(e.user_id)) return undefined;
     return ctx.campaignOf.get(e.ad_id);
+  },
+  window(e: KappaEvent): number {
+    return Math.floor(e.event_time / WINDOW_MS) * WINDOW_MS;
+  },
+  aggregate(into: KappaCells, window: number, campaign: string, e: KappaEvent): void {
+    into.add(window, campaign, 1, e.user_id);
   },
 };

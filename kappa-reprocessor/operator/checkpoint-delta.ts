@@ -75,8 +75,8 @@ export class CheckpointDelta {
   private lastWindow = Number.NaN;
   private lastCells: Map<string, CellDelta> | undefined;
 
-  /** Adds one counted view of `user` for (window, campaign). */
-  count(window: number, campaign: string, user: string): void {
+  /** Adds `views` counted views (default 1) of `user` for (window, campaign). */
+  count(window: number, campaign: string, user: string, views = 1): void {
     let cells = this.lastCells;
     if (window !== this.lastWindow || cells === undefined) {
       cells = this.windows.get(window);
@@ -85,9 +85,9 @@ export class CheckpointDelta {
       this.lastCells = cells;
     }
     const cell = cells.get(campaign);
-    if (cell === undefined) cells.set(campaign, { views: 1, users: new Set([user]) });
+    if (cell === undefined) cells.set(campaign, { views, users: new Set([user]) });
     else {
-      cell.views++;
+      cell.views += views;
       cell.users.add(user);
     }
   }

@@ -1,6 +1,6 @@
 /**
- * The Kappa job's per-partition operator: scan → logic → 10 s event-time window → watermark and
- * allowed lateness → pre-aggregated delta. Pure and synchronous (the same code runs on the main
+ * The Kappa job's per-partition operator: scan → the logic's filter + join and window → watermark
+ * and allowed lateness → the logic's aggregate into a pre-aggregated delta. Pure and synchronous (the same code runs on the main
  * thread and in replay worker threads).
  *
  * Watermark: per partition, the highest event time seen there minus `maxOutOfOrderMs` (Kafka
@@ -14,10 +14,10 @@
  * event for it is still counted (a revision of the window) while the watermark is below
  * w + 10 s + allowedLatenessMs; beyond that it is not counted but dead-lettered with the reason.
  */
-import { WINDOW_MS, windowStart } from '../../kernel/events/ysb-event.js';
+import { WINDOW_MS } from '../../kernel/events/ysb-event.js';
 import { CheckpointDelta, type EncodedDelta } from './checkpoint-delta.js';
 import { emptyKappaEvent, scanEvent } from './event-scanner.js';
-import type { KappaLogic, KappaLogicContext } from '../logic/kappa-logic.js';
+import type { KappaCells, KappaLogic, KappaLogicContext } from '../logic/kappa-logic.js';
 
 export interface EventTimePolicy {
   /** Watermark = highest event time seen − this (ms). */
@@ -42,6 +42,10 @@ export class PartitionProcessor {
    * be counted there any more) and on restart (then a user may be written twice: still exact).
    */
   private readonly written = new Map<number, Set<string>>();
+  /** What the logic's aggregate step adds to: this checkpoint's delta (one object, no per-event allocation). */
+  private readonly cells: KappaCells = {
+    add: (window, campaign, views, user) => this.delta.count(window, campaign, this.intern(user), views),
+  };
 
   constructor(
     readonly partition: number,
@@ -103,9 +107,10 @@ export class PartitionProcessor {
     }
     if (outcome === 'decoded') d.counters.slowPath++;
     const t = e.event_time;
-    const campaign = this.logic.campaignFor(e, this.ctx);
+    const logic = this.logic;
+    const campaign = logic.campaignFor(e, this.ctx);
     if (campaign !== undefined) {
-      const w = windowStart(t);
+      const w = logic.window(e);
       const end = w + WINDOW_MS;
       const wm =
         this.maxEventTime === NO_EVENT_TIME
@@ -122,7 +127,7 @@ export class PartitionProcessor {
       } else {
         if (end <= wm) d.counters.late++;
         d.counters.counted++;
-        d.count(w, campaign, this.intern(e.user_id));
+        logic.aggregate(this.cells, w, campaign, e);
       }
     }
     if (t > this.maxEventTime) this.maxEventTime = t;
