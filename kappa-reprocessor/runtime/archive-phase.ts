@@ -6,19 +6,17 @@
  * resumes from the archive, at or above it from the log.
  */
 import type { LogRecord } from '../../kernel/ports/event-log.js';
-import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
-import { NO_EVENT_TIME, type ProcessingEngine } from '../operator/index.js';
-import { offsetsNamespace, readMaxEventTimes } from '../state/index.js';
+import type { ProcessingEngine } from '../operator/index.js';
 import type { ArchiveSource } from './job-runner-types.js';
-import { PartitionCursor } from './partition-cursor.js';
+import type { PartitionCursor } from './partition-cursor.js';
 
 export interface ArchivePhaseRequest {
-  store: RealtimeStore;
-  job: number;
   engine: ProcessingEngine;
   archive: ArchiveSource;
-  /** The runner's cursors: one is set for every partition read from the archive. */
-  cursors: Map<number, PartitionCursor>;
+  /** The runner's cursor of a partition, loaded from the stored position when it has none yet. */
+  cursor(partition: number): Promise<PartitionCursor>;
+  /** The runner's current cursor of a partition (another one: fenced). */
+  current(partition: number): PartitionCursor | undefined;
   /** Records per batch taken from the archive. */
   batchRecords: number;
   /** Called before each batch is handed over (rate limit, backpressure); false = stop. */
@@ -34,22 +32,10 @@ export interface ArchivePhaseRequest {
  * ingest rejected have no row: their offsets are passed over, as the log path dead-letters them).
  */
 export async function runArchivePhase(r: ArchivePhaseRequest): Promise<void> {
-  const [stored, times] = await Promise.all([
-    r.store.readOffsets(offsetsNamespace(r.job)),
-    readMaxEventTimes(r.store, r.job),
-  ]);
   const reads: Array<Promise<void>> = [];
   for (const { partition: p, cutover } of r.archive.cutover) {
-    const existing = r.cursors.get(p);
-    const at = existing?.next ?? stored[p] ?? 0;
-    if (at >= cutover) continue;
-    let t = existing;
-    if (!t) {
-      t = new PartitionCursor(p, stored[p]);
-      r.engine.init(p, times.get(p) ?? NO_EVENT_TIME);
-      r.cursors.set(p, t);
-    }
-    reads.push(readPartition(r, t, cutover));
+    const t = await r.cursor(p);
+    if (t.next < cutover) reads.push(readPartition(r, t, cutover));
   }
   await Promise.all(reads);
 }
@@ -58,17 +44,17 @@ async function readPartition(r: ArchivePhaseRequest, t: PartitionCursor, cutover
   const p = t.partition;
   const batches = r.archive.read(p, t.next, cutover, { batchRecords: r.batchRecords, signal: r.signal });
   for await (const records of batches) {
-    if (r.signal.aborted || r.cursors.get(p) !== t) return;
+    if (r.signal.aborted || r.current(p) !== t) return;
     const fresh = records.filter((x: LogRecord) => x.offset >= t.next);
     if (fresh.length === 0) continue;
     if (!(await r.admit(p, fresh.length))) return;
-    if (r.signal.aborted || r.cursors.get(p) !== t) return; // fenced or stopping meanwhile
+    if (r.signal.aborted || r.current(p) !== t) return; // fenced or stopping meanwhile
     // Same tick: the engine takes the records and the offset moves past them.
     r.engine.process(p, fresh, 0);
     t.advance(fresh[fresh.length - 1]!.offset, fresh.length);
     r.processed(fresh.length);
   }
-  if (r.signal.aborted || r.cursors.get(p) !== t) return;
+  if (r.signal.aborted || r.current(p) !== t) return;
   // Offsets up to the cut-over without a row are records the ingest rejected (dead-lettered there).
   t.advanceDirect(cutover, 0);
 }

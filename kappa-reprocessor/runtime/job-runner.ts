@@ -215,27 +215,16 @@ export class KappaJobRunner implements JobRunnerLike {
 
   private async archiveThenConsumers(archive: ArchiveSource): Promise<void> {
     await runArchivePhase({
-      store: this.store,
-      job: this.job.id,
       engine: this.opts.engine,
       archive,
-      cursors: this.tracks,
+      cursor: async (p) => this.tracks.get(p) ?? (await this.loadPartition(p)),
+      current: (p) => this.tracks.get(p),
       batchRecords: this.opts.maxBatchRecords,
       admit: async (p, count) => {
-        if (this.limiter.limited) await this.limiter.take(count, this.abort.signal).catch(() => undefined);
-        const wait = this.opts.engine.waitForCapacity(p);
-        if (wait) await wait;
+        await this.admit(p, count);
         return !this.stopping;
       },
-      processed: (count) => {
-        this.stats.processed += count;
-        if (
-          !this.writer.running &&
-          this.clock.now() - this.writer.lastStart >= this.opts.checkpointIntervalMs
-        ) {
-          void this.checkpoint().catch(() => undefined);
-        }
-      },
+      processed: (count) => this.counted(count),
       signal: this.abort.signal,
     });
     if (this.stopping) return;
@@ -303,13 +292,23 @@ export class KappaJobRunner implements JobRunnerLike {
     if (admission.kind === 'none') return;
     const from = admission.from;
     const count = records.length - from;
-    if (this.limiter.limited) await this.limiter.take(count, this.abort.signal).catch(() => undefined);
-    const wait = this.opts.engine.waitForCapacity(p);
-    if (wait) await wait;
+    await this.admit(p, count);
     if (this.stopping || this.tracks.get(p) !== t) return; // fenced or stopping meanwhile
     // Same tick: the engine takes the records and the offset moves past them.
     this.opts.engine.process(p, records, from);
     t.advance(records[records.length - 1]!.offset, count);
+    this.counted(count);
+  }
+
+  /** Waits for the rate limit and the engine's capacity before `count` records of partition `p`. */
+  private async admit(p: number, count: number): Promise<void> {
+    if (this.limiter.limited) await this.limiter.take(count, this.abort.signal).catch(() => undefined);
+    const wait = this.opts.engine.waitForCapacity(p);
+    if (wait) await wait;
+  }
+
+  /** `count` records were handed to the engine: a checkpoint is started when one is due. */
+  private counted(count: number): void {
     this.stats.processed += count;
     if (!this.writer.running && this.clock.now() - this.writer.lastStart >= this.opts.checkpointIntervalMs) {
       void this.checkpoint().catch(() => undefined);
