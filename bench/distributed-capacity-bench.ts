@@ -28,9 +28,9 @@ import { systemClock } from '../kernel/clock/system-clock.js';
 import type { AppendRecord } from '../kernel/ports/event-log.js';
 import { openKafkaEventLog, type KafkaEventLog } from '../kernel/adapters/kafka-log/kafka-event-log.js';
 import { openKafkaProducePool } from '../kernel/adapters/kafka-log/kafka-produce-pool.js';
-import { buildReferenceData } from '../kernel/workload/reference-data.js';
-import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import { flags, machine, peakRssBytes, requirePositiveIntegers, writeJson } from './bench-support.js';
+import { generateEvents } from './lib/kafka-consume.js';
+import { consumerPerfColumn, parseConsumerPerf, stackScript } from './lib/kafka-tools.js';
 import { fmt, timed } from './lib/measure.js';
 import { speedLayerScaleOut, type ScaleOutResult } from './lib/speed-scale-out.js';
 
@@ -114,19 +114,8 @@ function parseArgs(argv: string[]): Args {
 
 /** N YSB events keyed by ad_id, as the lab's generator appends them. */
 function ysbRecords(n: number): AppendRecord[] {
-  const gen = new YsbGenerator(buildReferenceData(), {
-    seed: 42,
-    mode: 'catch-up',
-    rate: 0,
-    startTime: 1_700_000_000_000,
-  });
-  const out: AppendRecord[] = [];
-  while (out.length < n) {
-    for (const r of gen.take(Math.min(50_000, n - out.length))) {
-      out.push({ key: r.event!.ad_id, value: r.value });
-    }
-  }
-  return out;
+  const { keys, values } = generateEvents(n);
+  return values.map((value, i) => ({ key: keys[i]!, value }));
 }
 
 interface ProduceFigure {
@@ -134,17 +123,6 @@ interface ProduceFigure {
   eventsPerSec: number;
   /** Events per CPU-second of this process (all its threads); undefined for the Java tool. */
   cpuEventsPerSec: number | undefined;
-}
-
-function stackScript(): string {
-  return join(
-    dirname(fileURLToPath(import.meta.url)),
-    '..',
-    ...(import.meta.url.includes('/dist/') ? ['..'] : []),
-    'scripts',
-    'stack',
-    'stack.sh',
-  );
 }
 
 /** Kafka's ProducerPerformance through the stack script; its last line is the summary. */
@@ -177,15 +155,7 @@ async function javaConsumerPerf(topic: string, n: number): Promise<number> {
       maxBuffer: 10 * 2 ** 20,
     },
   );
-  const lines = stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const at = lines.findIndex((l) => l.startsWith('start.time'));
-  if (at < 0 || !lines[at + 1]) throw new Error(`unexpected ConsumerPerformance output:\n${stdout}`);
-  const header = lines[at]!.split(',').map((s) => s.trim());
-  const values = lines[at + 1]!.split(',').map((s) => s.trim());
-  return Math.round(Number(values[header.indexOf('nMsg.sec')]));
+  return Math.round(consumerPerfColumn(parseConsumerPerf(stdout), 'nMsg.sec'));
 }
 
 interface StepFigure {

@@ -17,8 +17,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import type { AppendRecord } from '../kernel/ports/event-log.js';
@@ -26,6 +24,7 @@ import { openKafkaEventLog } from '../kernel/adapters/kafka-log/kafka-event-log.
 import { flags, peakRssBytes, requirePositiveIntegers, writeJson } from './bench-support.js';
 import { fmt, median, timed } from './lib/measure.js';
 import { generateEvents, type ConsumeRound, consumeAll } from './lib/kafka-consume.js';
+import { consumerPerfColumn, parseConsumerPerf, stackScript } from './lib/kafka-tools.js';
 
 const run = promisify(execFile);
 
@@ -88,14 +87,7 @@ interface JavaPerf {
 
 /** Kafka's ConsumerPerformance through the stack script; parses its CSV-like report. */
 async function javaConsumerPerf(topic: string, n: number): Promise<JavaPerf> {
-  const script = join(
-    dirname(fileURLToPath(import.meta.url)),
-    '..',
-    ...(import.meta.url.includes('/dist/') ? ['..'] : []),
-    'scripts',
-    'stack',
-    'stack.sh',
-  );
+  const script = stackScript();
   // bash's `time` reports the CPU time of the whole tool run (JVM start and JIT included).
   const { stdout, stderr } = await run(
     'bash',
@@ -110,20 +102,8 @@ async function javaConsumerPerf(topic: string, n: number): Promise<JavaPerf> {
   );
   const cpu = /LKL_CPU ([\d.]+) ([\d.]+)/.exec(stderr);
   const cpuSeconds = cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN;
-  const lines = stdout
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const headerAt = lines.findIndex((l) => l.startsWith('start.time'));
-  if (headerAt < 0 || !lines[headerAt + 1])
-    throw new Error(`unexpected ConsumerPerformance output:\n${stdout}`);
-  const header = lines[headerAt]!.split(',').map((s) => s.trim());
-  const values = lines[headerAt + 1]!.split(',').map((s) => s.trim());
-  const col = (name: string): number => {
-    const i = header.indexOf(name);
-    if (i < 0) throw new Error(`ConsumerPerformance output has no ${name} column:\n${stdout}`);
-    return Number(values[i]);
-  };
+  const report = parseConsumerPerf(stdout);
+  const col = (name: string): number => consumerPerfColumn(report, name);
   return {
     mbPerSec: col('MB.sec'),
     eventsPerSec: col('nMsg.sec'),

@@ -42,6 +42,7 @@ import {
   embeddedReplays,
 } from './lib/kappa-replay-runs.js';
 import { liveLatency } from './lib/kappa-live-latency.js';
+import { parseConsumerPerf, stackScript } from './lib/kafka-tools.js';
 
 const run = promisify(execFile);
 
@@ -211,18 +212,11 @@ async function javaConsumerPerf(
   n: number,
 ): Promise<Record<string, number | string> | { error: string }> {
   try {
-    const { stdout } = await run('bash', ['scripts/stack/stack.sh', 'consumer-perf', topic, String(n)], {
+    const { stdout } = await run('bash', [stackScript(), 'consumer-perf', topic, String(n)], {
       maxBuffer: 16 * 1024 * 1024,
       timeout: 600_000,
     });
-    const lines = stdout.trim().split('\n');
-    const header = lines.findIndex((l) => l.startsWith('start.time'));
-    if (header < 0 || !lines[header + 1]) return { error: `unexpected output: ${stdout.slice(-500)}` };
-    const keys = lines[header]!.split(',').map((s) => s.trim());
-    const values = lines[header + 1]!.split(',').map((s) => s.trim());
-    return Object.fromEntries(
-      keys.map((k, i) => [k, Number.isFinite(Number(values[i])) ? Number(values[i]) : values[i]!]),
-    );
+    return parseConsumerPerf(stdout);
   } catch (err) {
     return { error: (err as Error).message.slice(0, 500) };
   }

@@ -8,22 +8,25 @@ import { YsbGenerator } from '../../kernel/workload/ysb-generator.js';
 import { type KafkaEventLog } from '../../kernel/adapters/kafka-log/kafka-event-log.js';
 import { timed } from './measure.js';
 
-export function generateEvents(n: number): { values: string[]; views: number } {
+/** N YSB events as the lab's generator appends them: values, their keys (ad_id) and the views among them. */
+export function generateEvents(n: number): { keys: string[]; values: string[]; views: number } {
   const gen = new YsbGenerator(buildReferenceData(), {
     seed: 42,
     mode: 'catch-up',
     rate: 0,
     startTime: 1_700_000_000_000,
   });
+  const keys = new Array<string>(n);
   const values = new Array<string>(n);
   let views = 0;
   for (let i = 0; i < n;) {
     for (const r of gen.take(Math.min(50_000, n - i))) {
+      keys[i] = r.event!.ad_id;
       values[i++] = r.value;
       if (r.event?.event_type === 'view') views++;
     }
   }
-  return { values, views };
+  return { keys, values, views };
 }
 
 export interface ConsumeRound {
