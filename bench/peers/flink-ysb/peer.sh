@@ -14,36 +14,15 @@ FLINK_VERSION="$(sed -n 's:.*<flink.version>\(.*\)</flink.version>.*:\1:p' "$HER
 TARGET="$HERE/target"
 STAMP="$TARGET/.built-$FLINK_VERSION"
 
-build() {
-  command -v mvn >/dev/null || { echo "LKL_ERR_STACK_TOOL_MISSING: mvn not found (Debian package: maven)" >&2; exit 2; }
-  command -v javac >/dev/null || { echo "LKL_ERR_STACK_TOOL_MISSING: javac not found (Debian package: openjdk-17-jdk-headless)" >&2; exit 2; }
-  local extra=()
-  # shellcheck disable=SC2206  # intentional word splitting of user-provided extra flags
-  [[ -n "${LKLAB_MAVEN_ARGS:-}" ]] && extra=(${LKLAB_MAVEN_ARGS})
-  mkdir -p "$TARGET"
-  rm -rf "$TARGET/lib"
-  if ! mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" "${extra[@]}" \
-    compile dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$TARGET/lib" \
-    >"$TARGET/build.log" 2>&1; then
-    tail -n 60 "$TARGET/build.log" >&2
-    echo "LKL_ERR_BENCH_PEER_BUILD: mvn could not build the Flink peer (see $TARGET/build.log)" >&2
-    exit 1
-  fi
-  rm -f "$TARGET"/.built-*
-  touch "$STAMP"
-}
-
-built() {
-  [[ -f "$STAMP" ]] || return 1
-  # Rebuild when a source or the pom is newer than the last build.
-  [[ -z "$(find "$HERE/src" "$HERE/pom.xml" -newer "$STAMP" -print -quit)" ]]
-}
+PEER_NAME="Flink"
+# shellcheck source=../common/peer-build.sh
+source "$HERE/../common/peer-build.sh"
 
 case "${1:-}" in
-  build) build ;;
+  build) peer_build ;;
   run)
     shift
-    built || build
+    peer_built || peer_build
     # Flink 2 on Java 17 reflects into java.base (its serializers, the MiniCluster's memory manager).
     exec java ${LKLAB_PEER_JVM_OPTS:--Xmx1g -XX:+UseG1GC} \
       --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.util=ALL-UNNAMED \

@@ -15,36 +15,15 @@ KAFKA_VERSION="${LKLAB_KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka
 TARGET="$HERE/target"
 STAMP="$TARGET/.built-$KAFKA_VERSION"
 
-build() {
-  command -v mvn >/dev/null || { echo "LKL_ERR_STACK_TOOL_MISSING: mvn not found (Debian package: maven)" >&2; exit 2; }
-  command -v javac >/dev/null || { echo "LKL_ERR_STACK_TOOL_MISSING: javac not found (Debian package: openjdk-17-jdk-headless)" >&2; exit 2; }
-  local extra=()
-  # shellcheck disable=SC2206  # intentional word splitting of user-provided extra flags
-  [[ -n "${LKLAB_MAVEN_ARGS:-}" ]] && extra=(${LKLAB_MAVEN_ARGS})
-  mkdir -p "$TARGET"
-  rm -rf "$TARGET/lib"
-  if ! mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" "${extra[@]}" -Dkafka.version="$KAFKA_VERSION" \
-    compile dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$TARGET/lib" \
-    >"$TARGET/build.log" 2>&1; then
-    tail -n 60 "$TARGET/build.log" >&2
-    echo "LKL_ERR_BENCH_PEER_BUILD: mvn could not build the Kafka Streams peer (see $TARGET/build.log)" >&2
-    exit 1
-  fi
-  rm -f "$TARGET"/.built-*
-  touch "$STAMP"
-}
-
-built() {
-  [[ -f "$STAMP" ]] || return 1
-  # Rebuild when a source or the pom is newer than the last build.
-  [[ -z "$(find "$HERE/src" "$HERE/pom.xml" -newer "$STAMP" -print -quit)" ]]
-}
+PEER_NAME="Kafka Streams"
+# shellcheck source=../common/peer-build.sh
+source "$HERE/../common/peer-build.sh"
 
 case "${1:-}" in
-  build) build ;;
+  build) peer_build -Dkafka.version="$KAFKA_VERSION" ;;
   run)
     shift
-    built || build
+    peer_built || peer_build -Dkafka.version="$KAFKA_VERSION"
     exec java ${LKLAB_PEER_JVM_OPTS:--Xmx1g -XX:+UseG1GC} -cp "$TARGET/classes:$TARGET/lib/*" dev.lklab.peers.YsbKafkaStreams "$@"
     ;;
   version) echo "$KAFKA_VERSION" ;;
