@@ -25,7 +25,7 @@ import {
   T0,
   type KappaRig,
 } from '../test-support/kappa-harness.js';
-import { recount, verdicts } from '../test-support/recount.js';
+import { expectAllCorrect, recount } from '../test-support/recount.js';
 
 /** LKLAB_KAPPA_TEST_EVENTS lowers it on a slow machine; the issue asks for 1 M. */
 const N = Number(process.env.LKLAB_KAPPA_TEST_EVENTS ?? 1_000_000);
@@ -127,23 +127,9 @@ describe(`Kappa+ archive replay after retention removed offset 0 (${N.toLocaleSt
     const truth = recount(allEvents(), ref, { excludeBots: true });
     const views = await servedKappa(store, 'views', from, to);
     expect([...views.jobs]).toEqual([2]);
-    const v = verdicts(views.values, truth.views, from, to);
-    expect(v, v.examples.join('\n')).toEqual({
-      correct: truth.views.size,
-      differ: 0,
-      missing: 0,
-      extra: 0,
-      examples: [],
-    });
+    expectAllCorrect(views.values, truth.views, from, to);
     const distinct = await servedKappa(store, 'distinct_users', from, to);
-    const d = verdicts(distinct.values, truth.distinct, from, to);
-    expect(d, d.examples.join('\n')).toEqual({
-      correct: truth.distinct.size,
-      differ: 0,
-      missing: 0,
-      extra: 0,
-      examples: [],
-    });
+    expectAllCorrect(distinct.values, truth.distinct, from, to);
     const view = (await rig.kappa.view()).jobs.find((j) => j.id === 2)!;
     expect(view.counters.processed).toBe(N);
     expect(view.counters.invalid).toBe(0);
@@ -228,14 +214,7 @@ describe('Kappa+ archive replay: a restart mid-archive resumes from the archive,
     }
     const truth = recount(all(), ref);
     const views = await servedKappa(store, 'views', from, to);
-    const v = verdicts(views.values, truth.views, from, to);
-    expect(v, v.examples.join('\n')).toEqual({
-      correct: truth.views.size,
-      differ: 0,
-      missing: 0,
-      extra: 0,
-      examples: [],
-    });
+    expectAllCorrect(views.values, truth.views, from, to);
     const job = (await second.kappa.view()).jobs.find((j) => j.id === 2)!;
     expect(job.counters.processed).toBe(n);
   }, 120_000);

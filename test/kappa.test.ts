@@ -21,7 +21,7 @@ import {
   startKappa,
   type KappaRig,
 } from '../test-support/kappa-harness.js';
-import { recount, verdicts } from '../test-support/recount.js';
+import { expectAllCorrect, recount } from '../test-support/recount.js';
 
 const N = Number(process.env.LKLAB_KAPPA_TEST_EVENTS ?? 1_000_000);
 const TOPIC = 'ad-events';
@@ -54,25 +54,11 @@ describe(`Kappa on the embedded log and store: catch-up of ${N.toLocaleString('e
     const ms = performance.now() - t0;
     const truth = recount(catchUpEvents(7, N), ref);
     const views = await servedKappa(store, 'views', from, to);
-    const v = verdicts(views.values, truth.views, from, to);
-    expect(v, v.examples.join('\n')).toEqual({
-      correct: truth.views.size,
-      differ: 0,
-      missing: 0,
-      extra: 0,
-      examples: [],
-    });
+    expectAllCorrect(views.values, truth.views, from, to);
     expect([...views.sources]).toEqual(['kappa']);
     expect([...views.jobs]).toEqual([1]);
     const distinct = await servedKappa(store, 'distinct_users', from, to);
-    const d = verdicts(distinct.values, truth.distinct, from, to);
-    expect(d, d.examples.join('\n')).toEqual({
-      correct: truth.distinct.size,
-      differ: 0,
-      missing: 0,
-      extra: 0,
-      examples: [],
-    });
+    expectAllCorrect(distinct.values, truth.distinct, from, to);
     expect(truth.views.size).toBeGreaterThan(N / 100);
     const job = (await rig.kappa.view()).jobs.find((j) => j.id === 1)!;
     expect(job.counters.processed).toBe(N);
