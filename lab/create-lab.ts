@@ -85,13 +85,12 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
       log.kind === 'kafka' ? Math.max(1000, config.backpressure.refreshMs) : config.backpressure.refreshMs,
   });
   // An injected log is the caller's: the generator appends to it directly.
-  const producer = options.log
-    ? await createGeneratorProducer(
-        { ...config, generator: { ...config.generator, producerWorkers: 0 } },
-        clock,
-        log,
-      )
-    : await createGeneratorProducer(config, clock, log);
+  const producer = await createGeneratorProducer(
+    config,
+    clock,
+    log,
+    options.log ? 0 : config.generator.producerWorkers,
+  );
   const generator = new GeneratorRunner(producer, deadLetters, reference, clock, {
     rate: config.generator.rate,
     mode: config.generator.mode,

@@ -47,14 +47,14 @@ export interface GeneratorProducer {
 /**
  * The generator's producer: on Kafka with `generator.producerWorkers` > 0, a pool of that many
  * producer threads (kafka-log/kafka-produce-pool.ts, same partitioning and guarantees as the
- * log); otherwise the log itself.
+ * log); otherwise the log itself. `workers` 0 appends to the log directly.
  */
 export async function createGeneratorProducer(
   config: Readonly<LabConfig>,
   clock: Clock,
   log: EventLog,
+  workers = config.generator.producerWorkers,
 ): Promise<GeneratorProducer> {
-  const workers = config.generator.producerWorkers;
   if (workers <= 0 || config.kafka.brokers.length === 0 || log.kind !== 'kafka') {
     return { append: (topic, records) => log.append(topic, records), workers: 0, close: async () => {} };
   }
