@@ -1,4 +1,3 @@
-import { expect } from 'vitest';
 import { windowStart, type YsbEvent } from '../kernel/events/ysb-event.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 
@@ -70,21 +69,4 @@ export function verdicts(
     if (w >= from && w < to && !truth.has(k)) v.extra++;
   }
   return v;
-}
-
-/** Asserts every truth cell is served with exactly its value (all of them lie in [from, to)), and nothing else is served there. */
-export function expectAllCorrect(
-  served: Map<string, number>,
-  truth: Map<string, number | Set<string>>,
-  from: number,
-  to: number,
-): void {
-  const v = verdicts(served, truth, from, to);
-  expect(v, v.examples.join('\n')).toEqual({
-    correct: truth.size,
-    differ: 0,
-    missing: 0,
-    extra: 0,
-    examples: [],
-  });
 }

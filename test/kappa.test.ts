@@ -21,7 +21,8 @@ import {
   startKappa,
   type KappaRig,
 } from '../test-support/kappa-harness.js';
-import { expectAllCorrect, recount } from '../test-support/recount.js';
+import { expectAllCorrect } from '../test-support/expect-all-correct.js';
+import { recount } from '../test-support/recount.js';
 
 const N = Number(process.env.LKLAB_KAPPA_TEST_EVENTS ?? 1_000_000);
 const TOPIC = 'ad-events';
