@@ -18,6 +18,7 @@ import { describeDistributed } from '../test-support/infra.js';
 import { spawnCli, type CliProcess } from '../test-support/cli-process.js';
 import { cleanupNamespace } from '../test-support/namespace-cleanup.js';
 import { waitUntil } from '../kernel/util/wait-until.js';
+import { alignedTick } from '../kernel/clock/every.js';
 
 const dirs: string[] = [];
 const running: CliProcess[] = [];
@@ -35,9 +36,19 @@ function tempDir(prefix: string): string {
 /** Settings that keep everything in memory until the shutdown (nothing is flushed on a timer). */
 const SLOW_FLUSH = {
   speed: { flushIntervalMs: 60_000 },
-  kappa: { checkpointIntervalMs: 60_000 },
+  kappa: { checkpointIntervalMs: 600_000 },
   batch: { intervalMs: 0, ingestIntervalMs: 60_000 },
 };
+
+/**
+ * The speed layer's flush ticks lie on whole minutes of the epoch (+ the tick phase), not a minute
+ * after start: a run that crosses one flushes before the signal. Start right after a tick when the
+ * next one is nearer than the run needs.
+ */
+async function awayFromFlushTick(runMs: number): Promise<void> {
+  const wait = alignedTick(Date.now(), SLOW_FLUSH.speed.flushIntervalMs) - Date.now();
+  if (wait < runMs) await new Promise((r) => setTimeout(r, wait + 250));
+}
 
 async function json<T = Record<string, unknown>>(url: string, init?: RequestInit): Promise<T> {
   const res = await fetch(url, init);
@@ -56,6 +67,7 @@ describe('graceful shutdown of `lklab start` (embedded, real process)', () => {
     writeFileSync(configFile, JSON.stringify({ ...SLOW_FLUSH, generator: { rate: 4000 } }));
 
     const embedded = { KAFKA_BROKERS: undefined, REDIS_URL: undefined, LKLAB_CONFIG: undefined };
+    await awayFromFlushTick(40_000);
     const lab = spawnCli(['start', '--port', '0', '--data-dir', dataDir, '--config', configFile], embedded);
     running.push(lab);
     const url = (await lab.waitForOutput(/running at (http:\/\/\S+)/, 60_000))[1]!;
