@@ -9,6 +9,7 @@ import { LAB_EVENTS } from '../kernel/instrumentation/lab-events.js';
 import { readRequestedSpeedLogicVersion } from '../speed-layer/index.js';
 import { closedBefore } from './correctness.js';
 import { divergenceCells } from './divergence.js';
+import { ReplayInterference } from './replay-interference.js';
 import { FinalEventLatency, type FinalEventLatencyListener } from './latency.js';
 import { SampleRing, latencyFigures } from './latency-figures.js';
 import { layerCorrectness, truthValue } from './layer-correctness.js';
@@ -54,6 +55,7 @@ export class LabMeasurement implements Measurement {
   /** The snapshot re-reads its whole horizon of Kappa windows: unchanged ones are not folded again. */
   private readonly kappaCache = new KappaFoldCache();
   private readonly replayWork = new Map<number, number>();
+  private readonly interference = new ReplayInterference();
   private crashes = 0;
   private unsubscribe: (() => void) | undefined;
   private abort = new AbortController();
@@ -77,6 +79,7 @@ export class LabMeasurement implements Measurement {
     });
     this.latency = new FinalEventLatency(deps.store, this.settings.latencySettleMs);
     this.timeline_.attach(deps.bus);
+    this.interference.attach(deps.bus);
     deps.meter.attach(deps.bus);
     for (const e of deps.bus.recent(1000))
       if (e.name === LAB_EVENTS.SPEED_CRASH && e.payload.point === 'after-flush-before-commit')
@@ -124,6 +127,7 @@ export class LabMeasurement implements Measurement {
     await Promise.all(this.loops);
     this.unsubscribe?.();
     this.timeline_.detach();
+    this.interference.detach();
     this.deps.meter.stopSampling();
     this.deps.meter.detach();
     await this.oracle.stop();
@@ -256,6 +260,7 @@ export class LabMeasurement implements Measurement {
       },
       computeMs: compute,
       measuredFrom,
+      interference: this.interference.figures(at, (arch, from, to) => this.latency.between(arch, from, to)),
     };
   }
 

@@ -136,6 +136,46 @@ export interface MetricsSnapshot {
   computeMs?: Record<string, number>;
   /** the event-time range the correctness figures cover */
   measuredFrom?: number | null;
+  /** replay interference: each Kappa replay's rate beside the live readers' latency before and during it */
+  interference?: InterferenceFigures;
+}
+
+/** One architecture's final-event latency before and during a replay (replay interference). */
+export interface InterferenceLatency {
+  /** windows that ended in the minute before the replay started */
+  before: LatencyFigures;
+  /** windows that ended while the replay ran (until now while it runs) */
+  during: LatencyFigures;
+  /** during.p99 / before.p99; null without both */
+  p99Ratio: number | null;
+}
+
+/** One Kappa replay and what it cost the live readers (measurement/replay-interference.ts). */
+export interface ReplayInterferenceFigures {
+  job: number;
+  logicVersion: number | null;
+  /** events/s the replay was limited to (0 = unlimited) */
+  rateLimit: number | null;
+  startedAt: number;
+  endedAt: number | null;
+  ended: 'caught-up' | 'aborted' | null;
+  /** events the replaying job checkpointed */
+  events: number;
+  /** events / duration (until now while it runs), events/s */
+  replayRate: number;
+  /** events/s over the last 5 s while it runs; null once it ended */
+  currentRate: number | null;
+  /** the speed layer's readers */
+  lambda: InterferenceLatency;
+  /** the active Kappa job's (job N's) readers */
+  kappa: InterferenceLatency;
+}
+
+export interface InterferenceFigures {
+  /** the job replaying now; null when none */
+  replaying: number | null;
+  /** newest first, at most 10 */
+  replays: ReplayInterferenceFigures[];
 }
 
 export interface MetricsHistory {

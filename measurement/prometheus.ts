@@ -244,6 +244,26 @@ export class LabPrometheus {
         for (const a of s.served ?? []) put({ arch: a.arch }, a.timeToCorrect.neverCorrect);
       },
     );
+    // Replay interference: the newest replay of each job (the snapshot lists the newest first).
+    g(
+      'lklab_replay_rate_events_per_second',
+      'Events/s a Kappa replay checkpointed, over the replay (until now while it runs)',
+      ['job'],
+      (s, put) => {
+        for (const r of s.interference?.replays ?? []) put({ job: String(r.job) }, r.replayRate);
+      },
+    );
+    g(
+      'lklab_replay_interference_p99_seconds',
+      'Final-event latency p99 of the live readers (arch) for the windows that ended in the minute before a Kappa replay (phase=before) and while it ran (phase=during)',
+      ['job', 'arch', 'phase'],
+      (s, put) => {
+        for (const r of s.interference?.replays ?? [])
+          for (const arch of ['lambda', 'kappa'] as const)
+            for (const phase of ['before', 'during'] as const)
+              put({ job: String(r.job), arch, phase }, seconds(r[arch][phase].p99));
+      },
+    );
     g('lklab_batch_boundary_lag_seconds', 'now - the current batch view boundary', [], (s, put) =>
       put({}, seconds(s.batchBoundaryLagMs)),
     );

@@ -1,6 +1,10 @@
 import { AD_EVENTS_TOPIC, windowStart } from '../kernel/events/ysb-event.js';
 import type { ScenarioLab } from './scenario-lab.js';
-import type { Measurement, MetricsSnapshot } from '../measurement/measurement-api.js';
+import type {
+  Measurement,
+  MetricsSnapshot,
+  ReplayInterferenceFigures,
+} from '../measurement/measurement-api.js';
 import { truthCellKey } from '../measurement/truth-count.js';
 import { realtimeViewsMemoryBytes } from '../speed-layer/index.js';
 import type { TruthTracker } from './truth-tracker.js';
@@ -193,6 +197,29 @@ export function flattenSnapshot(m: MetricsSnapshot, out: Record<string, MetricVa
   }
   out['ingested'] = m.ingested;
   out['closedBefore'] = m.closedBefore;
+  if (m.interference) {
+    out['interference.replaying'] = m.interference.replaying;
+    // replay1 is the run's first replay (the snapshot lists the newest first); `last` the newest.
+    const chronological = [...m.interference.replays].reverse();
+    chronological.forEach((r, i) => flattenReplay(r, `interference.replay${i + 1}`, out));
+    const last = chronological.at(-1);
+    if (last) flattenReplay(last, 'interference.last', out);
+  }
+}
+
+function flattenReplay(r: ReplayInterferenceFigures, prefix: string, out: Record<string, MetricValue>): void {
+  out[`${prefix}.job`] = r.job;
+  out[`${prefix}.rateLimit`] = r.rateLimit;
+  out[`${prefix}.events`] = r.events;
+  out[`${prefix}.replayRate`] = r.replayRate;
+  out[`${prefix}.ended`] = r.ended;
+  for (const arch of ['lambda', 'kappa'] as const) {
+    const f = r[arch];
+    out[`${prefix}.${arch}.p99Before`] = f.before.p99;
+    out[`${prefix}.${arch}.p99During`] = f.during.p99;
+    out[`${prefix}.${arch}.samplesDuring`] = f.during.count;
+    out[`${prefix}.${arch}.p99Ratio`] = f.p99Ratio;
+  }
 }
 
 async function served(

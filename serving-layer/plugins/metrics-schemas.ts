@@ -105,6 +105,49 @@ export const servedSchema = {
   },
 } as const;
 
+const interferenceLatencySchema = {
+  type: 'object',
+  properties: {
+    before: {
+      ...latencySchema,
+      description: 'final-event latency (ms) of the windows that ended in the minute before the replay',
+    },
+    during: {
+      ...latencySchema,
+      description: 'final-event latency (ms) of the windows that ended while it ran',
+    },
+    p99Ratio: { ...nullableNum, description: 'during.p99 / before.p99' },
+  },
+} as const;
+
+export const interferenceSchema = {
+  type: 'object',
+  description:
+    'Replay interference: each Kappa replay (newest first, at most 10) with its rate beside the final-event latency of the live readers (the speed layer, and the active Kappa job N) before and during it',
+  properties: {
+    replaying: { ...nullableInt, description: 'the job replaying now' },
+    replays: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          job: { type: 'integer' },
+          logicVersion: nullableInt,
+          rateLimit: { ...nullableInt, description: 'events/s; 0 = unlimited' },
+          startedAt: { type: 'integer' },
+          endedAt: nullableInt,
+          ended: { type: ['string', 'null'], enum: ['caught-up', 'aborted', null] },
+          events: { type: 'integer', description: 'events the replaying job checkpointed' },
+          replayRate: { type: 'integer', description: 'events/s over the replay (until now while it runs)' },
+          currentRate: { ...nullableInt, description: 'events/s over the last 5 s while it runs' },
+          lambda: interferenceLatencySchema,
+          kappa: interferenceLatencySchema,
+        },
+      },
+    },
+  },
+} as const;
+
 export const snapshotSchema = {
   type: 'object',
   properties: {
@@ -134,6 +177,7 @@ export const snapshotSchema = {
     },
     computeMs: { type: 'object', additionalProperties: { type: 'number' } },
     measuredFrom: nullableInt,
+    interference: interferenceSchema,
   },
 } as const;
 
