@@ -8,6 +8,7 @@ import { $, archTable, bytes, clock, dur, fill, h, int, num, pct } from './dom.j
 import { COLORS, markColor, redraw } from './overview-charts.js';
 import { arch, marksList, state } from './overview-state.js';
 import { renderServed } from './served-panel.js';
+import { renderInterference } from './interference-panel.js';
 
 export { COLORS, markColor, marksList };
 
@@ -110,6 +111,7 @@ function renderMaintenance() {
   const table = $('maintenance-table');
   const p = state.points.at(-1);
   renderServed(p, state.measurement);
+  renderInterference(p, state.measurement);
   if (!p) {
     fill(
       table,
