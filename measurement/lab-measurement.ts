@@ -1,6 +1,14 @@
 /** The lab's measurement service (LabMeasurement): it owns the truth oracle and its sampling loops. */
 import { join } from 'node:path';
-import { KappaFoldCache, loadRegistry } from '../kappa-reprocessor/index.js';
+import {
+  KappaFoldCache,
+  loadRegistry,
+  readKappaWindows,
+  readMaxEventTimes,
+  unavailableVerification,
+  type KappaJobRecord,
+  type KappaVerification,
+} from '../kappa-reprocessor/index.js';
 import { every } from '../kernel/clock/every.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import { LabError } from '../kernel/errors/lab-error.js';
@@ -9,6 +17,7 @@ import { LAB_EVENTS } from '../kernel/instrumentation/lab-events.js';
 import { readRequestedSpeedLogicVersion } from '../speed-layer/index.js';
 import { closedBefore } from './correctness.js';
 import { divergenceCells } from './divergence.js';
+import { compareKappaTables, type WindowTable } from './kappa-verification.js';
 import { FinalEventLatency, type FinalEventLatencyListener } from './latency.js';
 import { SampleRing, latencyFigures } from './latency-figures.js';
 import { layerCorrectness, truthValue } from './layer-correctness.js';
@@ -257,6 +266,94 @@ export class LabMeasurement implements Measurement {
       computeMs: compute,
       measuredFrom,
     };
+  }
+
+  /**
+   * The switchover gate's comparison (measurement/kappa-verification.ts): job `job`'s table against
+   * the truth and against `against` over the last `k` windows closed for the truth and for both
+   * jobs (a window is closed when its end + the allowed lateness is at or below the highest event
+   * time read: the oracle's, and each job's as checkpointed). On demand, never in a loop.
+   */
+  async verifyKappa(
+    job: KappaJobRecord,
+    against: KappaJobRecord | undefined,
+    k: number,
+  ): Promise<KappaVerification> {
+    const now = this.deps.clock.now();
+    const no = (reason: string): KappaVerification => unavailableVerification(job, against, k, reason, now);
+    if (!this.started)
+      return no(
+        'the truth oracle does not run in this process (roles.measurement is off), so there is nothing to compare with',
+      );
+    if (!TRUTH_LOGIC.has(job.logicVersion))
+      return no(
+        `the truth oracle has no statement of logic v${job.logicVersion} (measurement/truth-logic.ts), so its answers cannot be checked`,
+      );
+    const other = against && TRUTH_LOGIC.has(against.logicVersion) ? against : undefined;
+    const kappa = this.deps.config.kappa;
+    const jobEdge = async (id: number): Promise<number | null> => {
+      const times = [...(await readMaxEventTimes(this.deps.store, id)).values()];
+      if (times.length === 0) return null;
+      return closedBefore(Math.max(...times) - kappa.maxOutOfOrderMs, kappa.allowedLatenessMs);
+    };
+    const edges = [
+      closedBefore(this.oracle.watermark(), this.settings.allowedLatenessMs),
+      await jobEdge(job.id),
+      ...(other ? [await jobEdge(other.id)] : []),
+    ];
+    const first = this.oracle.windowStarts()[0];
+    if (edges.some((e) => e === null) || first === undefined)
+      return no(
+        `no closed window yet: ${edges[0] === null ? 'the truth oracle has read no event' : edges[1] === null ? `job ${job.id} has checkpointed no event` : first === undefined ? 'the truth oracle has seen no view' : `job ${other!.id} has checkpointed no event`}`,
+      );
+    const edge = Math.min(...(edges as number[]));
+    if (edge <= first)
+      return no(
+        `no closed window yet: the first window with views (${new Date(first).toISOString()}) is not closed for the truth and both jobs (window end + allowed lateness ≤ highest event time read)`,
+      );
+    const from = Math.max(first, edge - k * WINDOW_MS);
+    const windows: number[] = [];
+    for (let w = from; w < edge; w += WINDOW_MS) windows.push(w);
+    const [truth, cand, act] = await Promise.all([
+      this.oracle.cells(from, edge),
+      this.kappaTable(job.id, windows),
+      other ? this.kappaTable(other.id, windows) : Promise.resolve(undefined),
+    ]);
+    const expected = new Map<number, WindowTable>();
+    const expectedOf = (v: number): WindowTable => {
+      let t = expected.get(v) as Map<number, Map<string, number>> | undefined;
+      if (t) return t;
+      expected.set(v, (t = new Map()));
+      for (const c of truth.values()) {
+        const n = (c.views[v] ?? 0) - (c.dropped[v] ?? 0);
+        if (n === 0) continue;
+        let m = t.get(c.window);
+        if (!m) t.set(c.window, (m = new Map()));
+        m.set(c.campaign, n);
+      }
+      return t;
+    };
+    return compareKappaTables({
+      job,
+      against: other,
+      windowsRequested: k,
+      windows,
+      closedBefore: edge,
+      expected: expectedOf,
+      candidate: cand,
+      active: act,
+      now,
+    });
+  }
+
+  private async kappaTable(job: number, windows: readonly number[]): Promise<WindowTable> {
+    const out = new Map<number, Map<string, number>>();
+    for (const r of await readKappaWindows(this.deps.store, job, windows, { distinct: false })) {
+      let m = out.get(r.window);
+      if (!m) out.set(r.window, (m = new Map()));
+      m.set(r.campaign, r.views);
+    }
+    return out;
   }
 
   async divergence(q: DivergenceQuery): Promise<DivergenceAnswer> {

@@ -53,3 +53,15 @@ export {
 } from './replay-sources.js';
 export { checkRetention, type RetentionCheckResult } from './retention-check.js';
 export { syncJob, waitForJobState } from './waits.js';
+export {
+  assertVerified,
+  DIFF_BUCKETS,
+  diffBucket,
+  unavailableVerification,
+  type KappaVerification,
+  type SwitchoverGate,
+  type SwitchoverResult,
+  type VerificationCellDiff,
+  type VerificationVerdict,
+  type VerificationWindow,
+} from './verification.js';
