@@ -271,8 +271,9 @@ export class LabMeasurement implements Measurement {
   /**
    * The switchover gate's comparison (measurement/kappa-verification.ts): job `job`'s table against
    * the truth and against `against` over the last `k` windows closed for the truth and for both
-   * jobs (a window is closed when its end + the allowed lateness is at or below the highest event
-   * time read: the oracle's, and each job's as checkpointed). On demand, never in a loop.
+   * jobs (a window is closed when its end + the allowed lateness is at or below the event time read
+   * in every partition: the oracle's, and each job's as checkpointed, the job's minus
+   * kappa.maxOutOfOrderMs as its watermark). On demand, never in a loop.
    */
   async verifyKappa(
     job: KappaJobRecord,
@@ -291,20 +292,33 @@ export class LabMeasurement implements Measurement {
       );
     const other = against && TRUTH_LOGIC.has(against.logicVersion) ? against : undefined;
     const kappa = this.deps.config.kappa;
-    const jobEdge = async (id: number): Promise<number | null> => {
-      const times = [...(await readMaxEventTimes(this.deps.store, id)).values()];
-      if (times.length === 0) return null;
-      return closedBefore(Math.max(...times) - kappa.maxOutOfOrderMs, kappa.allowedLatenessMs);
+    // A window is compared only once every reader has passed it in every partition that holds
+    // records: the lowest per-partition event time, so a partition read less far holds the edge back.
+    const ends = await this.deps.log.offsets(this.deps.topic);
+    const lowest = (times: ReadonlyMap<number, number>): number | null => {
+      let min: number | null = null;
+      for (const e of ends) {
+        if (e.end <= e.low) continue;
+        const t = times.get(e.partition);
+        if (t === undefined || !Number.isFinite(t)) return null;
+        if (min === null || t < min) min = t;
+      }
+      return min;
     };
+    const jobEdge = async (id: number): Promise<number | null> => {
+      const t = lowest(await readMaxEventTimes(this.deps.store, id));
+      return t === null ? null : closedBefore(t - kappa.maxOutOfOrderMs, kappa.allowedLatenessMs);
+    };
+    const truthTime = lowest(this.oracle.partitionEventTimes());
     const edges = [
-      closedBefore(this.oracle.watermark(), this.settings.allowedLatenessMs),
+      truthTime === null ? null : closedBefore(truthTime, this.settings.allowedLatenessMs),
       await jobEdge(job.id),
       ...(other ? [await jobEdge(other.id)] : []),
     ];
     const first = this.oracle.windowStarts()[0];
     if (edges.some((e) => e === null) || first === undefined)
       return no(
-        `no closed window yet: ${edges[0] === null ? 'the truth oracle has read no event' : edges[1] === null ? `job ${job.id} has checkpointed no event` : first === undefined ? 'the truth oracle has seen no view' : `job ${other!.id} has checkpointed no event`}`,
+        `no closed window yet: ${edges[0] === null ? 'the truth oracle has not read an event from every partition' : edges[1] === null ? `job ${job.id} has not checkpointed an event from every partition` : first === undefined ? 'the truth oracle has seen no view' : `job ${other!.id} has not checkpointed an event from every partition`}`,
       );
     const edge = Math.min(...(edges as number[]));
     if (edge <= first)
