@@ -9,11 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../lab/create-lab.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 import { deltaField, windowKey } from '../kappa-reprocessor/state/index.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
+import { LAB_EVENTS } from '../kernel/instrumentation/lab-events.js';
 import type { KappaVerification } from '../kappa-reprocessor/index.js';
-import { appendCatchUp, ref } from '../test-support/kappa-harness.js';
+import { appendCatchUp, ref, T0 } from '../test-support/kappa-harness.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -22,7 +24,7 @@ afterEach(async () => {
 
 const EVENTS = 10_000; // event_time = T0 + n × 10 ms: 100 s, ten windows
 
-async function startLab(): Promise<Lab> {
+async function startLab(autoSwitchover = false): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), 'lkl-kappa-verify-'));
   const lab = await createLab(
     loadConfig({
@@ -35,7 +37,7 @@ async function startLab(): Promise<Lab> {
         speed: { flushIntervalMs: 60_000 },
         measurement: { allowedLatenessMs: 1_000 },
         kappa: {
-          autoSwitchover: false,
+          autoSwitchover,
           catchUpDwellMs: 100,
           checkpointIntervalMs: 100,
           replayParallelism: 1,
@@ -175,6 +177,57 @@ describe('Kappa switchover gated on verified output', () => {
     });
     expect(kappa.activeJob).toBe(j3);
   }, 120_000);
+
+  it('gates the automatic switchover too: refused once per window while wrong, switched once right', async () => {
+    const lab = await startLab(true);
+    const { kappa, measurement, store, bus } = lab.services;
+    await appendCatchUp(lab.services.log, AD_EVENTS_TOPIC, 7, EVENTS, undefined, { botShare: 0.1 });
+    await measurement.sync(30_000);
+    const refusals: Array<{ at: number; failedWindows: unknown }> = [];
+    bus.on(LAB_EVENTS.KAPPA_SWITCHOVER_REFUSED, (e) =>
+      refusals.push({ at: e.at, failedWindows: e.payload.failedWindows }),
+    );
+    // A slow replay (2,000 events/s: ~5 s), its table corrupted while it runs.
+    const res = await lab.app.inject({
+      method: 'POST',
+      url: '/api/kappa/replays',
+      payload: { logicVersion: 2, rateLimit: 2_000 },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const j2 = res.json().id as number;
+    // The verified windows end at T0 + 90 s (10 s windows, 1 s + 5 s lateness, 1 s out of order).
+    const bad = T0 + 80_000;
+    const delta = (views: number, next: number) =>
+      store.apply({
+        sets: [
+          {
+            key: windowKey(j2, bad),
+            field: deltaField(0, next),
+            value: JSON.stringify({ t: Date.now(), c: [['c-auto', views, []]] }),
+          },
+        ],
+      });
+    await delta(7, 999_999_998);
+    await kappa.waitForState(j2, ['caught-up'], 30_000);
+    await waitUntil(() => refusals.length > 0, {
+      what: () => 'a refused automatic switchover',
+      timeoutMs: 10_000,
+    });
+    expect(refusals[0]!.failedWindows).toEqual([bad]);
+    expect(kappa.activeJob).toBe(1);
+    expect(kappa.job(j2)!.state).toBe('caught-up');
+    expect(kappa.lastError).toMatch(/^Switchover refused: job 2 \(logic v2\)/);
+    // No polling loop: over the next 3 s (12 monitor ticks) the gate is not asked again.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(refusals).toHaveLength(1);
+
+    await delta(-7, 999_999_999); // undo: the next retry (≤ 10 s after the refusal) switches
+    await kappa.waitForState(j2, ['live'], 20_000);
+    expect(kappa.activeJob).toBe(j2);
+    expect(refusals).toHaveLength(1);
+    const switched = bus.recent(1000).filter((e) => e.name === LAB_EVENTS.KAPPA_SWITCHOVER);
+    expect(switched.map((e) => [e.payload.how, e.payload.verdict])).toEqual([['auto', 'passed']]);
+  }, 90_000);
 
   it('is unavailable, and says why, before any window closed; the switch then happens', async () => {
     const lab = await startLab();
