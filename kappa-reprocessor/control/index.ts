@@ -14,6 +14,7 @@ export {
   planSwitchover,
   type RollbackPlan,
   type SwitchoverPlan,
+  verificationTarget,
 } from './commands.js';
 export {
   DEFAULT_GROUP_PREFIX,
@@ -54,6 +55,7 @@ export {
 export { checkRetention, type RetentionCheckResult } from './retention-check.js';
 export { syncJob, waitForJobState } from './waits.js';
 export {
+  askGate,
   assertVerified,
   DIFF_BUCKETS,
   diffBucket,

@@ -16,7 +16,7 @@
  */
 import type { Clock } from '../../kernel/clock/clock.js';
 import type { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
-import { isLabError, LabError } from '../../kernel/errors/lab-error.js';
+import { isLabError } from '../../kernel/errors/lab-error.js';
 import { WINDOW_MS } from '../../kernel/events/ysb-event.js';
 import { LAB_EVENTS, type LabEventBus } from '../../kernel/instrumentation/lab-events.js';
 import type { EventLog } from '../../kernel/ports/event-log.js';
@@ -25,7 +25,13 @@ import type { ReferenceData } from '../../kernel/workload/reference-data.js';
 import { kappaLogic, type KappaLogicContext } from '../operator/index.js';
 import type { JobRunnerLike } from '../runtime/index.js';
 import { type ActivePointer, type KappaJobRecord, type KappaJobState } from '../state/index.js';
-import { assertNoReplayRunning, checkAbort, chooseReplaySource, planReplay } from './commands.js';
+import {
+  assertNoReplayRunning,
+  checkAbort,
+  chooseReplaySource,
+  planReplay,
+  verificationTarget,
+} from './commands.js';
 import {
   DEFAULT_GROUP_PREFIX,
   type KappaJobsView,
@@ -50,7 +56,7 @@ import { JobMonitor } from './monitor.js';
 import { replayOptions, type ReplayPreflight } from './replay-sources.js';
 import { checkRetention } from './retention-check.js';
 import {
-  unavailableVerification,
+  askGate,
   type KappaVerification,
   type SwitchoverGate,
   type SwitchoverResult,
@@ -230,57 +236,13 @@ export class KappaReprocessor {
    * The gate's verdict on job `id` (default: the replay in progress, else the active job) against
    * the active job, computed now. For GET /api/kappa/verification and `lklab kappa verify`.
    */
-  verification(id?: number): Promise<KappaVerification> {
-    const jobs = this.registry.jobs;
-    const rec =
-      id === undefined
-        ? (replayCandidate(jobs.values()) ?? (this.activeJob === null ? undefined : jobs.get(this.activeJob)))
-        : jobs.get(id);
-    if (!rec || rec.state === 'retired' || rec.state === 'aborted') {
-      return Promise.reject(
-        new LabError(
-          'LKL_ERR_KAPPA_JOB_UNKNOWN',
-          id === undefined
-            ? 'There is no Kappa job to verify yet; the lab creates job 1 when it starts.'
-            : `Kappa job ${id} does not exist or has already ended (its table is gone); GET /api/kappa/jobs lists the jobs.`,
-          { details: { job: id ?? null } },
-        ),
-      );
-    }
-    const active = this.activeJob === null ? undefined : jobs.get(this.activeJob);
-    return this.verify(rec, active && active.id !== rec.id ? active : undefined);
+  async verification(id?: number): Promise<KappaVerification> {
+    const { job, against } = verificationTarget(this.registry.jobs, this.registry.active, id);
+    return this.verify(job, against);
   }
 
-  private async verify(job: KappaJobRecord, against: KappaJobRecord | undefined): Promise<KappaVerification> {
-    const k = this.settings.verifyWindows;
-    const now = this.clock.now();
-    if (k === 0)
-      return unavailableVerification(
-        job,
-        against,
-        k,
-        'kappa.verifyWindows is 0: the switchover gate is off',
-        now,
-      );
-    if (!this.gate)
-      return unavailableVerification(
-        job,
-        against,
-        k,
-        'no truth oracle is wired to the Kappa control plane in this process, so there is nothing to compare with',
-        now,
-      );
-    try {
-      return await this.gate.verify(job, against, k);
-    } catch (err) {
-      return unavailableVerification(
-        job,
-        against,
-        k,
-        `the comparison with the truth failed (${(err as Error).message})`,
-        now,
-      );
-    }
+  private verify(job: KappaJobRecord, against: KappaJobRecord | undefined): Promise<KappaVerification> {
+    return askGate(this.gate, this.settings.verifyWindows, this.clock.now(), job, against);
   }
 
   /** The automatic switchover: a refusal by the gate is recorded and retried once per window, never thrown. */

@@ -124,6 +124,31 @@ export function unavailableVerification(
   };
 }
 
+/**
+ * The verdict the control plane acts on: the gate's, or `unavailable` with the reason when the gate
+ * is off (`k` = kappa.verifyWindows = 0), not wired in this process, or its comparison failed (a
+ * broken comparison never blocks a switch; it says so).
+ */
+export async function askGate(
+  gate: SwitchoverGate | undefined,
+  k: number,
+  now: number,
+  job: KappaJobRecord,
+  against: KappaJobRecord | undefined,
+): Promise<KappaVerification> {
+  const no = (reason: string): KappaVerification => unavailableVerification(job, against, k, reason, now);
+  if (k === 0) return no('kappa.verifyWindows is 0: the switchover gate is off');
+  if (!gate)
+    return no(
+      'no truth oracle is wired to the Kappa control plane in this process, so there is nothing to compare with',
+    );
+  try {
+    return await gate.verify(job, against, k);
+  } catch (err) {
+    return no(`the comparison with the truth failed (${(err as Error).message})`);
+  }
+}
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Refuses the switchover when the verdict is `failed` (409 LKL_ERR_KAPPA_VERIFICATION_FAILED). */
