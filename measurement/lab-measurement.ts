@@ -316,6 +316,7 @@ export class LabMeasurement implements Measurement {
       ...(other ? [await jobEdge(other.id)] : []),
     ];
     const first = this.oracle.windowStarts()[0];
+    if (!ends.some((e) => e.end > e.low)) return no('no closed window yet: the log holds no events');
     if (edges.some((e) => e === null) || first === undefined)
       return no(
         `no closed window yet: ${edges[0] === null ? 'the truth oracle has not read an event from every partition' : edges[1] === null ? `job ${job.id} has not checkpointed an event from every partition` : first === undefined ? 'the truth oracle has seen no view' : `job ${other!.id} has not checkpointed an event from every partition`}`,
