@@ -324,7 +324,7 @@ export class LabMeasurement implements Measurement {
     const edge = Math.min(...(edges as number[]));
     if (edge <= first)
       return no(
-        `no closed window yet: the first window with views (${new Date(first).toISOString()}) is not closed for the truth and both jobs (window end + allowed lateness ≤ highest event time read)`,
+        `no closed window yet: the first window with views (${new Date(first).toISOString()}) is not closed yet for the truth and every job compared (window end + allowed lateness must be at or below the event time each has reached in every partition)`,
       );
     const from = Math.max(first, edge - k * WINDOW_MS);
     const windows: number[] = [];
