@@ -3,8 +3,6 @@ import { join } from 'node:path';
 import {
   KappaFoldCache,
   loadRegistry,
-  readKappaWindows,
-  readMaxEventTimes,
   unavailableVerification,
   type KappaJobRecord,
   type KappaVerification,
@@ -17,7 +15,7 @@ import { LAB_EVENTS } from '../kernel/instrumentation/lab-events.js';
 import { readRequestedSpeedLogicVersion } from '../speed-layer/index.js';
 import { closedBefore } from './correctness.js';
 import { divergenceCells } from './divergence.js';
-import { compareKappaTables, type WindowTable } from './kappa-verification.js';
+import { verifyKappaJob } from './kappa-verifier.js';
 import { FinalEventLatency, type FinalEventLatencyListener } from './latency.js';
 import { SampleRing, latencyFigures } from './latency-figures.js';
 import { layerCorrectness, truthValue } from './layer-correctness.js';
@@ -269,106 +267,36 @@ export class LabMeasurement implements Measurement {
   }
 
   /**
-   * The switchover gate's comparison (measurement/kappa-verification.ts): job `job`'s table against
-   * the truth and against `against` over the last `k` windows closed for the truth and for both
-   * jobs (a window is closed when its end + the allowed lateness is at or below the event time read
-   * in every partition: the oracle's, and each job's as checkpointed, the job's minus
-   * kappa.maxOutOfOrderMs as its watermark). On demand, never in a loop.
+   * The switchover gate's comparison (measurement/kappa-verifier.ts): job `job`'s table against the
+   * truth and against `against` over the last `k` closed windows. On demand, never in a loop.
    */
   async verifyKappa(
     job: KappaJobRecord,
     against: KappaJobRecord | undefined,
     k: number,
   ): Promise<KappaVerification> {
-    const now = this.deps.clock.now();
-    const no = (reason: string): KappaVerification => unavailableVerification(job, against, k, reason, now);
     if (!this.started)
-      return no(
+      return unavailableVerification(
+        job,
+        against,
+        k,
         'the truth oracle does not run in this process (roles.measurement is off), so there is nothing to compare with',
+        this.deps.clock.now(),
       );
-    if (!TRUTH_LOGIC.has(job.logicVersion))
-      return no(
-        `the truth oracle has no statement of logic v${job.logicVersion} (measurement/truth-logic.ts), so its answers cannot be checked`,
-      );
-    const other = against && TRUTH_LOGIC.has(against.logicVersion) ? against : undefined;
-    const kappa = this.deps.config.kappa;
-    // A window is compared only once every reader has passed it in every partition that holds
-    // records: the lowest per-partition event time, so a partition read less far holds the edge back.
-    const ends = await this.deps.log.offsets(this.deps.topic);
-    const lowest = (times: ReadonlyMap<number, number>): number | null => {
-      let min: number | null = null;
-      for (const e of ends) {
-        if (e.end <= e.low) continue;
-        const t = times.get(e.partition);
-        if (t === undefined || !Number.isFinite(t)) return null;
-        if (min === null || t < min) min = t;
-      }
-      return min;
-    };
-    const jobEdge = async (id: number): Promise<number | null> => {
-      const t = lowest(await readMaxEventTimes(this.deps.store, id));
-      return t === null ? null : closedBefore(t - kappa.maxOutOfOrderMs, kappa.allowedLatenessMs);
-    };
-    const truthTime = lowest(this.oracle.partitionEventTimes());
-    const edges = [
-      truthTime === null ? null : closedBefore(truthTime, this.settings.allowedLatenessMs),
-      await jobEdge(job.id),
-      ...(other ? [await jobEdge(other.id)] : []),
-    ];
-    const first = this.oracle.windowStarts()[0];
-    if (!ends.some((e) => e.end > e.low)) return no('no closed window yet: the log holds no events');
-    if (edges.some((e) => e === null) || first === undefined)
-      return no(
-        `no closed window yet: ${edges[0] === null ? 'the truth oracle has not read an event from every partition' : edges[1] === null ? `job ${job.id} has not checkpointed an event from every partition` : first === undefined ? 'the truth oracle has seen no view' : `job ${other!.id} has not checkpointed an event from every partition`}`,
-      );
-    const edge = Math.min(...(edges as number[]));
-    if (edge <= first)
-      return no(
-        `no closed window yet: the first window with views (${new Date(first).toISOString()}) is not closed yet for the truth and every job compared (window end + allowed lateness must be at or below the event time each has reached in every partition)`,
-      );
-    const from = Math.max(first, edge - k * WINDOW_MS);
-    const windows: number[] = [];
-    for (let w = from; w < edge; w += WINDOW_MS) windows.push(w);
-    const [truth, cand, act] = await Promise.all([
-      this.oracle.cells(from, edge),
-      this.kappaTable(job.id, windows),
-      other ? this.kappaTable(other.id, windows) : Promise.resolve(undefined),
-    ]);
-    const expected = new Map<number, WindowTable>();
-    const expectedOf = (v: number): WindowTable => {
-      let t = expected.get(v) as Map<number, Map<string, number>> | undefined;
-      if (t) return t;
-      expected.set(v, (t = new Map()));
-      for (const c of truth.values()) {
-        const n = (c.views[v] ?? 0) - (c.dropped[v] ?? 0);
-        if (n === 0) continue;
-        let m = t.get(c.window);
-        if (!m) t.set(c.window, (m = new Map()));
-        m.set(c.campaign, n);
-      }
-      return t;
-    };
-    return compareKappaTables({
+    return verifyKappaJob(
+      {
+        oracle: this.oracle,
+        store: this.deps.store,
+        log: this.deps.log,
+        topic: this.deps.topic,
+        kappa: this.deps.config.kappa,
+        truthLatenessMs: this.settings.allowedLatenessMs,
+        now: this.deps.clock.now(),
+      },
       job,
-      against: other,
-      windowsRequested: k,
-      windows,
-      closedBefore: edge,
-      expected: expectedOf,
-      candidate: cand,
-      active: act,
-      now,
-    });
-  }
-
-  private async kappaTable(job: number, windows: readonly number[]): Promise<WindowTable> {
-    const out = new Map<number, Map<string, number>>();
-    for (const r of await readKappaWindows(this.deps.store, job, windows, { distinct: false })) {
-      let m = out.get(r.window);
-      if (!m) out.set(r.window, (m = new Map()));
-      m.set(r.campaign, r.views);
-    }
-    return out;
+      against,
+      k,
+    );
   }
 
   async divergence(q: DivergenceQuery): Promise<DivergenceAnswer> {
