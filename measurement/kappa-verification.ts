@@ -14,7 +14,7 @@
  *     (N+1 − expected) − (N − expected(N)), an unexplained difference while N+1 equals the truth
  *     means job N is the one that is off: it is reported (`activeDeviates`) but does not refuse the
  *     switch — the switch is what fixes it. The truth is the referee; job N is a second witness.
- * Pure: the lab's measurement reads the tables and the truth and hands them in.
+ * Pure: kappa-verifier.ts reads the tables and the truth and hands them in.
  */
 import {
   DIFF_BUCKETS,
