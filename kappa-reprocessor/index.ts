@@ -22,6 +22,13 @@ export {
   type ReplayPreflight,
   type ReplayRequest,
   type ReplaySourceRequest,
+  DIFF_BUCKETS,
+  unavailableVerification,
+  type KappaVerification,
+  type SwitchoverGate,
+  type SwitchoverResult,
+  type VerificationVerdict,
+  type VerificationWindow,
 } from './control/index.js';
 export { createReplayEngine } from './engines/index.js';
 export {
@@ -32,6 +39,7 @@ export {
   offsetsNamespace,
   readActive,
   readKappaWindows,
+  readMaxEventTimes,
   readMetaCounters,
   RUNNING_STATES,
   tableName,

@@ -152,6 +152,8 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     meter,
     topic: AD_EVENTS_TOPIC,
   });
+  // The switchover gate compares a replay's table with the truth the measurement holds.
+  kappa.useSwitchoverGate({ verify: (job, against, k) => measurement.verifyKappa(job, against, k) });
   const secretFree = (err: unknown): string => redactText((err as Error).message, [config.server.token]);
   const services: LabServices = {
     mode,

@@ -1,6 +1,12 @@
 /** The lab's measurement service (LabMeasurement): it owns the truth oracle and its sampling loops. */
 import { join } from 'node:path';
-import { KappaFoldCache, loadRegistry } from '../kappa-reprocessor/index.js';
+import {
+  KappaFoldCache,
+  loadRegistry,
+  unavailableVerification,
+  type KappaJobRecord,
+  type KappaVerification,
+} from '../kappa-reprocessor/index.js';
 import { every } from '../kernel/clock/every.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import { LabError } from '../kernel/errors/lab-error.js';
@@ -10,6 +16,7 @@ import { readRequestedSpeedLogicVersion } from '../speed-layer/index.js';
 import { closedBefore } from './correctness.js';
 import { divergenceCells } from './divergence.js';
 import { ReplayInterference } from './replay-interference.js';
+import { verifyKappaJob } from './kappa-verifier.js';
 import { FinalEventLatency, type FinalEventLatencyListener } from './latency.js';
 import { SampleRing, latencyFigures } from './latency-figures.js';
 import { layerCorrectness, truthValue } from './layer-correctness.js';
@@ -262,6 +269,39 @@ export class LabMeasurement implements Measurement {
       measuredFrom,
       interference: this.interference.figures(at, (arch, from, to) => this.latency.between(arch, from, to)),
     };
+  }
+
+  /**
+   * The switchover gate's comparison (measurement/kappa-verifier.ts): job `job`'s table against the
+   * truth and against `against` over the last `k` closed windows. On demand, never in a loop.
+   */
+  async verifyKappa(
+    job: KappaJobRecord,
+    against: KappaJobRecord | undefined,
+    k: number,
+  ): Promise<KappaVerification> {
+    if (!this.started)
+      return unavailableVerification(
+        job,
+        against,
+        k,
+        'the truth oracle does not run in this process (roles.measurement is off), so there is nothing to compare with',
+        this.deps.clock.now(),
+      );
+    return verifyKappaJob(
+      {
+        oracle: this.oracle,
+        store: this.deps.store,
+        log: this.deps.log,
+        topic: this.deps.topic,
+        kappa: this.deps.config.kappa,
+        truthLatenessMs: this.settings.allowedLatenessMs,
+        now: this.deps.clock.now(),
+      },
+      job,
+      against,
+      k,
+    );
   }
 
   async divergence(q: DivergenceQuery): Promise<DivergenceAnswer> {

@@ -165,6 +165,11 @@ export class TruthOracle {
     return max;
   }
 
+  /** Highest event time read per partition (partitions with at least one event). */
+  partitionEventTimes(): ReadonlyMap<number, number> {
+    return this.maxEventTime;
+  }
+
   /** Window starts the oracle has seen events for, ascending. */
   windowStarts(): number[] {
     return [...this.windows].sort((a, b) => a - b);

@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../lab/create-lab.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
+import { deltaField, windowKey } from '../kappa-reprocessor/state/index.js';
 import { CHROMIUM, launchChromium, startDashboardLab, type DashboardLab } from './dashboard-lab.js';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'dashboard');
@@ -202,6 +203,77 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     await page.locator('#kappa-jobs [data-job="2"][data-state="caught-up"]').waitFor({ timeout: 60_000 });
     await expect.poll(() => page.locator('#switchover-btn').isEnabled(), { timeout: 5_000 }).toBe(true);
     expect(await page.locator('#kappa-active').textContent()).toContain('job 1');
+
+    // Before the switch: the gate's verdict and the per-window diff histogram (chart.js).
+    const verify = page.locator('#kappa-verify[data-job="2"][data-verdict="passed"]');
+    await verify.waitFor({ timeout: 20_000 });
+    const bars = () =>
+      page.evaluate(() => {
+        const Chart = (globalThis as unknown as { Chart: { getChart(id: string): unknown } }).Chart;
+        const c = Chart.getChart('chart-verify') as
+          { data: { labels: string[]; datasets: Array<{ label: string; data: number[] }> } } | undefined;
+        return c
+          ? { labels: c.data.labels, sets: c.data.datasets.map((d) => ({ label: d.label, data: d.data })) }
+          : null;
+      });
+    const passed = await lab.services.kappa.verification(2);
+    await expect.poll(async () => (await bars())?.labels.length ?? 0, { timeout: 5_000 }).toBeGreaterThan(0);
+    const ok = (await bars())!;
+    expect(ok.sets.map((d) => d.label)).toEqual([
+      '|diff| 0',
+      '|diff| 1',
+      '|diff| 2-9',
+      '|diff| 10-99',
+      '|diff| 100+',
+    ]);
+    // every cell of every window in the "0" bucket: the replay equals the truth of logic v2
+    expect(ok.sets[0]!.data.every((n) => n > 0)).toBe(true);
+    expect(ok.sets.slice(1).every((d) => d.data.every((n) => n === 0))).toBe(true);
+    expect(await page.locator('#kappa-verify-windows tbody tr').count()).toBe(ok.labels.length);
+    expect(passed.windows.length).toBe(lab.services.config.kappa.verifyWindows);
+    await page.locator('#kappa').scrollIntoViewIfNeeded();
+    await shot(page, '03a-verification-passed');
+
+    // A wrong replay: 7 views added to its newest verified window through the store. The page's
+    // check shows it in the "2-9" bucket, and the switch is refused with the server's reason.
+    const bad = passed.windows.at(-1)!.window;
+    const corrupt = (views: number, next: number) =>
+      lab.services.store.apply({
+        sets: [
+          {
+            key: windowKey(2, bad),
+            field: deltaField(0, next),
+            value: JSON.stringify({
+              t: Date.now(),
+              c: [['c-dash', views, []]],
+            }),
+          },
+        ],
+      });
+    await corrupt(7, 999_999_998);
+    await page.locator('#verify-btn').click();
+    await page.locator('#kappa-verify[data-verdict="failed"]').waitFor({ timeout: 10_000 });
+    const failed = (await bars())!;
+    expect(failed.sets[2]!.data.reduce((a, b) => a + b, 0)).toBe(1);
+    await page.locator('#switchover-btn').click();
+    await expect
+      .poll(() => page.locator('#kappa-feedback').textContent(), { timeout: 10_000 })
+      .toContain('Switchover refused: job 2 (logic v2) differs from the truth in 1 of the last');
+    expect(await page.locator('#kappa-feedback').textContent()).toContain('skipVerification');
+    expect(await page.locator('#kappa-verify-windows tr.differs').count()).toBe(1);
+    expect(await page.locator('#kappa-active').textContent()).toContain('job 1');
+    expect(lab.services.kappa.activeJob).toBe(1);
+    // Chromium logs every non-2xx answer; this 409 is the refusal the test asked for, and only it.
+    expect(consoleErrors).toEqual([
+      'Failed to load resource: the server responded with a status of 409 (Conflict)',
+    ]);
+    consoleErrors.splice(0);
+    await shot(page, '03b-switchover-refused');
+
+    // Undo the damage (a delta of −7 for the same cell), check again: the switch goes through.
+    await corrupt(-7, 999_999_999);
+    await page.locator('#verify-btn').click();
+    await page.locator('#kappa-verify[data-verdict="passed"]').waitFor({ timeout: 10_000 });
     await page.locator('#switchover-btn').click();
     await expect
       .poll(() => page.locator('#kappa-active').textContent(), { timeout: 10_000 })

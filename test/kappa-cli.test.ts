@@ -6,6 +6,7 @@ import { buildProgram } from '../cli/main.js';
 import { createLab, type Lab } from '../lab/create-lab.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
+import { deltaField, windowKey } from '../kappa-reprocessor/state/index.js';
 import { appendCatchUp } from '../test-support/kappa-harness.js';
 
 async function cli(...args: string[]): Promise<string> {
@@ -67,9 +68,36 @@ describe('lklab kappa (CLI against a running embedded lab)', () => {
       /^replay job 2 started: logic v2, group lklab-kappa-v2, table kappa_v2, parallelism 1, rate limit 100000 events\/s; snapshot of 20000 events to pass\./,
     );
     await lab.services.kappa.waitForState(2, ['caught-up'], 30_000);
-    expect(await cli('kappa', 'switchover', '--url', url)).toContain(
-      'readers now use job 2 (logic v2); previous job 1',
+    await lab.services.kappa.sync(2, 30_000);
+    await lab.services.measurement.sync(30_000);
+    const verified = await cli('kappa', 'verify', '--url', url);
+    expect(verified).toContain('verification of job 2 (logic v2) against job 1 (logic v1): passed');
+    expect(verified).toMatch(/Σ\|diff\| 0 {2}\[\d+ 0 0 0 0\] {2}vs job 1: Σ\|diff\| 0, unexplained 0/);
+    expect(verified).not.toContain('DIFFERS');
+
+    // A wrong N+1 (7 views added to one window of its table through the store) is refused.
+    const w = (await lab.services.kappa.verification(2)).windows.at(-1)!.window;
+    await lab.services.store.apply({
+      sets: [
+        {
+          key: windowKey(2, w),
+          field: deltaField(0, 999_999_999),
+          value: JSON.stringify({ t: Date.now(), c: [['c-cli', 7, []]] }),
+        },
+      ],
+    });
+    const wrong = await cli('kappa', 'verify', '--job', '2', '--url', url);
+    expect(wrong).toContain('against job 1 (logic v1): failed');
+    expect(wrong).toMatch(/Σ\|diff\| 7 {2}\[\d+ 0 1 0 0\].*DIFFERS/);
+    expect(wrong).toContain('c-cli: truth 0, job 7, job 1 0 (explained 0)');
+    await expect(cli('kappa', 'switchover', '--url', url)).rejects.toThrow(
+      new RegExp(
+        `409: Switchover refused: job 2 \\(logic v2\\) differs from the truth in 1 of the last \\d+ closed windows \\(${new Date(w).toISOString()}`,
+      ),
     );
+    const forced = await cli('kappa', 'switchover', '--skip-verification', '--url', url);
+    expect(forced).toContain('readers now use job 2 (logic v2); previous job 1');
+    expect(forced).toContain('verification: failed (skipped with --skip-verification)');
     expect(await cli('kappa', 'rollback', '--url', url)).toContain('readers now use job 1 (logic v1) again.');
     expect(await cli('kappa', 'abort', '2', '--url', url)).toContain(
       'job 2 aborted: table kappa_v2, group lklab-kappa-v2 and its offsets removed.',

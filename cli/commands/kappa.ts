@@ -14,6 +14,8 @@ import {
   type ReplayPreflight,
   type KappaJobView,
   type ActivePointer,
+  type KappaVerification,
+  type SwitchoverResult,
   KappaWorkerHost,
 } from '../../kappa-reprocessor/index.js';
 import { callLab, DEFAULT_URL } from '../http-client.js';
@@ -60,6 +62,31 @@ export function describeJob(j: KappaJobView): string {
     );
   }
   for (const w of j.warnings) lines.push(`      warning: ${w}`);
+  return lines.join('\n');
+}
+
+/** A verdict as `lklab kappa verify` prints it: one line per window with its |diff| histogram. */
+export function describeVerification(v: KappaVerification): string {
+  const lines = [
+    `verification of job ${v.job} (logic v${v.logicVersion})${v.against === null ? '' : ` against job ${v.against} (logic v${v.againstLogicVersion})`}: ${v.verdict}`,
+    `  ${v.reason}`,
+  ];
+  if (v.windows.length > 0) {
+    lines.push(`  |diff| buckets: ${v.buckets.join(' | ')}`);
+    for (const w of v.windows) {
+      const vsActive =
+        w.absDiffActive === null
+          ? ''
+          : `  vs job ${v.against}: Σ|diff| ${w.absDiffActive}, unexplained ${w.unexplainedActive}`;
+      lines.push(
+        `  ${new Date(w.window).toISOString()}  ${String(w.cells).padStart(4)} cells  truth ${w.expectedViews}  job ${w.candidateViews}  Σ|diff| ${w.absDiffTruth}  [${w.histogram.join(' ')}]${vsActive}${v.failedWindows.includes(w.window) ? '  DIFFERS' : ''}`,
+      );
+      for (const d of w.differing.slice(0, 5))
+        lines.push(
+          `      ${d.campaign}: truth ${d.expected}, job ${d.candidate}${d.active === null ? '' : `, job ${v.against} ${d.active} (explained ${d.explained})`}`,
+        );
+    }
+  }
   return lines.join('\n');
 }
 
@@ -167,15 +194,44 @@ export function registerKappa(program: Command): void {
     );
 
   kappa
+    .command('verify')
+    .description(
+      "The switchover gate's verdict, computed now: the replay's table (or --job N) against the truth and the active job over the last kappa.verifyWindows closed windows, with a per-window |diff| histogram.",
+    )
+    .option(
+      '--job <id>',
+      'job to verify (default: the replay in progress, else the active job)',
+      intOption('--job'),
+    )
+    .option('--json', 'print JSON', false)
+    .option(...urlOption)
+    .action(async (opts: { job?: number; json?: boolean; url: string }) => {
+      const v = await callLab<KappaVerification>(
+        opts.url,
+        `/api/kappa/verification${opts.job === undefined ? '' : `?job=${opts.job}`}`,
+      );
+      console.log(opts.json ? JSON.stringify(v, null, 2) : describeVerification(v));
+    });
+
+  kappa
     .command('switchover')
     .description(
-      'Point readers at the caught-up replay (one atomic flip); the previous job is kept for kappa.graceMs.',
+      'Point readers at the caught-up replay (one atomic flip); the previous job is kept for kappa.graceMs. Refused when the replay differs from the truth in recent closed windows (see `lklab kappa verify`), unless --skip-verification.',
     )
+    .option('--skip-verification', 'switch even when the verification gate says failed', false)
     .option(...urlOption)
-    .action(async (opts: { url: string }) => {
-      const p = await callLab<ActivePointer>(opts.url, '/api/kappa/switchover', { method: 'POST' });
+    .action(async (opts: { url: string; skipVerification?: boolean }) => {
+      const p = await callLab<SwitchoverResult>(opts.url, '/api/kappa/switchover', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(opts.skipVerification ? { skipVerification: true } : {}),
+      });
       console.log(
         `readers now use job ${p.job} (logic v${p.logicVersion}); previous job ${p.previous ?? 'none'} is kept for the grace period (\`lklab kappa rollback\` flips back).`,
+      );
+      const v = p.verification;
+      console.log(
+        `verification: ${v.verdict}${v.skipped ? ' (skipped with --skip-verification)' : ''} — ${v.reason}`,
       );
     });
 

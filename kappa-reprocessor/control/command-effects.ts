@@ -15,6 +15,7 @@ import type { JobRunners } from './job-runners.js';
 import type { JobMonitor } from './monitor.js';
 import type { Registry } from './registry.js';
 import type { JobRetirement } from './retirement.js';
+import { assertVerified, type KappaVerification, type SwitchoverResult } from './verification.js';
 
 /** What the commands act on. */
 export interface CommandDeps {
@@ -54,8 +55,17 @@ export async function launchReplay(
   return { ...rec };
 }
 
-/** Points readers at the caught-up replay (one atomic flip); the old job enters its grace period. */
-export async function executeSwitchover(d: CommandDeps, how: 'manual' | 'auto'): Promise<ActivePointer> {
+/**
+ * Points readers at the caught-up replay (one atomic flip); the old job enters its grace period.
+ * Before the flip, the gate verifies the replay's table (`verify`); a `failed` verdict refuses the
+ * switch (409 LKL_ERR_KAPPA_VERIFICATION_FAILED) unless `skipVerification`.
+ */
+export async function executeSwitchover(
+  d: CommandDeps,
+  how: 'manual' | 'auto',
+  verify: (candidate: KappaJobRecord, current: KappaJobRecord | undefined) => Promise<KappaVerification>,
+  skipVerification = false,
+): Promise<SwitchoverResult> {
   const now = d.clock.now();
   const plan = planSwitchover({
     jobs: d.registry.jobs,
@@ -65,19 +75,24 @@ export async function executeSwitchover(d: CommandDeps, how: 'manual' | 'auto'):
     lastCatchUp: (job) => d.monitor.lastCatchUp(job),
   });
   const cand = plan.candidate;
+  const verification = await verify(cand, plan.current);
+  if (skipVerification) verification.skipped = true;
+  else assertVerified(verification);
   await d.registry.persist(plan.changed, plan.pointer);
   d.bus.emit(LAB_EVENTS.KAPPA_SWITCHOVER, now, {
     from: plan.current?.id ?? null,
     to: cand.id,
     logicVersion: cand.logicVersion,
     how,
+    verdict: verification.verdict,
+    skipVerification,
   });
   for (const rec of plan.stale)
     await d.retirement.end(rec, 'retired', `replaced by a newer switchover to job ${cand.id}`);
   // The new live job continues with the live job's engine (main thread, one consumer).
   const runner = d.runners.get(cand.id);
   if (runner && runner.status.engine !== 'inline') await d.runners.restart(d.registry.jobs.get(cand.id)!);
-  return { ...plan.pointer };
+  return { ...plan.pointer, verification };
 }
 
 /** Points readers back at the previous job while it still exists. */

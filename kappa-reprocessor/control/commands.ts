@@ -215,6 +215,29 @@ export function planRollback(p: {
   return { from: current, to: back, changed: [back, demoted], pointer };
 }
 
+/**
+ * Which job a verification is about and which it is compared with: `id`, or by default the replay
+ * in progress, else the active job; against the active job unless that is the job itself.
+ */
+export function verificationTarget(
+  jobs: Jobs,
+  active: ActivePointer | null,
+  id: number | undefined,
+): { job: KappaJobRecord; against: KappaJobRecord | undefined } {
+  const live = active ? jobs.get(active.job) : undefined;
+  const rec = id === undefined ? (replayCandidate(jobs.values()) ?? live) : jobs.get(id);
+  if (!rec || rec.state === 'retired' || rec.state === 'aborted') {
+    throw new LabError(
+      'LKL_ERR_KAPPA_JOB_UNKNOWN',
+      id === undefined
+        ? 'There is no Kappa job to verify yet; the lab creates job 1 when it starts.'
+        : `Kappa job ${id} does not exist or has already ended (its table is gone); GET /api/kappa/jobs lists the jobs.`,
+      { details: { job: id ?? null } },
+    );
+  }
+  return { job: rec, against: live && live.id !== rec.id ? live : undefined };
+}
+
 /** The replay job `id` may be aborted: it exists, has not ended, is not active and is a replay. */
 export function checkAbort(p: { jobs: Jobs; active: ActivePointer | null; id: number }): KappaJobRecord {
   const { id } = p;

@@ -14,6 +14,7 @@ export {
   planSwitchover,
   type RollbackPlan,
   type SwitchoverPlan,
+  verificationTarget,
 } from './commands.js';
 export {
   DEFAULT_GROUP_PREFIX,
@@ -53,3 +54,16 @@ export {
 } from './replay-sources.js';
 export { checkRetention, type RetentionCheckResult } from './retention-check.js';
 export { syncJob, waitForJobState } from './waits.js';
+export {
+  askGate,
+  assertVerified,
+  DIFF_BUCKETS,
+  diffBucket,
+  unavailableVerification,
+  type KappaVerification,
+  type SwitchoverGate,
+  type SwitchoverResult,
+  type VerificationCellDiff,
+  type VerificationVerdict,
+  type VerificationWindow,
+} from './verification.js';

@@ -16,6 +16,8 @@
  */
 import type { Clock } from '../../kernel/clock/clock.js';
 import type { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
+import { isLabError } from '../../kernel/errors/lab-error.js';
+import { WINDOW_MS } from '../../kernel/events/ysb-event.js';
 import { LAB_EVENTS, type LabEventBus } from '../../kernel/instrumentation/lab-events.js';
 import type { EventLog } from '../../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
@@ -23,7 +25,13 @@ import type { ReferenceData } from '../../kernel/workload/reference-data.js';
 import { kappaLogic, type KappaLogicContext } from '../operator/index.js';
 import type { JobRunnerLike } from '../runtime/index.js';
 import { type ActivePointer, type KappaJobRecord, type KappaJobState } from '../state/index.js';
-import { assertNoReplayRunning, checkAbort, chooseReplaySource, planReplay } from './commands.js';
+import {
+  assertNoReplayRunning,
+  checkAbort,
+  chooseReplaySource,
+  planReplay,
+  verificationTarget,
+} from './commands.js';
 import {
   DEFAULT_GROUP_PREFIX,
   type KappaJobsView,
@@ -42,12 +50,21 @@ import { buildJobsView } from './job-view.js';
 import { Registry } from './registry.js';
 import { JobRetirement } from './retirement.js';
 import { JobRunners } from './job-runners.js';
-import { firstJob, RUNNING_STATES } from './lifecycle.js';
+import { firstJob, replayCandidate, RUNNING_STATES } from './lifecycle.js';
 import { monitorTick } from './monitor-tick.js';
 import { JobMonitor } from './monitor.js';
 import { replayOptions, type ReplayPreflight } from './replay-sources.js';
 import { checkRetention } from './retention-check.js';
+import {
+  askGate,
+  type KappaVerification,
+  type SwitchoverGate,
+  type SwitchoverResult,
+} from './verification.js';
 import { syncJob, waitForJobState } from './waits.js';
+
+/** After the gate refused an automatic switchover, it is tried again at most this often (ms): a new window closes every 10 s. */
+const AUTO_RETRY_MS = WINDOW_MS;
 
 export class KappaReprocessor {
   private readonly registry: Registry;
@@ -61,6 +78,10 @@ export class KappaReprocessor {
   /** Serializes control-plane transitions. */
   private control: Promise<unknown> = Promise.resolve();
   private started = false;
+  /** Compares a replay's table with the truth before a switchover (wired by the lab; none = unavailable). */
+  private gate: SwitchoverGate | undefined;
+  /** Replay job → when an automatic switchover the gate refused is tried again. */
+  private readonly autoRetryAt = new Map<number, number>();
   lastError: string | undefined;
 
   constructor(
@@ -188,9 +209,60 @@ export class KappaReprocessor {
     });
   }
 
-  /** Points readers at the caught-up replay (one atomic flip); the old job enters its grace period. */
-  switchover(): Promise<ActivePointer> {
-    return this.exclusive(() => executeSwitchover(this.deps, 'manual'));
+  /**
+   * Points readers at the caught-up replay (one atomic flip); the old job enters its grace period.
+   * The gate verifies the replay first (kappa.verifyWindows): a `failed` verdict refuses (409
+   * LKL_ERR_KAPPA_VERIFICATION_FAILED) unless `skipVerification`; the answer carries the verdict.
+   */
+  switchover(opts: { skipVerification?: boolean } = {}): Promise<SwitchoverResult> {
+    return this.exclusive(async () => {
+      const out = await executeSwitchover(
+        this.deps,
+        'manual',
+        (c, cur) => this.verify(c, cur),
+        opts.skipVerification === true,
+      );
+      this.autoRetryAt.delete(out.job);
+      return out;
+    });
+  }
+
+  /** Wires the comparison the switchover gate asks for (the lab's measurement, which holds the truth). */
+  useSwitchoverGate(gate: SwitchoverGate | undefined): void {
+    this.gate = gate;
+  }
+
+  /**
+   * The gate's verdict on job `id` (default: the replay in progress, else the active job) against
+   * the active job, computed now. For GET /api/kappa/verification and `lklab kappa verify`.
+   */
+  async verification(id?: number): Promise<KappaVerification> {
+    const { job, against } = verificationTarget(this.registry.jobs, this.registry.active, id);
+    return this.verify(job, against);
+  }
+
+  private verify(job: KappaJobRecord, against: KappaJobRecord | undefined): Promise<KappaVerification> {
+    return askGate(this.gate, this.settings.verifyWindows, this.clock.now(), job, against);
+  }
+
+  /** The automatic switchover: a refusal by the gate is recorded and retried once per window, never thrown. */
+  private async autoSwitchover(now: number): Promise<void> {
+    try {
+      const out = await executeSwitchover(this.deps, 'auto', (c, cur) => this.verify(c, cur));
+      this.autoRetryAt.delete(out.job);
+    } catch (err) {
+      if (!isLabError(err) || err.code !== 'LKL_ERR_KAPPA_VERIFICATION_FAILED') throw err;
+      const v = err.details?.verification as KappaVerification;
+      const retryAt = now + AUTO_RETRY_MS;
+      this.autoRetryAt.set(v.job, retryAt);
+      this.lastError = err.message;
+      this.bus.emit(LAB_EVENTS.KAPPA_SWITCHOVER_REFUSED, now, {
+        job: v.job,
+        failedWindows: v.failedWindows,
+        retryAt,
+        reason: v.reason,
+      });
+    }
   }
 
   /** Points readers back at the previous job while it still exists. */
@@ -281,11 +353,21 @@ export class KappaReprocessor {
         retirement: this.retirement,
         settings: this.settings,
         bus: this.bus,
-        switchover: () => executeSwitchover(this.deps, 'auto'),
+        switchover: () => this.autoSwitchover(now),
       },
       now,
       ends,
     );
+    // A caught-up replay whose automatic switchover the gate refused: try again once per window.
+    const cand = replayCandidate(this.registry.jobs.values());
+    const retryAt = cand ? this.autoRetryAt.get(cand.id) : undefined;
+    if (
+      cand?.state === 'caught-up' &&
+      this.settings.autoSwitchover &&
+      retryAt !== undefined &&
+      now >= retryAt
+    )
+      await this.autoSwitchover(now);
   }
 
   // ---- helpers ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ export {
   tableName,
   tablePrefix,
   toStoreUpdate,
+  windowKey,
   type ActivePointer,
   type CheckpointContent,
   type DeltaEntry,

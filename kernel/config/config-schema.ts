@@ -166,6 +166,12 @@ export const ConfigSchema = Type.Object(
         catchUpLagThreshold: nonNegInt('Replay lag (events) at or under which it counts as caught up.'),
         catchUpDwellMs: nonNegInt('How long the lag must stay under the threshold, in ms.'),
         autoSwitchover: Type.Boolean({ description: 'Switch readers to a caught-up replay automatically.' }),
+        verifyWindows: Type.Integer({
+          minimum: 0,
+          maximum: 1_000,
+          description:
+            'Closed windows compared with the truth (and the live job) before a switchover; a difference refuses it (0 = off).',
+        }),
         graceMs: nonNegInt('How long the previous job is kept after a switchover, in ms.'),
         replayParallelism: Type.Integer({
           minimum: 0,

@@ -162,6 +162,11 @@ export const DEFAULTS = {
     catchUpDwellMs: 2_000,
     /** Switch readers to a caught-up replay at once; false = wait for POST /api/kappa/switchover. */
     autoSwitchover: true,
+    /**
+     * Switchover gate: compare the replay's table with the truth (and the live job) over this many
+     * of the last closed windows before switching; a difference refuses the switch. 0 = off.
+     */
+    verifyWindows: 5,
     /** Keep the previous job running, and its table, this many ms after a switchover (the rollback window). */
     graceMs: 600_000,
     /** Replay parallelism: worker threads (embedded log) or consumers in the group (Kafka); 0 = one per CPU core. */

@@ -228,6 +228,12 @@ export const ERROR_CODES = {
     retriable: true,
     summary: 'The replay has not caught up with the log yet, so readers cannot be switched to it.',
   },
+  LKL_ERR_KAPPA_VERIFICATION_FAILED: {
+    http: 409,
+    retriable: true,
+    summary:
+      "The replay's table differs from the truth in recent closed windows (kappa.verifyWindows), so readers are not switched to it.",
+  },
   LKL_ERR_KAPPA_NO_CANDIDATE: {
     http: 409,
     retriable: false,

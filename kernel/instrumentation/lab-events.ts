@@ -24,6 +24,8 @@ export const LAB_EVENTS = {
   KAPPA_REPLAY_STARTED: 'kappa.replay.started',
   KAPPA_REPLAY_CAUGHT_UP: 'kappa.replay.caught-up',
   KAPPA_SWITCHOVER: 'kappa.switchover',
+  /** The switchover gate refused an automatic switchover (payload: job, failedWindows, retryAt). */
+  KAPPA_SWITCHOVER_REFUSED: 'kappa.switchover.refused',
   KAPPA_ROLLBACK: 'kappa.rollback',
   KAPPA_REPLAY_ABORTED: 'kappa.replay.aborted',
   KAPPA_JOB_RETIRED: 'kappa.job.retired',

@@ -6,6 +6,8 @@ import {
   kappaJobSchema,
   kappaJobsSchema,
   kappaPreflightSchema,
+  kappaVerificationSchema,
+  switchoverResultSchema,
 } from './response-schemas.js';
 
 const jobIdParams = {
@@ -107,23 +109,61 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
     },
   );
 
-  app.post(
+  app.get<{ Querystring: { job?: number } }>(
+    '/api/kappa/verification',
+    {
+      schema: {
+        tags: ['kappa'],
+        summary:
+          "The switchover gate's verdict, computed now: job N+1's table (default: the replay in progress, else the active job) against the truth oracle and against job N (the active job) over the last kappa.verifyWindows closed windows, per (campaign, window). passed | failed (with per-window diffs) | unavailable (reason says why). Each window carries a histogram of cells per |diff| bucket (buckets), against the truth and against what the logic change explains.",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            job: {
+              type: 'integer',
+              minimum: 1,
+              example: 2,
+              description: 'the job to verify; default the replay in progress, else the active job',
+            },
+          },
+        },
+        response: {
+          200: kappaVerificationSchema,
+          400: refused('LKL_ERR_API_BAD_REQUEST: job is not a positive integer'),
+          404: refused('LKL_ERR_KAPPA_JOB_UNKNOWN: no such job, or it has already ended'),
+          503: unavailableResponse(),
+        },
+      },
+    },
+    async (request) => lab.kappa.verification(request.query.job),
+  );
+
+  app.post<{ Body: { skipVerification?: boolean } | null }>(
     '/api/kappa/switchover',
     {
       schema: {
         tags: ['kappa'],
         summary:
-          'Point readers at the caught-up replay: one atomic flip of the active pointer. The previous job is kept for kappa.graceMs (rollback window). 409 when the replay has not caught up.',
+          'Point readers at the caught-up replay: one atomic flip of the active pointer. The previous job is kept for kappa.graceMs (rollback window). Before the flip the gate compares the replay with the truth and the active job over the last kappa.verifyWindows closed windows (GET /api/kappa/verification): a failed verdict refuses the switch (409 LKL_ERR_KAPPA_VERIFICATION_FAILED, details.verification) unless skipVerification is true; an unavailable verdict lets it happen. The answer carries the verdict. 409 also when the replay has not caught up.',
+        body: {
+          type: 'object',
+          nullable: true,
+          description: 'Optional. `skipVerification: true` switches even when the gate says failed.',
+          additionalProperties: false,
+          properties: { skipVerification: { type: 'boolean', default: false, example: false } },
+        },
         response: {
-          200: activePointerSchema,
+          200: switchoverResultSchema,
+          400: refused('LKL_ERR_API_BAD_REQUEST: the body does not match this schema'),
           409: refused(
-            'LKL_ERR_KAPPA_NO_CANDIDATE (no replay to switch to) or LKL_ERR_KAPPA_NOT_CAUGHT_UP (the replay has not caught up)',
+            'LKL_ERR_KAPPA_NO_CANDIDATE (no replay to switch to), LKL_ERR_KAPPA_NOT_CAUGHT_UP (the replay has not caught up) or LKL_ERR_KAPPA_VERIFICATION_FAILED (the replay differs from the truth in the windows the message names; details.verification has the per-window diffs)',
           ),
           503: unavailableResponse(),
         },
       },
     },
-    async () => lab.kappa.switchover(),
+    async (request) => lab.kappa.switchover({ skipVerification: request.body?.skipVerification === true }),
   );
 
   app.post(

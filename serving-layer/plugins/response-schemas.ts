@@ -260,3 +260,135 @@ export const activePointerSchema = open(
   { job: { type: 'integer', minimum: 1 }, logicVersion: int, previous: nullableInt, switchedAt: nullableNum },
   ['job', 'logicVersion', 'previous'],
 );
+
+const verificationExample = {
+  verdict: 'failed',
+  reason: 'job 2 differs from the truth of logic v2 in 1 of 5 closed windows',
+  job: 2,
+  logicVersion: 2,
+  against: 1,
+  againstLogicVersion: 1,
+  sameLogic: false,
+  windowsRequested: 5,
+  closedBefore: 1_700_000_050_000,
+  failedWindows: [1_700_000_040_000],
+  activeDeviates: [],
+  buckets: ['0', '1', '2-9', '10-99', '100+'],
+  checkedAt: 1_700_000_123_456,
+  windows: [
+    {
+      window: 1_700_000_040_000,
+      cells: 3,
+      expectedViews: 310,
+      candidateViews: 317,
+      activeViews: 342,
+      absDiffTruth: 7,
+      absDiffActive: 25,
+      unexplainedActive: 7,
+      histogram: [2, 0, 1, 0, 0],
+      histogramActive: [2, 0, 1, 0, 0],
+      differing: [{ campaign: 'c-07', expected: 104, candidate: 111, active: 115, explained: -11 }],
+    },
+  ],
+};
+
+/** GET /api/kappa/verification, and `verification` in the switchover's answer. */
+export const kappaVerificationSchema = {
+  ...open(
+    {
+      verdict: {
+        type: 'string',
+        enum: ['passed', 'failed', 'unavailable'],
+        description:
+          'passed: job N+1 equals the truth of its logic version in every compared window; failed: it differs (a switchover is refused); unavailable: nothing to compare (no truth oracle in this process, a logic version the truth has no statement of, no closed window yet, or kappa.verifyWindows = 0) — reason says which',
+      },
+      reason: str,
+      job: { type: 'integer', minimum: 1 },
+      logicVersion: int,
+      against: { ...nullableInt, description: 'job N (the active job) it was compared with' },
+      againstLogicVersion: nullableInt,
+      sameLogic: { type: ['boolean', 'null'] },
+      windowsRequested: { ...int, description: 'kappa.verifyWindows' },
+      closedBefore: {
+        ...nullableNum,
+        description: 'windows below this event time (ms) are closed for the truth and both jobs',
+      },
+      failedWindows: {
+        type: 'array',
+        items: num,
+        description: 'windows where job N+1 differs from the truth',
+      },
+      activeDeviates: {
+        type: 'array',
+        items: num,
+        description:
+          'windows where job N differs from what the truth explains while job N+1 is right (not a refusal)',
+      },
+      buckets: { type: 'array', items: str, description: 'labels of the |diff| buckets of every histogram' },
+      checkedAt: num,
+      skipped: { ...bool, description: 'the switchover went ahead with skipVerification: true' },
+      windows: {
+        type: 'array',
+        items: open(
+          {
+            window: num,
+            cells: int,
+            expectedViews: num,
+            candidateViews: num,
+            activeViews: nullableNum,
+            absDiffTruth: num,
+            absDiffActive: nullableNum,
+            unexplainedActive: nullableNum,
+            histogram: { type: 'array', items: int, description: 'cells per |job N+1 − truth| bucket' },
+            histogramActive: {
+              type: ['array', 'null'],
+              items: int,
+              description: 'cells per |(job N+1 − job N) − explained| bucket',
+            },
+            differing: {
+              type: 'array',
+              items: open({
+                campaign: str,
+                expected: num,
+                candidate: num,
+                active: nullableNum,
+                explained: nullableNum,
+              }),
+            },
+          },
+          ['window', 'cells', 'histogram'],
+        ),
+      },
+    },
+    ['verdict', 'reason', 'job', 'logicVersion', 'windows', 'failedWindows', 'buckets'],
+  ),
+  example: verificationExample,
+};
+
+/** POST /api/kappa/switchover: the new pointer and the verdict the gate gave. */
+export const switchoverResultSchema = {
+  ...open(
+    {
+      job: { type: 'integer', minimum: 1 },
+      logicVersion: int,
+      previous: nullableInt,
+      switchedAt: nullableNum,
+      verification: kappaVerificationSchema,
+    },
+    ['job', 'logicVersion', 'previous', 'verification'],
+  ),
+  example: {
+    job: 2,
+    logicVersion: 2,
+    previous: 1,
+    switchedAt: 1_700_000_123_456,
+    verification: {
+      ...verificationExample,
+      verdict: 'passed',
+      reason:
+        'job 2 equals the truth of logic v2 in all 5 closed windows compared; its differences against job 1 (logic v1) are exactly the ones v1 → v2 explains',
+      failedWindows: [],
+      windows: [],
+    },
+  },
+};

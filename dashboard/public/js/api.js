@@ -1,10 +1,11 @@
 /** The dashboard talks only to the lab's public HTTP API (the same one documented at /docs). */
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -53,6 +54,7 @@ export async function api(path, { method = 'GET', body } = {}) {
       res.status,
       e?.code ?? `HTTP_${res.status}`,
       e?.message ?? `${method} ${path}: HTTP ${res.status}`,
+      e?.details,
     );
   }
   return json;

@@ -1,6 +1,7 @@
 /** Kappa controls: start a replay, per-partition progress with rate and ETA, switch over, roll back, abort, the jobs. */
 import { api } from './api.js';
 import { $, clock, dur, feedback, fill, h, int, pct } from './dom.js';
+import { initKappaVerify, showVerification } from './kappa-verify.js';
 
 const ENDED = new Set(['retired', 'aborted']);
 
@@ -108,6 +109,7 @@ export function initKappa({ on }) {
   const versions = $('replay-version');
   let known = '';
   let view = null;
+  const verify = initKappaVerify();
 
   const run = async (label, fn) => {
     try {
@@ -160,6 +162,7 @@ export function initKappa({ on }) {
       fact('switched over', v.switchedAt ? clock(v.switchedAt) : '—'),
       fact('switchover', v.settings.autoSwitchover ? 'automatic when caught up' : 'manual'),
     );
+    verify.update(v);
     const sw = $('switchover-btn');
     sw.disabled = !candidate || candidate.state !== 'caught-up';
     $('rollback-btn').disabled = !previous;
@@ -205,13 +208,20 @@ export function initKappa({ on }) {
       () => api('/api/kappa/replays', { method: 'POST', body: { logicVersion, force, rateLimit } }),
     );
   });
-  $('switchover-btn').addEventListener('click', () =>
-    run(
-      (p) =>
-        `Switched over: readers now use job ${p.job} (logic v${p.logicVersion}); job ${p.previous ?? '—'} stays for the grace period.`,
-      () => api('/api/kappa/switchover', { method: 'POST' }),
-    ),
-  );
+  $('switchover-btn').addEventListener('click', async () => {
+    try {
+      const p = await api('/api/kappa/switchover', { method: 'POST', body: {} });
+      const v = p.verification;
+      feedback(
+        fb,
+        `Switched over: readers now use job ${p.job} (logic v${p.logicVersion}); job ${p.previous ?? '—'} stays for the grace period. Verification: ${v?.verdict ?? '—'}${v && v.verdict !== 'passed' ? ` (${v.reason})` : ''}.`,
+      );
+    } catch (err) {
+      // A refusal by the gate carries the verdict: the reason is the server's, the histogram its diffs.
+      feedback(fb, err.message, false);
+      if (err.details?.verification) showVerification(err.details.verification);
+    }
+  });
   $('rollback-btn').addEventListener('click', () =>
     run(
       (p) => `Rolled back: readers use job ${p.job} again.`,
