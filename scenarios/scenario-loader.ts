@@ -193,6 +193,7 @@ export const METRIC_ROOTS = [
   'recount',
   'lab',
   'derived',
+  'interference',
 ];
 
 function schemaProblems(errors: ErrorObject[], file: string): ScenarioProblem[] {
