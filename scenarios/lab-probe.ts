@@ -111,6 +111,7 @@ export async function takeSample(lab: ScenarioLab, truth: TruthTracker, state: P
   values['lab.kappa.jobs'] = kappa.jobs.length;
   values['lab.kappa.latestJob.state'] = latest?.state ?? null;
   values['lab.kappa.latestJob.logicVersion'] = latest?.logicVersion ?? null;
+  values['lab.kappa.latestJob.source'] = latest?.source ?? null;
   values['lab.kappa.lastReplayError'] = state.lastReplayErrorCode;
   const offsets = await s.log.offsets(AD_EVENTS_TOPIC);
   values['lab.log.lowOffsetMax'] = Math.max(0, ...offsets.map((o) => o.low));

@@ -36,6 +36,7 @@ describe('scenario files', () => {
       'traffic-spike',
       'hot-key',
       'retention-too-short',
+      'retention-too-short-kappa-plus',
       'approximate-distinct',
     ])
       expect(ids).toContain(id);

@@ -25,7 +25,13 @@ export interface DashboardLab {
  * `now` being the wall clock the lab runs on), Kappa job 1 caught up on them, the generator at
  * `rate` events/s and the server listening.
  */
-export async function startDashboardLab(history: number, now: number, rate = 400): Promise<DashboardLab> {
+export async function startDashboardLab(
+  history: number,
+  now: number,
+  rate = 400,
+  /** Overrides of the lab's `log` section (retention, segment size). */
+  log: { retentionBytes?: number; segmentBytes?: number } = {},
+): Promise<DashboardLab> {
   const dir = mkdtempSync(join(tmpdir(), 'lkl-dashboard-'));
   const lab = await createLab(
     loadConfig({
@@ -35,6 +41,7 @@ export async function startDashboardLab(history: number, now: number, rate = 400
         server: { host: '127.0.0.1', port: 0 },
         generator: { rate: 0 },
         batch: { intervalMs: 0 },
+        log,
         kappa: {
           checkpointIntervalMs: 200,
           catchUpDwellMs: 500,

@@ -175,6 +175,14 @@ describe('Kappa automatic switchover and grace period', () => {
     expect([...served.jobs]).toEqual([2]);
     // The replay's engine (worker threads) is replaced by the live one after the switchover.
     expect(rig.kappa.runner(2)!.status.engine).toBe('inline');
+    // Restarted at the log's end with nothing new to read, it reports every partition there.
+    const ends = await rig.log.offsets('auto');
+    expect(
+      rig.kappa
+        .runner(2)!
+        .positions()
+        .map((p) => [p.partition, p.next]),
+    ).toEqual(ends.map((e) => [e.partition, e.end]));
 
     await rig.kappa.waitForState(1, ['retired'], 10_000);
     expect(await rig.store.keys('lklab:kappa:v1:')).toEqual([]);

@@ -160,8 +160,14 @@ export class KappaJobRunner implements JobRunnerLike {
     const selfAssigned = this.log.capabilities.selfAssignment;
     const partitions = selfAssigned ? (await this.log.offsets(this.opts.topic)).map((p) => p.partition) : [];
     const shares = consumerShares(this.opts.consumers, partitions, selfAssigned);
-    const stored = selfAssigned ? await this.store.readOffsets(this.namespace) : {};
-    const startAt = (p: number): number => this.tracks.get(p)?.next ?? stored[p] ?? 0;
+    // Self-assigned, the start of every partition is known now: its cursor is loaded before the
+    // first batch, so positions() reports a partition with nothing new to read as being at its
+    // start. (Without it, a runner started at the log's end — the live job restarted at a
+    // switchover — reported no position until a record came, and fast mode's settle, which waits
+    // for every job's positions to reach the log's end while the virtual clock stands still, waited
+    // for a record that only the clock's next tick would append.)
+    await Promise.all(partitions.map((p) => this.tracks.get(p) ?? this.loadPartition(p)));
+    const startAt = (p: number): number => this.tracks.get(p)?.next ?? 0;
     const maxBatch = this.limiter.limited
       ? Math.max(100, Math.min(this.opts.maxBatchRecords, Math.floor(this.opts.rateLimit / 10)))
       : this.opts.maxBatchRecords;

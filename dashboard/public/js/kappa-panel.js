@@ -59,7 +59,7 @@ function jobCard(job, view, act) {
       h(
         'span',
         { class: 'muted grow' },
-        `logic v${job.logicVersion} · ${job.table} · ${job.kind === 'replay' ? 'replay' : 'initial'}`,
+        `logic v${job.logicVersion} · ${job.table} · ${job.kind === 'replay' ? (job.source === 'archive' ? 'replay from the archive, then the log' : 'replay') : 'initial'}`,
       ),
       canAbort
         ? h(
@@ -104,12 +104,78 @@ function jobCard(job, view, act) {
   );
 }
 
+/** One source's line of the pre-flight: possible or not, and why. */
+function sourceVerdict(source, possible, text) {
+  return h(
+    'li',
+    { class: possible ? 'possible' : 'impossible', dataset: { source, possible: String(possible) } },
+    h('span', { class: 'verdict' }, `${source}: ${possible ? 'possible' : 'not possible'}`),
+    text ? ` — ${text}` : null,
+  );
+}
+
+/** GET /api/kappa/replays/preflight as the replay dialog shows it: which sources can replay, and why not. */
+function preflightList(pre) {
+  const { log, archive, choice } = pre.options;
+  const cut = archive.partitions.map((p) => `${p.partition}: ${int(p.cutover)}`).join(', ');
+  return h(
+    'ul',
+    {},
+    sourceVerdict(
+      'log',
+      log.possible,
+      log.possible ? 'the log holds every partition from offset 0' : log.problems.join('; '),
+    ),
+    sourceVerdict(
+      'archive',
+      archive.possible,
+      archive.possible
+        ? `the master dataset up to the cut-over (partition ${cut}), then ${int(archive.fromLog)} events from the log` +
+            (archive.warnings.length ? `; ${archive.warnings.join('; ')}` : '')
+        : archive.problems.join('; '),
+    ),
+    h(
+      'li',
+      { dataset: { source: 'auto', choice } },
+      h('span', { class: 'verdict' }, 'auto: '),
+      choice === 'refuse'
+        ? 'refuses — neither source holds the whole history (force replays what the log has left)'
+        : `replays from the ${choice}`,
+    ),
+  );
+}
+
 export function initKappa({ on }) {
   const fb = $('kappa-feedback');
   const versions = $('replay-version');
   let known = '';
   let view = null;
   const verify = initKappaVerify();
+
+  const radios = [...document.querySelectorAll('#replay-source input[name="source"]')];
+  let sourcePicked = false;
+  for (const r of radios) r.addEventListener('change', () => (sourcePicked = true));
+  const pre = { at: -Infinity, pending: false };
+  /** Re-checks the pre-flight (at most every 5 s unless `now`): the verdicts, the archive option, the default source. */
+  const refreshPreflight = async (now = false) => {
+    if (pre.pending || (!now && performance.now() - pre.at < 5_000)) return;
+    pre.pending = true;
+    try {
+      const p = await api('/api/kappa/replays/preflight');
+      fill($('replay-preflight'), preflightList(p));
+      const archive = $('replay-source-archive');
+      archive.disabled = !p.options.archive.possible;
+      if (archive.disabled && archive.checked) $('replay-source-log').checked = true;
+      // Until the user picks one, the dialog offers what 'auto' would do.
+      if (!sourcePicked && p.options.choice !== 'refuse')
+        $(`replay-source-${p.options.choice}`).checked = true;
+    } catch (err) {
+      fill($('replay-preflight'), h('p', { class: 'muted' }, `Pre-flight unavailable: ${err.message}`));
+    } finally {
+      pre.at = performance.now();
+      pre.pending = false;
+    }
+  };
 
   const run = async (label, fn) => {
     try {
@@ -118,6 +184,7 @@ export function initKappa({ on }) {
     } catch (err) {
       feedback(fb, err.message, false);
     }
+    void refreshPreflight(true);
   };
   const act = {
     abort: (id) =>
@@ -192,20 +259,29 @@ export function initKappa({ on }) {
         : null,
     );
   };
-  on('kappa', render);
+  on('kappa', (v) => {
+    render(v);
+    void refreshPreflight();
+  });
   fill($('kappa-jobs'), h('p', { class: 'empty' }, 'Loading the jobs…'));
+  void refreshPreflight(true);
 
   $('replay-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const logicVersion = Number(versions.value);
     const rateLimit = Math.max(0, Math.floor(Number($('replay-rate').value) || 0));
     const force = $('replay-force').checked;
+    const source = radios.find((r) => r.checked)?.value ?? 'log';
     $('replay-btn').disabled = true;
     run(
       (job) =>
-        `Replay started: job ${job.id} with logic v${job.logicVersion} reads the log from offset 0 into ${job.table ?? `kappa_v${job.id}`}` +
+        `Replay started: job ${job.id} with logic v${job.logicVersion} reads ${
+          job.source === 'archive'
+            ? "the archive (the batch layer's master dataset) up to the cut-over, then the log,"
+            : 'the log from offset 0'
+        } into ${job.table ?? `kappa_v${job.id}`}` +
         (job.warnings?.length ? ` (warnings: ${job.warnings.join('; ')})` : '.'),
-      () => api('/api/kappa/replays', { method: 'POST', body: { logicVersion, force, rateLimit } }),
+      () => api('/api/kappa/replays', { method: 'POST', body: { logicVersion, force, rateLimit, source } }),
     );
   });
   $('switchover-btn').addEventListener('click', async () => {

@@ -117,6 +117,9 @@ export class KafkaLogConsumer implements LogConsumer {
     const ready = new Promise<void>((resolve, reject) => {
       settle = (err) => (err === undefined ? resolve() : reject(err));
     });
+    // stop(), the join timer or a crash may settle it while connect/subscribe are still pending,
+    // before `await ready` below listens: without a handler now, that rejection is unhandled.
+    ready.catch(() => undefined);
     this.abortStart = () => settle(startAbortedError(what, this));
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       joined = true;

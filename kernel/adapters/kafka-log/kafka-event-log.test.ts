@@ -343,6 +343,40 @@ describeWithKafka('kafka event log', () => {
     await log.deleteGroup(group);
   }, 60_000);
 
+  it('stop() while run() is still starting: run() ends quietly or rejects with LKL_ERR_LOG_CLOSED, and no rejection goes unhandled', async () => {
+    const log = await open();
+    const topic = await newTopic(log, 2);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // Stopped at several points of its start: before it connects, while it connects, subscribes and joins.
+      const outcomes: string[] = [];
+      for (const delayMs of [0, 5, 20, 50, 100, 200, 400]) {
+        const consumer = log.consumer({ group: `g-${randomUUID()}`, topic });
+        const running = consumer
+          .run(async () => undefined)
+          .then(
+            () => 'ran',
+            (err: unknown) => (err instanceof LabErrorClass ? err.code : String(err)),
+          );
+        await sleep(delayMs);
+        await consumer.stop();
+        outcomes.push(await running);
+        expect(consumer.assignment()).toEqual([]);
+      }
+      expect(
+        outcomes.every((o) => o === 'ran' || o === 'LKL_ERR_LOG_CLOSED'),
+        outcomes.join(', '),
+      ).toBe(true);
+      expect(outcomes, 'no stop landed inside the start').toContain('LKL_ERR_LOG_CLOSED');
+      await sleep(200); // an unhandled rejection is reported after the microtasks have run
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  }, 60_000);
+
   it('seek before run wins over the committed offset, and applies once the partition is assigned', async () => {
     const log = await open();
     const topic = await newTopic(log, 2);
