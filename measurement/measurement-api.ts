@@ -93,7 +93,10 @@ export interface SketchErrorFigures {
   within2Sigma: number | null;
   /** … ≤ 3σ (theory: ≈ 0.997) */
   within3Sigma: number | null;
-  /** the newest judged cells, oldest first: signed relative error (estimate − exact) / exact */
+  /**
+   * the newest judged cells (at most 200), oldest first: signed relative error (estimate − exact) /
+   * exact; in GET /api/metrics/history only the newest snapshot keeps them (older: [])
+   */
   recent: Array<{ window: number; campaign_id: string; relError: number }>;
 }
 

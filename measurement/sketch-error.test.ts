@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { HLL_REGISTERS, HyperLogLog } from '../kernel/adapters/embedded-store/hyperloglog.js';
 import { SeededRandom } from '../kernel/util/random.js';
 import { layerCorrectness } from './layer-correctness.js';
+import type { MetricsSnapshot } from './measurement-api.js';
+import { MetricsHistoryBuffer } from './metrics-history.js';
 import type { LayerCell, LayerReadings } from './layer-values.js';
 import { SKETCH_RECENT_MAX, sketchError, sketchStandardError } from './sketch-error.js';
 import { truthCellKey } from './truth-count.js';
@@ -108,5 +110,43 @@ describe('sketch error beside the theoretical band σ = 1.04/√m', () => {
     expect(withSketch.map((f) => [f.layer, f.metric])).toEqual([['speed', 'distinct_users']]);
     expect(withSketch[0]!.sketch).toMatchObject({ windows: 3, within1Sigma: 1 / 3, within2Sigma: 2 / 3 });
     expect(withSketch[0]!.sketch!.within3Sigma).toBeCloseTo(1, 12);
+  });
+
+  it('keeps the per-cell points in the newest snapshot of the history only', () => {
+    const truth = new Map([[key('c', 0), 16_000]]);
+    const snap = (at: number): MetricsSnapshot => ({
+      at,
+      closedBefore: T0 + W,
+      correctness: [
+        {
+          layer: 'speed',
+          metric: 'distinct_users',
+          windows: 1,
+          correct: 0,
+          differ: 1,
+          missing: 0,
+          extra: 0,
+          correctShare: 0,
+          absError: 130,
+          relError: 130 / 16_000,
+          truthLogicVersion: 1,
+          sketch: sketchError(truth, new Map([[key('c', 0), 16_130]]), T0, T0 + W, 16_384),
+        },
+      ],
+      latency: [],
+      batchBoundaryLagMs: null,
+      servingLatency: { count: 0, p50: null, p90: null, p99: null, max: null },
+      maintenance: [],
+      ingested: 0,
+    });
+    const history = new MetricsHistoryBuffer(3);
+    const first = snap(1);
+    for (const s of [first, snap(2), snap(3), snap(4)]) history.add(s);
+    const points = history.since().points;
+    expect(points.map((p) => p.at)).toEqual([2, 3, 4]);
+    expect(points.map((p) => p.correctness[0]!.sketch!.recent.length)).toEqual([0, 0, 1]);
+    // the figures stay; the snapshot handed in (already sent on the stream) is not changed
+    expect(points[0]!.correctness[0]!.sketch!.within1Sigma).toBe(1);
+    expect(first.correctness[0]!.sketch!.recent).toHaveLength(1);
   });
 });
