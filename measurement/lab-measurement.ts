@@ -241,7 +241,16 @@ export class LabMeasurement implements Measurement {
           at,
         ),
       ]);
-      correctnessFigures.push(...layerCorrectness(truth, readings, from, closed, truthLogicVersion));
+      correctnessFigures.push(
+        ...layerCorrectness(
+          truth,
+          readings,
+          from,
+          closed,
+          truthLogicVersion,
+          this.deps.store.sketchRegisters,
+        ),
+      );
     }
     const ends = await this.deps.log.offsets(this.deps.topic);
     const ingested = ends.reduce((s, e) => s + e.end, 0);

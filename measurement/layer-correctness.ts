@@ -2,6 +2,7 @@
 import { correctness, type CellValues } from './correctness.js';
 import type { LayerReadings } from './layer-values.js';
 import type { CorrectnessFigures, MeasuredLayer, MeasuredMetric } from './measurement-api.js';
+import { sketchError } from './sketch-error.js';
 import type { TruthCell } from './truth-oracle.js';
 
 const LAYERS: MeasuredLayer[] = ['batch', 'speed', 'lambda', 'kappa', 'kappa_candidate'];
@@ -15,7 +16,8 @@ export const truthValue = (t: TruthCell, version: number, metric: MeasuredMetric
 
 /**
  * Each layer's correctness over [from, closed) per metric: the batch layer below its boundary, the
- * speed layer at or above it, the others over the whole range.
+ * speed layer at or above it, the others over the whole range. The speed layer's distinct users
+ * also carry its sketch's error beside σ = 1.04/√m for the store's `sketchRegisters` m.
  */
 export function layerCorrectness(
   truth: ReadonlyMap<string, TruthCell>,
@@ -23,6 +25,7 @@ export function layerCorrectness(
   from: number,
   closed: number,
   truthLogicVersion: number,
+  sketchRegisters: number,
 ): CorrectnessFigures[] {
   const correctnessFigures: CorrectnessFigures[] = [];
   const boundary = readings.boundary;
@@ -42,9 +45,10 @@ export function layerCorrectness(
       let hi = closed;
       if (layer === 'batch') hi = Math.min(closed, boundary ?? from);
       if (layer === 'speed' && boundary !== null) lo = Math.max(from, boundary);
-      correctnessFigures.push(
-        correctness(layer, metric, truthMap, served, lo, Math.max(lo, hi), truthLogicVersion),
-      );
+      const figures = correctness(layer, metric, truthMap, served, lo, Math.max(lo, hi), truthLogicVersion);
+      if (layer === 'speed' && metric === 'distinct_users')
+        figures.sketch = sketchError(truthMap, served, lo, Math.max(lo, hi), sketchRegisters);
+      correctnessFigures.push(figures);
     }
   }
   return correctnessFigures;

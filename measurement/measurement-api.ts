@@ -69,6 +69,35 @@ export interface CorrectnessFigures {
   /** the event-time range [from, to) compared (windows the layer answers for, closed ones only) */
   from?: number | null;
   to?: number | null;
+  /** the speed layer's distinct users only: its HyperLogLog's error beside the theoretical band */
+  sketch?: SketchErrorFigures;
+}
+
+/**
+ * A HyperLogLog's observed error per (campaign, window) against the exact count, beside its
+ * theoretical relative standard error σ = 1.04/√m (docs/metrics.md). Judged over the cells both the
+ * truth and the sketch answer.
+ */
+export interface SketchErrorFigures {
+  /** m: the sketch's registers, as the realtime store's HyperLogLog reports them */
+  registers: number;
+  /** σ = 1.04/√m, relative */
+  standardError: number;
+  /** (campaign, window) cells judged */
+  windows: number;
+  /** √(mean of the squared relative errors): the observed counterpart of σ (null: none judged) */
+  rmsRelError: number | null;
+  /** share of the cells whose |estimate − exact| / exact ≤ σ (theory: ≈ 0.68) */
+  within1Sigma: number | null;
+  /** … ≤ 2σ (theory: ≈ 0.95) */
+  within2Sigma: number | null;
+  /** … ≤ 3σ (theory: ≈ 0.997) */
+  within3Sigma: number | null;
+  /**
+   * the newest judged cells (at most 200), oldest first: signed relative error (estimate − exact) /
+   * exact; in GET /api/metrics/history only the newest snapshot keeps them (older: [])
+   */
+  recent: Array<{ window: number; campaign_id: string; relError: number }>;
 }
 
 /** A latency distribution in milliseconds. */

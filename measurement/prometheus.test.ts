@@ -22,6 +22,29 @@ const snapshot = (): MetricsSnapshot => ({
       truthLogicVersion: 1,
       signedError: 2,
     },
+    {
+      layer: 'speed',
+      metric: 'distinct_users',
+      windows: 4,
+      correct: 0,
+      differ: 4,
+      missing: 0,
+      extra: 0,
+      correctShare: 0,
+      absError: 40,
+      relError: 0.01,
+      truthLogicVersion: 1,
+      sketch: {
+        registers: 16_384,
+        standardError: 0.008125,
+        windows: 4,
+        rmsRelError: 0.0125,
+        within1Sigma: 0.25,
+        within2Sigma: 0.75,
+        within3Sigma: null,
+        recent: [],
+      },
+    },
   ],
   latency: [{ arch: 'lambda', finalEvent: { count: 2, p50: 100, p90: 200, p99: 200, max: 250 } }],
   batchBoundaryLagMs: null,
@@ -85,7 +108,17 @@ describe('Prometheus exposition (prom-client, one registry per lab)', () => {
     expect(reads.snapshots).toBe(1);
     expect(text).toContain('lklab_correctness_windows{layer="speed",metric="views",verdict="differ"} 1\n');
     expect(text).toContain('lklab_correctness_correct_share{layer="speed",metric="views"} 0.75\n');
-    expect(text).not.toContain('lklab_correctness_rel_error{');
+    expect(text).not.toContain('lklab_correctness_rel_error{layer="speed",metric="views"}');
+    expect(text).toContain('lklab_sketch_standard_error{layer="speed",metric="distinct_users"} 0.008125\n');
+    expect(text).toContain(
+      'lklab_sketch_within_sigma_share{layer="speed",metric="distinct_users",sigmas="1"} 0.25\n',
+    );
+    expect(text).toContain(
+      'lklab_sketch_within_sigma_share{layer="speed",metric="distinct_users",sigmas="2"} 0.75\n',
+    );
+    expect(text).not.toContain('sigmas="3"');
+    expect(text).toContain('lklab_sketch_rms_rel_error{layer="speed",metric="distinct_users"} 0.0125\n');
+    expect(text).not.toContain('lklab_sketch_standard_error{layer="speed",metric="views"}');
     expect(text).toContain('lklab_final_event_latency_p99_seconds{arch="lambda"} 0.2\n');
     expect(text).toContain('lklab_final_event_latency_max_seconds{arch="lambda"} 0.25\n');
     expect(text).toContain('lklab_final_event_latency_samples{arch="lambda"} 2\n');

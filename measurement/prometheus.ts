@@ -206,6 +206,38 @@ export class LabPrometheus {
         for (const c of s.correctness) put({ layer: c.layer, metric: c.metric }, c.signedError);
       },
     );
+    const sketches = (s: MetricsSnapshot) =>
+      s.correctness.flatMap((c) => (c.sketch ? [{ layer: c.layer, metric: c.metric, ...c.sketch }] : []));
+    g(
+      'lklab_sketch_standard_error',
+      'Theoretical relative standard error 1.04/sqrt(m) of the HyperLogLog the layer counts with',
+      layerMetric,
+      (s, put) => {
+        for (const k of sketches(s)) put({ layer: k.layer, metric: k.metric }, k.standardError);
+      },
+    );
+    g(
+      'lklab_sketch_within_sigma_share',
+      'Share of closed (campaign, window) cells whose sketch estimate is within k standard errors of the exact count',
+      [...layerMetric, 'sigmas'],
+      (s, put) => {
+        for (const k of sketches(s))
+          for (const [sigmas, v] of [
+            ['1', k.within1Sigma],
+            ['2', k.within2Sigma],
+            ['3', k.within3Sigma],
+          ] as const)
+            put({ layer: k.layer, metric: k.metric, sigmas }, v);
+      },
+    );
+    g(
+      'lklab_sketch_rms_rel_error',
+      'Root mean square of the sketch relative errors over closed cells (the observed counterpart of the standard error)',
+      layerMetric,
+      (s, put) => {
+        for (const k of sketches(s)) put({ layer: k.layer, metric: k.metric }, k.rmsRelError);
+      },
+    );
     for (const f of FIGURES)
       g(
         `lklab_final_event_latency_${f}_seconds`,

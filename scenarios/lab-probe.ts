@@ -138,6 +138,11 @@ export async function takeSample(lab: ScenarioLab, truth: TruthTracker, state: P
     if (c.campaign === hot) hotViews += c.views;
   }
   values['lab.truth.hotCampaignViewShare'] = allViews ? hotViews / allViews : null;
+  // the fewest distinct users a closed (campaign, window) of the run saw: enough for a sketch to err?
+  let minUsers: number | null = null;
+  for (const c of truthCells.values())
+    if (c.window >= from && c.window < closedTo) minUsers = Math.min(minUsers ?? Infinity, c.users.size);
+  values['lab.truth.minWindowUsers'] = minUsers;
 
   const measurement = state.metricsSource === 'auto' ? measurementOf(lab) : undefined;
   if (measurement) {
@@ -177,6 +182,8 @@ export function flattenSnapshot(m: MetricsSnapshot, out: Record<string, MetricVa
       if (k === 'layer' || k === 'metric') continue;
       if (typeof v === 'number' || v === null) out[`correctness.${c.layer}.${c.metric}.${k}`] = v;
     }
+    for (const [k, v] of Object.entries(c.sketch ?? {}))
+      if (typeof v === 'number' || v === null) out[`correctness.${c.layer}.${c.metric}.sketch.${k}`] = v;
   }
   for (const l of m.latency)
     for (const [k, v] of Object.entries(l.finalEvent)) out[`latency.${l.arch}.finalEvent.${k}`] = v;

@@ -33,7 +33,7 @@ describe('scenario API (inject)', () => {
   it('runs a scenario fast and reports state, beats and verdicts', { timeout: 120_000 }, async () => {
     const res = await lab.app.inject({
       method: 'POST',
-      url: '/api/scenarios/approximate-distinct/runs',
+      url: '/api/scenarios/hot-key/runs',
       payload: { fast: true },
     });
     expect(res.statusCode, res.body).toBe(202);
@@ -127,7 +127,7 @@ describe('scenario API (inject)', () => {
   it('refuses to pause a fast or finished run, with a code', { timeout: 120_000 }, async () => {
     const res = await lab.app.inject({
       method: 'POST',
-      url: '/api/scenarios/approximate-distinct/runs',
+      url: '/api/scenarios/hot-key/runs',
       payload: { fast: true },
     });
     const { runId } = res.json() as { runId: string };

@@ -36,4 +36,21 @@ describe('scenario report charts', () => {
   it('is self-contained', () => {
     expect(html).not.toMatch(/(src|href)="https?:/);
   });
+  it('draw the sketch error beside its theoretical σ', () => {
+    const sketch = renderHtml({
+      ...result,
+      samples: [0, 30].map((t) => ({
+        t,
+        values: {
+          'correctness.speed.distinct_users.relError': 0.005,
+          'correctness.speed.distinct_users.sketch.rmsRelError': 0.006,
+          'correctness.speed.distinct_users.sketch.standardError': 0.008125,
+        },
+      })),
+    } as unknown as ScenarioRunResult);
+    const figure = sketch.slice(sketch.indexOf('Relative error, distinct users'));
+    expect(figure).toContain('σ = 1.04/√m (theory)');
+    expect(figure).toContain('speed RMS per window');
+    expect(figure.match(/<polyline /g)!.length).toBeGreaterThanOrEqual(3);
+  });
 });

@@ -17,6 +17,8 @@ const CHARTS: Array<[string, Array<[string, string, string]>]> = [
     'Relative error, distinct users',
     [
       ['speed (HyperLogLog)', 'correctness.speed.distinct_users.relError', '#2ca02c'],
+      ['speed RMS per window', 'correctness.speed.distinct_users.sketch.rmsRelError', '#0d9488'],
+      ['σ = 1.04/√m (theory)', 'correctness.speed.distinct_users.sketch.standardError', '#7c3aed'],
       ['kappa (exact)', 'correctness.kappa.distinct_users.relError', '#c2410c'],
     ],
   ],

@@ -123,6 +123,16 @@ describe('measurement over a fast-forward Lambda run (embedded lab, API)', () =>
     expect(speed.correct + speed.differ).toBe(closedCells);
     expect(fig(s, 'lambda').signedError).toBe(duplicates);
     expect(fig(s, 'batch').windows).toBe(0); // no batch view yet
+    // The speed layer's distinct users carry its sketch's error beside σ = 1.04/√m, through the API.
+    // YSB's pool of 100 users leaves the HyperLogLog nearly exact (why approximate-distinct deviates):
+    // the few cells outside ±1σ are cells of a few users counted one off.
+    const sketch = fig(s, 'speed', 'distinct_users').sketch!;
+    expect(sketch).toMatchObject({ registers: 16_384, windows: closedCells });
+    expect(sketch.within1Sigma).toBeGreaterThan(0.99);
+    expect(sketch.standardError).toBeCloseTo(1.04 / 128, 12);
+    expect(sketch.recent).toHaveLength(Math.min(closedCells, 200));
+    expect(fig(s, 'speed').sketch).toBeUndefined();
+    expect(fig(s, 'lambda', 'distinct_users').sketch).toBeUndefined();
 
     const d = await divergence(lab, T0, closed);
     expect(d.truthLogicVersion).toBe(1);

@@ -60,6 +60,8 @@ export interface StoreUpdate {
 
 export interface RealtimeStore {
   readonly kind: 'embedded' | 'redis';
+  /** m: registers of this backend's HyperLogLog sketches (its relative standard error is 1.04/√m). */
+  readonly sketchRegisters: number;
   /** Applies the update atomically; rejects with LKL_ERR_STORE_UPDATE_INVALID / LKL_ERR_STORE_CONFLICT and changes nothing. */
   apply(update: StoreUpdate): Promise<void>;
   /**

@@ -34,6 +34,46 @@ export const correctnessSchema = {
     signedError: { type: 'number' },
     from: nullableInt,
     to: nullableInt,
+    sketch: {
+      type: 'object',
+      description:
+        "The speed layer's distinct users only: its HyperLogLog's relative error per (campaign, window) against the exact count, beside the theoretical relative standard error sigma = 1.04/sqrt(m)",
+      properties: {
+        registers: { type: 'integer', minimum: 1, description: 'm: registers of the HyperLogLog in use' },
+        standardError: { type: 'number', minimum: 0, description: 'sigma = 1.04/sqrt(m), relative' },
+        windows: { type: 'integer', minimum: 0, description: 'cells judged (truth and sketch both answer)' },
+        rmsRelError: { ...nullableNum, description: 'root mean square of the relative errors' },
+        within1Sigma: { ...nullableNum, description: 'share of cells with |error| <= sigma (theory 0.68)' },
+        within2Sigma: { ...nullableNum, description: 'share of cells with |error| <= 2 sigma (theory 0.95)' },
+        within3Sigma: {
+          ...nullableNum,
+          description: 'share of cells with |error| <= 3 sigma (theory 0.997)',
+        },
+        recent: {
+          type: 'array',
+          description: 'the newest judged cells, oldest first (at most 200)',
+          items: {
+            type: 'object',
+            properties: {
+              window: { type: 'integer' },
+              campaign_id: { type: 'string' },
+              relError: { type: 'number', description: '(estimate - exact) / exact' },
+            },
+            required: ['window', 'campaign_id', 'relError'],
+          },
+        },
+      },
+      required: [
+        'registers',
+        'standardError',
+        'windows',
+        'rmsRelError',
+        'within1Sigma',
+        'within2Sigma',
+        'within3Sigma',
+        'recent',
+      ],
+    },
   },
 } as const;
 

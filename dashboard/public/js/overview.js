@@ -2,13 +2,14 @@
  * Overview: live figures (KPI tiles), the maintenance table, the timeline list and the wiring of
  * the stream's events; the time series of latency, correctness and maintenance cost of Lambda and
  * Kappa (MetricsSnapshot from the measurement API), with the timeline marks drawn on every chart,
- * are in overview-charts.js.
+ * are in overview-charts.js; the speed layer's sketch error beside its ±σ band in sketch-chart.js.
  */
 import { $, archTable, bytes, clock, dur, fill, h, int, num, pct } from './dom.js';
 import { COLORS, markColor, redraw } from './overview-charts.js';
 import { arch, marksList, state } from './overview-state.js';
 import { renderServed } from './served-panel.js';
 import { renderInterference } from './interference-panel.js';
+import { redrawSketch } from './sketch-chart.js';
 
 export { COLORS, markColor, marksList };
 
@@ -200,6 +201,7 @@ export function initOverview({ on, latest }) {
     state.measurement = hello.measurement;
     renderEmpty();
     renderMaintenance();
+    redrawSketch(state.points.at(-1), state.measurement);
   });
   on('history', (history) => {
     state.points = [];
@@ -207,6 +209,7 @@ export function initOverview({ on, latest }) {
     renderEmpty();
     renderMaintenance();
     redraw();
+    redrawSketch(state.points.at(-1), state.measurement);
   });
   on('metrics', (p) => {
     addPoint(p);
@@ -214,6 +217,7 @@ export function initOverview({ on, latest }) {
     renderMaintenance();
     renderKpis(latest);
     redraw();
+    redrawSketch(state.points.at(-1), state.measurement);
   });
   on('marks', (marks) => {
     state.marks = [...marks].sort((a, b) => a.at - b.at);

@@ -33,7 +33,7 @@ import {
   type FieldValue,
   type StoreMaps,
 } from './checkpoint-format.js';
-import { HyperLogLog, unionCount } from './hyperloglog.js';
+import { HLL_REGISTERS, HyperLogLog, unionCount } from './hyperloglog.js';
 import { StoreCheckpointer } from './store-checkpointer.js';
 
 export { CHECKPOINT_FILE, JOURNAL_FILE };
@@ -54,6 +54,7 @@ export interface EmbeddedRealtimeStoreOptions {
 
 export class EmbeddedRealtimeStore implements RealtimeStore {
   readonly kind = 'embedded' as const;
+  readonly sketchRegisters = HLL_REGISTERS;
   private readonly hashes = new Map<string, Map<string, FieldValue>>();
   private readonly sketches = new Map<string, HyperLogLog>();
   private readonly offsets = new Map<string, Map<number, number>>();

@@ -43,10 +43,13 @@ export interface RedisRealtimeStoreOptions {
 }
 
 const SCAN_COUNT = 1000;
+/** Redis's HyperLogLog registers: HLL_P = 14 in its hyperloglog.c, fixed when Redis is built. */
+const REDIS_HLL_REGISTERS = 1 << 14;
 const UNLINK_BATCH = 500;
 
 export class RedisRealtimeStore implements RealtimeStore {
   readonly kind = 'redis' as const;
+  readonly sketchRegisters = REDIS_HLL_REGISTERS;
   private readonly redis: Redis;
   private readonly keyLayout: RedisKeyLayout;
   private readonly ctx: RedisStoreContext;
