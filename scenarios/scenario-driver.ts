@@ -96,6 +96,9 @@ export class FastDriver implements ScenarioDriver {
     const started = performance.now();
     for (const job of view.jobs) {
       if (!['live', 'replaying', 'caught-up', 'grace'].includes(job.state)) continue;
+      // A rate-limited replay is paced by the clock: it reaches the log's end only as virtual time
+      // moves, so waiting for it here (with the clock stopped) would wait forever.
+      if (job.state === 'replaying' && (s.kappa.job(job.id)?.rateLimit ?? 0) > 0) continue;
       for (;;) {
         const runner = s.kappa.runner(job.id);
         if (!runner) break;
