@@ -38,6 +38,7 @@ describe('scenario files', () => {
       'retention-too-short',
       'retention-too-short-kappa-plus',
       'approximate-distinct',
+      'replay-interference',
     ])
       expect(ids).toContain(id);
   });
