@@ -204,6 +204,20 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     await expect.poll(() => page.locator('#switchover-btn').isEnabled(), { timeout: 5_000 }).toBe(true);
     expect(await page.locator('#kappa-active').textContent()).toContain('job 1');
 
+    // Overview → Replay interference: the replay's limit and rate beside the live readers' p99.
+    await expect
+      .poll(() => page.locator('#interference-replay').textContent(), { timeout: 20_000 })
+      .toMatch(/^Job 2 \(logic v2\), limit 30,000\/s: [\d,]+ events at [\d,]+ events\/s — caught-up$/);
+    expect(await page.locator('#interference-table tbody th').allTextContents()).toEqual([
+      'final-event p99 before',
+      'final-event p99 during',
+      'during ÷ before',
+      'windows sampled during',
+    ]);
+    const interference = (await lab.services.measurement!.snapshot()).interference!.replays[0]!;
+    expect(interference).toMatchObject({ job: 2, rateLimit: REPLAY_RATE, ended: 'caught-up' });
+    expect(interference.events).toBeGreaterThan(0);
+
     // Before the switch: the gate's verdict and the per-window diff histogram (chart.js).
     const verify = page.locator('#kappa-verify[data-job="2"][data-verdict="passed"]');
     await verify.waitFor({ timeout: 20_000 });
