@@ -19,11 +19,16 @@ export {
   tablePrefix,
   toStoreUpdate,
   windowKey,
+  CUTOVER_KEY,
+  CUTOVER_MODES,
   type ActivePointer,
   type CheckpointContent,
+  type CutoverMode,
+  type ReaderCutover,
   type DeltaEntry,
   type KappaWindow,
 } from './kappa-tables.js';
+export { readerSources, readServedWindows, type ReaderSource, type ServedWindow } from './reader-cutover.js';
 export {
   loadRegistry,
   registrySets,
