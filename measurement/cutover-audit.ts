@@ -5,9 +5,10 @@
  * the readers' own rule (readServedWindows) at the instant of the switch, so an overlap is counted
  * as it was served during the overlap and a gate with its T, even after readers moved on.
  *
- * Windows counted: up to AUDIT_WINDOWS on each side of T (gate) or of the window of job N's newest
- * event at the switch, and only where final: window end + allowed lateness at or below the highest
- * event time the truth and each job read has reached (the lab's closed edge, correctness.ts).
+ * Windows counted: the last 2 × AUDIT_WINDOWS final windows up to AUDIT_WINDOWS past T (gate) or
+ * past the window of job N's newest event at the switch; final = window end + allowed lateness at
+ * or below the highest event time the truth and each job read has reached (the lab's closed edge,
+ * correctness.ts).
  * The truth of a window is that of the logic version of the job it is served from (the newer job
  * when both are summed): its views minus the ones an exact job drops as too late.
  */
@@ -78,8 +79,8 @@ export async function auditCutover(src: AuditSources, r: CutoverRecord): Promise
   const edge = Math.min(...(edges as number[]));
   const centre = r.at ?? r.headWindow ?? edge;
   const first = src.oracle.windowStarts()[0] ?? edge;
-  const from = Math.max(first, centre - AUDIT_WINDOWS * WINDOW_MS);
   const to = Math.min(edge, centre + AUDIT_WINDOWS * WINDOW_MS);
+  const from = Math.max(first, to - 2 * AUDIT_WINDOWS * WINDOW_MS);
   const windows: number[] = [];
   for (let w = from; w < to; w += WINDOW_MS) windows.push(w);
   if (windows.length === 0)

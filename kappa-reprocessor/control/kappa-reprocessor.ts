@@ -250,11 +250,15 @@ export class KappaReprocessor {
   async cutover(): Promise<CutoverReport | null> {
     const rec = await readCutoverRecord({ store: this.store });
     if (!rec) return null;
-    const from = rec.from === null ? undefined : this.registry.jobs.get(rec.from);
-    if (rec.mode !== 'flip' && (!from || from.state === 'retired' || from.state === 'aborted'))
+    const gone = (id: number | null): boolean => {
+      const st = id === null ? undefined : this.registry.jobs.get(id)?.state;
+      return st === undefined || st === 'retired' || st === 'aborted';
+    };
+    const ended = gone(rec.to) ? rec.to : rec.mode !== 'flip' && gone(rec.from) ? rec.from : null;
+    if (ended !== null)
       return unmeasured(
         rec,
-        `job ${rec.from} has ended and its table is gone, so what readers were served from it cannot be counted any more`,
+        `job ${ended} has ended and its table is gone, so what readers were served from it cannot be counted any more`,
       );
     if (!this.audit)
       return unmeasured(rec, 'no truth oracle is wired to the Kappa control plane in this process');
