@@ -132,7 +132,7 @@ describe('Kappa cutover semantics: flip, overlap, gate', () => {
       expect(w.lost).toBe(0);
     }
     expect(overlap.duplicated).toBe(overlap.windows.reduce((s, w) => s + w.expected, 0));
-    expect(overlap.duplicated).toBeGreaterThan(1_500); // 6 windows × ~330 views
+    expect(overlap.duplicated).toBeGreaterThan(1_500); // ~330 views in each of ≥ 5 windows (2,982 over 9)
     // GET /api/views itself serves the sum during the overlap: the window's views are twice the truth's.
     const first = overlap.windows[0]!;
     const served = await lab.app.inject({
