@@ -114,7 +114,7 @@ export async function takeSample(lab: ScenarioLab, truth: TruthTracker, state: P
   values['lab.kappa.latestJob.source'] = latest?.source ?? null;
   values['lab.kappa.lastReplayError'] = state.lastReplayErrorCode;
   // The last switchover's cutover (flip, overlap, gate) and what readers lost or got twice under it.
-  const cutover = await s.kappa.cutover();
+  const cutover = await s.kappa.cutover().catch(() => null);
   values['lab.kappa.cutover.mode'] = cutover?.mode ?? null;
   values['lab.kappa.cutover.at'] = cutover?.at ?? null;
   values['lab.kappa.cutover.windows'] = cutover?.measured ? cutover.windows.length : null;
