@@ -18,7 +18,13 @@ import {
   type KappaJobRecord,
 } from '../state/index.js';
 import { planRollback, planSwitchover } from './commands.js';
-import { planCutover, type CutoverRecord } from './cutover.js';
+import {
+  planCutover,
+  unmeasured,
+  type CutoverAudit,
+  type CutoverRecord,
+  type CutoverReport,
+} from './cutover.js';
 import type { KappaSettings } from './dto.js';
 import type { JobRunners } from './job-runners.js';
 import type { JobMonitor } from './monitor.js';
@@ -173,4 +179,28 @@ export async function executeRollback(d: CommandDeps): Promise<ActivePointer> {
 /** A replay's parallelism: the setting, or one per available core when it is 0. */
 export function replayParallelism(settings: KappaSettings): number {
   return settings.replayParallelism > 0 ? settings.replayParallelism : Math.max(1, availableParallelism());
+}
+
+/**
+ * The last cutover with its count (GET /api/kappa/cutover): not counted when a job it read has
+ * ended (its table is gone) or no audit is wired; null before the first switchover.
+ */
+export async function lastCutoverReport(
+  d: Pick<CommandDeps, 'store' | 'registry'>,
+  audit: CutoverAudit | undefined,
+): Promise<CutoverReport | null> {
+  const rec = await readCutoverRecord(d);
+  if (!rec) return null;
+  const gone = (id: number | null): boolean => {
+    const st = id === null ? undefined : d.registry.jobs.get(id)?.state;
+    return st === undefined || st === 'retired' || st === 'aborted';
+  };
+  const ended = gone(rec.to) ? rec.to : rec.mode !== 'flip' && gone(rec.from) ? rec.from : null;
+  if (ended !== null)
+    return unmeasured(
+      rec,
+      `job ${ended} has ended and its table is gone, so what readers were served from it cannot be counted any more`,
+    );
+  if (!audit) return unmeasured(rec, 'no truth oracle is wired to the Kappa control plane in this process');
+  return audit.audit(rec);
 }

@@ -43,12 +43,12 @@ import {
   executeRollback,
   executeSwitchover,
   launchReplay,
-  readCutoverRecord,
+  lastCutoverReport,
   replayParallelism,
   type CommandDeps,
   type CutoverRequest,
 } from './command-effects.js';
-import { unmeasured, type CutoverAudit, type CutoverReport } from './cutover.js';
+import type { CutoverAudit, CutoverReport } from './cutover.js';
 import { buildJobsView } from './job-view.js';
 import { Registry } from './registry.js';
 import { JobRetirement } from './retirement.js';
@@ -248,21 +248,7 @@ export class KappaReprocessor {
    * events readers lost or got twice (GET /api/kappa/cutover); null before the first switchover.
    */
   async cutover(): Promise<CutoverReport | null> {
-    const rec = await readCutoverRecord({ store: this.store });
-    if (!rec) return null;
-    const gone = (id: number | null): boolean => {
-      const st = id === null ? undefined : this.registry.jobs.get(id)?.state;
-      return st === undefined || st === 'retired' || st === 'aborted';
-    };
-    const ended = gone(rec.to) ? rec.to : rec.mode !== 'flip' && gone(rec.from) ? rec.from : null;
-    if (ended !== null)
-      return unmeasured(
-        rec,
-        `job ${ended} has ended and its table is gone, so what readers were served from it cannot be counted any more`,
-      );
-    if (!this.audit)
-      return unmeasured(rec, 'no truth oracle is wired to the Kappa control plane in this process');
-    return this.audit.audit(rec);
+    return lastCutoverReport({ store: this.store, registry: this.registry }, this.audit);
   }
 
   /**

@@ -20,14 +20,12 @@ export {
   toStoreUpdate,
   windowKey,
   CUTOVER_KEY,
-  CUTOVER_MODES,
   type ActivePointer,
   type CheckpointContent,
-  type CutoverMode,
-  type ReaderCutover,
   type DeltaEntry,
   type KappaWindow,
 } from './kappa-tables.js';
+export { CUTOVER_MODES, type CutoverMode, type ReaderCutover } from './cutover-types.js';
 export { readerSources, readServedWindows, type ReaderSource, type ServedWindow } from './reader-cutover.js';
 export {
   loadRegistry,

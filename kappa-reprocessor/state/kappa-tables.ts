@@ -35,6 +35,7 @@ import type {
   StoreUpdate,
 } from '../../kernel/ports/realtime-store.js';
 import type { DeltaCounters, WindowPayload } from '../operator/index.js';
+import type { ReaderCutover } from './cutover-types.js';
 
 export const KAPPA_PREFIX = 'lklab:kappa:';
 export const JOBS_KEY = `${KAPPA_PREFIX}jobs`;
@@ -154,21 +155,6 @@ export interface ActivePointer {
   switchedAt: number | null;
   /** How readers leave job `previous` (reader-cutover.ts); absent or null = the atomic flip. */
   cutover?: ReaderCutover | null;
-}
-
-export type CutoverMode = 'flip' | 'overlap' | 'gate';
-export const CUTOVER_MODES: readonly CutoverMode[] = ['flip', 'overlap', 'gate'];
-
-/** The part of the active pointer that says how readers leave job N (absent or null = flip). */
-export interface ReaderCutover {
-  mode: 'overlap' | 'gate';
-  /** job N */
-  from: number;
-  fromLogicVersion: number;
-  /** gate: cut-over event time T (a window start); windows below it come from N. null for overlap. */
-  at: number | null;
-  /** when readers stop reading job N (ms, wall clock): end of the overlap, or N's end of grace */
-  until: number;
 }
 
 export function parseActive(fields: Record<string, string>): ActivePointer | null {

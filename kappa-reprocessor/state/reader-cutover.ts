@@ -14,7 +14,7 @@
 import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
 import { readKappaWindows, type ActivePointer, type KappaWindow } from './kappa-tables.js';
 
-export { CUTOVER_MODES, type CutoverMode, type ReaderCutover } from './kappa-tables.js';
+export { CUTOVER_MODES, type CutoverMode, type ReaderCutover } from './cutover-types.js';
 
 /** One job's share of a served window: which table and which logic version it counts with. */
 export interface ReaderSource {
