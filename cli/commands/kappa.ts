@@ -220,10 +220,14 @@ export function registerKappa(program: Command): void {
       'Point readers at the caught-up replay; the previous job is kept for kappa.graceMs. --mode says how readers move: flip (one atomic flip), overlap (both jobs served summed for kappa.overlapMs) or gate (windows before T from the old job); default kappa.cutoverMode. `lklab kappa cutover` counts what it lost or duplicated. Refused when the replay differs from the truth in recent closed windows (see `lklab kappa verify`), unless --skip-verification.',
     )
     .option('--skip-verification', 'switch even when the verification gate says failed', false)
-    .option('--mode <mode>', 'flip, overlap or gate (default kappa.cutoverMode)', modeOption)
+    .option(
+      '--mode <mode>',
+      "how readers move: flip, overlap or gate (default: the lab's kappa.cutoverMode)",
+      modeOption,
+    )
     .option(
       '--at <time>',
-      "gate: the cut-over event time T (ISO 8601 or ms); default the old job's finalized edge",
+      'gate: the cut-over event time T, ISO 8601 or ms (default: the first window the old job has not finalized)',
       atOption,
     )
     .option(...urlOption)
