@@ -10,6 +10,6 @@ export interface ReaderCutover {
   fromLogicVersion: number;
   /** gate: cut-over event time T (a window start); windows below it come from N. null for overlap. */
   at: number | null;
-  /** when readers stop reading job N (ms, wall clock): end of the overlap, or N's end of grace */
+  /** when readers stop reading job N (ms, the lab's clock): end of the overlap, or N's end of grace */
   until: number;
 }
