@@ -29,6 +29,12 @@ export {
   type SwitchoverResult,
   type VerificationVerdict,
   type VerificationWindow,
+  unmeasured,
+  type CutoverAudit,
+  type CutoverPartition,
+  type CutoverRecord,
+  type CutoverReport,
+  type CutoverWindow,
 } from './control/index.js';
 export { createReplayEngine } from './engines/index.js';
 export {
@@ -40,6 +46,13 @@ export {
   readActive,
   readKappaWindows,
   readMaxEventTimes,
+  readerSources,
+  readServedWindows,
+  CUTOVER_MODES,
+  type CutoverMode,
+  type ReaderCutover,
+  type ReaderSource,
+  type ServedWindow,
   readMetaCounters,
   RUNNING_STATES,
   tableName,

@@ -154,6 +154,8 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
   });
   // The switchover gate compares a replay's table with the truth the measurement holds.
   kappa.useSwitchoverGate({ verify: (job, against, k) => measurement.verifyKappa(job, against, k) });
+  // ... and counts what readers lost or got twice under a switchover's cutover mode.
+  kappa.useCutoverAudit({ audit: (record) => measurement.auditCutover(record) });
   const secretFree = (err: unknown): string => redactText((err as Error).message, [config.server.token]);
   const services: LabServices = {
     mode,

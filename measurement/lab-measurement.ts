@@ -4,6 +4,9 @@ import {
   KappaFoldCache,
   loadRegistry,
   unavailableVerification,
+  unmeasured,
+  type CutoverRecord,
+  type CutoverReport,
   type KappaJobRecord,
   type KappaVerification,
 } from '../kappa-reprocessor/index.js';
@@ -17,6 +20,7 @@ import { closedBefore } from './correctness.js';
 import { divergenceCells } from './divergence.js';
 import { ReplayInterference } from './replay-interference.js';
 import { verifyKappaJob } from './kappa-verifier.js';
+import { auditCutover } from './cutover-audit.js';
 import { FinalEventLatency, type FinalEventLatencyListener } from './latency.js';
 import { SampleRing, latencyFigures } from './latency-figures.js';
 import { layerCorrectness, truthValue } from './layer-correctness.js';
@@ -310,6 +314,21 @@ export class LabMeasurement implements Measurement {
       job,
       against,
       k,
+    );
+  }
+
+  /** The cutover lab's count (measurement/cutover-audit.ts): lost and duplicated events per window. On demand. */
+  async auditCutover(record: CutoverRecord): Promise<CutoverReport> {
+    if (!this.started)
+      return unmeasured(record, 'the truth oracle does not run in this process (roles.measurement is off)');
+    return auditCutover(
+      {
+        oracle: this.oracle,
+        store: this.deps.store,
+        kappa: this.deps.config.kappa,
+        truthLatenessMs: this.settings.allowedLatenessMs,
+      },
+      record,
     );
   }
 

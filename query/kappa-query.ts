@@ -1,6 +1,6 @@
 import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
-import { readActive, readKappaWindows } from '../kappa-reprocessor/index.js';
+import { readActive, readServedWindows } from '../kappa-reprocessor/index.js';
 
 export interface KappaQuery {
   arch: 'kappa';
@@ -31,28 +31,38 @@ export interface KappaAnswer {
 }
 
 /**
- * arch=kappa: answers from the ACTIVE Kappa table only. The pointer is read once per query, so a
- * switchover during the query never mixes two tables; every window carries the job (N of
- * kappa_vN, as `version`) and its logic version as provenance.
+ * arch=kappa: answers from the ACTIVE Kappa table — and, while a switchover's cutover lasts, from
+ * the tables its mode names (reader-cutover.ts: overlap sums jobs N and N+1, gate takes windows
+ * before T from N). The pointer is read once per query, so a switchover during the query never
+ * mixes two decisions; every window carries the job (N of kappa_vN, as `version`; the newer job
+ * when two were summed) and its logic version as provenance. `now` (ms) is the lab's clock.
  */
-export async function queryKappaViews(q: KappaQuery, store: RealtimeStore): Promise<KappaAnswer> {
+export async function queryKappaViews(
+  q: KappaQuery,
+  store: RealtimeStore,
+  now: number,
+): Promise<KappaAnswer> {
   const active = await readActive(store);
   const windows: KappaAnswer['windows'] = [];
   if (active) {
     const range: number[] = [];
     for (let w = windowStart(q.from); w < q.to; w += WINDOW_MS) range.push(w);
-    const rows = await readKappaWindows(store, active.job, range, {
-      campaign: q.campaign,
-      distinct: q.metric === 'distinct_users',
-    });
+    const rows = await readServedWindows(
+      store,
+      active,
+      range,
+      { campaign: q.campaign, distinct: q.metric === 'distinct_users' },
+      now,
+    );
     for (const r of rows) {
+      const from = r.sources[r.sources.length - 1]!;
       windows.push({
         campaign_id: r.campaign,
         window_start: r.window,
         value: q.metric === 'views' ? r.views : (r.distinctUsers ?? 0),
         source: 'kappa',
-        version: active.job,
-        logicVersion: active.logicVersion,
+        version: from.job,
+        logicVersion: from.logicVersion,
       });
     }
   }

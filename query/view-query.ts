@@ -53,7 +53,7 @@ export async function queryViews(
   store: RealtimeStore,
   now: number,
 ): Promise<ViewAnswer> {
-  if (q.arch === 'kappa') return queryKappaViews({ ...q, arch: 'kappa' }, store);
+  if (q.arch === 'kappa') return queryKappaViews({ ...q, arch: 'kappa' }, store, now);
   return withParts(q, views, store, now, (head, batch, batchWindows, speed) => {
     const out: ServedWindow[] = [];
     if (batch) for (const w of batchWindows) pushBatch(out, batch, w, q);

@@ -113,6 +113,13 @@ export async function takeSample(lab: ScenarioLab, truth: TruthTracker, state: P
   values['lab.kappa.latestJob.logicVersion'] = latest?.logicVersion ?? null;
   values['lab.kappa.latestJob.source'] = latest?.source ?? null;
   values['lab.kappa.lastReplayError'] = state.lastReplayErrorCode;
+  // The last switchover's cutover (flip, overlap, gate) and what readers lost or got twice under it.
+  const cutover = await s.kappa.cutover().catch(() => null);
+  values['lab.kappa.cutover.mode'] = cutover?.mode ?? null;
+  values['lab.kappa.cutover.at'] = cutover?.at ?? null;
+  values['lab.kappa.cutover.windows'] = cutover?.measured ? cutover.windows.length : null;
+  values['lab.kappa.cutover.lost'] = cutover?.measured ? cutover.lost : null;
+  values['lab.kappa.cutover.duplicated'] = cutover?.measured ? cutover.duplicated : null;
   const offsets = await s.log.offsets(AD_EVENTS_TOPIC);
   values['lab.log.lowOffsetMax'] = Math.max(0, ...offsets.map((o) => o.low));
   values['lab.log.endOffsetSum'] = offsets.reduce((a, o) => a + o.end, 0);

@@ -116,8 +116,8 @@ async function perform(item: TimelineItem, ctx: ActionContext): Promise<string> 
         : `replay job ${job.id} (logic v${item.version})${from} caught up`;
     }
     case 'switchover': {
-      const p = await s.kappa.switchover();
-      return `readers switched to Kappa job ${p.job} (logic v${p.logicVersion})`;
+      const p = await s.kappa.switchover(item.mode !== undefined ? { mode: item.mode } : {});
+      return `readers switched to Kappa job ${p.job} (logic v${p.logicVersion})${p.cutoverRecord ? ` — ${p.cutoverRecord.reason}` : ''}`;
     }
     case 'rollback': {
       const p = await s.kappa.rollback();

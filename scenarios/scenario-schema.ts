@@ -57,7 +57,10 @@ const ACTION_PROPS: Record<(typeof ACTIONS)[number], { props: Record<string, obj
       },
       required: ['version'],
     },
-    switchover: { props: {}, required: [] },
+    switchover: {
+      props: { mode: { enum: ['flip', 'overlap', 'gate'] } },
+      required: [],
+    },
     rollback: { props: {}, required: [] },
     'set-rate': { props: { rate: { type: 'integer', minimum: 0, maximum: 10_000_000 } }, required: ['rate'] },
     'enforce-retention': { props: {}, required: [] },

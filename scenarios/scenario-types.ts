@@ -40,7 +40,7 @@ export type ScenarioAction =
       /** Where the replay reads history (default 'log'); 'archive' = Kappa+. */
       source?: 'log' | 'archive' | 'auto';
     }
-  | { action: 'switchover' }
+  | { action: 'switchover'; mode?: 'flip' | 'overlap' | 'gate' }
   | { action: 'rollback' }
   | { action: 'set-rate'; rate: number }
   | { action: 'enforce-retention' };

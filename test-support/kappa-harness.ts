@@ -119,7 +119,11 @@ export async function servedKappa(
   // The API caps one query at 10,000 windows; read in slices like a client would.
   const step = 5_000 * WINDOW_MS;
   for (let f = from; f < to; f += step) {
-    const a = await queryKappaViews({ arch: 'kappa', metric, from: f, to: Math.min(to, f + step) }, store);
+    const a = await queryKappaViews(
+      { arch: 'kappa', metric, from: f, to: Math.min(to, f + step) },
+      store,
+      systemClock.now(),
+    );
     for (const w of a.windows) {
       values.set(cellKey(w.campaign_id, w.window_start), w.value);
       jobs.add(w.version);

@@ -288,10 +288,25 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     await corrupt(-7, 999_999_999);
     await page.locator('#verify-btn').click();
     await page.locator('#kappa-verify[data-verdict="passed"]').waitFor({ timeout: 10_000 });
+    // The cutover mode choice: flip, overlap, gate, preselected from kappa.cutoverMode (flip).
+    expect(
+      await page
+        .locator('#cutover-mode input[name="cutover"]')
+        .evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value)),
+    ).toEqual(['flip', 'overlap', 'gate']);
+    expect(await page.locator('#cutover-flip').isChecked()).toBe(true);
     await page.locator('#switchover-btn').click();
     await expect
       .poll(() => page.locator('#kappa-active').textContent(), { timeout: 10_000 })
       .toContain('job 2');
+    // The last cutover's count: the flip, as GET /api/kappa/cutover counted it, per window.
+    await page.locator('#kappa-cutover:not([hidden])').waitFor({ timeout: 10_000 });
+    const counted = (await (await lab.app.inject({ url: '/api/kappa/cutover' })).json()).last;
+    expect(counted.mode).toBe('flip');
+    await expect
+      .poll(() => page.locator('#kappa-cutover-summary').textContent(), { timeout: 10_000 })
+      .toMatch(/^flip: /);
+    expect(await page.locator('#kappa-cutover-windows tbody tr').count()).toBe(counted.windows.length);
     expect(await page.locator('#kappa-active').textContent()).toContain('logic v2');
     await page.locator('#kappa-jobs [data-job="2"].active').waitFor({ timeout: 10_000 });
     await page.locator('#kappa-jobs [data-job="1"][data-state="grace"]').waitFor({ timeout: 10_000 });

@@ -119,6 +119,30 @@ describe('lklab kappa (CLI against a running embedded lab)', () => {
     await expect(cli('kappa', 'abort', 'x', '--url', url)).rejects.toThrow(/abort takes a job id/);
   });
 
+  it('switchover --mode overlap, then cutover prints the duplicates per window', async () => {
+    await expect(cli('kappa', 'switchover', '--mode', 'sideways', '--url', url)).rejects.toThrow(
+      /--mode takes one of flip, overlap, gate/,
+    );
+    const gone = await cli('kappa', 'cutover', '--url', url);
+    expect(gone).toContain('last cutover: flip, job 1 → job 2');
+    expect(gone).toContain('not counted: job 2 has ended');
+    await cli('kappa', 'replay', '--logic', '1', '--url', url);
+    await lab.services.kappa.waitForState(3, ['caught-up'], 30_000);
+    await lab.services.kappa.sync(3, 30_000);
+    await lab.services.measurement.sync?.(30_000);
+    const sw = await cli('kappa', 'switchover', '--mode', 'overlap', '--url', url);
+    expect(sw).toContain('readers now use job 3 (logic v1)');
+    expect(sw).toMatch(/cutover: overlap: until .* readers are served jobs 1 and 3 summed/);
+    const out = await cli('kappa', 'cutover', '--url', url);
+    expect(out).toContain('last cutover: overlap, job 1 → job 3');
+    const m = /lost 0, duplicated (\d+)/.exec(out);
+    expect(m, out).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(0);
+    expect(out).toMatch(/Z {2}1\+3 +(\d+) +(\d+) +0 +\1/); // a window: jobs 1+3, expected, served, 0 lost, duplicated = expected
+    const json = JSON.parse(await cli('kappa', 'cutover', '--json', '--url', url));
+    expect(json.last.duplicated).toBe(Number(m![1]));
+  }, 60_000);
+
   it('kappa-worker refuses to run without Kafka and Redis', async () => {
     const saved = { k: process.env.KAFKA_BROKERS, r: process.env.REDIS_URL };
     delete process.env.KAFKA_BROKERS;

@@ -22,6 +22,7 @@ import { callLab, DEFAULT_URL } from '../http-client.js';
 import { DEFAULTS } from '../../kernel/config/defaults.js';
 import { CONFIG_FILE_HELP, configDefault, intOption } from '../options.js';
 import { exitOnSignals } from '../runtime/shutdown.js';
+import { atOption, modeOption, registerCutoverCommand } from './kappa-cutover.js';
 
 const urlOption = [
   '--url <url>',
@@ -216,15 +217,29 @@ export function registerKappa(program: Command): void {
   kappa
     .command('switchover')
     .description(
-      'Point readers at the caught-up replay (one atomic flip); the previous job is kept for kappa.graceMs. Refused when the replay differs from the truth in recent closed windows (see `lklab kappa verify`), unless --skip-verification.',
+      'Point readers at the caught-up replay; the previous job is kept for kappa.graceMs. --mode says how readers move: flip (one atomic flip), overlap (both jobs served summed for kappa.overlapMs) or gate (windows before T from the old job); default kappa.cutoverMode. `lklab kappa cutover` counts what it lost or duplicated. Refused when the replay differs from the truth in recent closed windows (see `lklab kappa verify`), unless --skip-verification.',
     )
     .option('--skip-verification', 'switch even when the verification gate says failed', false)
+    .option(
+      '--mode <mode>',
+      "how readers move: flip, overlap or gate (default: the lab's kappa.cutoverMode)",
+      modeOption,
+    )
+    .option(
+      '--at <time>',
+      'gate: the cut-over event time T, ISO 8601 or ms (default: the first window the old job has not finalized)',
+      atOption,
+    )
     .option(...urlOption)
-    .action(async (opts: { url: string; skipVerification?: boolean }) => {
+    .action(async (opts: { url: string; skipVerification?: boolean; mode?: string; at?: number }) => {
       const p = await callLab<SwitchoverResult>(opts.url, '/api/kappa/switchover', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(opts.skipVerification ? { skipVerification: true } : {}),
+        body: JSON.stringify({
+          ...(opts.skipVerification ? { skipVerification: true } : {}),
+          ...(opts.mode ? { mode: opts.mode } : {}),
+          ...(opts.at !== undefined ? { cutoverTime: opts.at } : {}),
+        }),
       });
       console.log(
         `readers now use job ${p.job} (logic v${p.logicVersion}); previous job ${p.previous ?? 'none'} is kept for the grace period (\`lklab kappa rollback\` flips back).`,
@@ -233,7 +248,11 @@ export function registerKappa(program: Command): void {
       console.log(
         `verification: ${v.verdict}${v.skipped ? ' (skipped with --skip-verification)' : ''} — ${v.reason}`,
       );
+      if (p.cutoverRecord)
+        console.log(`cutover: ${p.cutoverRecord.reason} (\`lklab kappa cutover\` counts it)`);
     });
+
+  registerCutoverCommand(kappa, urlOption);
 
   kappa
     .command('rollback')

@@ -8,8 +8,23 @@ import type { Clock } from '../../kernel/clock/clock.js';
 import { LAB_EVENTS, type LabEventBus } from '../../kernel/instrumentation/lab-events.js';
 import type { EventLog } from '../../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
-import { deleteTable, offsetsNamespace, type ActivePointer, type KappaJobRecord } from '../state/index.js';
+import {
+  CUTOVER_KEY,
+  deleteTable,
+  offsetsNamespace,
+  readMaxEventTimes,
+  type ActivePointer,
+  type CutoverMode,
+  type KappaJobRecord,
+} from '../state/index.js';
 import { planRollback, planSwitchover } from './commands.js';
+import {
+  planCutover,
+  unmeasured,
+  type CutoverAudit,
+  type CutoverRecord,
+  type CutoverReport,
+} from './cutover.js';
 import type { KappaSettings } from './dto.js';
 import type { JobRunners } from './job-runners.js';
 import type { JobMonitor } from './monitor.js';
@@ -28,6 +43,13 @@ export interface CommandDeps {
   clock: Clock;
   bus: LabEventBus;
   settings: KappaSettings;
+  topic: string;
+}
+
+/** How a switchover moves readers: the mode (default kappa.cutoverMode) and, for gate, a requested T. */
+export interface CutoverRequest {
+  mode?: CutoverMode | undefined;
+  at?: number | undefined;
 }
 
 /** Starts the planned replay job `rec` on a clean table, group and offsets. */
@@ -65,6 +87,7 @@ export async function executeSwitchover(
   how: 'manual' | 'auto',
   verify: (candidate: KappaJobRecord, current: KappaJobRecord | undefined) => Promise<KappaVerification>,
   skipVerification = false,
+  request: CutoverRequest = {},
 ): Promise<SwitchoverResult> {
   const now = d.clock.now();
   const plan = planSwitchover({
@@ -78,7 +101,11 @@ export async function executeSwitchover(
   const verification = await verify(cand, plan.current);
   if (skipVerification) verification.skipped = true;
   else assertVerified(verification);
-  await d.registry.persist(plan.changed, plan.pointer);
+  const { cutover, record } = await decideCutover(d, plan.current, cand, now, request);
+  const pointer: ActivePointer = { ...plan.pointer, cutover };
+  await d.registry.persist(plan.changed, pointer, [
+    { key: CUTOVER_KEY, field: 'last', value: JSON.stringify(record) },
+  ]);
   d.bus.emit(LAB_EVENTS.KAPPA_SWITCHOVER, now, {
     from: plan.current?.id ?? null,
     to: cand.id,
@@ -86,13 +113,49 @@ export async function executeSwitchover(
     how,
     verdict: verification.verdict,
     skipVerification,
+    mode: record.mode,
+    cutoverAt: record.at,
   });
   for (const rec of plan.stale)
     await d.retirement.end(rec, 'retired', `replaced by a newer switchover to job ${cand.id}`);
   // The new live job continues with the live job's engine (main thread, one consumer).
   const runner = d.runners.get(cand.id);
   if (runner && runner.status.engine !== 'inline') await d.runners.restart(d.registry.jobs.get(cand.id)!);
-  return { ...plan.pointer, verification };
+  return { ...pointer, verification, cutoverRecord: record };
+}
+
+/** The cutover readers get (cutover.ts), from job N's checkpointed positions and event times. */
+async function decideCutover(
+  d: CommandDeps,
+  current: KappaJobRecord | undefined,
+  candidate: KappaJobRecord,
+  now: number,
+  request: CutoverRequest,
+): Promise<ReturnType<typeof planCutover>> {
+  const mode = request.mode ?? d.settings.cutoverMode;
+  const needsPositions = current !== undefined && mode === 'gate';
+  const [maxEventTimes, positions, ends] = await Promise.all([
+    current ? readMaxEventTimes(d.store, current.id) : Promise.resolve(new Map<number, number>()),
+    needsPositions ? d.store.readOffsets(offsetsNamespace(current.id)) : Promise.resolve({}),
+    needsPositions || current ? d.log.offsets(d.topic) : Promise.resolve([]),
+  ]);
+  return planCutover({
+    mode,
+    at: request.at,
+    current,
+    candidate,
+    now,
+    settings: d.settings,
+    maxEventTimes,
+    positions,
+    ends,
+  });
+}
+
+/** The last switchover's cutover record (null before the first switchover of this registry). */
+export async function readCutoverRecord(d: Pick<CommandDeps, 'store'>): Promise<CutoverRecord | null> {
+  const raw = (await d.store.getFields(CUTOVER_KEY)).last;
+  return raw ? (JSON.parse(raw) as CutoverRecord) : null;
 }
 
 /** Points readers back at the previous job while it still exists. */
@@ -116,4 +179,28 @@ export async function executeRollback(d: CommandDeps): Promise<ActivePointer> {
 /** A replay's parallelism: the setting, or one per available core when it is 0. */
 export function replayParallelism(settings: KappaSettings): number {
   return settings.replayParallelism > 0 ? settings.replayParallelism : Math.max(1, availableParallelism());
+}
+
+/**
+ * The last cutover with its count (GET /api/kappa/cutover): not counted when a job it read has
+ * ended (its table is gone) or no audit is wired; null before the first switchover.
+ */
+export async function lastCutoverReport(
+  d: Pick<CommandDeps, 'store' | 'registry'>,
+  audit: CutoverAudit | undefined,
+): Promise<CutoverReport | null> {
+  const rec = await readCutoverRecord(d);
+  if (!rec) return null;
+  const gone = (id: number | null): boolean => {
+    const st = id === null ? undefined : d.registry.jobs.get(id)?.state;
+    return st === undefined || st === 'retired' || st === 'aborted';
+  };
+  const ended = gone(rec.to) ? rec.to : rec.mode !== 'flip' && gone(rec.from) ? rec.from : null;
+  if (ended !== null)
+    return unmeasured(
+      rec,
+      `job ${ended} has ended and its table is gone, so what readers were served from it cannot be counted any more`,
+    );
+  if (!audit) return unmeasured(rec, 'no truth oracle is wired to the Kappa control plane in this process');
+  return audit.audit(rec);
 }

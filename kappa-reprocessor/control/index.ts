@@ -17,6 +17,17 @@ export {
   verificationTarget,
 } from './commands.js';
 export {
+  cutoverPartitions,
+  planCutover,
+  unmeasured,
+  type CutoverAudit,
+  type CutoverInput,
+  type CutoverPartition,
+  type CutoverRecord,
+  type CutoverReport,
+  type CutoverWindow,
+} from './cutover.js';
+export {
   DEFAULT_GROUP_PREFIX,
   type EngineRequest,
   type KappaJobsView,

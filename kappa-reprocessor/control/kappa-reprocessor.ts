@@ -43,9 +43,12 @@ import {
   executeRollback,
   executeSwitchover,
   launchReplay,
+  lastCutoverReport,
   replayParallelism,
   type CommandDeps,
+  type CutoverRequest,
 } from './command-effects.js';
+import type { CutoverAudit, CutoverReport } from './cutover.js';
 import { buildJobsView } from './job-view.js';
 import { Registry } from './registry.js';
 import { JobRetirement } from './retirement.js';
@@ -80,6 +83,8 @@ export class KappaReprocessor {
   private started = false;
   /** Compares a replay's table with the truth before a switchover (wired by the lab; none = unavailable). */
   private gate: SwitchoverGate | undefined;
+  /** Counts what readers lost or got twice under the last cutover (wired by the lab; none = unavailable). */
+  private audit: CutoverAudit | undefined;
   /** Replay job → when an automatic switchover the gate refused is tried again. */
   private readonly autoRetryAt = new Map<number, number>();
   lastError: string | undefined;
@@ -214,13 +219,14 @@ export class KappaReprocessor {
    * The gate verifies the replay first (kappa.verifyWindows): a `failed` verdict refuses (409
    * LKL_ERR_KAPPA_VERIFICATION_FAILED) unless `skipVerification`; the answer carries the verdict.
    */
-  switchover(opts: { skipVerification?: boolean } = {}): Promise<SwitchoverResult> {
+  switchover(opts: { skipVerification?: boolean } & CutoverRequest = {}): Promise<SwitchoverResult> {
     return this.exclusive(async () => {
       const out = await executeSwitchover(
         this.deps,
         'manual',
         (c, cur) => this.verify(c, cur),
         opts.skipVerification === true,
+        { mode: opts.mode, at: opts.at },
       );
       this.autoRetryAt.delete(out.job);
       return out;
@@ -230,6 +236,19 @@ export class KappaReprocessor {
   /** Wires the comparison the switchover gate asks for (the lab's measurement, which holds the truth). */
   useSwitchoverGate(gate: SwitchoverGate | undefined): void {
     this.gate = gate;
+  }
+
+  /** Wires the count of lost and duplicated events per window under a cutover (the lab's measurement). */
+  useCutoverAudit(audit: CutoverAudit | undefined): void {
+    this.audit = audit;
+  }
+
+  /**
+   * The last switchover's cutover (mode, T, idle partitions) with, per window around it, the
+   * events readers lost or got twice (GET /api/kappa/cutover); null before the first switchover.
+   */
+  async cutover(): Promise<CutoverReport | null> {
+    return lastCutoverReport({ store: this.store, registry: this.registry }, this.audit);
   }
 
   /**
@@ -383,6 +402,7 @@ export class KappaReprocessor {
       clock: this.clock,
       bus: this.bus,
       settings: this.settings,
+      topic: this.options.topic,
     };
   }
 

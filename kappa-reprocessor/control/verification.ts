@@ -6,7 +6,8 @@
  * so the Kappa reprocessor never depends on the measurement.
  */
 import { LabError } from '../../kernel/errors/lab-error.js';
-import type { KappaJobRecord } from '../state/index.js';
+import type { KappaJobRecord, ReaderCutover } from '../state/index.js';
+import type { CutoverRecord } from './cutover.js';
 
 export type VerificationVerdict = 'passed' | 'failed' | 'unavailable';
 
@@ -175,5 +176,9 @@ export interface SwitchoverResult {
   logicVersion: number;
   previous: number | null;
   switchedAt: number | null;
+  /** how readers leave the previous job (absent or null = the atomic flip) */
+  cutover?: ReaderCutover | null;
   verification: KappaVerification;
+  /** the cutover decided (mode, T, idle partitions); GET /api/kappa/cutover adds the lost/duplicated counts */
+  cutoverRecord?: CutoverRecord;
 }

@@ -19,11 +19,14 @@ export {
   tablePrefix,
   toStoreUpdate,
   windowKey,
+  CUTOVER_KEY,
   type ActivePointer,
   type CheckpointContent,
   type DeltaEntry,
   type KappaWindow,
 } from './kappa-tables.js';
+export { CUTOVER_MODES, type CutoverMode, type ReaderCutover } from './cutover-types.js';
+export { readerSources, readServedWindows, type ReaderSource, type ServedWindow } from './reader-cutover.js';
 export {
   loadRegistry,
   registrySets,

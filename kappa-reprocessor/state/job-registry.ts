@@ -113,6 +113,7 @@ export function registrySets(records: KappaJobRecord[], active?: ActivePointer):
       { key: ACTIVE_KEY, field: 'logicVersion', value: active.logicVersion },
       { key: ACTIVE_KEY, field: 'previous', value: active.previous === null ? '' : active.previous },
       { key: ACTIVE_KEY, field: 'switchedAt', value: active.switchedAt === null ? '' : active.switchedAt },
+      { key: ACTIVE_KEY, field: 'cutover', value: active.cutover ? JSON.stringify(active.cutover) : '' },
     );
   }
   return sets;

@@ -20,8 +20,10 @@
  * Control plane (written only by the lab's KappaReprocessor, read by everyone):
  *
  *   lklab:kappa:jobs     hash job id → job record (JSON)
- *   lklab:kappa:active   hash job, logicVersion, previous, switchedAt: THE pointer readers follow;
- *                        a switchover or rollback rewrites it in one atomic apply
+ *   lklab:kappa:active   hash job, logicVersion, previous, switchedAt, cutover (JSON, '' = flip):
+ *                        THE pointer readers follow (reader-cutover.ts); a switchover or rollback
+ *                        rewrites it in one atomic apply
+ *   lklab:kappa:cutover  hash last → the last switchover's cutover record (JSON, control/cutover.ts)
  *
  * Consumed offsets live in the store's offset space under namespace `kappa-v<N>`, committed in the
  * same apply as the state they produced.
@@ -33,10 +35,12 @@ import type {
   StoreUpdate,
 } from '../../kernel/ports/realtime-store.js';
 import type { DeltaCounters, WindowPayload } from '../operator/index.js';
+import type { ReaderCutover } from './cutover-types.js';
 
 export const KAPPA_PREFIX = 'lklab:kappa:';
 export const JOBS_KEY = `${KAPPA_PREFIX}jobs`;
 export const ACTIVE_KEY = `${KAPPA_PREFIX}active`;
+export const CUTOVER_KEY = `${KAPPA_PREFIX}cutover`;
 
 /**
  * Prefix of every store key the Kappa reprocessor writes (tables and control keys), for callers
@@ -149,6 +153,8 @@ export interface ActivePointer {
   logicVersion: number;
   previous: number | null;
   switchedAt: number | null;
+  /** How readers leave job `previous` (reader-cutover.ts); absent or null = the atomic flip. */
+  cutover?: ReaderCutover | null;
 }
 
 export function parseActive(fields: Record<string, string>): ActivePointer | null {
@@ -158,6 +164,7 @@ export function parseActive(fields: Record<string, string>): ActivePointer | nul
     logicVersion: Number(fields.logicVersion ?? 0),
     previous: fields.previous && fields.previous !== '' ? Number(fields.previous) : null,
     switchedAt: fields.switchedAt && fields.switchedAt !== '' ? Number(fields.switchedAt) : null,
+    ...(fields.cutover ? { cutover: JSON.parse(fields.cutover) as ReaderCutover } : {}),
   };
 }
 

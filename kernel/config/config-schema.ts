@@ -172,6 +172,13 @@ export const ConfigSchema = Type.Object(
           description:
             'Closed windows compared with the truth (and the live job) before a switchover; a difference refuses it (0 = off).',
         }),
+        cutoverMode: Type.Union([Type.Literal('flip'), Type.Literal('overlap'), Type.Literal('gate')], {
+          description: 'How readers move from job N to N+1 at a switchover: flip, overlap or gate.',
+        }),
+        overlapMs: nonNegInt('overlap cutover: how long both tables are served summed, in ms.'),
+        idleTimeoutMs: nonNegInt(
+          'gate cutover: event-time lag (ms) after which a fully read partition is idle and does not hold T back.',
+        ),
         graceMs: nonNegInt('How long the previous job is kept after a switchover, in ms.'),
         replayParallelism: Type.Integer({
           minimum: 0,

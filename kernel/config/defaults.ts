@@ -167,6 +167,19 @@ export const DEFAULTS = {
      * of the last closed windows before switching; a difference refuses the switch. 0 = off.
      */
     verifyWindows: 5,
+    /**
+     * How readers move from job N to N+1 at a switchover unless the request says (docs/kappa.md):
+     * 'flip' (one atomic pointer flip), 'overlap' (both tables served summed for overlapMs) or
+     * 'gate' (windows before cut-over event time T from N, the rest from N+1).
+     */
+    cutoverMode: 'flip' as 'flip' | 'overlap' | 'gate',
+    /** overlap: how long readers are served both jobs' tables summed, in ms (at most graceMs). */
+    overlapMs: 30_000,
+    /**
+     * gate: a partition job N has read to the log's end whose newest event time trails the newest
+     * of all partitions by more than this (ms of event time) is idle and does not hold T back.
+     */
+    idleTimeoutMs: 30_000,
     /** Keep the previous job running, and its table, this many ms after a switchover (the rollback window). */
     graceMs: 600_000,
     /** Replay parallelism: worker threads (embedded log) or consumers in the group (Kafka); 0 = one per CPU core. */

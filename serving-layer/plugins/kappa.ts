@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { LabServices } from '../lab-services.js';
+import { kappaCutoverSchema } from './cutover-schemas.js';
 import { errorResponse, unavailableResponse } from './error-schema.js';
 import {
   activePointerSchema,
@@ -139,7 +140,22 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
     async (request) => lab.kappa.verification(request.query.job),
   );
 
-  app.post<{ Body: { skipVerification?: boolean } | null }>(
+  app.get(
+    '/api/kappa/cutover',
+    {
+      schema: {
+        tags: ['kappa'],
+        summary:
+          "The last switchover's cutover: its mode (flip = one atomic pointer flip; overlap = jobs N and N+1 served summed for kappa.overlapMs, at-least-once; gate = windows before the cut-over event time T from N, the rest from N+1), T and the partitions found idle, and — counted by the truth oracle over the closed windows around the cut-over, as readers were served them right after the switch — per window the events lost and duplicated. last is null before the first switchover.",
+        response: { 200: kappaCutoverSchema, 503: unavailableResponse() },
+      },
+    },
+    async () => ({ defaultMode: lab.kappa.settings.cutoverMode, last: await lab.kappa.cutover() }),
+  );
+
+  app.post<{
+    Body: { skipVerification?: boolean; mode?: 'flip' | 'overlap' | 'gate'; cutoverTime?: number } | null;
+  }>(
     '/api/kappa/switchover',
     {
       schema: {
@@ -149,13 +165,30 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
         body: {
           type: 'object',
           nullable: true,
-          description: 'Optional. `skipVerification: true` switches even when the gate says failed.',
+          description:
+            "Optional. `skipVerification: true` switches even when the gate says failed; `mode` says how readers move (default kappa.cutoverMode); `cutoverTime` is the gate's T.",
           additionalProperties: false,
-          properties: { skipVerification: { type: 'boolean', default: false, example: false } },
+          properties: {
+            skipVerification: { type: 'boolean', default: false, example: false },
+            mode: {
+              type: 'string',
+              enum: ['flip', 'overlap', 'gate'],
+              description:
+                'flip: one atomic pointer flip; overlap: both jobs served summed for kappa.overlapMs (duplicates); gate: windows before T from job N, the rest from N+1 (GET /api/kappa/cutover counts what each loses or duplicates)',
+            },
+            cutoverTime: {
+              type: 'integer',
+              minimum: 0,
+              description:
+                'gate: cut-over event time T in ms (rounded down to a window); default the first window job N has not finalized in every non-idle partition. Later than that: 400',
+            },
+          },
         },
         response: {
           200: switchoverResultSchema,
-          400: refused('LKL_ERR_API_BAD_REQUEST: the body does not match this schema'),
+          400: refused(
+            'LKL_ERR_API_BAD_REQUEST: the body does not match this schema, or cutoverTime is later than the newest window job N has finalized',
+          ),
           409: refused(
             'LKL_ERR_KAPPA_NO_CANDIDATE (no replay to switch to), LKL_ERR_KAPPA_NOT_CAUGHT_UP (the replay has not caught up) or LKL_ERR_KAPPA_VERIFICATION_FAILED (the replay differs from the truth in the windows the message names; details.verification has the per-window diffs)',
           ),
@@ -163,7 +196,12 @@ export async function kappaRoutes(app: FastifyInstance, opts: { lab: LabServices
         },
       },
     },
-    async (request) => lab.kappa.switchover({ skipVerification: request.body?.skipVerification === true }),
+    async (request) =>
+      lab.kappa.switchover({
+        skipVerification: request.body?.skipVerification === true,
+        mode: request.body?.mode,
+        at: request.body?.cutoverTime,
+      }),
   );
 
   app.post(

@@ -374,6 +374,17 @@ export const switchoverResultSchema = {
       previous: nullableInt,
       switchedAt: nullableNum,
       verification: kappaVerificationSchema,
+      cutover: {
+        type: ['object', 'null'],
+        additionalProperties: true,
+        description:
+          'how readers leave the previous job: { mode: overlap | gate, from, at (T), until }; null = flip',
+      },
+      cutoverRecord: {
+        ...anyObject,
+        description:
+          'the cutover decided: mode, T, per-partition edges, idle partitions (GET /api/kappa/cutover counts it)',
+      },
     },
     ['job', 'logicVersion', 'previous', 'verification'],
   ),

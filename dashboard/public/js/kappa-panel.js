@@ -1,6 +1,7 @@
 /** Kappa controls: start a replay, per-partition progress with rate and ETA, switch over, roll back, abort, the jobs. */
 import { api } from './api.js';
 import { $, clock, dur, feedback, fill, h, int, pct } from './dom.js';
+import { initKappaCutover } from './kappa-cutover.js';
 import { initKappaVerify, showVerification } from './kappa-verify.js';
 
 const ENDED = new Set(['retired', 'aborted']);
@@ -151,6 +152,7 @@ export function initKappa({ on }) {
   let known = '';
   let view = null;
   const verify = initKappaVerify();
+  const cutover = initKappaCutover();
 
   const radios = [...document.querySelectorAll('#replay-source input[name="source"]')];
   let sourcePicked = false;
@@ -230,6 +232,7 @@ export function initKappa({ on }) {
       fact('switchover', v.settings.autoSwitchover ? 'automatic when caught up' : 'manual'),
     );
     verify.update(v);
+    cutover.update(v);
     const sw = $('switchover-btn');
     sw.disabled = !candidate || candidate.state !== 'caught-up';
     $('rollback-btn').disabled = !previous;
@@ -286,12 +289,14 @@ export function initKappa({ on }) {
   });
   $('switchover-btn').addEventListener('click', async () => {
     try {
-      const p = await api('/api/kappa/switchover', { method: 'POST', body: {} });
+      const mode = cutover.mode();
+      const p = await api('/api/kappa/switchover', { method: 'POST', body: { mode } });
       const v = p.verification;
       feedback(
         fb,
-        `Switched over: readers now use job ${p.job} (logic v${p.logicVersion}); job ${p.previous ?? '—'} stays for the grace period. Verification: ${v?.verdict ?? '—'}${v && v.verdict !== 'passed' ? ` (${v.reason})` : ''}.`,
+        `Switched over (${mode}): readers now use job ${p.job} (logic v${p.logicVersion}); job ${p.previous ?? '—'} stays for the grace period. Verification: ${v?.verdict ?? '—'}${v && v.verdict !== 'passed' ? ` (${v.reason})` : ''}.`,
       );
+      void cutover.refresh();
     } catch (err) {
       // A refusal by the gate carries the verdict: the reason is the server's, the histogram its diffs.
       feedback(fb, err.message, false);
