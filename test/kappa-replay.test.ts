@@ -90,7 +90,7 @@ describe('Kappa logic change v1 → v2 by replay (embedded lab, API)', () => {
     });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error).toMatchObject({ code: 'LKL_ERR_KAPPA_LOGIC_UNKNOWN' });
-    expect(unknown.json().error.message).toContain('available: v1, v2');
+    expect(unknown.json().error.message).toContain('available: v1, v2, v3 (');
     const noBody = await lab.app.inject({ method: 'POST', url: '/api/kappa/replays', payload: { logic: 2 } });
     expect(noBody.statusCode).toBe(400);
     const none = await lab.app.inject({ method: 'POST', url: '/api/kappa/switchover' });
