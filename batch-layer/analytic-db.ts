@@ -50,6 +50,14 @@ export class AnalyticDb {
       bots.endRow();
     }
     bots.closeSync();
+    await c.run('CREATE OR REPLACE TABLE moved_ads (ad_id UUID PRIMARY KEY, campaign_id UUID)');
+    const moved = await c.createAppender('moved_ads');
+    for (const [ad, campaign] of reference.movedAds) {
+      moved.appendVarchar(ad);
+      moved.appendVarchar(campaign);
+      moved.endRow();
+    }
+    moved.closeSync();
   }
 
   close(): void {

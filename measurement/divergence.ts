@@ -109,13 +109,28 @@ const truthOf = (t: TruthCell | undefined, version: number, metric: MeasuredMetr
   return metric === 'views' ? views : (t.users[version] ?? 0);
 };
 
-/** Cells of every (campaign, window) the truth or any layer has, with values, differences and causes. */
+/**
+ * Cells of every (campaign, window) the truth has under a logic version in use (the intended one, a
+ * layer's) or any layer has, with values, differences and causes.
+ */
 export function divergenceCells(
   truth: ReadonlyMap<string, TruthCell>,
   readings: LayerReadings,
   ctx: DivergenceContext,
 ): DivergenceCell[] {
-  const keys = new Set<string>(truth.keys());
+  // A truth cell is listed when it exists under a version in use: a join change (v3) gives other
+  // versions cells of their own, which are no divergence of a lab that runs none of them.
+  const inUse = new Set<number>([ctx.truthLogicVersion]);
+  for (const v of [
+    readings.batchLogicVersion,
+    readings.kappa?.logicVersion,
+    readings.candidate?.logicVersion,
+  ])
+    if (v !== null && v !== undefined) inUse.add(v);
+  for (const layer of LAYERS)
+    for (const c of readings.cells[layer]?.values() ?? []) inUse.add(c.logicVersion);
+  const keys = new Set<string>();
+  for (const [k, t] of truth) if ([...inUse].some((v) => (t.views[v] ?? 0) > 0)) keys.add(k);
   for (const layer of LAYERS) for (const k of readings.cells[layer]?.keys() ?? []) keys.add(k);
   const out: DivergenceCell[] = [];
   for (const key of keys) {

@@ -57,6 +57,7 @@ export interface CodeFigures {
   logicFiles: MaintenanceFigures['logicFiles'];
   logicLines: number;
   linesChangedV1toV2: number;
+  linesChanged: MaintenanceFigures['linesChanged'];
   currentLogic: Record<string, number>;
 }
 
@@ -64,7 +65,8 @@ export interface CodeFigures {
  * Counts an architecture's business logic from its files: implementations = codebases holding at
  * least one logic file; logicLines = lines of the files of the version each codebase runs now;
  * linesChangedV1toV2 = Σ over codebases of lines added + removed between v1 and v2 (a line diff of
- * the logic lines: comments and blank lines do not count).
+ * the logic lines: comments and blank lines do not count); linesChanged = the same per step vN → vN+1,
+ * for every step some codebase has both files of.
  */
 export function codeFigures(
   root: string,
@@ -74,6 +76,7 @@ export function codeFigures(
   let implementations = 0;
   let logicLinesTotal = 0;
   let changed = 0;
+  const steps = new Map<number, number>();
   const files: MaintenanceFigures['logicFiles'] = [];
   for (const cb of codebases) {
     const fs = readLogicFiles(root, cb);
@@ -85,12 +88,19 @@ export function codeFigures(
     const v1 = fs.find((f) => f.logicVersion === 1);
     const v2 = fs.find((f) => f.logicVersion === 2);
     if (v1 && v2) changed += linesChanged(v1.text, v2.text);
+    for (const f of fs) {
+      const next = fs.find((g) => g.logicVersion === f.logicVersion + 1);
+      if (next) steps.set(f.logicVersion, (steps.get(f.logicVersion) ?? 0) + linesChanged(f.text, next.text));
+    }
   }
   return {
     implementations,
     logicFiles: files,
     logicLines: logicLinesTotal,
     linesChangedV1toV2: changed,
+    linesChanged: [...steps]
+      .sort(([a], [b]) => a - b)
+      .map(([from, lines]) => ({ from, to: from + 1, lines })),
     currentLogic: { ...current },
   };
 }

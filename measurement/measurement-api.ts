@@ -125,6 +125,8 @@ export interface MaintenanceFigures {
   logicLines: number;
   /** lines changed (added + removed) by the v1 → v2 change, counted by a line diff of the files */
   linesChangedV1toV2: number;
+  /** lines changed (added + removed) per logic change vN → vN+1 (v1 → v2 equals linesChangedV1toV2) */
+  linesChanged: { from: number; to: number; lines: number }[];
   /** components running for this architecture (processes / in-process services) */
   runningComponents: string[];
   /** CPU time attributed per component, ms */

@@ -56,6 +56,10 @@ const snapshot = (): MetricsSnapshot => ({
       logicFiles: [],
       logicLines: 9,
       linesChangedV1toV2: 3,
+      linesChanged: [
+        { from: 1, to: 2, lines: 3 },
+        { from: 2, to: 3, lines: 2 },
+      ],
       runningComponents: ['a', 'b'],
       computeMs: { 'kappa-job-1': 12.5 },
       workAmplification: 1,
@@ -130,6 +134,9 @@ describe('Prometheus exposition (prom-client, one registry per lab)', () => {
     expect(text).toContain('lklab_compute_seconds_total{arch="lambda",component="speed-layer"} 1.5\n');
     expect(text).toContain('lklab_compute_seconds_total{arch="shared",component="event-log"} 0.25\n');
     expect(text).toContain('lklab_running_components{arch="kappa"} 2\n');
+    expect(text).toContain('lklab_logic_lines_changed_v1_v2{arch="kappa"} 3\n');
+    expect(text).toContain('lklab_logic_lines_changed{arch="kappa",from="1",to="2"} 3\n');
+    expect(text).toContain('lklab_logic_lines_changed{arch="kappa",from="2",to="3"} 2\n');
     expect(text).toContain('lklab_storage_bytes{arch="kappa"} 100\n');
     expect(text).toContain('lklab_events_ingested_total 42\n');
     expect(text).toContain('lklab_truth_lag_records 0\n');

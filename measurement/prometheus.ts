@@ -324,6 +324,16 @@ export class LabPrometheus {
       'Lines added + removed by the v1 -> v2 change',
       (m) => m.linesChangedV1toV2,
     );
+    g(
+      'lklab_logic_lines_changed',
+      'Lines added + removed per logic change vN -> vN+1',
+      ['arch', 'from', 'to'],
+      (s, put) => {
+        for (const m of s.maintenance)
+          for (const step of m.linesChanged)
+            put({ arch: m.arch, from: String(step.from), to: String(step.to) }, step.lines);
+      },
+    );
     perArch('lklab_running_components', 'Components running', (m) => m.runningComponents.length);
     perArch(
       'lklab_work_amplification',

@@ -3,7 +3,7 @@ import { WINDOW_MS, encodeEvent } from '../kernel/events/ysb-event.js';
 import { catchUpEvents, ref, T0 } from '../test-support/kappa-harness.js';
 import { recount } from '../test-support/recount.js';
 import { lateness, toTruthEvent, TruthCounter, truthCellKey } from './truth-count.js';
-import { TRUTH_LOGIC, truthLogicVersions, truthSqlPredicate } from './truth-logic.js';
+import { TRUTH_LOGIC, truthLogicVersions, truthSqlCampaign, truthSqlPredicate } from './truth-logic.js';
 
 describe('truth count (the oracle and the scenarios count with it)', () => {
   it('reads a YSB event, and refuses a record that is not one', () => {
@@ -52,7 +52,8 @@ describe('truth count (the oracle and the scenarios count with it)', () => {
     expect(counter.events).toBe(events.length);
     expect(counter.versions()).toEqual(truthLogicVersions());
     for (const v of truthLogicVersions()) {
-      const expected = recount(events, ref, { excludeBots: TRUTH_LOGIC.get(v)!.excludeBots });
+      const { excludeBots, joinMovedAds } = TRUTH_LOGIC.get(v)!;
+      const expected = recount(events, ref, { excludeBots, joinMovedAds });
       const cells = counter.cells(v)!;
       expect(cells.size).toBe(expected.views.size);
       for (const [key, views] of expected.views) {
@@ -64,6 +65,35 @@ describe('truth count (the oracle and the scenarios count with it)', () => {
     const sum = (v: number): number => [...counter.cells(v)!.values()].reduce((s, c) => s + c.views, 0);
     expect(sum(2)).toBeLessThan(sum(1));
     expect(sum(2)).toBeGreaterThan(0);
+  });
+
+  it("v3 counts a moved ad's views for its new campaign, from a known input", () => {
+    const counter = new TruthCounter(ref);
+    const [moved, newCampaign] = [...ref.movedAds][0]!;
+    const oldCampaign = ref.campaignOf.get(moved)!;
+    expect(newCampaign).not.toBe(oldCampaign);
+    const stay = ref.ads.find((a) => a.campaign_id === oldCampaign && !ref.movedAds.has(a.ad_id))!.ad_id;
+    const bot = ref.bots[0]!;
+    const view = (adId: string, userId: string, time = T0) =>
+      counter.add({ time, window: T0, adId, userId, type: 'view' });
+    view(moved, 'u1');
+    view(moved, 'u2');
+    view(moved, bot);
+    view(stay, 'u1');
+    view(stay, bot);
+    counter.add({ time: T0, window: T0, adId: moved, userId: 'u3', type: 'click' });
+    const at = (v: number, campaign: string) => counter.cells(v)!.get(truthCellKey(campaign, T0));
+    // v1: every view for the old campaign; v2: without the bot; v3: without the bot, the moved ad's
+    // two views on the new campaign
+    expect(at(1, oldCampaign)?.views).toBe(5);
+    expect(at(1, newCampaign)).toBeUndefined();
+    expect(at(2, oldCampaign)?.views).toBe(3);
+    expect(at(3, oldCampaign)?.views).toBe(1);
+    expect([...at(3, newCampaign)!.users].sort()).toEqual(['u1', 'u2']);
+    expect(at(3, newCampaign)?.views).toBe(2);
+    // the reorganisation moves one ad of every campaign, each to the next campaign
+    expect(ref.movedAds.size).toBe(ref.campaigns.length);
+    expect(new Set(ref.movedAds.values()).size).toBe(ref.campaigns.length);
   });
 
   it('counts only the versions asked for, and refuses one the truth does not state', () => {
@@ -82,5 +112,8 @@ describe('truth count (the oracle and the scenarios count with it)', () => {
   it('states each version once, as SQL for the oracle', () => {
     expect(truthSqlPredicate(TRUTH_LOGIC.get(1)!)).toBe('TRUE');
     expect(truthSqlPredicate(TRUTH_LOGIC.get(2)!)).toBe('p.user_id NOT IN (SELECT user_id FROM bots)');
+    expect(truthSqlPredicate(TRUTH_LOGIC.get(3)!)).toBe('p.user_id NOT IN (SELECT user_id FROM bots)');
+    expect(truthSqlCampaign(TRUTH_LOGIC.get(2)!)).toBe('a.campaign_id');
+    expect(truthSqlCampaign(TRUTH_LOGIC.get(3)!)).toBe('coalesce(m.campaign_id, a.campaign_id)');
   });
 });

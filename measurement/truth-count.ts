@@ -1,6 +1,12 @@
 import { WINDOW_MS, windowStart } from '../kernel/events/ysb-event.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
-import { TRUTH_LOGIC, truthAdmits, truthLogicVersions, type TruthLogic } from './truth-logic.js';
+import {
+  TRUTH_LOGIC,
+  truthAdmits,
+  truthCampaign,
+  truthLogicVersions,
+  type TruthLogic,
+} from './truth-logic.js';
 
 /**
  * The pure part of the truth: which log records are YSB events, their window and lateness, and the
@@ -83,11 +89,10 @@ export class TruthCounter {
   add(e: TruthEvent): void {
     this.events++;
     if (e.type !== 'view') return;
-    const campaign = this.reference.campaignOf.get(e.adId);
-    if (!campaign) return;
-    const key = truthCellKey(campaign, e.window);
     for (const { logic, cells } of this.byVersion) {
-      if (!truthAdmits(logic, e.userId, this.bots)) continue;
+      const campaign = truthCampaign(logic, e.adId, this.reference);
+      if (campaign === undefined || !truthAdmits(logic, e.userId, this.bots)) continue;
+      const key = truthCellKey(campaign, e.window);
       let c = cells.get(key);
       if (!c) cells.set(key, (c = { campaign, window: e.window, views: 0, users: new Set() }));
       c.views++;

@@ -6,7 +6,7 @@ import type { Clock } from '../kernel/clock/clock.js';
 import type { EventLog, LogConsumer, RecordBatch } from '../kernel/ports/event-log.js';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { lateness, toTruthEvent, truthCellKey } from './truth-count.js';
-import { TRUTH_LOGIC, truthLogicVersions, truthSqlPredicate } from './truth-logic.js';
+import { TRUTH_LOGIC, truthLogicVersions, truthSqlCampaign, truthSqlPredicate } from './truth-logic.js';
 import { waitUntil } from '../kernel/util/wait-until.js';
 
 export interface TruthOracleOptions {
@@ -104,6 +104,14 @@ export class TruthOracle {
       bots.endRow();
     }
     bots.closeSync();
+    await c.run('CREATE OR REPLACE TABLE moved_ads (ad_id VARCHAR PRIMARY KEY, campaign_id VARCHAR)');
+    const moved = await c.createAppender('moved_ads');
+    for (const [ad, campaign] of this.reference.movedAds) {
+      moved.appendVarchar(ad);
+      moved.appendVarchar(campaign);
+      moved.endRow();
+    }
+    moved.closeSync();
     const pos = await c.runAndReadAll(
       'SELECT part::INTEGER, next::DOUBLE, max_event_time::DOUBLE FROM positions',
     );
@@ -303,44 +311,60 @@ export class TruthOracle {
       const out = new Map<string, TruthCell>();
       if (!c) return out;
       const versions = truthLogicVersions();
-      const cols = versions.flatMap((v) => {
-        const pred = truthSqlPredicate(TRUTH_LOGIC.get(v)!);
-        return [
-          `coalesce(sum(p.views) FILTER (WHERE ${pred}), 0)::DOUBLE`,
-          `count(DISTINCT p.user_id) FILTER (WHERE ${pred})::DOUBLE`,
-          `coalesce(sum(p.views) FILTER (WHERE (${pred}) AND p.late), 0)::DOUBLE`,
-          `coalesce(sum(p.views) FILTER (WHERE (${pred}) AND p.dropped), 0)::DOUBLE`,
-        ];
-      });
-      const where = [
-        `p.window_start >= ${Math.floor(from)}`,
-        `p.window_start < ${Math.ceil(to)}`,
-        ...(campaign ? [`a.campaign_id = '${campaign.replace(/'/g, "''")}'`] : []),
-      ];
-      const reader = await c.runAndReadAll(
-        `SELECT a.campaign_id, p.window_start::DOUBLE, ${cols.join(', ')}
-         FROM partials p JOIN ads a ON a.ad_id = p.ad_id
-         WHERE ${where.join(' AND ')}
-         GROUP BY a.campaign_id, p.window_start`,
-      );
-      for (const row of reader.getRows()) {
-        const campaign_ = String(row[0]);
-        const w = Number(row[1]);
-        const cell: TruthCell = {
-          campaign: campaign_,
-          window: w,
-          views: {},
-          users: {},
-          late: {},
-          dropped: {},
-        };
-        versions.forEach((v, i) => {
-          cell.views[v] = Number(row[2 + 4 * i]);
-          cell.users[v] = Number(row[3 + 4 * i]);
-          cell.late[v] = Number(row[4 + 4 * i]);
-          cell.dropped[v] = Number(row[5 + 4 * i]);
+      // A join change (v3) gives a row another campaign: one query per join, versions that share
+      // a join in the same query; a version without a row for a cell counts 0 there.
+      const byJoin = new Map<string, number[]>();
+      for (const v of versions) {
+        const join = truthSqlCampaign(TRUTH_LOGIC.get(v)!);
+        byJoin.set(join, [...(byJoin.get(join) ?? []), v]);
+      }
+      const cellOf = (campaign_: string, w: number): TruthCell => {
+        const key = truthCellKey(campaign_, w);
+        let cell = out.get(key);
+        if (!cell) {
+          const zero = (): Record<number, number> => Object.fromEntries(versions.map((v) => [v, 0]));
+          cell = {
+            campaign: campaign_,
+            window: w,
+            views: zero(),
+            users: zero(),
+            late: zero(),
+            dropped: zero(),
+          };
+          out.set(key, cell);
+        }
+        return cell;
+      };
+      for (const [join, joined] of byJoin) {
+        const cols = joined.flatMap((v) => {
+          const pred = truthSqlPredicate(TRUTH_LOGIC.get(v)!);
+          return [
+            `coalesce(sum(p.views) FILTER (WHERE ${pred}), 0)::DOUBLE`,
+            `count(DISTINCT p.user_id) FILTER (WHERE ${pred})::DOUBLE`,
+            `coalesce(sum(p.views) FILTER (WHERE (${pred}) AND p.late), 0)::DOUBLE`,
+            `coalesce(sum(p.views) FILTER (WHERE (${pred}) AND p.dropped), 0)::DOUBLE`,
+          ];
         });
-        out.set(truthCellKey(campaign_, w), cell);
+        const where = [
+          `p.window_start >= ${Math.floor(from)}`,
+          `p.window_start < ${Math.ceil(to)}`,
+          ...(campaign ? [`${join} = '${campaign.replace(/'/g, "''")}'`] : []),
+        ];
+        const reader = await c.runAndReadAll(
+          `SELECT ${join}, p.window_start::DOUBLE, ${cols.join(', ')}
+           FROM partials p JOIN ads a ON a.ad_id = p.ad_id LEFT JOIN moved_ads m ON m.ad_id = p.ad_id
+           WHERE ${where.join(' AND ')}
+           GROUP BY ${join}, p.window_start`,
+        );
+        for (const row of reader.getRows()) {
+          const cell = cellOf(String(row[0]), Number(row[1]));
+          joined.forEach((v, i) => {
+            cell.views[v] = Number(row[2 + 4 * i]);
+            cell.users[v] = Number(row[3 + 4 * i]);
+            cell.late[v] = Number(row[4 + 4 * i]);
+            cell.dropped[v] = Number(row[5 + 4 * i]);
+          });
+        }
       }
       return out;
     });

@@ -31,6 +31,7 @@ const snapshot = (share: number | null, lag: number): MetricsSnapshot => ({
       logicFiles: [],
       logicLines: 40,
       linesChangedV1toV2: 12,
+      linesChanged: [{ from: 1, to: 2, lines: 12 }],
       runningComponents: ['batch', 'speed'],
       computeMs: { batch: 5, speed: 7 },
       workAmplification: 3,

@@ -207,6 +207,8 @@ export function flattenSnapshot(m: MetricsSnapshot, out: Record<string, MetricVa
     for (const [k, v] of Object.entries(x)) {
       if (typeof v === 'number' || v === null) out[`maintenance.${x.arch}.${k}`] = v;
     }
+    for (const step of x.linesChanged)
+      out[`maintenance.${x.arch}.linesChangedV${step.from}toV${step.to}`] = step.lines;
     out[`maintenance.${x.arch}.runningComponents`] = x.runningComponents.length;
     out[`maintenance.${x.arch}.computeMs`] = Object.values(x.computeMs).reduce((a, b) => a + b, 0);
   }

@@ -32,6 +32,7 @@ describe('scenario files', () => {
       'late-and-out-of-order',
       'speed-layer-crash',
       'logic-change',
+      'logic-change-v3',
       'batch-failure',
       'traffic-spike',
       'hot-key',

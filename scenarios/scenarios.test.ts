@@ -3,6 +3,8 @@ import { evaluate } from './expectation-evaluator.js';
 import type { Sample } from './lab-probe.js';
 import { loadScenarios } from './scenario-loader.js';
 import { createLab } from '../lab/create-lab.js';
+import { projectRoot } from '../kernel/util/project-root.js';
+import { codeFigures, LOGIC_CODEBASES } from '../measurement/maintenance-cost.js';
 import { runScenario, type ScenarioRunResult } from './scenario-runner.js';
 import type { Expectation } from './scenario-types.js';
 
@@ -82,6 +84,35 @@ describe('teaching scenarios, fast mode, on the measurement service', () => {
     expect(end['maintenance.lambda.implementations']).toBe(2);
     expect(end['maintenance.kappa.implementations']).toBe(1);
   });
+
+  it(
+    'decides the join change (v3) on the measured v2 → v3 lines of each architecture',
+    { timeout: 120_000 },
+    async () => {
+      const loaded = loadScenarios().find((x) => x.scenario.id === 'logic-change-v3')!;
+      const r = await runScenario(loaded, createLab, { fast: true });
+      const end = r.samples.at(-1)!.values;
+      // the files on disk, counted as the measurement counts them
+      const step = (arch: 'lambda' | 'kappa', from: number): number =>
+        codeFigures(projectRoot(), LOGIC_CODEBASES[arch], {}).linesChanged.find((x) => x.from === from)!
+          .lines;
+      expect(end['maintenance.lambda.linesChangedV2toV3']).toBe(step('lambda', 2));
+      expect(end['maintenance.kappa.linesChangedV2toV3']).toBe(step('kappa', 2));
+      expect(end['maintenance.lambda.linesChangedV1toV2']).toBe(step('lambda', 1));
+      expect(step('lambda', 2)).toBeGreaterThan(step('kappa', 2));
+      const lines = r.verdicts.find((v) => v.metric === 'maintenance.lambda.linesChangedV2toV3')!;
+      expect(lines.status).toBe('pass');
+      // Lambda deployed twice (batch and speed), Kappa replayed once; all of it on v3 at the end
+      const actions = r.timeline.filter((e) => e.kind === 'action');
+      expect(actions.filter((e) => e.name === 'replay' && e.outcome === 'ok')).toHaveLength(1);
+      expect(actions.filter((e) => e.name === 'deploy' && e.outcome === 'ok')).toHaveLength(2);
+      expect(end['lab.batch.logicVersion']).toBe(3);
+      expect(end['lab.speed.logicVersion']).toBe(3);
+      expect(end['lab.kappa.activeLogicVersion']).toBe(3);
+      expect(end['correctness.lambda.views.correctShare']).toBe(1);
+      expect(end['correctness.kappa.views.correctShare']).toBe(1);
+    },
+  );
 
   it('is deterministic for a seed, measured figures included', { timeout: 120_000 }, async () => {
     const loaded = loadScenarios().find((s) => s.scenario.id === 'speed-layer-crash')!;

@@ -59,6 +59,17 @@ describe('serving app (embedded lab, inject)', () => {
     expect(ads[0]).toEqual({ ad_id: ref.ads[0]!.ad_id, campaign_id: ref.ads[0]!.campaign_id });
     const bots = (await lab.app.inject({ url: '/api/reference/bots' })).json() as string[];
     expect(bots).toEqual(ref.bots);
+    // logic v3's reorganisation: one ad of every campaign, each to the campaign after its own
+    const moved = (await lab.app.inject({ url: '/api/reference/moved-ads' })).json() as Array<{
+      ad_id: string;
+      campaign_id: string;
+    }>;
+    expect(moved).toHaveLength(100);
+    const campaignOf = new Map(ads.map((a) => [a.ad_id, a.campaign_id]));
+    for (const m of moved) {
+      const from = ref.campaigns.indexOf(campaignOf.get(m.ad_id)!);
+      expect(m.campaign_id).toBe(ref.campaigns[(from + 1) % ref.campaigns.length]);
+    }
   });
 
   it('ingests NDJSON, dead-letters malformed lines with line and reason, keeps every valid event', async () => {

@@ -78,7 +78,11 @@ export class SpeedLayer {
     private readonly options: SpeedLayerOptions,
   ) {
     this.logic = speedLogic(options.logicVersion);
-    this.ctx = { campaignOf: reference.campaignOf, bots: new Set(reference.bots) };
+    this.ctx = {
+      campaignOf: reference.campaignOf,
+      bots: new Set(reference.bots),
+      movedAds: reference.movedAds,
+    };
   }
 
   get logicVersion(): number {

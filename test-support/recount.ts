@@ -15,15 +15,16 @@ export const cellKey = (campaign: string, window: number): string => `${campaign
 export function recount(
   events: Iterable<YsbEvent>,
   ref: ReferenceData,
-  options: { excludeBots?: boolean } = {},
+  options: { excludeBots?: boolean; joinMovedAds?: boolean } = {},
 ): Truth {
   const bots = new Set(options.excludeBots ? ref.bots : []);
   const views = new Map<string, number>();
   const distinct = new Map<string, Set<string>>();
   for (const e of events) {
     if (e.event_type !== 'view' || bots.has(e.user_id)) continue;
-    const campaign = ref.campaignOf.get(e.ad_id);
-    if (!campaign) continue;
+    const known = ref.campaignOf.get(e.ad_id);
+    if (!known) continue;
+    const campaign = (options.joinMovedAds ? ref.movedAds.get(e.ad_id) : undefined) ?? known;
     const k = cellKey(campaign, windowStart(Number(e.event_time)));
     views.set(k, (views.get(k) ?? 0) + 1);
     let s = distinct.get(k);

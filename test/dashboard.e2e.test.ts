@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lab } from '../lab/create-lab.js';
+import type { MetricsSnapshot } from '../measurement/measurement-api.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
 import { deltaField, windowKey } from '../kappa-reprocessor/state/index.js';
 import { CHROMIUM, launchChromium, startDashboardLab, type DashboardLab } from './dashboard-lab.js';
@@ -103,6 +104,21 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in headless Chromium (embedded
     // chart.js drew the three time-series charts
     expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(3);
     await expect.poll(() => page.locator('#health-pill').textContent(), { timeout: 15_000 }).toBe('all up');
+    // The maintenance table: one row per logic change vN → vN+1, with each architecture's measured lines.
+    const metrics = (await lab.app.inject({ url: '/api/metrics' })).json() as MetricsSnapshot;
+    const [lambdaM, kappaM] = (['lambda', 'kappa'] as const).map((a) =>
+      metrics.maintenance.find((m) => m.arch === a)!,
+    );
+    expect(lambdaM!.linesChanged.map((x) => `${x.from}-${x.to}`)).toEqual(['1-2', '2-3']);
+    for (const step of lambdaM!.linesChanged) {
+      const row = page.locator('#maintenance-table tbody tr', {
+        hasText: `lines changed by v${step.from} → v${step.to}`,
+      });
+      const kappaLines = kappaM!.linesChanged.find((x) => x.from === step.from)!.lines;
+      await expect
+        .poll(() => row.locator('td').allTextContents(), { timeout: 10_000 })
+        .toEqual([String(step.lines), String(kappaLines)]);
+    }
     await page.waitForTimeout(1500);
     await shot(page, '01-loaded-1280x800');
     expect(consoleErrors).toEqual([]);

@@ -114,7 +114,7 @@ describe('lklab kappa (CLI against a running embedded lab)', () => {
       /409: There is no replay to switch readers to/,
     );
     await expect(cli('kappa', 'replay', '--logic', '7', '--url', url)).rejects.toThrow(
-      /400: Kappa logic v7 does not exist; available: v1, v2/,
+      /400: Kappa logic v7 does not exist; available: v1, v2, v3 \(modules/,
     );
     await expect(cli('kappa', 'abort', 'x', '--url', url)).rejects.toThrow(/abort takes a job id/);
   });

@@ -188,7 +188,7 @@ function lambdaSuite(mode: 'embedded' | 'distributed'): void {
       payload: { layer: 'batch', logicVersion: 9 },
     });
     expect(r3.statusCode).toBe(400);
-    expect(r3.json().error.message).toContain('available: v1, v2');
+    expect(r3.json().error.message).toContain('available: v1, v2, v3.');
     const r4 = await lab.app.inject({ url: '/api/lambda/batch-runs/999' });
     expect(r4.statusCode).toBe(404);
   });

@@ -18,9 +18,11 @@ const sink = (cells: Cells) => ({
 const flat = (cells: Cells): Array<[string, number, string[]]> =>
   [...cells].map(([k, c]) => [k, c.views, [...c.users].sort()] as [string, number, string[]]).sort();
 
+const speedWindow = (e: YsbEvent): number => Math.floor(Number(e.event_time) / 10_000) * 10_000;
+
 describe('logic modules on equal terms', () => {
   const ref = buildReferenceData();
-  const ctx = { campaignOf: ref.campaignOf, bots: new Set(ref.bots) };
+  const ctx = { campaignOf: ref.campaignOf, bots: new Set(ref.bots), movedAds: ref.movedAds };
   const types = ['view', 'click', 'purchase'];
   const events: YsbEvent[] = [];
   let x = 7;
@@ -66,5 +68,25 @@ describe('logic modules on equal terms', () => {
     const v2 = results.get(2)!;
     expect(v2.reduce((n, [, views]) => n + views, 0)).toBeLessThan(expectedViews);
     for (const [, , us] of v2) for (const b of ref.bots) expect(us).not.toContain(b);
+    // v3 changes the join, not the filter: v2's views, the moved ads' views on their new campaign.
+    const v3 = results.get(3)!;
+    const total = (r: typeof v1): number => r.reduce((n, [, views]) => n + views, 0);
+    expect(total(v3)).toBe(total(v2));
+    const isView = (e: YsbEvent): boolean => e.event_type === 'view' && !ref.bots.includes(e.user_id);
+    const movedViews = events.filter((e) => isView(e) && ref.movedAds.has(e.ad_id));
+    expect(movedViews.length).toBeGreaterThan(0);
+    const cellsOf = (r: typeof v1): Map<string, number> => new Map(r.map(([k, views]) => [k, views]));
+    const c2 = cellsOf(v2);
+    const c3 = cellsOf(v3);
+    const delta = new Map<string, number>();
+    for (const e of movedViews) {
+      const w = speedWindow(e);
+      const from = `${w}|${ref.campaignOf.get(e.ad_id)!}`;
+      const to = `${w}|${ref.movedAds.get(e.ad_id)!}`;
+      delta.set(from, (delta.get(from) ?? 0) - 1);
+      delta.set(to, (delta.get(to) ?? 0) + 1);
+    }
+    for (const k of new Set([...c2.keys(), ...c3.keys()]))
+      expect(c3.get(k) ?? 0, k).toBe((c2.get(k) ?? 0) + (delta.get(k) ?? 0));
   });
 });

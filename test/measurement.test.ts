@@ -250,6 +250,67 @@ describe('divergence API: causes of constructed cases', () => {
     }
   }, 180_000);
 
+  it('a join change (v3): the batch SQL and the truth both move the reorganised ads to their new campaign', async () => {
+    const lab = await newLab();
+    const gen = new YsbGenerator(ref, {
+      seed: 34,
+      mode: 'catch-up',
+      rate: 0,
+      startTime: T0,
+      knobs: { botShare: 0.3 },
+    });
+    const records = gen.take(30_000);
+    const events = records.map((r) => r.event!);
+    const v2 = recount(events, ref, { excludeBots: true });
+    const v3 = recount(events, ref, { excludeBots: true, joinMovedAds: true });
+    const closed = closedEdge(Math.max(...events.map((e) => Number(e.event_time))));
+    for (const layer of ['batch', 'speed']) {
+      const deploy = await lab.app.inject({
+        method: 'POST',
+        url: '/api/lambda/deploy',
+        payload: { layer, logicVersion: 3 },
+      });
+      expect(deploy.statusCode, deploy.body).toBe(200);
+    }
+    await append(lab, records);
+    await lab.services.speed.sync(60_000);
+    // Before any batch run the speed layer (v3) answers every window, with the new join.
+    const s0 = await metrics(lab);
+    expect(s0.truth?.logicVersion).toBe(3);
+    const d0 = await divergence(lab, T0, closed);
+    expect(d0.cells.filter((c) => c.truth !== null).length).toBe(
+      [...v3.views.keys()].filter((k) => Number(k.split('|')[1]) < closed).length,
+    );
+    for (const c of d0.cells) {
+      const k = cellKey(c.campaign_id, c.window_start);
+      expect(c.truth, k).toBe(v3.views.get(k) ?? null);
+      expect(c.values.speed, k).toBe(c.truth);
+    }
+    const run = lab.services.batch.requestRun('test');
+    expect((await lab.services.batch.waitForRun(run.id, 120_000)).state).toBe('completed');
+    const boundary = lab.services.batch.views.current()!.boundary;
+    const s = await metrics(lab);
+    expect(s.truth?.logicVersion).toBe(3);
+    const below = [...v3.views.keys()].filter((k) => Number(k.split('|')[1]) < Math.min(boundary, closed));
+    expect(below.length).toBeGreaterThan(0);
+    expect(fig(s, 'batch')).toMatchObject({
+      windows: below.length,
+      correct: below.length,
+      truthLogicVersion: 3,
+    });
+    const d = await divergence(lab, T0, closed);
+    let moved = 0;
+    for (const c of d.cells) {
+      const k = cellKey(c.campaign_id, c.window_start);
+      expect(c.truth, k).toBe(v3.views.get(k) ?? null);
+      expect(c.truthByLogic?.['2'] ?? null, k).toBe(v2.views.get(k) ?? null);
+      if (c.window_start < boundary) expect(c.values.batch, k).toBe(c.truth);
+      if (c.truth !== (v2.views.get(k) ?? null)) moved++;
+    }
+    // every campaign lost its first ad's views and gained its predecessor's: the cells differ from v2
+    expect(moved).toBeGreaterThan(0);
+  }, 180_000);
+
   it('late events: a view arriving after its window was complete is missed by the batch view until the next run', async () => {
     const lab = await newLab({ kappa: { maxOutOfOrderMs: 1000, allowedLatenessMs: 60_000 } });
     const gen = new YsbGenerator(ref, { seed: 33, mode: 'catch-up', rate: 0, startTime: T0 });
@@ -304,12 +365,15 @@ describe('maintenance cost from the code and the running system', () => {
     expect(lambda0.logicFiles.map((f) => f.path).sort()).toEqual([
       'batch-layer/logic/v1.sql',
       'batch-layer/logic/v2.sql',
+      'batch-layer/logic/v3.sql',
       'speed-layer/logic/v1.ts',
       'speed-layer/logic/v2.ts',
+      'speed-layer/logic/v3.ts',
     ]);
     expect(kappa0.logicFiles.map((f) => f.path).sort()).toEqual([
       'kappa-reprocessor/logic/v1.ts',
       'kappa-reprocessor/logic/v2.ts',
+      'kappa-reprocessor/logic/v3.ts',
     ]);
     // SQL: every line that is neither blank nor a -- comment
     const sqlLines = (f: string): number =>
@@ -326,6 +390,15 @@ describe('maintenance cost from the code and the running system', () => {
     );
     expect(kappa0.logicLines).toBe(lines(kappa0, 'kappa-reprocessor/logic/v1.ts'));
     expect(lambda0.linesChangedV1toV2).toBeGreaterThan(kappa0.linesChangedV1toV2);
+    // Per step: v1 → v2 is the field above; v2 → v3 (the join change) costs Lambda more than Kappa.
+    expect(lambda0.linesChanged.map((x) => [x.from, x.to])).toEqual([
+      [1, 2],
+      [2, 3],
+    ]);
+    expect(lambda0.linesChanged[0]!.lines).toBe(lambda0.linesChangedV1toV2);
+    expect(kappa0.linesChanged[0]!.lines).toBe(kappa0.linesChangedV1toV2);
+    const step23 = (m: typeof lambda0): number => m.linesChanged.find((x) => x.from === 2)!.lines;
+    expect(step23(lambda0)).toBeGreaterThan(step23(kappa0));
 
     // One more condition in v2.sql: the v1 → v2 change of Lambda grows by exactly one line.
     const v2sql = join(src, 'batch-layer/logic/v2.sql');
@@ -340,6 +413,9 @@ describe('maintenance cost from the code and the running system', () => {
     const lambda1 = m1.find((m) => m.arch === 'lambda')!;
     const kappa1 = m1.find((m) => m.arch === 'kappa')!;
     expect(lambda1.linesChangedV1toV2).toBe(lambda0.linesChangedV1toV2 + 1);
+    // the line is v2's only: v2 → v3 removes it again
+    expect(step23(lambda1)).toBe(step23(lambda0) + 1);
+    expect(step23(kappa1)).toBe(step23(kappa0));
     expect(lines(lambda1, 'batch-layer/logic/v2.sql')).toBe(lines(lambda0, 'batch-layer/logic/v2.sql') + 1);
     expect(lambda1.logicLines).toBe(lambda0.logicLines); // v1 runs
     expect(kappa1.logicLines).toBe(kappa0.logicLines);

@@ -98,7 +98,11 @@ export class KappaReprocessor {
     private readonly bus: LabEventBus,
     private readonly options: KappaReprocessorOptions,
   ) {
-    this.ctx = { campaignOf: reference.campaignOf, bots: new Set(reference.bots) };
+    this.ctx = {
+      campaignOf: reference.campaignOf,
+      bots: new Set(reference.bots),
+      movedAds: reference.movedAds,
+    };
     this.groupPrefix = options.groupPrefix ?? DEFAULT_GROUP_PREFIX;
     this.monitor = new JobMonitor(store, () => ({
       lagThreshold: this.settings.catchUpLagThreshold,

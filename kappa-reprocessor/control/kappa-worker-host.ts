@@ -117,7 +117,11 @@ export class KappaWorkerHost {
           maxBatchRecords: s.maxBatchRecords,
           engine: new InlineEngine(
             kappaLogic(rec.logicVersion),
-            { campaignOf: this.reference.campaignOf, bots: new Set(this.reference.bots) },
+            {
+              campaignOf: this.reference.campaignOf,
+              bots: new Set(this.reference.bots),
+              movedAds: this.reference.movedAds,
+            },
             { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs },
           ),
           runner: this.options.runner,

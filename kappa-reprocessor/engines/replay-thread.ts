@@ -11,7 +11,7 @@ import type { FromThread, ReplayThreadData, ToThread } from './thread-protocol.j
 const data = workerData as ReplayThreadData;
 const port = parentPort!;
 const logic = kappaLogic(data.logicVersion);
-const ctx = { campaignOf: new Map(data.ads), bots: new Set(data.bots) };
+const ctx = { campaignOf: new Map(data.ads), bots: new Set(data.bots), movedAds: new Map(data.movedAds) };
 const processors = new Map<number, PartitionProcessor>();
 const send = (m: FromThread): void => port.postMessage(m);
 /** Next offset of partitions this worker reads from the segment files itself. */

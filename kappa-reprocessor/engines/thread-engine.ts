@@ -186,6 +186,7 @@ export function createReplayEngine(req: EngineRequest): ProcessingEngine {
     logicVersion: req.job.logicVersion,
     ads: [...req.logicContext.campaignOf],
     bots: [...req.logicContext.bots],
+    movedAds: [...req.logicContext.movedAds],
     policy: {
       maxOutOfOrderMs: req.settings.maxOutOfOrderMs,
       allowedLatenessMs: req.settings.allowedLatenessMs,

@@ -57,7 +57,7 @@ try {
     maxBatchRecords: s.maxBatchRecords,
     engine: new InlineEngine(
       kappaLogic(data.job.logicVersion),
-      { campaignOf: reference.campaignOf, bots: new Set(reference.bots) },
+      { campaignOf: reference.campaignOf, bots: new Set(reference.bots), movedAds: reference.movedAds },
       { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs },
     ),
     runner: data.runner,

@@ -6,6 +6,8 @@ export interface ReplayThreadData {
   /** [ad_id, campaign_id] pairs. */
   ads: Array<[string, string]>;
   bots: string[];
+  /** [ad_id, new campaign_id] pairs of the moved ads (logic v3). */
+  movedAds: Array<[string, string]>;
   policy: EventTimePolicy;
 }
 

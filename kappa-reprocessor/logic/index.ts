@@ -2,9 +2,10 @@ import { LabError } from '../../kernel/errors/lab-error.js';
 import type { KappaLogic } from './kappa-logic.js';
 import { kappaLogicV1 } from './v1.js';
 import { kappaLogicV2 } from './v2.js';
+import { kappaLogicV3 } from './v3.js';
 
 export const KAPPA_LOGIC: ReadonlyMap<number, KappaLogic> = new Map(
-  [kappaLogicV1, kappaLogicV2].map((l) => [l.version, l]),
+  [kappaLogicV1, kappaLogicV2, kappaLogicV3].map((l) => [l.version, l]),
 );
 
 export function availableKappaLogicVersions(): number[] {

@@ -20,6 +20,8 @@ export interface KappaLogicContext {
   campaignOf: ReadonlyMap<string, string>;
   /** User ids of bots. */
   bots: ReadonlySet<string>;
+  /** ad_id → new campaign_id of the ads the reorganisation moved (logic v3's join). */
+  movedAds: ReadonlyMap<string, string>;
 }
 
 /**

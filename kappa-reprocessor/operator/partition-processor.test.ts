@@ -7,7 +7,7 @@ import { kappaLogic } from '../logic/index.js';
 import { NO_EVENT_TIME, PartitionProcessor } from './partition-processor.js';
 
 const ref = buildReferenceData();
-const ctx = { campaignOf: ref.campaignOf, bots: new Set(ref.bots) };
+const ctx = { campaignOf: ref.campaignOf, bots: new Set(ref.bots), movedAds: ref.movedAds };
 const ad = ref.ads[0]!;
 /** Folds encoded deltas the way readers fold a window's fields: window → campaign → views, users. */
 function cells(...deltas: EncodedDelta[]): Map<number, Map<string, { views: number; users: Set<string> }>> {

@@ -23,7 +23,7 @@ import { emptyRunnerCounters, type RunnerCounters } from './job-runner-types.js'
 import { PartitionCursor } from './partition-cursor.js';
 
 const ref = buildReferenceData();
-const ctx = { campaignOf: ref.campaignOf, bots: new Set(ref.bots) };
+const ctx = { campaignOf: ref.campaignOf, bots: new Set(ref.bots), movedAds: ref.movedAds };
 const ad = ref.ads[0]!;
 const campaign = ref.campaignOf.get(ad.ad_id)!;
 const T = 1_700_000_000_000;

@@ -10,8 +10,13 @@ export interface ReferenceData {
   ads: AdCampaign[];
   /** ad_id → campaign_id (YSB keeps this in Redis; every layer joins against it). */
   campaignOf: ReadonlyMap<string, string>;
-  /** User ids that belong to bots (logic v2 excludes them). */
+  /** User ids that belong to bots (logic v2 and v3 exclude them). */
   bots: string[];
+  /**
+   * The campaign reorganisation logic v3 joins against: ad_id → its new campaign_id, for the ads
+   * that moved (the first ad of every campaign moves to the next campaign). v1 and v2 keep `ads`.
+   */
+  movedAds: ReadonlyMap<string, string>;
   userPool: string[];
   pagePool: string[];
 }
@@ -56,11 +61,17 @@ export function buildReferenceData(options: Partial<ReferenceOptions> = {}): Ref
   const userPool = Array.from({ length: o.userPool }, () => flat(rnd.uuid()));
   const pagePool = Array.from({ length: o.pagePool }, () => flat(rnd.uuid()));
   const bots = Array.from({ length: o.bots }, () => rnd.uuid());
+  // Derived without drawing from `rnd`, so the seed's other reference data stays as it was.
+  const movedAds = new Map<string, string>();
+  if (campaigns.length > 1)
+    for (let c = 0; c < campaigns.length; c++)
+      movedAds.set(ads[c * o.adsPerCampaign]!.ad_id, campaigns[(c + 1) % campaigns.length]!);
   return {
     campaigns,
     ads,
     campaignOf: new Map(ads.map((a) => [a.ad_id, a.campaign_id])),
     bots,
+    movedAds,
     userPool,
     pagePool,
   };

@@ -96,6 +96,15 @@ export const maintenanceSchema = {
     },
     logicLines: { type: 'integer' },
     linesChangedV1toV2: { type: 'integer' },
+    linesChanged: {
+      type: 'array',
+      description:
+        "Lines added + removed per logic change vN → vN+1, Σ over the architecture's codebases (line diff of the logic lines)",
+      items: {
+        type: 'object',
+        properties: { from: { type: 'integer' }, to: { type: 'integer' }, lines: { type: 'integer' } },
+      },
+    },
     runningComponents: { type: 'array', items: { type: 'string' } },
     computeMs: { type: 'object', additionalProperties: { type: 'number' } },
     workAmplification: nullableNum,

@@ -27,10 +27,30 @@ export async function referenceRoutes(app: FastifyInstance, opts: { lab: LabServ
     {
       schema: {
         tags: ['reference'],
-        summary: 'The bot user_ids (logic v2 excludes their events).',
+        summary: 'The bot user_ids (logic v2 and v3 exclude their events).',
         response: { 200: { type: 'array', items: { type: 'string' } } },
       },
     },
     async () => reference.bots,
+  );
+  app.get(
+    '/api/reference/moved-ads',
+    {
+      schema: {
+        tags: ['reference'],
+        summary:
+          'The campaign reorganisation: ads that moved to another campaign (logic v3 counts their views for the new one).',
+        response: {
+          200: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { ad_id: { type: 'string' }, campaign_id: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    async () => [...reference.movedAds].map(([ad_id, campaign_id]) => ({ ad_id, campaign_id })),
   );
 }

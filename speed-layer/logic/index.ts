@@ -1,9 +1,10 @@
 import type { StreamLogic } from './speed-logic.js';
 import { speedLogicV1 } from './v1.js';
 import { speedLogicV2 } from './v2.js';
+import { speedLogicV3 } from './v3.js';
 
 export const SPEED_LOGIC: ReadonlyMap<number, StreamLogic> = new Map(
-  [speedLogicV1, speedLogicV2].map((l) => [l.version, l]),
+  [speedLogicV1, speedLogicV2, speedLogicV3].map((l) => [l.version, l]),
 );
 
 export function speedLogic(version: number): StreamLogic {

@@ -4,6 +4,8 @@ import type { YsbEvent } from '../../kernel/events/ysb-event.js';
 export interface LogicContext {
   campaignOf: ReadonlyMap<string, string>;
   bots: ReadonlySet<string>;
+  /** ad_id → new campaign_id of the ads the reorganisation moved (logic v3's join). */
+  movedAds: ReadonlyMap<string, string>;
 }
 
 /** The speed layer's pending window state: where the logic's aggregate step adds an event. */

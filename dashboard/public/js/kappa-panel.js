@@ -1,5 +1,6 @@
 /** Kappa controls: start a replay, per-partition progress with rate and ETA, switch over, roll back, abort, the jobs. */
 import { api } from './api.js';
+import { logicLabel } from './logic-versions.js';
 import { $, clock, dur, feedback, fill, h, int, pct } from './dom.js';
 import { initKappaCutover } from './kappa-cutover.js';
 import { initKappaVerify, showVerification } from './kappa-verify.js';
@@ -204,9 +205,7 @@ export function initKappa({ on }) {
       const current = versions.value;
       fill(
         versions,
-        v.availableLogicVersions.map((n) =>
-          h('option', { value: String(n) }, `v${n}${n === 2 ? ' — without bots' : n === 1 ? ' — YSB' : ''}`),
-        ),
+        v.availableLogicVersions.map((n) => h('option', { value: String(n) }, logicLabel(n))),
       );
       versions.value = v.availableLogicVersions.map(String).includes(current)
         ? current

@@ -1,5 +1,6 @@
 /** Lambda controls: deploy a logic version to the batch and/or the speed layer, run a batch now, batch runs. */
 import { api } from './api.js';
+import { logicLabel } from './logic-versions.js';
 import { $, clock, dur, feedback, fill, h, int } from './dom.js';
 
 function fact(label, value, id) {
@@ -133,9 +134,7 @@ export function initLambda({ on }) {
     const current = versions.value;
     fill(
       versions,
-      list.map((v) =>
-        h('option', { value: String(v) }, `v${v}${v === 2 ? ' — without bots' : v === 1 ? ' — YSB' : ''}`),
-      ),
+      list.map((v) => h('option', { value: String(v) }, logicLabel(v))),
     );
     if (list.map(String).includes(current)) versions.value = current;
     else versions.value = String(list.at(-1));

@@ -140,7 +140,10 @@ function renderMaintenance() {
   archTable(table, L, K, [
     ['business-logic codebases', (m) => int(m.implementations)],
     ['lines of business logic', (m) => int(m.logicLines)],
-    ['lines changed by v1 → v2', (m) => int(m.linesChangedV1toV2)],
+    ...(L?.linesChanged ?? [{ from: 1, to: 2 }]).map((step) => [
+      `lines changed by v${step.from} → v${step.to}`,
+      (m) => int(m.linesChanged?.find((x) => x.from === step.from)?.lines),
+    ]),
     ['running components', (m) => `${m.runningComponents.length}`],
     ['compute time', compute],
     ['work amplification', (m) => (m.workAmplification === null ? '—' : `${num(m.workAmplification, 2)} ×`)],
