@@ -12,12 +12,11 @@
  * The registry (which jobs exist, which is active) lives in the store, so a restarted lab resumes
  * every job where its last checkpoint left it, and `lklab kappa-worker` processes follow it.
  * Decisions are in commands.ts, their effects in command-effects.ts, legal state changes in lifecycle.ts, the runner a job gets in
- * engine-selection.ts, the jobs view in job-view.ts.
+ * engine-selection.ts, the jobs view in job-view.ts, the switchover (gate, verification, automatic retries, cutover)
+ * in switchover-control.ts.
  */
 import type { Clock } from '../../kernel/clock/clock.js';
 import type { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
-import { isLabError } from '../../kernel/errors/lab-error.js';
-import { WINDOW_MS } from '../../kernel/events/ysb-event.js';
 import { LAB_EVENTS, type LabEventBus } from '../../kernel/instrumentation/lab-events.js';
 import type { EventLog } from '../../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
@@ -25,13 +24,7 @@ import type { ReferenceData } from '../../kernel/workload/reference-data.js';
 import { kappaLogic, type KappaLogicContext } from '../operator/index.js';
 import type { JobRunnerLike } from '../runtime/index.js';
 import { type ActivePointer, type KappaJobRecord, type KappaJobState } from '../state/index.js';
-import {
-  assertNoReplayRunning,
-  checkAbort,
-  chooseReplaySource,
-  planReplay,
-  verificationTarget,
-} from './commands.js';
+import { assertNoReplayRunning, checkAbort, chooseReplaySource, planReplay } from './commands.js';
 import {
   DEFAULT_GROUP_PREFIX,
   type KappaJobsView,
@@ -41,9 +34,7 @@ import {
 } from './dto.js';
 import {
   executeRollback,
-  executeSwitchover,
   launchReplay,
-  lastCutoverReport,
   replayParallelism,
   type CommandDeps,
   type CutoverRequest,
@@ -53,21 +44,13 @@ import { buildJobsView } from './job-view.js';
 import { Registry } from './registry.js';
 import { JobRetirement } from './retirement.js';
 import { JobRunners } from './job-runners.js';
-import { firstJob, replayCandidate, RUNNING_STATES } from './lifecycle.js';
-import { monitorTick } from './monitor-tick.js';
+import { firstJob, RUNNING_STATES } from './lifecycle.js';
+import { monitorLoop, monitorTick } from './monitor-tick.js';
 import { JobMonitor } from './monitor.js';
-import { replayOptions, type ReplayPreflight } from './replay-sources.js';
-import { checkRetention } from './retention-check.js';
-import {
-  askGate,
-  type KappaVerification,
-  type SwitchoverGate,
-  type SwitchoverResult,
-} from './verification.js';
+import { runPreflight, type ReplayPreflight } from './replay-sources.js';
+import { SwitchoverControl } from './switchover-control.js';
+import type { KappaVerification, SwitchoverGate, SwitchoverResult } from './verification.js';
 import { syncJob, waitForJobState } from './waits.js';
-
-/** After the gate refused an automatic switchover, it is tried again at most this often (ms): a new window closes every 10 s. */
-const AUTO_RETRY_MS = WINDOW_MS;
 
 export class KappaReprocessor {
   private readonly registry: Registry;
@@ -81,12 +64,8 @@ export class KappaReprocessor {
   /** Serializes control-plane transitions. */
   private control: Promise<unknown> = Promise.resolve();
   private started = false;
-  /** Compares a replay's table with the truth before a switchover (wired by the lab; none = unavailable). */
-  private gate: SwitchoverGate | undefined;
-  /** Counts what readers lost or got twice under the last cutover (wired by the lab; none = unavailable). */
-  private audit: CutoverAudit | undefined;
-  /** Replay job → when an automatic switchover the gate refused is tried again. */
-  private readonly autoRetryAt = new Map<number, number>();
+  /** The gate, the cutover audit and the automatic switchover's retries. */
+  private readonly switchovers: SwitchoverControl;
   lastError: string | undefined;
 
   constructor(
@@ -110,15 +89,10 @@ export class KappaReprocessor {
     }));
     this.registry = new Registry(store);
     this.runners = new JobRunners({ log, store, deadLetters, clock, bus, options, logicContext: this.ctx });
-    this.retirement = new JobRetirement({
-      registry: this.registry,
-      runners: this.runners,
-      monitor: this.monitor,
-      log,
-      store,
-      clock,
-      onError: (err) => (this.lastError = err.message),
-    });
+    const onError = (err: Error): string => (this.lastError = err.message);
+    const { registry, runners, monitor } = this;
+    this.retirement = new JobRetirement({ registry, runners, monitor, log, store, clock, onError });
+    this.switchovers = new SwitchoverControl({ deps: () => this.deps, onError });
   }
 
   get settings(): KappaSettings {
@@ -137,8 +111,7 @@ export class KappaReprocessor {
   /** Next offset the active (live) job processes in a partition when it runs here (back-pressure). */
   livePosition(partition: number): number | undefined {
     const id = this.activeJob;
-    if (id === null) return undefined;
-    return this.runners.position(id, partition);
+    return id === null ? undefined : this.runners.position(id, partition);
   }
 
   /** Consumer group of the active job. */
@@ -157,11 +130,8 @@ export class KappaReprocessor {
     kappaLogic(this.settings.logicVersion);
     await this.registry.load();
     if (this.registry.jobs.size === 0) {
-      const first = firstJob({
-        logicVersion: this.settings.logicVersion,
-        group: `${this.groupPrefix}1`,
-        now: this.clock.now(),
-      });
+      const { logicVersion } = this.settings;
+      const first = firstJob({ logicVersion, group: `${this.groupPrefix}1`, now: this.clock.now() });
       await this.registry.persist([first.record], first.pointer);
     }
     this.started = true;
@@ -171,16 +141,9 @@ export class KappaReprocessor {
     }
     this.abort = new AbortController();
     const signal = this.abort.signal;
-    this.loop = (async () => {
-      while (!signal.aborted) {
-        try {
-          await this.clock.sleep(this.options.monitorIntervalMs ?? 250, signal);
-        } catch {
-          return;
-        }
-        await this.exclusive(() => this.tick()).catch((err: Error) => (this.lastError = err.message));
-      }
-    })();
+    this.loop = monitorLoop(this.clock, this.options.monitorIntervalMs ?? 250, signal, () =>
+      this.exclusive(() => this.tick()).catch((err: Error) => (this.lastError = err.message)),
+    );
   }
 
   /** Stops the monitor and every job of this process (each checkpoints what it processed). */
@@ -224,27 +187,17 @@ export class KappaReprocessor {
    * LKL_ERR_KAPPA_VERIFICATION_FAILED) unless `skipVerification`; the answer carries the verdict.
    */
   switchover(opts: { skipVerification?: boolean } & CutoverRequest = {}): Promise<SwitchoverResult> {
-    return this.exclusive(async () => {
-      const out = await executeSwitchover(
-        this.deps,
-        'manual',
-        (c, cur) => this.verify(c, cur),
-        opts.skipVerification === true,
-        { mode: opts.mode, at: opts.at },
-      );
-      this.autoRetryAt.delete(out.job);
-      return out;
-    });
+    return this.exclusive(() => this.switchovers.manual(opts));
   }
 
   /** Wires the comparison the switchover gate asks for (the lab's measurement, which holds the truth). */
   useSwitchoverGate(gate: SwitchoverGate | undefined): void {
-    this.gate = gate;
+    this.switchovers.useGate(gate);
   }
 
   /** Wires the count of lost and duplicated events per window under a cutover (the lab's measurement). */
   useCutoverAudit(audit: CutoverAudit | undefined): void {
-    this.audit = audit;
+    this.switchovers.useAudit(audit);
   }
 
   /**
@@ -252,7 +205,7 @@ export class KappaReprocessor {
    * events readers lost or got twice (GET /api/kappa/cutover); null before the first switchover.
    */
   async cutover(): Promise<CutoverReport | null> {
-    return lastCutoverReport({ store: this.store, registry: this.registry }, this.audit);
+    return this.switchovers.cutover();
   }
 
   /**
@@ -260,32 +213,7 @@ export class KappaReprocessor {
    * the active job, computed now. For GET /api/kappa/verification and `lklab kappa verify`.
    */
   async verification(id?: number): Promise<KappaVerification> {
-    const { job, against } = verificationTarget(this.registry.jobs, this.registry.active, id);
-    return this.verify(job, against);
-  }
-
-  private verify(job: KappaJobRecord, against: KappaJobRecord | undefined): Promise<KappaVerification> {
-    return askGate(this.gate, this.settings.verifyWindows, this.clock.now(), job, against);
-  }
-
-  /** The automatic switchover: a refusal by the gate is recorded and retried once per window, never thrown. */
-  private async autoSwitchover(now: number): Promise<void> {
-    try {
-      const out = await executeSwitchover(this.deps, 'auto', (c, cur) => this.verify(c, cur));
-      this.autoRetryAt.delete(out.job);
-    } catch (err) {
-      if (!isLabError(err) || err.code !== 'LKL_ERR_KAPPA_VERIFICATION_FAILED') throw err;
-      const v = err.details?.verification as KappaVerification;
-      const retryAt = now + AUTO_RETRY_MS;
-      this.autoRetryAt.set(v.job, retryAt);
-      this.lastError = err.message;
-      this.bus.emit(LAB_EVENTS.KAPPA_SWITCHOVER_REFUSED, now, {
-        job: v.job,
-        failedWindows: v.failedWindows,
-        retryAt,
-        reason: v.reason,
-      });
-    }
+    return this.switchovers.verification(id);
   }
 
   /** Points readers back at the previous job while it still exists. */
@@ -298,47 +226,31 @@ export class KappaReprocessor {
     return this.exclusive(async () => {
       const rec = checkAbort({ jobs: this.registry.jobs, active: this.registry.active, id });
       const ended = await this.retirement.end(rec, 'aborted', reason);
-      this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_ABORTED, this.clock.now(), {
-        job: id,
-        logicVersion: rec.logicVersion,
-        reason,
-      });
+      const { logicVersion } = rec;
+      this.bus.emit(LAB_EVENTS.KAPPA_REPLAY_ABORTED, this.clock.now(), { job: id, logicVersion, reason });
       return ended;
     });
   }
 
   /** Runs the pre-flight without starting anything: the retention check and the replay's options (log, archive, refuse). */
   async preflight(): Promise<ReplayPreflight> {
-    const topic = this.options.topic;
-    const [check, coverage] = await Promise.all([
-      checkRetention(this.log, topic, this.clock, this.settings.retentionMarginMs),
-      this.options.archive?.coverage(topic),
-    ]);
-    return { ...check, options: replayOptions(check, topic, coverage) };
+    const { log, clock, options } = this;
+    return runPreflight(log, options.topic, clock, this.settings.retentionMarginMs, options.archive);
   }
 
   /** Jobs with state, lag, rate, per-partition progress and ETA. */
   async view(): Promise<KappaJobsView> {
     const ends = await this.log.offsets(this.options.topic).catch(() => []);
-    return buildJobsView(this.registry, ends, this.settings, {
-      store: this.store,
-      monitor: this.monitor,
-      runner: (id) => this.runners.get(id),
-    });
+    const src = { store: this.store, monitor: this.monitor, runner: (id: number) => this.runners.get(id) };
+    return buildJobsView(this.registry, ends, this.settings, src);
   }
 
   /** Resolves when `job` reaches one of `states` (polling the registry in memory). */
   waitForState(job: number, states: KappaJobState[], timeoutMs: number): Promise<KappaJobRecord> {
-    return waitForJobState(
-      {
-        job: (id) => this.registry.jobs.get(id),
-        settled: () => this.control.catch(() => undefined), // let the transition finish (e.g. the engine swap)
-        lastError: () => this.lastError,
-      },
-      job,
-      states,
-      timeoutMs,
-    );
+    const job_ = (id: number): KappaJobRecord | undefined => this.registry.jobs.get(id);
+    // settled: let the transition finish (e.g. the engine swap)
+    const settled = (): Promise<unknown> => this.control.catch(() => undefined);
+    return waitForJobState({ job: job_, settled, lastError: () => this.lastError }, job, states, timeoutMs);
   }
 
   /**
@@ -346,16 +258,8 @@ export class KappaReprocessor {
    * table then holds every event up to there). For tests, benchmarks and scenario steps.
    */
   sync(id: number, timeoutMs: number): Promise<void> {
-    return syncJob(
-      {
-        log: this.log,
-        store: this.store,
-        topic: this.options.topic,
-        lastError: () => this.runners.get(id)?.status.lastError ?? this.lastError,
-      },
-      id,
-      timeoutMs,
-    );
+    const lastError = (): string | undefined => this.runners.get(id)?.status.lastError ?? this.lastError;
+    return syncJob({ log: this.log, store: this.store, topic: this.options.topic, lastError }, id, timeoutMs);
   }
 
   /** Checkpoints every job this process runs (tests and shutdown). */
@@ -369,45 +273,17 @@ export class KappaReprocessor {
     if (!this.started) return;
     const now = this.clock.now();
     const ends = await this.log.offsets(this.options.topic);
-    await monitorTick(
-      {
-        registry: this.registry,
-        monitor: this.monitor,
-        retirement: this.retirement,
-        settings: this.settings,
-        bus: this.bus,
-        switchover: () => this.autoSwitchover(now),
-      },
-      now,
-      ends,
-    );
+    await monitorTick({ ...this.deps, switchover: () => this.switchovers.auto(now) }, now, ends);
     // A caught-up replay whose automatic switchover the gate refused: try again once per window.
-    const cand = replayCandidate(this.registry.jobs.values());
-    const retryAt = cand ? this.autoRetryAt.get(cand.id) : undefined;
-    if (
-      cand?.state === 'caught-up' &&
-      this.settings.autoSwitchover &&
-      retryAt !== undefined &&
-      now >= retryAt
-    )
-      await this.autoSwitchover(now);
+    await this.switchovers.retryDue(now);
   }
 
   // ---- helpers ----------------------------------------------------------------------------------
 
   private get deps(): CommandDeps {
-    return {
-      registry: this.registry,
-      runners: this.runners,
-      monitor: this.monitor,
-      retirement: this.retirement,
-      log: this.log,
-      store: this.store,
-      clock: this.clock,
-      bus: this.bus,
-      settings: this.settings,
-      topic: this.options.topic,
-    };
+    const { registry, runners, monitor, retirement, log, store, clock, bus, settings } = this;
+    const topic = this.options.topic;
+    return { registry, runners, monitor, retirement, log, store, clock, bus, settings, topic };
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,8 +1,9 @@
 /**
  * One pass of the control plane's monitor: samples every running job's checkpointed progress,
  * marks a replay caught up (and switches over when kappa.autoSwitchover is on), retires a job
- * whose grace period is over, and retries pending cleanups.
+ * whose grace period is over, and retries pending cleanups; and the loop that runs it.
  */
+import type { Clock } from '../../kernel/clock/clock.js';
 import { LAB_EVENTS, type LabEventBus } from '../../kernel/instrumentation/lab-events.js';
 import type { KappaSettings } from './dto.js';
 import { RUNNING_STATES, transition } from './lifecycle.js';
@@ -45,4 +46,21 @@ export async function monitorTick(
     }
   }
   await d.retirement.retryAll();
+}
+
+/** Runs `step` every `intervalMs` until `signal` aborts (the control plane's monitor loop). */
+export async function monitorLoop(
+  clock: Clock,
+  intervalMs: number,
+  signal: AbortSignal,
+  step: () => Promise<unknown>,
+): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      await clock.sleep(intervalMs, signal);
+    } catch {
+      return;
+    }
+    await step();
+  }
 }

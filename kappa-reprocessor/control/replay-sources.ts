@@ -7,9 +7,10 @@
  *   (its low offset ≤ the cut-over) — no gap that neither holds.
  * - else **refuse**.
  */
-import type { PartitionOffsets } from '../../kernel/ports/event-log.js';
-import type { ArchiveCoverage } from '../../kernel/ports/history-archive.js';
-import type { RetentionCheckResult } from './retention-check.js';
+import type { Clock } from '../../kernel/clock/clock.js';
+import type { EventLog, PartitionOffsets } from '../../kernel/ports/event-log.js';
+import type { ArchiveCoverage, HistoryArchive } from '../../kernel/ports/history-archive.js';
+import { checkRetention, type RetentionCheckResult } from './retention-check.js';
 
 export type ReplaySource = 'log' | 'archive';
 /** What a replay request asks for: one source, or whichever works (the log first). */
@@ -41,6 +42,21 @@ export interface ReplayOptions {
 /** The pre-flight: the retention check plus the replay's options. */
 export interface ReplayPreflight extends RetentionCheckResult {
   options: ReplayOptions;
+}
+
+/** Runs the pre-flight: the retention check and the archive's coverage (no archive: none), then the options. */
+export async function runPreflight(
+  log: EventLog,
+  topic: string,
+  clock: Clock,
+  retentionMarginMs: number,
+  archive: HistoryArchive | undefined,
+): Promise<ReplayPreflight> {
+  const [check, coverage] = await Promise.all([
+    checkRetention(log, topic, clock, retentionMarginMs),
+    archive?.coverage(topic),
+  ]);
+  return { ...check, options: replayOptions(check, topic, coverage) };
 }
 
 /** The options given the retention check and the archive's coverage (undefined: no archive here). */
