@@ -20,13 +20,13 @@ export function latencyFigures(samples: readonly number[]): LatencyFigures {
 }
 
 /** A bounded ring of samples: the newest `capacity` are kept. */
-export class SampleRing {
-  private readonly buf: number[] = [];
+export class SampleRing<T = number> {
+  private readonly buf: T[] = [];
   private next = 0;
 
   constructor(private readonly capacity: number) {}
 
-  add(v: number): void {
+  add(v: T): void {
     if (this.buf.length < this.capacity) this.buf.push(v);
     else {
       this.buf[this.next] = v;
@@ -34,7 +34,7 @@ export class SampleRing {
     }
   }
 
-  values(): number[] {
+  values(): T[] {
     return [...this.buf];
   }
 

@@ -13,35 +13,6 @@ const GIVE_UP_MS = 60_000;
 /** Samples kept with their window's end per architecture (about 30 min of YSB's 100 campaigns). */
 const TIMED_KEEP = 20_000;
 
-/** A bounded ring of (window end, latency) samples: the newest `capacity` are kept. */
-class TimedRing {
-  private readonly ends: number[] = [];
-  private readonly values: number[] = [];
-  private next = 0;
-
-  constructor(private readonly capacity: number) {}
-
-  add(end: number, ms: number): void {
-    if (this.ends.length < this.capacity) {
-      this.ends.push(end);
-      this.values.push(ms);
-    } else {
-      this.ends[this.next] = end;
-      this.values[this.next] = ms;
-      this.next = (this.next + 1) % this.capacity;
-    }
-  }
-
-  between(from: number, to: number): number[] {
-    const out: number[] = [];
-    for (let i = 0; i < this.ends.length; i++) {
-      const e = this.ends[i]!;
-      if (e >= from && e < to) out.push(this.values[i]!);
-    }
-    return out;
-  }
-}
-
 /** Called once per (campaign, window) sample, with its latency in ms, as the sample is taken. */
 export type FinalEventLatencyListener = (arch: ArchName, latencyMs: number) => void;
 
@@ -65,7 +36,7 @@ function notify(listener: FinalEventLatencyListener, arch: ArchName, ms: number)
 export class FinalEventLatency {
   private readonly samples: Record<ArchName, SampleRing>;
   /** The newest samples with their window's end, for figures over a span of time (replay interference). */
-  private readonly timed: Record<ArchName, TimedRing>;
+  private readonly timed: Record<ArchName, SampleRing<{ end: number; ms: number }>>;
   private readonly done: Record<ArchName, Set<number>> = { lambda: new Set(), kappa: new Set() };
   private readonly listeners = new Set<FinalEventLatencyListener>();
 
@@ -75,12 +46,17 @@ export class FinalEventLatency {
     keep = 100_000,
   ) {
     this.samples = { lambda: new SampleRing(keep), kappa: new SampleRing(keep) };
-    this.timed = { lambda: new TimedRing(TIMED_KEEP), kappa: new TimedRing(TIMED_KEEP) };
+    this.timed = { lambda: new SampleRing(TIMED_KEEP), kappa: new SampleRing(TIMED_KEEP) };
   }
 
   /** Final-event figures of the windows that ended in [from, to) (ms of the lab's clock). */
   between(arch: ArchName, from: number, to: number): LatencyFigures {
-    return latencyFigures(this.timed[arch].between(from, to));
+    return latencyFigures(
+      this.timed[arch]
+        .values()
+        .filter((s) => s.end >= from && s.end < to)
+        .map((s) => s.ms),
+    );
   }
 
   /** Calls `listener` with every sample taken from now on (the Prometheus histogram); returns the unsubscribe. */
@@ -118,7 +94,7 @@ export class FinalEventLatency {
         if (t <= 0) continue;
         const ms = t - (w + WINDOW_MS);
         this.samples[arch].add(ms);
-        this.timed[arch].add(w + WINDOW_MS, ms);
+        this.timed[arch].add({ end: w + WINDOW_MS, ms });
         for (const listener of this.listeners) notify(listener, arch, ms);
       }
       if (times.length > 0 || w + WINDOW_MS + this.settleMs + GIVE_UP_MS <= now) done.add(w);

@@ -13,17 +13,14 @@ const RATE_SPAN_MS = 5_000;
 /** Replays remembered (newest kept). */
 const KEEP_REPLAYS = 10;
 
-interface Replay {
-  job: number;
-  logicVersion: number | null;
-  rateLimit: number | null;
-  startedAt: number;
-  endedAt: number | null;
-  ended: 'caught-up' | 'aborted' | null;
-  events: number;
+/** A replay as it is followed: the figures it reports without the derived ones, and its recent checkpoints. */
+type Replay = Pick<
+  ReplayInterferenceFigures,
+  'job' | 'logicVersion' | 'rateLimit' | 'startedAt' | 'endedAt' | 'ended' | 'events'
+> & {
   /** (time, events) of the job's recent checkpoints, for the current rate. */
   recent: Array<[number, number]>;
-}
+};
 
 /** Final-event figures of windows that ended in [from, to), per architecture. */
 export type LatencyBetween = (arch: ArchName, from: number, to: number) => LatencyFigures;

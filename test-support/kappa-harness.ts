@@ -5,7 +5,7 @@
 import type { Clock } from '../kernel/clock/clock.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import { DEFAULTS } from '../kernel/config/defaults.js';
-import { WINDOW_MS, type YsbEvent } from '../kernel/events/ysb-event.js';
+import { AD_EVENTS_TOPIC, WINDOW_MS, type YsbEvent } from '../kernel/events/ysb-event.js';
 import { DeadLetterWriter } from '../kernel/ingest/dead-letter.js';
 import { LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import type { EventLog } from '../kernel/ports/event-log.js';
@@ -91,6 +91,26 @@ export async function appendCatchUp(
       chunk.filter((r) => r.event).map((r) => ({ key: r.event!.ad_id, value: r.value })),
     );
   }
+}
+
+/** Appends a catch-up stream of n events to these partitions only (round robin): the others stay idle. */
+export async function appendCatchUpTo(
+  log: EventLog,
+  seed: number,
+  n: number,
+  startTime: number,
+  partitions: number[],
+): Promise<void> {
+  const gen = new YsbGenerator(ref, { seed, mode: 'catch-up', rate: 0, startTime });
+  const recs = gen.take(n).filter((r) => r.event);
+  await log.append(
+    AD_EVENTS_TOPIC,
+    recs.map((r, i) => ({
+      key: r.event!.ad_id,
+      value: r.value,
+      partition: partitions[i % partitions.length]!,
+    })),
+  );
 }
 
 /** Event-time range [from, to) covering a catch-up stream of n events. */

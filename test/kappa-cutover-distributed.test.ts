@@ -12,30 +12,9 @@ import { afterAll, expect, it } from 'vitest';
 import { createLab, type Lab } from '../lab/create-lab.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC, WINDOW_MS } from '../kernel/events/ysb-event.js';
-import type { EventLog } from '../kernel/ports/event-log.js';
-import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import type { CutoverReport } from '../kappa-reprocessor/index.js';
 import { describeDistributed, kafkaBrokers, redisUrl } from '../test-support/infra.js';
-import { ref, T0 } from '../test-support/kappa-harness.js';
-
-async function appendTo(
-  log: EventLog,
-  seed: number,
-  n: number,
-  startTime: number,
-  partitions: number[],
-): Promise<void> {
-  const gen = new YsbGenerator(ref, { seed, mode: 'catch-up', rate: 0, startTime });
-  const recs = gen.take(n).filter((r) => r.event);
-  await log.append(
-    AD_EVENTS_TOPIC,
-    recs.map((r, i) => ({
-      key: r.event!.ad_id,
-      value: r.value,
-      partition: partitions[i % partitions.length]!,
-    })),
-  );
-}
+import { appendCatchUpTo, T0 } from '../test-support/kappa-harness.js';
 
 describeDistributed('Kappa cutover semantics on Kafka + Redis', () => {
   let lab: Lab | undefined;
@@ -107,8 +86,8 @@ describeDistributed('Kappa cutover semantics on Kafka + Redis', () => {
       expect(res.statusCode, res.body).toBeLessThan(300);
       return res.json();
     };
-    await appendTo(log, 7, 3_000, T0, [0, 1, 2]);
-    await appendTo(log, 8, 7_000, T0 + 30_000, [0, 1]);
+    await appendCatchUpTo(log, 7, 3_000, T0, [0, 1, 2]);
+    await appendCatchUpTo(log, 8, 7_000, T0 + 30_000, [0, 1]);
     await syncAll([1]);
     const j2 = (await inject('POST', '/api/kappa/replays', { logicVersion: 1 })).id as number;
     await kappa.waitForState(j2, ['caught-up'], 60_000);
@@ -119,7 +98,7 @@ describeDistributed('Kappa cutover semantics on Kafka + Redis', () => {
     const base = T0 - (T0 % WINDOW_MS);
     expect(rec.idlePartitions).toEqual([2]);
     expect(rec.at).toBe(base + 90_000);
-    await appendTo(log, 9, 5_000, T0 + 100_000, [0, 1]);
+    await appendCatchUpTo(log, 9, 5_000, T0 + 100_000, [0, 1]);
     await syncAll([1, j2]);
     const gate = (await inject('GET', '/api/kappa/cutover')).last as CutoverReport;
     expect(gate.measured, gate.measuredReason).toBe(true);

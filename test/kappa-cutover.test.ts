@@ -12,10 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../lab/create-lab.js';
 import { loadConfig } from '../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC, WINDOW_MS } from '../kernel/events/ysb-event.js';
-import type { EventLog } from '../kernel/ports/event-log.js';
-import { YsbGenerator } from '../kernel/workload/ysb-generator.js';
 import type { CutoverReport } from '../kappa-reprocessor/index.js';
-import { appendCatchUp, ref, T0 } from '../test-support/kappa-harness.js';
+import { appendCatchUp, appendCatchUpTo, T0 } from '../test-support/kappa-harness.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -51,26 +49,6 @@ async function startLab(partitions: number): Promise<Lab> {
     rmSync(dir, { recursive: true, force: true });
   });
   return lab;
-}
-
-/** Appends the catch-up stream to the given partitions only (round robin): the others stay idle. */
-async function appendTo(
-  log: EventLog,
-  seed: number,
-  n: number,
-  startTime: number,
-  partitions: number[],
-): Promise<void> {
-  const gen = new YsbGenerator(ref, { seed, mode: 'catch-up', rate: 0, startTime });
-  const recs = gen.take(n).filter((r) => r.event);
-  await log.append(
-    AD_EVENTS_TOPIC,
-    recs.map((r, i) => ({
-      key: r.event!.ad_id,
-      value: r.value,
-      partition: partitions[i % partitions.length]!,
-    })),
-  );
 }
 
 async function syncAll(lab: Lab, jobs: number[]): Promise<void> {
@@ -189,8 +167,8 @@ describe('Kappa cutover semantics: flip, overlap, gate', () => {
     const lab = await startLab(3);
     const { log } = lab.services;
     // 30 s into all three partitions, then 70 s into partitions 0 and 1 only: partition 2 goes idle.
-    await appendTo(log, 7, 3_000, T0, [0, 1, 2]);
-    await appendTo(log, 8, 7_000, T0 + 30_000, [0, 1]);
+    await appendCatchUpTo(log, 7, 3_000, T0, [0, 1, 2]);
+    await appendCatchUpTo(log, 8, 7_000, T0 + 30_000, [0, 1]);
     await syncAll(lab, [1]);
     const j2 = await replayCaughtUp(lab);
     await syncAll(lab, [1, j2]);
@@ -203,7 +181,7 @@ describe('Kappa cutover semantics: flip, overlap, gate', () => {
     expect(rec.partitions.find((p) => p.partition === 2)!.finalizedBefore).toBe(base + 20_000);
     expect(rec.at).toBe(base + 90_000);
     expect(rec.reason).toContain('partition 2 idle');
-    await appendTo(log, 9, 5_000, T0 + 100_000, [0, 1]);
+    await appendCatchUpTo(log, 9, 5_000, T0 + 100_000, [0, 1]);
     await syncAll(lab, [1, j2]);
     const gate = (await cutover(lab)).last!;
     expect(gate.measured, gate.measuredReason).toBe(true);
