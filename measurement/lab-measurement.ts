@@ -1,7 +1,6 @@
 /** The lab's measurement service (LabMeasurement): it owns the truth oracle and its sampling loops. */
 import { join } from 'node:path';
 import {
-  KappaFoldCache,
   loadRegistry,
   unavailableVerification,
   unmeasured,
@@ -64,7 +63,6 @@ export class LabMeasurement implements Measurement {
   private readonly served = new ServedCorrectness({ maxTrackMs: 300_000, keepWindows: 360 });
   private readonly serving = new SampleRing(10_000);
   /** The snapshot re-reads its whole horizon of Kappa windows: unchanged ones are not folded again. */
-  private readonly kappaCache = new KappaFoldCache();
   private readonly replayWork = new Map<number, number>();
   private readonly interference = new ReplayInterference();
   private crashes = 0;
@@ -240,7 +238,7 @@ export class LabMeasurement implements Measurement {
       const [truth, readings] = await Promise.all([
         this.oracle.cells(from, closed),
         readLayers(
-          { views: this.deps.batch.views, store: this.deps.store, kappaCache: this.kappaCache },
+          { views: this.deps.batch.views, store: this.deps.store },
           windows,
           at,
         ),

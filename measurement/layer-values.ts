@@ -1,5 +1,5 @@
 import type { BatchViews } from '../batch-layer/index.js';
-import { loadRegistry, readKappaWindows, type KappaFoldCache } from '../kappa-reprocessor/index.js';
+import { loadRegistry, readKappaWindows } from '../kappa-reprocessor/index.js';
 import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
 import { queryViews } from '../query/view-query.js';
 import { readRealtimeWindows } from '../speed-layer/index.js';
@@ -55,8 +55,6 @@ export interface LayerReadings {
 export interface LayerSources {
   views: BatchViews;
   store: RealtimeStore;
-  /** Kappa windows folded before, kept by a reader that reads the same windows every snapshot. */
-  kappaCache?: KappaFoldCache;
 }
 
 /**
@@ -154,7 +152,6 @@ export async function readLayers(
     for (const r of await readKappaWindows(src.store, ref.job, windows, {
       campaign,
       distinct: true,
-      cache: src.kappaCache,
     })) {
       m.set(truthCellKey(r.campaign, r.window), {
         views: r.views,

@@ -14,8 +14,17 @@ describe('readKappaWindows with a fold cache', () => {
     const windows = [W, W + 10_000];
     const read = async () => {
       const cached = await readKappaWindows(store, 1, windows, { distinct: true, cache });
-      const plain = await readKappaWindows(store, 1, windows, { distinct: true });
+      // A fresh cache folds every window anew: what a read without any cache answers.
+      const plain = await readKappaWindows(store, 1, windows, {
+        distinct: true,
+        cache: new KappaFoldCache(),
+      });
       expect(cached).toEqual(plain);
+      // The store's shared cache (no `cache` given), and a campaign filter over a cached fold.
+      expect(await readKappaWindows(store, 1, windows, { distinct: true })).toEqual(plain);
+      expect(await readKappaWindows(store, 1, windows, { distinct: true, campaign: 'c2' })).toEqual(
+        plain.filter((r) => r.campaign === 'c2'),
+      );
       return cached;
     };
     await store.apply({

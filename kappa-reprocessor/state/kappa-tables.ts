@@ -209,18 +209,26 @@ export function foldWindow(
   return cells;
 }
 
+/** A folded cell as a fold cache keeps it: the distinct users as a count, not their set. */
+interface FoldedCell {
+  views: number;
+  users: number | undefined;
+  t: number;
+}
+
 /**
- * Folded windows kept between reads by a reader that reads the same windows again and again (the
- * measurement re-reads its whole horizon every snapshot): a window whose fields are unchanged —
- * the same field names with the same values — is not parsed and folded again. Fields are never
- * rewritten in place (a field name is unique per checkpoint), so a closed window is folded once.
- * Holds at most `maxWindows` windows, the least recently read dropped first. Callers must not
- * mutate the cells they get.
+ * Folded windows kept between reads by readers that read the same windows again and again (the
+ * served-correctness sampler re-reads the windows of the last 5 minutes every second, the
+ * measurement its whole horizon every snapshot, dashboards the same range every few seconds): a
+ * window whose fields are unchanged — the same field names with the same values — is not parsed
+ * and folded again. Fields are never rewritten in place (a field name is unique per checkpoint),
+ * so a closed window is folded once. Holds at most `maxWindows` windows, the least recently read
+ * dropped first, each as per-campaign counts (views, number of distinct users, time_updated).
  */
 export class KappaFoldCache {
   private readonly entries = new Map<
     string,
-    { fields: Readonly<Record<string, string>>; count: number; cells: Map<string, Cell> }
+    { fields: Readonly<Record<string, string>>; count: number; cells: ReadonlyMap<string, FoldedCell> }
   >();
 
   constructor(private readonly maxWindows = 2048) {}
@@ -229,7 +237,11 @@ export class KappaFoldCache {
     return this.entries.size;
   }
 
-  fold(key: string, fields: Readonly<Record<string, string>>, distinct: boolean): Map<string, Cell> {
+  fold(
+    key: string,
+    fields: Readonly<Record<string, string>>,
+    distinct: boolean,
+  ): ReadonlyMap<string, Readonly<FoldedCell>> {
     const id = `${distinct ? 'd' : 'v'}${key}`;
     const hit = this.entries.get(id);
     if (hit) {
@@ -239,11 +251,21 @@ export class KappaFoldCache {
         return hit.cells;
       }
     }
-    const cells = foldWindow(fields, { distinct });
+    const cells = new Map<string, FoldedCell>();
+    for (const [campaign, c] of foldWindow(fields, { distinct }))
+      cells.set(campaign, { views: c.views, users: c.users?.size, t: c.t });
     this.entries.set(id, { fields, count: Object.keys(fields).length, cells });
     if (this.entries.size > this.maxWindows) this.entries.delete(this.entries.keys().next().value!);
     return cells;
   }
+}
+
+/** Each store's shared fold cache (readKappaWindows' default): every reader of a store shares it. */
+const storeCaches = new WeakMap<RealtimeStore, KappaFoldCache>();
+function foldCacheOf(store: RealtimeStore): KappaFoldCache {
+  let c = storeCaches.get(store);
+  if (!c) storeCaches.set(store, (c = new KappaFoldCache()));
+  return c;
 }
 
 function sameFields(
@@ -261,8 +283,8 @@ function sameFields(
 
 /**
  * Reads one job's table for a window range (the serving layer's Kappa side). The caller reads the
- * active pointer once and passes its job, so a whole answer comes from one table. With a `cache`
- * (and no campaign filter), unchanged windows are not folded again.
+ * active pointer once and passes its job, so a whole answer comes from one table. Unchanged
+ * windows are not folded again: the fold cache is `cache`, or the store's shared one.
  */
 export async function readKappaWindows(
   store: RealtimeStore,
@@ -274,18 +296,16 @@ export async function readKappaWindows(
   const keys = windows.map((w) => windowKey(job, w));
   const hashes = await store.getManyFields(keys);
   const out: KappaWindow[] = [];
-  const cache = options.campaign === undefined ? options.cache : undefined;
+  const cache = options.cache ?? foldCacheOf(store);
   windows.forEach((w, i) => {
-    const cells = cache
-      ? cache.fold(keys[i]!, hashes[i]!, options.distinct)
-      : foldWindow(hashes[i]!, options);
-    for (const [campaign, cell] of cells) {
+    for (const [campaign, cell] of cache.fold(keys[i]!, hashes[i]!, options.distinct)) {
       if (cell.views === 0) continue;
+      if (options.campaign !== undefined && campaign !== options.campaign) continue;
       out.push({
         campaign,
         window: w,
         views: cell.views,
-        distinctUsers: cell.users?.size,
+        distinctUsers: cell.users,
         timeUpdated: cell.t,
       });
     }
