@@ -1,5 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ReferenceData } from '../kernel/workload/reference-data.js';
+import { DUCKDB_ALLOCATOR_OPTIONS } from '../kernel/util/duckdb-allocator.js';
 
 /**
  * The batch layer's analytic engine: an in-process DuckDB over the Parquet files of the master
@@ -19,6 +20,7 @@ export class AnalyticDb {
     // need more spill to temp_directory.
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(options.threads ?? 2),
+      ...DUCKDB_ALLOCATOR_OPTIONS,
       ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
       ...(options.tempDirectory ? { temp_directory: options.tempDirectory } : {}),
     });

@@ -8,6 +8,7 @@ import type { ReferenceData } from '../kernel/workload/reference-data.js';
 import { lateness, toTruthEvent, truthCellKey } from './truth-count.js';
 import { TRUTH_LOGIC, truthLogicVersions, truthSqlCampaign, truthSqlPredicate } from './truth-logic.js';
 import { waitUntil } from '../kernel/util/wait-until.js';
+import { DUCKDB_ALLOCATOR_OPTIONS } from '../kernel/util/duckdb-allocator.js';
 
 export interface TruthOracleOptions {
   topic: string;
@@ -80,6 +81,7 @@ export class TruthOracle {
     if (this.options.path) mkdirSync(dirname(this.options.path), { recursive: true });
     this.instance = await DuckDBInstance.create(this.options.path ?? ':memory:', {
       threads: '1',
+      ...DUCKDB_ALLOCATOR_OPTIONS,
       ...(this.options.memoryLimit ? { memory_limit: this.options.memoryLimit } : {}),
     });
     const c = (this.conn = await this.instance.connect());
