@@ -4,8 +4,8 @@
  * the ones unpatched kafkajs 2.2.4 encoded (fixtures/kafkajs-produce-request.golden.json, as
  * SHA-256 and length); the one-buffer record encoder matches kafkajs's own per-record
  * Record()/RecordBatch() path on random batches; the batch CRC is the CRC32-C of its body
- * (checked against a bitwise reference); kafkajs's own decoder reads every record back; and
- * the linear grouping keeps each partition's message order.
+ * (checked against a bitwise reference, for the native and the JS CRC32-C); kafkajs's own
+ * decoder reads every record back; and the linear grouping keeps each partition's order.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -68,7 +68,11 @@ const decodeBatch = src('protocol/recordBatch/v0/decoder.js') as (decoder: unkno
   records: Array<{ key: Buffer | null; value: Buffer | null; timestamp: string; offset: string }>;
 }>;
 const Decoder = src('protocol/decoder.js') as new (b: Buffer) => unknown;
-const crc32C = src('protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
+const crc32C = src('protocol/recordBatch/crc32C/index.js') as ((b: Buffer) => number) & {
+  implementation: string;
+};
+/** The slicing-by-8 JS fallback, used where @node-rs/crc32 has no binary. */
+const crc32CJs = src('protocol/recordBatch/crc32C/crc32C.js') as (b: Buffer) => number;
 const group = src('producer/groupMessagesPerPartition.js') as (a: {
   topic: string;
   partitionMetadata: unknown[];
@@ -250,10 +254,14 @@ describe('kafkajs hot-path patch: the wire format is unchanged', () => {
   });
 
   it('the batch CRC is the CRC32-C of its body, and kafkajs decodes every record back', async () => {
-    expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
-    for (let n = 0; n < 40; n++) {
-      const b = randomBytes(n * 37);
-      expect(crc32C(b)).toBe(crc32cBitwise(b));
+    // @node-rs/crc32 is a dependency with a binary for this platform: the hardware CRC is in use.
+    expect(crc32C.implementation).toBe('native');
+    for (const crc of [crc32C, crc32CJs]) {
+      expect(crc(Buffer.from('123456789'))).toBe(0xe3069283);
+      for (let n = 0; n < 40; n++) {
+        const b = randomBytes(n * 37);
+        expect(crc(b)).toBe(crc32cBitwise(b));
+      }
     }
     const messages = randomMessages(2_000);
     const first = messages.reduce((a, m) => (String(m.timestamp) < a ? String(m.timestamp) : a), '9');
