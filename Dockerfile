@@ -2,6 +2,8 @@
 FROM node:20-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The kafkajs patch (patches/) is applied by the postinstall script of npm ci.
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev

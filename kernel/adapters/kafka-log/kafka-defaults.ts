@@ -50,9 +50,10 @@ export const KAFKA_LOG_DEFAULTS = Object.freeze({
    */
   maxRequestBytesPerPartition: 900 * 1024,
   /**
-   * Most records in one produce request (soft limit). kafkajs groups a request's records by
-   * partition in O(n²) (it copies the partition's array for every record), so a request of
-   * 10 000 records costs more CPU than two of 5 000.
+   * Most records in one produce request (soft limit). Unpatched kafkajs grouped a request's
+   * records by partition in O(n²); with patches/kafkajs+2.2.4.patch the grouping is linear, and
+   * 5 000 and 20 000 measured the same for appends of 10 000 (the per-partition byte limit
+   * above splits most requests first).
    */
   maxRecordsPerRequest: 5_000,
   /** How long a topic's partition metadata is reused by append() (ms). */
