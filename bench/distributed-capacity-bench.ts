@@ -105,7 +105,7 @@ function parseArgs(argv: string[]): Args {
         scaleOutSeconds:
           '<s> scale-out: seconds measured with one `lklab speed-layer` process, then with two in its group; then the same with `lklab kappa-worker` processes sharing a Kappa replay (0 = skip; needs REDIS_URL)',
         kappaBacklog:
-          '<events> YSB events the Kappa replay of the scale-out reads (0 = the larger of 3 × --events and 500,000 × --scale-out-seconds: a worker reads about 150,000 events/s here)',
+          '<events> YSB events the Kappa replay of the scale-out reads (0 = the larger of 3 × --events and 700,000 × --scale-out-seconds: one worker read 150,000–230,000 events/s on 2 cores, so both windows keep a backlog)',
         overloadRate:
           '<events/s> overload step per architecture: producers asked for this rate (above the highest step) with back-pressure on; achieved rate, p99, the largest consumer lag and nothing lost (0 = skip; needs REDIS_URL)',
         overloadMaxLag:
@@ -397,7 +397,7 @@ async function main(): Promise<void> {
           brokers: args.brokers,
           redisUrl: process.env.REDIS_URL!,
           partitions: args.partitions,
-          events: args.kappaBacklog || Math.max(3 * args.events, 500_000 * args.scaleOutSeconds),
+          events: args.kappaBacklog || Math.max(3 * args.events, 700_000 * args.scaleOutSeconds),
           append: async (topic, batch) => void (await pool.append(topic, batch)),
           seconds: args.scaleOutSeconds,
           bin,

@@ -249,12 +249,12 @@ const elapsed = (clock.now() - t0) / 1000;
 // Let the last windows close (their final flush is what YSB measures).
 const peerResult = peer ? await peer : undefined;
 if (!peer) await clock.sleep(12_000 + 6 * args.flushMs);
+const cpu = process.cpuUsage(cpu0);
+lag.stop();
 // Past capacity the job may still be reading: give it the time to read what was appended (a
 // bounded backlog drains in seconds), so that what it never read is what was lost.
 for (let waited = 0; !peer && (processed() ?? total) < total && waited < 120_000; waited += 500)
   await clock.sleep(500);
-const cpu = process.cpuUsage(cpu0);
-lag.stop();
 // Nothing lost: every appended event was read by the job once the last windows closed.
 const processedAtEnd = processed();
 let latencies: number[];
