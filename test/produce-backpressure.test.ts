@@ -63,7 +63,9 @@ describeDistributed('lklab produce waits on the lag of a Kappa live job that run
       const held = await end();
       await new Promise((r) => setTimeout(r, 3_000));
       const after = await end();
-      console.log(`[produce-bp] held at ${held} events, ${after - held} more in 3 s (unthrottled: ${3 * RATE})`);
+      console.log(
+        `[produce-bp] held at ${held} events, ${after - held} more in 3 s (unthrottled: ${3 * RATE})`,
+      );
       // Bounded: the limit with its slack, plus what one refresh interval lets through at the rate.
       expect(held).toBeLessThanOrEqual(2 * LIMIT + 2 * RATE);
       expect(after - held).toBeLessThan(RATE / 10);

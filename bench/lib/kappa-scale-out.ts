@@ -141,7 +141,8 @@ export async function kappaWorkersScaleOut(opts: {
     start();
     const one = await watch.waitForMembers(1, 60_000, 'the first kappa-worker process');
     // From its first checkpoint on (the group's offsets are committed after each), plus one interval.
-    for (let i = 0; i < 600 && [...(await watch.committed()).values()].every((o) => o === 0); i++) await sleep(100);
+    for (let i = 0; i < 600 && [...(await watch.committed()).values()].every((o) => o === 0); i++)
+      await sleep(100);
     await sleep(1000);
     const single = await watch.rateOver(opts.seconds, one);
     const t0 = performance.now();
