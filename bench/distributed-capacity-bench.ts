@@ -10,11 +10,16 @@
  * (nothing lost); Kafka's ConsumerPerformance on (a)'s topic; then, with --steps, YSB load steps
  * on Kafka + Redis per architecture (bench/speed-latency-bench.ts in distributed mode, one child
  * process per step, its producers `lklab produce --workers --producer-workers`) and the highest
- * sustained one (achieved ≥ 95 % of the target, p99 ≤ 1 s); a table, the machine and load
- * average, and one JSON line.
+ * sustained one (achieved ≥ 95 % of the target, p99 ≤ 1 s); with --overload-rate, one step per
+ * architecture past that with back-pressure on in the producers (achieved rate, p99, the largest
+ * consumer lag, and the topic's record count against what the job read: nothing lost); with
+ * --scale-out-seconds, two scale-outs over processes: `lklab speed-layer` (bench/lib/speed-scale-out.ts)
+ * and `lklab kappa-worker` sharing a Kappa replay (bench/lib/kappa-scale-out.ts, its answers checked
+ * against the truth); a table, the machine and load average, and one JSON line.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/distributed-capacity-bench.js [--events N] [--batch N] [--partitions N] [--workers N]
- *       [--steps 50000,70000] [--seconds 30] [--archs lambda,kappa] [--producer-workers N] [--brokers host:port] [--json FILE]
+ *       [--steps 50000,70000] [--seconds 30] [--archs lambda,kappa] [--producer-workers N] [--overload-rate 120000]
+ *       [--overload-max-lag N] [--scale-out-seconds S] [--kappa-backlog N] [--brokers host:port] [--json FILE]
  *
  * Needs the local stack (`bash scripts/stack/stack.sh up`, same LKLAB_KAFKA_PORT) for (a);
  * --brokers defaults to KAFKA_BROKERS, else 127.0.0.1:19092.
@@ -27,6 +32,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { systemClock } from '../kernel/clock/system-clock.js';
+import { DEFAULTS } from '../kernel/config/defaults.js';
 import type { AppendRecord } from '../kernel/ports/event-log.js';
 import { openKafkaEventLog, type KafkaEventLog } from '../kernel/adapters/kafka-log/kafka-event-log.js';
 import { openKafkaProducePool } from '../kernel/adapters/kafka-log/kafka-produce-pool.js';
@@ -34,6 +40,19 @@ import { flags, machine, peakRssBytes, requirePositiveIntegers, writeJson } from
 import { generateEvents } from './lib/kafka-consume.js';
 import { consumerPerfColumn, parseConsumerPerf, stackScript } from './lib/kafka-tools.js';
 import { fmt, timed } from './lib/measure.js';
+import {
+  JAVA_PRODUCER,
+  kappaScaleOutLine,
+  OURS_ONE_THREAD,
+  overloadLine,
+  poolLabel,
+  reportGaps,
+  type DistributedCapacityReport,
+  type OverloadFigure,
+  type ProduceFigure,
+  type StepFigure,
+} from './lib/distributed-capacity-report.js';
+import { kappaWorkersScaleOut, type KappaScaleOutResult } from './lib/kappa-scale-out.js';
 import { speedLayerScaleOut, type ScaleOutResult } from './lib/speed-scale-out.js';
 
 const run = promisify(execFile);
@@ -48,6 +67,9 @@ interface Args {
   archs: string[];
   producerWorkers: number;
   scaleOutSeconds: number;
+  kappaBacklog: number;
+  overloadRate: number;
+  overloadMaxLag: number;
   brokers: string[];
   json: string;
 }
@@ -64,6 +86,9 @@ function parseArgs(argv: string[]): Args {
       archs: 'lambda,kappa',
       producerWorkers: 0,
       scaleOutSeconds: 0,
+      kappaBacklog: 0,
+      overloadRate: 0,
+      overloadMaxLag: DEFAULTS.backpressure.maxLagEvents,
       brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092',
       json: '',
     },
@@ -80,7 +105,13 @@ function parseArgs(argv: string[]): Args {
         archs: '<lambda,kappa> architectures of the load steps',
         producerWorkers: '<n> producer threads per producer process in the load steps (0 = its own thread)',
         scaleOutSeconds:
-          '<s> speed-layer scale-out: seconds measured with one `lklab speed-layer` process, then with two in its group (0 = skip; needs REDIS_URL)',
+          '<s> scale-out: seconds measured with one `lklab speed-layer` process, then with two in its group; then the same with `lklab kappa-worker` processes sharing a Kappa replay (0 = skip; needs REDIS_URL)',
+        kappaBacklog:
+          '<events> YSB events the Kappa replay of the scale-out reads (0 = the larger of 3 × --events and 700,000 × --scale-out-seconds: one worker read 150,000–230,000 events/s on 2 cores, so both windows keep a backlog)',
+        overloadRate:
+          '<events/s> overload step per architecture: producers asked for this rate (above the highest step) with back-pressure on; achieved rate, p99, the largest consumer lag and nothing lost (0 = skip; needs REDIS_URL)',
+        overloadMaxLag:
+          '<events> backpressure.maxLagEvents of the overload step (the producers wait while the committed lag passes twice it)',
         brokers: '<host:port,...> Kafka bootstrap brokers (KAFKA_BROKERS when set)',
         json: '<file> also write the report as JSON to FILE',
       },
@@ -101,8 +132,8 @@ function parseArgs(argv: string[]): Args {
     .filter(Boolean);
   if (archs.some((a) => a !== 'lambda' && a !== 'kappa'))
     throw new Error(`--archs takes lambda and/or kappa, got "${f.archs}"`);
-  if ((steps.length > 0 || f.scaleOutSeconds > 0) && !process.env.REDIS_URL)
-    throw new Error('--steps needs REDIS_URL (the local stack)');
+  if ((steps.length > 0 || f.scaleOutSeconds > 0 || f.overloadRate > 0) && !process.env.REDIS_URL)
+    throw new Error('--steps, --scale-out-seconds and --overload-rate need REDIS_URL (the local stack)');
   return {
     ...f,
     steps,
@@ -118,13 +149,6 @@ function parseArgs(argv: string[]): Args {
 function ysbRecords(n: number): AppendRecord[] {
   const { keys, values } = generateEvents(n);
   return values.map((value, i) => ({ key: keys[i]!, value }));
-}
-
-interface ProduceFigure {
-  what: string;
-  eventsPerSec: number;
-  /** Events per CPU-second of this process (all its threads); undefined for the Java tool. */
-  cpuEventsPerSec: number | undefined;
 }
 
 /**
@@ -176,19 +200,8 @@ async function javaConsumerPerf(topic: string, n: number): Promise<number> {
   return Math.round(consumerPerfColumn(parseConsumerPerf(stdout), 'nMsg.sec'));
 }
 
-interface StepFigure {
-  arch: string;
-  targetRate: number;
-  achievedRate: number;
-  p50: number;
-  p99: number;
-  maxBacklogEvents: number | null;
-  sustained: boolean;
-  loadAverage: number[];
-}
-
 /** One YSB load step on Kafka + Redis: bench/speed-latency-bench.js in distributed mode, in a child process. */
-async function loadStep(arch: string, rate: number, args: Args): Promise<StepFigure> {
+async function loadStep(arch: string, rate: number, args: Args, maxLag = 0): Promise<OverloadFigure> {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'speed-latency-bench.js');
   const { stdout } = await run(
     process.execPath,
@@ -206,12 +219,24 @@ async function loadStep(arch: string, rate: number, args: Args): Promise<StepFig
       String(args.partitions),
       '--producer-workers',
       String(args.producerWorkers),
+      '--max-lag',
+      String(maxLag),
     ],
     { env: { ...process.env, KAFKA_BROKERS: args.brokers.join(',') }, maxBuffer: 10 * 2 ** 20 },
   );
   const line = stdout.split('\n').find((l) => l.startsWith('{"bench":"speed-latency"'));
   if (!line) throw new Error(`speed-latency-bench printed no result:\n${stdout}`);
-  const r = (JSON.parse(line) as { result: Omit<StepFigure, 'arch' | 'sustained' | 'loadAverage'> }).result;
+  const r = (
+    JSON.parse(line) as {
+      result: Omit<StepFigure, 'arch' | 'sustained' | 'loadAverage'> & {
+        maxCommittedLagEvents: number | null;
+        produced: number;
+        processed: number | null;
+        unprocessed: number | null;
+        windows: number;
+      };
+    }
+  ).result;
   return {
     arch,
     targetRate: rate,
@@ -219,8 +244,14 @@ async function loadStep(arch: string, rate: number, args: Args): Promise<StepFig
     p50: r.p50,
     p99: r.p99,
     maxBacklogEvents: r.maxBacklogEvents,
-    sustained: r.achievedRate >= 0.95 * rate && r.p99 <= 1000,
+    // No window closed (a step shorter than a window and its drain): no p99 (NaN, null in JSON) — not sustained.
+    sustained: r.windows > 0 && typeof r.p99 === 'number' && r.achievedRate >= 0.95 * rate && r.p99 <= 1000,
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    maxLagLimit: maxLag,
+    maxCommittedLagEvents: r.maxCommittedLagEvents ?? 0,
+    produced: r.produced,
+    processed: r.processed ?? 0,
+    lost: r.unprocessed ?? r.produced,
   };
 }
 
@@ -268,7 +299,7 @@ async function main(): Promise<void> {
       const topic = await fresh();
       const rate = await javaProducerPerf(topic, args.events, records.slice(0, 50_000));
       if ((await stored(log, topic)) !== args.events) throw new Error('ProducerPerformance lost records');
-      note({ what: 'Java ProducerPerformance', eventsPerSec: rate, cpuEventsPerSec: undefined });
+      note({ what: JAVA_PRODUCER, eventsPerSec: rate, cpuEventsPerSec: undefined });
       consumerPerf = await javaConsumerPerf(topic, args.events);
       console.log(`Java ConsumerPerformance (same topic): ${fmt(consumerPerf)} events/s`);
     }
@@ -291,7 +322,7 @@ async function main(): Promise<void> {
       });
       if ((await stored(log, topic)) !== args.events) throw new Error('append() lost records');
       note({
-        what: 'ours, one thread (append)',
+        what: OURS_ONE_THREAD,
         eventsPerSec: Math.round(args.events / (t.ms / 1000)),
         cpuEventsPerSec: Math.round(args.events / (t.cpuMs / 1000)),
       });
@@ -312,7 +343,7 @@ async function main(): Promise<void> {
         });
         if ((await stored(log, topic)) !== args.events) throw new Error('the producer pool lost records');
         note({
-          what: `ours, producer pool of ${workers} thread${workers > 1 ? 's' : ''}`,
+          what: poolLabel(workers),
           eventsPerSec: Math.round(args.events / (t.ms / 1000)),
           cpuEventsPerSec: Math.round(args.events / (t.cpuMs / 1000)),
         });
@@ -324,19 +355,35 @@ async function main(): Promise<void> {
     const steps: StepFigure[] = [];
     for (const arch of args.archs) {
       for (const rate of [...args.steps].sort((a, b) => a - b)) {
-        const s = await loadStep(arch, rate, args);
+        const {
+          maxLagLimit: _l,
+          maxCommittedLagEvents: _c,
+          produced: _p,
+          processed: _d,
+          lost: _x,
+          ...s
+        } = await loadStep(arch, rate, args);
         steps.push(s);
         console.log(
           `step ${arch} ${fmt(rate)}/s: achieved ${fmt(s.achievedRate)}/s, p50 ${fmt(s.p50)} ms, p99 ${fmt(s.p99)} ms, max backlog ${s.maxBacklogEvents === null ? '—' : fmt(s.maxBacklogEvents)}${s.sustained ? '' : ' (not sustained)'}; load average ${s.loadAverage.join(' ')}`,
         );
       }
     }
-    // (e) scale-out: one speed-layer process, then two in its group, over a backlog of `events`
+    // (e) past capacity, per architecture: the producers asked for more than the lab reads, with back-pressure on
+    const overload: OverloadFigure[] = [];
+    if (args.overloadRate > 0)
+      for (const arch of args.archs) {
+        const o = await loadStep(arch, args.overloadRate, args, args.overloadMaxLag);
+        overload.push(o);
+        console.log(overloadLine(o, fmt));
+      }
+    // (f) scale-out: one speed-layer process, then two in its group, over a backlog of `events`
     let scaleOut: ScaleOutResult | undefined;
+    let kappaScaleOut: KappaScaleOutResult | undefined;
+    const bin = fileURLToPath(
+      new URL('../../bin/lklab.js', import.meta.url).href.replace('/dist/bin/', '/bin/'),
+    );
     if (args.scaleOutSeconds > 0) {
-      const bin = fileURLToPath(
-        new URL('../../bin/lklab.js', import.meta.url).href.replace('/dist/bin/', '/bin/'),
-      );
       scaleOut = await speedLayerScaleOut({
         brokers: args.brokers,
         redisUrl: process.env.REDIS_URL!,
@@ -363,6 +410,31 @@ async function main(): Promise<void> {
       });
       console.log(
         `scale-out, speed layer: 1 process ${fmt(scaleOut.oneProcessEventsPerSec)}/s; rebalance ${fmt(scaleOut.rebalanceMs)} ms; 2 processes ${scaleOut.twoProcessesEventsPerSec.map(fmt).join(' + ')} = ${fmt(scaleOut.twoProcessesTotalEventsPerSec)}/s; backlog left ${fmt(scaleOut.backlogLeftAtEnd)}; load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
+      );
+      // (g) the same for a Kappa replay: one `lklab kappa-worker`, then two in the replay's group
+      const pool = await openKafkaProducePool({
+        brokers: args.brokers,
+        clientId: 'lkl-capacity-bench',
+        clock: systemClock,
+        workers: args.workers,
+      });
+      try {
+        kappaScaleOut = await kappaWorkersScaleOut({
+          brokers: args.brokers,
+          redisUrl: process.env.REDIS_URL!,
+          partitions: args.partitions,
+          events: args.kappaBacklog || Math.max(3 * args.events, 700_000 * args.scaleOutSeconds),
+          append: async (topic, batch) => void (await pool.append(topic, batch)),
+          seconds: args.scaleOutSeconds,
+          bin,
+        });
+      } finally {
+        await pool.close();
+      }
+      console.log(
+        `${kappaScaleOutLine(kappaScaleOut, fmt)}; load average ${loadavg()
           .map((l) => l.toFixed(2))
           .join(' ')}`,
       );
@@ -400,7 +472,7 @@ async function main(): Promise<void> {
           `highest sustained step, ${a}: ${highest[a] ? `${fmt(highest[a])} events/s` : 'none of the steps'} (achieved ≥ 95 %, p99 ≤ 1 s; ${args.seconds} s steps; ProducerPerformance ${fmt(java)}, batching like ours ${fmt(javaTuned)}, ConsumerPerformance ${fmt(consumerPerf)})`,
         );
     console.log('');
-    const report = {
+    const report: DistributedCapacityReport & Record<string, unknown> = {
       bench: 'distributed-capacity',
       machine: m,
       args: { ...args },
@@ -414,9 +486,17 @@ async function main(): Promise<void> {
       consumerPerfEventsPerSec: consumerPerf,
       steps,
       highestSustainedStep: highest,
+      overload,
       scaleOut: scaleOut ?? null,
+      kappaScaleOut: kappaScaleOut ?? null,
       peakRssBytes: peakRssBytes(),
     };
+    const gaps = reportGaps(report);
+    console.log(
+      gaps.length === 0
+        ? 'one-run report complete: producers, load steps, overload steps and both scale-outs'
+        : `one-run report incomplete, not in this run: ${gaps.join('; ')}`,
+    );
     console.log(JSON.stringify(report));
     if (args.json) writeJson(args.json, report);
   } finally {

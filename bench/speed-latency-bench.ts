@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEventLog } from '../kernel/adapters/event-log-factory.js';
@@ -70,7 +70,7 @@ const args = flags(
         '<n> producer threads per producer process (`lklab produce --workers N`; distributed mode; 0 = its own thread)',
       arch: '<lambda|kappa|kafka-streams|flink> the job measured',
       maxLag:
-        '<events> back-pressure: the generator waits while the job is more than this many events behind (backpressure.maxLagEvents; 0 = off, as before back-pressure existed)',
+        "<events> back-pressure: the generator waits while the job is more than this many events behind (backpressure.maxLagEvents; 0 = off, as before back-pressure existed). Distributed mode: the `lklab produce` processes get it and wait while the job's committed lag passes twice it",
       maxScheduleLagMs:
         '<ms> how far behind its schedule the generator may fall before it skips ahead, counting the skipped events as shed (backpressure.maxScheduleLagMs; 0 = never)',
       json: '<file> also write the result as JSON to FILE',
@@ -111,11 +111,14 @@ const dead = new DeadLetterWriter(log, clock);
 await dead.ensureTopic();
 const ref = buildReferenceData();
 const bus = new LabEventBus();
+// The lab's group names: distributed, the `lklab produce` processes find this job's committed
+// lag where they look for the speed layer's (lklab-speed) or the Kappa live job's (the registry).
+const speedGroup = 'lklab-speed';
 const speed =
   args.arch === 'lambda'
     ? new SpeedLayer(log, store, ref, clock, bus, {
         topic: AD_EVENTS_TOPIC,
-        group: 'bench-speed',
+        group: speedGroup,
         flushIntervalMs: args.flushMs,
         logicVersion: 1,
       })
@@ -125,7 +128,6 @@ const kappa =
     ? new KappaReprocessor(log, store, dead, ref, clock, bus, {
         topic: AD_EVENTS_TOPIC,
         settings: { ...DEFAULTS.kappa },
-        groupPrefix: 'bench-kappa-v',
         runner: 'bench',
       })
     : undefined;
@@ -152,10 +154,16 @@ const lag = new LagMonitor(log, AD_EVENTS_TOPIC, clock, {
   maxLagEvents: distributed ? 0 : args.maxLag,
   refreshMs: DEFAULTS.backpressure.refreshMs,
 });
-if (speed) lag.add({ name: 'speed layer', group: () => 'bench-speed', position: (p) => speed.position(p) });
+if (speed) lag.add({ name: 'speed layer', group: () => speedGroup, position: (p) => speed.position(p) });
 if (kappa)
   lag.add({ name: 'kappa live job', group: () => kappa.liveGroup, position: (p) => kappa.livePosition(p) });
 lag.start();
+// The job's lag as the producers' lag monitors read it (distributed: the group's committed offsets).
+const committedLag = new LagMonitor(log, AD_EVENTS_TOPIC, clock, {
+  maxLagEvents: Math.max(1, args.maxLag),
+  refreshMs: DEFAULTS.backpressure.refreshMs,
+});
+committedLag.add({ name: 'job', group: () => (speed ? speedGroup : kappa?.liveGroup) });
 const gen = new GeneratorRunner(log, dead, ref, clock, {
   rate: distributed ? 0 : args.rate,
   mode: 'live',
@@ -167,6 +175,9 @@ const gen = new GeneratorRunner(log, dead, ref, clock, {
 });
 const producers: ChildProcess[] = [];
 if (distributed) {
+  // Back-pressure in the producers as the lab configures it: --max-lag (0 = off).
+  const producerConfig = join(dir, 'producer-config.json');
+  writeFileSync(producerConfig, JSON.stringify({ backpressure: { maxLagEvents: args.maxLag } }));
   const bin = fileURLToPath(
     new URL('../../bin/lklab.js', import.meta.url).href.replace('/dist/bin/', '/bin/'),
   );
@@ -189,6 +200,7 @@ if (distributed) {
             LKLAB_NAMESPACE: config.namespace,
             LKLAB_SEED: String(i + 1),
             LKLAB_DATA_DIR: dir,
+            LKLAB_CONFIG: producerConfig,
           },
           stdio: 'ignore',
         },
@@ -202,6 +214,7 @@ const cpu0 = process.cpuUsage();
 const t0 = clock.now();
 gen.start();
 let maxBacklog = 0;
+let maxCommittedLag = 0;
 const processed = (): number | undefined =>
   speed
     ? (speed.status as { processed: number }).processed
@@ -222,6 +235,11 @@ for (let s = 0; s < args.seconds; s++) {
   if (!firstSample && now > 0) firstSample = { at: clock.now(), produced: now };
   lastSample = { at: clock.now(), produced: now };
   if (done !== undefined) maxBacklog = Math.max(maxBacklog, now - done);
+  if (distributed)
+    maxCommittedLag = Math.max(
+      maxCommittedLag,
+      (await committedLag.refresh().catch(() => undefined))?.maxLag ?? 0,
+    );
 }
 await gen.stop();
 for (const p of producers) p.kill('SIGTERM');
@@ -233,6 +251,10 @@ const peerResult = peer ? await peer : undefined;
 if (!peer) await clock.sleep(12_000 + 6 * args.flushMs);
 const cpu = process.cpuUsage(cpu0);
 lag.stop();
+// Past capacity the job may still be reading: give it the time to read what was appended (a
+// bounded backlog drains in seconds), so that what it never read is what was lost.
+for (let waited = 0; !peer && (processed() ?? total) < total && waited < 120_000; waited += 500)
+  await clock.sleep(500);
 // Nothing lost: every appended event was read by the job once the last windows closed.
 const processedAtEnd = processed();
 let latencies: number[];
@@ -278,8 +300,13 @@ const result = {
   p99: peerResult ? (peerResult.p99 ?? NaN) : percentile(latencies, 99),
   max: peerResult ? (peerResult.max ?? NaN) : (latencies.at(-1) ?? NaN),
   maxBacklogEvents: peerResult ? null : maxBacklog,
+  /** Distributed: the job's largest lag as the producers' lag monitors read it (its group's committed offsets). */
+  maxCommittedLagEvents: distributed && !peerResult ? maxCommittedLag : null,
+  /** Events appended and read by the job in the end (distributed: the topic's record count is `produced`). */
+  produced: total,
+  processed: processedAtEnd ?? null,
   /** Events appended and never processed by the job (after the drain); null for the peer. */
-  unprocessed: processedAtEnd === undefined || distributed ? null : total - processedAtEnd,
+  unprocessed: processedAtEnd === undefined ? null : total - processedAtEnd,
   /** Events the generator skipped unproduced, behind schedule by more than --max-schedule-lag-ms. */
   shed: gen.status.shed,
   /** Time the generator waited on back-pressure (ms) and how often it was told to. */
@@ -298,6 +325,8 @@ table([
     p99: `${result.p99} ms`,
     max: `${result.max} ms`,
     maxBacklogEvents: result.maxBacklogEvents ?? '—',
+    maxCommittedLagEvents: result.maxCommittedLagEvents ?? '—',
+    processed: result.processed ?? '—',
     unprocessed: result.unprocessed ?? '—',
   },
 ]);

@@ -43,6 +43,7 @@ export {
   kappaKeyPrefix,
   loadRegistry,
   offsetsNamespace,
+  readLiveGroup,
   readActive,
   readKappaWindows,
   readMaxEventTimes,

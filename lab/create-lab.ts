@@ -5,7 +5,7 @@ import type { LabConfig } from '../kernel/config/defaults.js';
 import { createEventLog, createGeneratorProducer } from '../kernel/adapters/event-log-factory.js';
 import { createJobQueue, createRealtimeStore } from '../kernel/adapters/store-factory.js';
 import { BatchLayer } from '../batch-layer/index.js';
-import { KappaReprocessor, createReplayEngine } from '../kappa-reprocessor/index.js';
+import { KappaReprocessor, createReplayEngine, readLiveGroup } from '../kappa-reprocessor/index.js';
 import { LabEventBus } from '../kernel/instrumentation/lab-events.js';
 import { onBatchViewPublished, SpeedLayer } from '../speed-layer/index.js';
 import { AD_EVENTS_TOPIC } from '../kernel/events/ysb-event.js';
@@ -134,7 +134,13 @@ export async function createLab(config: Readonly<LabConfig>, options: StartOptio
     await onBatchViewPublished(store, bus, clock, view, batch.views.lowestPinnedBoundary() ?? view.boundary);
   };
   lag.add({ name: 'speed layer', group: () => 'lklab-speed', position: (p) => speed.position(p) });
-  lag.add({ name: 'kappa live job', group: () => kappa.liveGroup, position: (p) => kappa.livePosition(p) });
+  // Where the Kappa jobs run in other processes (`lklab produce`, `lklab speed-layer`), the live
+  // job's group comes from the registry in the store: the producers wait on its committed lag too.
+  lag.add({
+    name: 'kappa live job',
+    group: () => (runs('kappa') ? kappa.liveGroup : readLiveGroup(store).catch(() => undefined)),
+    position: (p) => kappa.livePosition(p),
+  });
   if (runs('batch'))
     lag.add({ name: 'batch ingest', group: () => undefined, position: (p) => batch.ingestPosition(p) });
   const mode = log.kind === 'kafka' || config.redis.url ? 'distributed' : 'embedded';

@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { LAB_NODE_FLAGS } from '../../kernel/util/node-flags.js';
+import { GroupWatch } from './group-watch.js';
 
-const { Kafka, AssignerProtocol, logLevel } = kafkajs;
+const { Kafka, logLevel } = kafkajs;
 
 export interface ScaleOutResult {
   events: number;
@@ -65,60 +66,20 @@ export async function speedLayerScaleOut(opts: {
     procs.push(p);
     return p;
   };
-  const committed = async (): Promise<Map<number, number>> => {
-    const [t] = await admin.fetchOffsets({ groupId: group, topics: [ns + '.ad-events'] });
-    return new Map((t?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]));
-  };
-  /** Partitions of each member (by member id), or undefined while the group is not stable. */
-  const members = async (): Promise<Map<string, number[]> | undefined> => {
-    const { groups } = await admin.describeGroups([group]);
-    const g = groups[0];
-    if (!g || g.state !== 'Stable') return undefined;
-    const out = new Map<string, number[]>();
-    for (const m of g.members) {
-      const a = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
-      out.set(m.memberId, a?.assignment[topic] ?? []);
-    }
-    return out;
-  };
-  const rateOver = async (
-    seconds: number,
-    owners: Map<string, number[]>,
-  ): Promise<{ perMember: number[]; total: number }> => {
-    const c0 = await committed();
-    const t0 = performance.now();
-    await sleep(seconds * 1000);
-    const c1 = await committed();
-    const s = (performance.now() - t0) / 1000;
-    const perMember = [...owners.values()].map((parts) =>
-      Math.round(parts.reduce((a, p) => a + ((c1.get(p) ?? 0) - (c0.get(p) ?? 0)), 0) / s),
-    );
-    return { perMember, total: perMember.reduce((a, b) => a + b, 0) };
-  };
+  const watch = new GroupWatch(admin, group, topic);
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: opts.partitions }], waitForLeaders: true });
     const events = await opts.fill(topic);
     start();
-    let one: Map<string, number[]> | undefined;
-    for (let i = 0; i < 600 && !((one = await members()) && one.size === 1); i++) await sleep(100);
-    if (!one) throw new Error('the first speed-layer process did not join its group');
+    const one = await watch.waitForMembers(1, 60_000, 'the first speed-layer process');
     await sleep(3000); // first flushes and commits
-    const single = await rateOver(opts.seconds, one);
+    const single = await watch.rateOver(opts.seconds, one);
     const t0 = performance.now();
     start();
-    let two: Map<string, number[]> | undefined;
-    for (let i = 0; i < 1200; i++) {
-      two = await members();
-      if (two && two.size === 2 && [...two.values()].every((p) => p.length > 0)) break;
-      two = undefined;
-      await sleep(50);
-    }
-    if (!two) throw new Error('the second speed-layer process did not get partitions');
+    const two = await watch.waitForMembers(2, 60_000, 'the second speed-layer process');
     const rebalanceMs = Math.round(performance.now() - t0);
-    const both = await rateOver(opts.seconds, two);
-    const ends = await admin.fetchTopicOffsets(topic);
-    const done = await committed();
-    const backlogLeftAtEnd = ends.reduce((a, p) => a + Number(p.high) - (done.get(p.partition) ?? 0), 0);
+    const both = await watch.rateOver(opts.seconds, two);
+    const backlogLeftAtEnd = await watch.backlog();
     return {
       events,
       partitions: opts.partitions,

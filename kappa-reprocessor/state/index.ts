@@ -29,6 +29,7 @@ export { CUTOVER_MODES, type CutoverMode, type ReaderCutover } from './cutover-t
 export { readerSources, readServedWindows, type ReaderSource, type ServedWindow } from './reader-cutover.js';
 export {
   loadRegistry,
+  readLiveGroup,
   registrySets,
   RUNNING_STATES,
   saveRegistry,

@@ -126,3 +126,12 @@ export async function saveRegistry(
 ): Promise<void> {
   await store.apply({ sets: registrySets(records, active) });
 }
+
+/**
+ * Consumer group of the job readers use, read from the store: for a process that does not run the
+ * Kappa jobs itself (`lklab produce` watching the live job's lag for back-pressure).
+ */
+export async function readLiveGroup(store: RealtimeStore): Promise<string | undefined> {
+  const { jobs, active } = await loadRegistry(store);
+  return active ? jobs.get(active.job)?.group : undefined;
+}

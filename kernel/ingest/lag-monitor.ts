@@ -16,8 +16,12 @@ import type { EventLog, PartitionOffsets } from '../ports/event-log.js';
 export interface LagSource {
   /** Shown in /api/status and on the dashboard ("speed layer", "kappa job 2", "batch ingest"). */
   name: string;
-  /** The consumer group, for the committed-offset fallback; undefined = none at the moment. */
-  group(): string | undefined;
+  /**
+   * The consumer group, for the committed-offset fallback; undefined = none at the moment. May be
+   * read from elsewhere (a Kappa job's group from the registry in the store, when the job runs in
+   * another process): it is awaited once per refresh, off the producers' hot path.
+   */
+  group(): string | undefined | Promise<string | undefined>;
   /**
    * Next offset this consumer will process in a partition when it runs in this process;
    * undefined when it does not (then the group's committed offset counts).
@@ -147,7 +151,7 @@ export class LagMonitor {
   }
 
   private async lagOf(s: LagSource, ends: PartitionOffsets[]): Promise<ConsumerLag> {
-    const group = s.group();
+    const group = await s.group();
     if (s.position && (s.local?.() ?? true)) {
       let lag = 0;
       let known = false;
