@@ -237,11 +237,7 @@ export class LabMeasurement implements Measurement {
       for (let w = from; w < closed; w += WINDOW_MS) windows.push(w);
       const [truth, readings] = await Promise.all([
         this.oracle.cells(from, closed),
-        readLayers(
-          { views: this.deps.batch.views, store: this.deps.store },
-          windows,
-          at,
-        ),
+        readLayers({ views: this.deps.batch.views, store: this.deps.store }, windows, at),
       ]);
       correctnessFigures.push(
         ...layerCorrectness(
