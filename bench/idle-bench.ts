@@ -20,13 +20,15 @@ import { flags, machine, printMachine, table, writeJson } from './bench-support.
 import { waitUntil } from '../kernel/util/wait-until.js';
 
 const args = flags(
-  { minutes: 10, rate: 1000, sampleSeconds: 5, json: '' },
+  { minutes: 10, rate: 1000, sampleSeconds: 5, nodeFlags: LAB_NODE_FLAGS.join(' '), json: '' },
   {
     about: 'Runs `lklab start` at its default load and prints the cores, RSS and CPU attribution it costs.',
     flags: {
       minutes: '<min> how long the lab runs before the final reading',
       rate: '<events/s> the generator rate (`lklab start --rate`; 1,000 is the default of `npm start`)',
       sampleSeconds: '<s> seconds between CPU and RSS samples',
+      nodeFlags:
+        '<flags> V8 flags the lab runs with (space-separated; "" = none; the default is what `npm start` uses)',
       json: '<file> also write the figures as JSON to this file',
     },
   },
@@ -41,7 +43,7 @@ const bin = fileURLToPath(new URL('../../bin/lklab.js', import.meta.url));
 const child = spawn(
   process.execPath,
   [
-    ...LAB_NODE_FLAGS,
+    ...args.nodeFlags.split(' ').filter(Boolean),
     bin,
     'start',
     '--port',
@@ -130,7 +132,7 @@ try {
     bench: 'idle',
     machine: machine(),
     args,
-    command: `node ${LAB_NODE_FLAGS.join(' ')} bin/lklab.js start --rate ${args.rate}`,
+    command: `node ${args.nodeFlags} bin/lklab.js start --rate ${args.rate}`,
     result,
     computeMs,
     samples: samples.map((s) => ({
