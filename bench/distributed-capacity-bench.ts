@@ -43,6 +43,7 @@ import { fmt, timed } from './lib/measure.js';
 import {
   JAVA_PRODUCER,
   kappaScaleOutLine,
+  scaleOutLine,
   OURS_ONE_THREAD,
   overloadLine,
   poolLabel,
@@ -384,36 +385,11 @@ async function main(): Promise<void> {
       new URL('../../bin/lklab.js', import.meta.url).href.replace('/dist/bin/', '/bin/'),
     );
     if (args.scaleOutSeconds > 0) {
-      scaleOut = await speedLayerScaleOut({
-        brokers: args.brokers,
-        redisUrl: process.env.REDIS_URL!,
-        partitions: args.partitions,
-        seconds: args.scaleOutSeconds,
-        bin,
-        fill: async (topic) => {
-          const pool = await openKafkaProducePool({
-            brokers: args.brokers,
-            clientId: 'lkl-capacity-bench',
-            clock: systemClock,
-            workers: args.workers,
-          });
-          try {
-            // The same events three times over: a backlog that outlasts both measurements.
-            for (let copy = 0; copy < 3; copy++)
-              for (let i = 0; i < records.length; i += args.batch)
-                await pool.append(topic, records.slice(i, i + args.batch));
-          } finally {
-            await pool.close();
-          }
-          return 3 * records.length;
-        },
-      });
-      console.log(
-        `scale-out, speed layer: 1 process ${fmt(scaleOut.oneProcessEventsPerSec)}/s; rebalance ${fmt(scaleOut.rebalanceMs)} ms; 2 processes ${scaleOut.twoProcessesEventsPerSec.map(fmt).join(' + ')} = ${fmt(scaleOut.twoProcessesTotalEventsPerSec)}/s; backlog left ${fmt(scaleOut.backlogLeftAtEnd)}; load average ${loadavg()
+      const loads = (): string =>
+        loadavg()
           .map((l) => l.toFixed(2))
-          .join(' ')}`,
-      );
-      // (g) the same for a Kappa replay: one `lklab kappa-worker`, then two in the replay's group
+          .join(' ');
+      // One producer pool fills both backlogs.
       const pool = await openKafkaProducePool({
         brokers: args.brokers,
         clientId: 'lkl-capacity-bench',
@@ -421,6 +397,22 @@ async function main(): Promise<void> {
         workers: args.workers,
       });
       try {
+        scaleOut = await speedLayerScaleOut({
+          brokers: args.brokers,
+          redisUrl: process.env.REDIS_URL!,
+          partitions: args.partitions,
+          seconds: args.scaleOutSeconds,
+          bin,
+          fill: async (topic) => {
+            // The same events three times over: a backlog that outlasts both measurements.
+            for (let copy = 0; copy < 3; copy++)
+              for (let i = 0; i < records.length; i += args.batch)
+                await pool.append(topic, records.slice(i, i + args.batch));
+            return 3 * records.length;
+          },
+        });
+        console.log(`${scaleOutLine('speed layer', scaleOut, fmt)}; load average ${loads()}`);
+        // (g) the same for a Kappa replay: one `lklab kappa-worker`, then two in the replay's group
         kappaScaleOut = await kappaWorkersScaleOut({
           brokers: args.brokers,
           redisUrl: process.env.REDIS_URL!,
@@ -430,14 +422,10 @@ async function main(): Promise<void> {
           seconds: args.scaleOutSeconds,
           bin,
         });
+        console.log(`${kappaScaleOutLine(kappaScaleOut, fmt)}; load average ${loads()}`);
       } finally {
         await pool.close();
       }
-      console.log(
-        `${kappaScaleOutLine(kappaScaleOut, fmt)}; load average ${loadavg()
-          .map((l) => l.toFixed(2))
-          .join(' ')}`,
-      );
     }
     const java = figures[0]!.eventsPerSec;
     const javaTuned = figures[1]!.eventsPerSec;

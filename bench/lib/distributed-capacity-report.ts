@@ -77,7 +77,12 @@ export function overloadLine(o: OverloadFigure, fmt: (n: number) => string): str
   return `overload ${o.arch} ${fmt(o.targetRate)}/s asked: achieved ${fmt(o.achievedRate)}/s, p50 ${fmt(o.p50)} ms, p99 ${fmt(o.p99)} ms; largest lag ${o.maxBacklogEvents === null ? '—' : fmt(o.maxBacklogEvents)} events (the job's position), ${fmt(o.maxCommittedLagEvents)} committed (what the producers see; they wait past ${fmt(2 * o.maxLagLimit)}); produced ${fmt(o.produced)}, processed ${fmt(o.processed)}, lost ${fmt(o.lost)}; load average ${o.loadAverage.join(' ')}`;
 }
 
+/** One line for a scale-out from one process to two: the rates, the rebalance and the backlog left. */
+export function scaleOutLine(what: string, r: ScaleOutResult, fmt: (n: number) => string): string {
+  return `scale-out, ${what}: 1 process ${fmt(r.oneProcessEventsPerSec)}/s; rebalance ${fmt(r.rebalanceMs)} ms; 2 processes ${r.twoProcessesEventsPerSec.map(fmt).join(' + ')} = ${fmt(r.twoProcessesTotalEventsPerSec)}/s; backlog left ${fmt(r.backlogLeftAtEnd)}`;
+}
+
 /** One line for the Kappa workers' scale-out, with the replay's exactness. */
 export function kappaScaleOutLine(k: KappaScaleOutResult, fmt: (n: number) => string): string {
-  return `scale-out, Kappa workers (replay job 2, logic v2, ${fmt(k.events)} events on ${k.partitions} partitions): 1 process ${fmt(k.oneProcessEventsPerSec)}/s; rebalance ${fmt(k.rebalanceMs)} ms; 2 processes ${k.twoProcessesEventsPerSec.map(fmt).join(' + ')} = ${fmt(k.twoProcessesTotalEventsPerSec)}/s; backlog left ${fmt(k.backlogLeftAtEnd)}${k.backlogLeftAtEnd === 0 ? ' (ran out: the two-process rate is understated, raise --kappa-backlog)' : ''}; replay ${k.exact ? 'exact' : 'NOT exact'} (${fmt(k.views.correct)} cells correct, ${k.views.differ} differ, ${k.views.missing} missing, ${k.views.extra} extra; processed ${fmt(k.processed)} of ${fmt(k.events)})`;
+  return `${scaleOutLine(`Kappa workers (replay job 2, logic v2, ${fmt(k.events)} events on ${k.partitions} partitions)`, k, fmt)}${k.backlogLeftAtEnd === 0 ? ' (ran out: the two-process rate is understated, raise --kappa-backlog)' : ''}; replay ${k.exact ? 'exact' : 'NOT exact'} (${fmt(k.views.correct)} cells correct, ${k.views.differ} differ, ${k.views.missing} missing, ${k.views.extra} extra; processed ${fmt(k.processed)} of ${fmt(k.events)})`;
 }

@@ -2,15 +2,16 @@
  * A consumer group watched from Kafka's side, for the scale-out measurements (speed layer and
  * Kappa workers): its members and their partitions (DescribeGroups), its committed offsets, the
  * time until a given number of members hold partitions, and each member's rate over a window
- * (its partitions' committed offsets before and after).
+ * (its partitions' committed offsets before and after); and the one-process-then-two sequence
+ * both measurements run (measureScaleOut).
  */
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 
 const { AssignerProtocol } = kafkajs;
 
 type Admin = ReturnType<InstanceType<typeof kafkajs.Kafka>['admin']>;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface MemberRates {
   /** Events/s of each member (in DescribeGroups order). */
@@ -74,4 +75,55 @@ export class GroupWatch {
     const done = await this.committed();
     return ends.reduce((a, p) => a + Number(p.high) - (done.get(p.partition) ?? 0), 0);
   }
+}
+
+/** What a scale-out from one process to two in the same group measured. */
+export interface ScaleOutFigures {
+  /** Events/s of the one process, before the second joined. */
+  oneProcessEventsPerSec: number;
+  /** Second process started → group stable with two members holding partitions (ms). */
+  rebalanceMs: number;
+  /** Events/s of each process, and together, after the rebalance. */
+  twoProcessesEventsPerSec: number[];
+  twoProcessesTotalEventsPerSec: number;
+  /** Events not yet consumed when the measurement ended (> 0: both windows had a backlog to read). */
+  backlogLeftAtEnd: number;
+}
+
+/**
+ * Starts one process (`start`), waits until it holds partitions and `warmUp` resolves, measures
+ * its rate for `seconds`; starts a second, times the rebalance, measures both for `seconds`.
+ */
+export async function measureScaleOut(
+  watch: GroupWatch,
+  start: () => void,
+  seconds: number,
+  what: string,
+  warmUp: () => Promise<void>,
+): Promise<ScaleOutFigures> {
+  start();
+  const one = await watch.waitForMembers(1, 60_000, `the first ${what} process`);
+  await warmUp();
+  const single = await watch.rateOver(seconds, one);
+  const t0 = performance.now();
+  start();
+  const two = await watch.waitForMembers(2, 60_000, `the second ${what} process`);
+  const rebalanceMs = Math.round(performance.now() - t0);
+  const both = await watch.rateOver(seconds, two);
+  return {
+    oneProcessEventsPerSec: single.total,
+    rebalanceMs,
+    twoProcessesEventsPerSec: both.perMember,
+    twoProcessesTotalEventsPerSec: both.total,
+    backlogLeftAtEnd: await watch.backlog(),
+  };
+}
+
+/** SIGTERM to every process still running, and wait until each has exited. */
+export async function stopProcesses(procs: readonly ChildProcess[]): Promise<void> {
+  const exited = procs
+    .filter((p) => p.exitCode === null && p.signalCode === null)
+    .map((p) => new Promise((r) => p.once('exit', r)));
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+  await Promise.all(exited);
 }

@@ -20,6 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { createRealtimeStore } from '../../kernel/adapters/store-factory.js';
 import { systemClock } from '../../kernel/clock/system-clock.js';
@@ -37,22 +38,12 @@ import {
 } from '../../kappa-reprocessor/state/index.js';
 import { catchUpEvents, ref, T0 } from '../../test-support/kappa-harness.js';
 import { cellKey, recount, verdicts, type Verdicts } from '../../test-support/recount.js';
-import { GroupWatch } from './group-watch.js';
+import { GroupWatch, measureScaleOut, stopProcesses } from './group-watch.js';
+import type { ScaleOutResult } from './speed-scale-out.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-export interface KappaScaleOutResult {
-  events: number;
-  partitions: number;
-  /** Events/s of the one worker process, before the second joined. */
-  oneProcessEventsPerSec: number;
-  /** Second process started → group stable with two members holding partitions (ms). */
-  rebalanceMs: number;
-  /** Events/s of each worker process, and together, after the rebalance. */
-  twoProcessesEventsPerSec: number[];
-  twoProcessesTotalEventsPerSec: number;
-  /** Events not yet consumed when the measurement ended (> 0: both windows had a backlog to read). */
-  backlogLeftAtEnd: number;
+export interface KappaScaleOutResult extends ScaleOutResult {
   /** The replay's table against the truth, once both processes read the whole topic. */
   exact: boolean;
   views: Omit<Verdicts, 'examples'>;
@@ -60,7 +51,6 @@ export interface KappaScaleOutResult {
   processed: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const SEED = 7;
 const REPLAY_JOB = 2;
 const REPLAY_LOGIC = 2;
@@ -138,19 +128,12 @@ export async function kappaWorkersScaleOut(opts: {
     replay.snapshot = ends.map((p) => ({ partition: p.partition, end: Number(p.high) }));
     await saveRegistry(store, [live, replay], { job: 1, logicVersion: 1, previous: null, switchedAt: null });
 
-    start();
-    const one = await watch.waitForMembers(1, 60_000, 'the first kappa-worker process');
-    // From its first checkpoint on (the group's offsets are committed after each), plus one interval.
-    for (let i = 0; i < 600 && [...(await watch.committed()).values()].every((o) => o === 0); i++)
-      await sleep(100);
-    await sleep(1000);
-    const single = await watch.rateOver(opts.seconds, one);
-    const t0 = performance.now();
-    start();
-    const two = await watch.waitForMembers(2, 60_000, 'the second kappa-worker process');
-    const rebalanceMs = Math.round(performance.now() - t0);
-    const both = await watch.rateOver(opts.seconds, two);
-    const backlogLeftAtEnd = await watch.backlog();
+    const figures = await measureScaleOut(watch, start, opts.seconds, 'kappa-worker', async () => {
+      // From its first checkpoint on (the group's offsets are committed after each), plus one interval.
+      for (let i = 0; i < 600 && [...(await watch.committed()).values()].every((o) => o === 0); i++)
+        await sleep(100);
+      await sleep(1000);
+    });
 
     // The rest of the replay, then its table against the truth. The store's offsets are the job's
     // own record of progress (the group's are for display).
@@ -158,10 +141,13 @@ export async function kappaWorkersScaleOut(opts: {
     const stored = async (): Promise<number> =>
       Object.values(await store.readOffsets(offsetsNamespace(REPLAY_JOB))).reduce((a, b) => a + b, 0);
     const drainBy =
-      performance.now() + Math.max(120_000, (backlogLeftAtEnd / Math.max(1, both.total)) * 3000);
+      performance.now() +
+      Math.max(
+        120_000,
+        (figures.backlogLeftAtEnd / Math.max(1, figures.twoProcessesTotalEventsPerSec)) * 3000,
+      );
     while ((await stored()) < total && performance.now() < drainBy) await sleep(500);
-    for (const p of procs) p.kill('SIGTERM');
-    await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode === null ? p.once('exit', r) : r(0)))));
+    await stopProcesses(procs);
     const truth = recount(catchUpEvents(SEED, total, T0), ref, { excludeBots: true });
     const windows: number[] = [];
     for (let w = windowStart(T0); w <= windowStart(T0 + total * 10); w += WINDOW_MS) windows.push(w);
@@ -176,18 +162,13 @@ export async function kappaWorkersScaleOut(opts: {
     return {
       events: total,
       partitions: opts.partitions,
-      oneProcessEventsPerSec: single.total,
-      rebalanceMs,
-      twoProcessesEventsPerSec: both.perMember,
-      twoProcessesTotalEventsPerSec: both.total,
-      backlogLeftAtEnd,
+      ...figures,
       exact: views.differ === 0 && views.missing === 0 && views.extra === 0 && processed === total,
       views,
       processed,
     };
   } finally {
-    for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
-    await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode === null ? p.once('exit', r) : r(0)))));
+    await stopProcesses(procs);
     await store.deleteByPrefix('').catch(() => undefined);
     for (const job of [1, REPLAY_JOB])
       await store.deleteOffsets(offsetsNamespace(job)).catch(() => undefined);

@@ -10,27 +10,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { LAB_NODE_FLAGS } from '../../kernel/util/node-flags.js';
-import { GroupWatch } from './group-watch.js';
+import { GroupWatch, measureScaleOut, stopProcesses, type ScaleOutFigures } from './group-watch.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-export interface ScaleOutResult {
+export interface ScaleOutResult extends ScaleOutFigures {
   events: number;
   partitions: number;
-  /** Events/s of the one process, before the second joined. */
-  oneProcessEventsPerSec: number;
-  /** Second process started → group stable with two members holding partitions (ms). */
-  rebalanceMs: number;
-  /** Events/s of each process, and together, after the rebalance. */
-  twoProcessesEventsPerSec: number[];
-  twoProcessesTotalEventsPerSec: number;
-  /** Events not yet consumed when the measurement ended (> 0: both windows had a backlog to read). */
-  backlogLeftAtEnd: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function speedLayerScaleOut(opts: {
   brokers: string[];
@@ -70,28 +60,11 @@ export async function speedLayerScaleOut(opts: {
   try {
     await admin.createTopics({ topics: [{ topic, numPartitions: opts.partitions }], waitForLeaders: true });
     const events = await opts.fill(topic);
-    start();
-    const one = await watch.waitForMembers(1, 60_000, 'the first speed-layer process');
-    await sleep(3000); // first flushes and commits
-    const single = await watch.rateOver(opts.seconds, one);
-    const t0 = performance.now();
-    start();
-    const two = await watch.waitForMembers(2, 60_000, 'the second speed-layer process');
-    const rebalanceMs = Math.round(performance.now() - t0);
-    const both = await watch.rateOver(opts.seconds, two);
-    const backlogLeftAtEnd = await watch.backlog();
-    return {
-      events,
-      partitions: opts.partitions,
-      oneProcessEventsPerSec: single.total,
-      rebalanceMs,
-      twoProcessesEventsPerSec: both.perMember,
-      twoProcessesTotalEventsPerSec: both.total,
-      backlogLeftAtEnd,
-    };
+    // Warm-up: the first flushes and commits.
+    const figures = await measureScaleOut(watch, start, opts.seconds, 'speed-layer', () => sleep(3000));
+    return { events, partitions: opts.partitions, ...figures };
   } finally {
-    for (const p of procs) p.kill('SIGTERM');
-    await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode === null ? p.once('exit', r) : r(0)))));
+    await stopProcesses(procs);
     await admin.deleteTopics({ topics: [topic, `${ns}.ad-events-dead-letter`] }).catch(() => undefined);
     await admin.deleteGroups([group]).catch(() => undefined);
     await admin.disconnect();
