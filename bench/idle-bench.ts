@@ -15,12 +15,19 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAB_NODE_FLAGS } from '../kernel/util/node-flags.js';
+import { LAB_NODE_FLAGS, labMallocAssignments, labProcessEnv } from '../kernel/util/node-flags.js';
 import { flags, machine, printMachine, table, writeJson } from './bench-support.js';
 import { waitUntil } from '../kernel/util/wait-until.js';
 
 const args = flags(
-  { minutes: 10, rate: 1000, sampleSeconds: 5, nodeFlags: LAB_NODE_FLAGS.join(' '), json: '' },
+  {
+    minutes: 10,
+    rate: 1000,
+    sampleSeconds: 5,
+    nodeFlags: LAB_NODE_FLAGS.join(' '),
+    glibcMalloc: false,
+    json: '',
+  },
   {
     about: 'Runs `lklab start` at its default load and prints the cores, RSS and CPU attribution it costs.',
     flags: {
@@ -29,6 +36,8 @@ const args = flags(
       sampleSeconds: '<s> seconds between CPU and RSS samples',
       nodeFlags:
         '<flags> V8 flags the lab runs with (space-separated; "" = none; the default is what `npm start` uses)',
+      glibcMalloc:
+        "run the lab with glibc malloc's defaults instead of the settings `npm start` sets (LAB_MALLOC_ENV)",
       json: '<file> also write the figures as JSON to this file',
     },
   },
@@ -53,7 +62,7 @@ const child = spawn(
     '--rate',
     String(args.rate),
   ],
-  { stdio: ['ignore', 'pipe', 'pipe'] },
+  { stdio: ['ignore', 'pipe', 'pipe'], env: args.glibcMalloc ? process.env : labProcessEnv() },
 );
 let output = '';
 child.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -132,7 +141,7 @@ try {
     bench: 'idle',
     machine: machine(),
     args,
-    command: `node ${args.nodeFlags} bin/lklab.js start --rate ${args.rate}`,
+    command: `${args.glibcMalloc ? '' : labMallocAssignments() + ' '}node ${args.nodeFlags} bin/lklab.js start --rate ${args.rate}`,
     result,
     computeMs,
     samples: samples.map((s) => ({

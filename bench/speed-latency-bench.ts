@@ -35,7 +35,7 @@ import { SpeedLayer } from '../speed-layer/index.js';
 import { WINDOW_MS } from '../kernel/events/ysb-event.js';
 import { DEFAULTS } from '../kernel/config/defaults.js';
 import { KappaReprocessor, readKappaWindows } from '../kappa-reprocessor/index.js';
-import { LAB_NODE_FLAGS, relaunchWithLabNodeFlags } from '../kernel/util/node-flags.js';
+import { LAB_MALLOC_ENV, LAB_NODE_FLAGS, relaunchWithLabNodeFlags } from '../kernel/util/node-flags.js';
 import { flags, machine, peakRssBytes, percentile, printMachine, table, writeJson } from './bench-support.js';
 import { PEER_LABEL, peerLive, type PeerLiveResult, type PeerName } from './kafka-streams-peer.js';
 
@@ -197,6 +197,7 @@ if (distributed) {
         {
           env: {
             ...process.env,
+            ...LAB_MALLOC_ENV,
             LKLAB_NAMESPACE: config.namespace,
             LKLAB_SEED: String(i + 1),
             LKLAB_DATA_DIR: dir,

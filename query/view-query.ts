@@ -64,12 +64,7 @@ export async function queryViews(
 
 /**
  * The same answer as `queryViews`, serialized: exactly the UTF-8 bytes of
- * `JSON.stringify(await queryViews(...))` (test: query/view-query.test.ts). A published batch view
- * never changes, so the serialized rows of its windows are kept in `rows` and reused by every query
- * that covers them; only the realtime windows are serialized per query, and the answer is one
- * Buffer the socket takes as is. At 1,000 queries/s over 5 minutes of all campaigns (≈ 3,000 rows,
- * 436 KB per answer) this cuts what the serving layer allocates on the JS heap, and with it the GC
- * pauses that set its p99 (docs/targets.md).
+ * `JSON.stringify(await queryViews(...))` (test: query/view-query.test.ts), as one Buffer.
  */
 export async function queryViewsJson(
   q: ViewQuery,
@@ -78,29 +73,41 @@ export async function queryViewsJson(
   now: number,
   rows: BatchRowCache,
 ): Promise<Buffer> {
-  if (q.arch === 'kappa') return Buffer.from(JSON.stringify(await queryViews(q, views, store, now)));
+  return Buffer.concat(await queryViewsParts(q, views, store, now, rows));
+}
+
+/**
+ * `queryViewsJson`'s bytes in order, not yet joined. A published batch view never changes, so the
+ * serialized rows of its windows are kept in `rows`, and so is the joined block of all the batch
+ * windows an answer covers: every query over the same range reuses that one Buffer, with no
+ * per-window lookups or keys. Only the envelope and the realtime windows are serialized per query.
+ * At 1,000 queries/s over 5 minutes of all campaigns (≈ 3,000 rows, 436 KB per answer), garbage the
+ * serving layer makes per query reaches V8's old generation while queries overlap scavenges, and
+ * each major GC it brings holds the event loop for 5–30 ms (docs/targets.md).
+ */
+export async function queryViewsParts(
+  q: ViewQuery,
+  views: BatchViews,
+  store: RealtimeStore,
+  now: number,
+  rows: BatchRowCache,
+): Promise<Buffer[]> {
+  if (q.arch === 'kappa') return [Buffer.from(JSON.stringify(await queryViews(q, views, store, now)))];
   return withParts(q, views, store, now, (head, batch, batchWindows, speed) => {
     const envelope = JSON.stringify({ ...head, windows: [] });
     const parts: Buffer[] = [Buffer.from(envelope.slice(0, -2))];
-    let rowsBefore = false;
-    if (batch) {
-      for (const w of batchWindows) {
-        const fragment = rows.rowsOf(batch, w, q);
-        if (fragment.length === 0) continue;
-        if (rowsBefore) parts.push(COMMA);
-        parts.push(fragment);
-        rowsBefore = true;
-      }
-    }
+    const block = batch ? rows.blockOf(batch, batchWindows, q) : EMPTY;
+    if (block.length > 0) parts.push(block);
     if (speed.length > 0) {
-      if (rowsBefore) parts.push(COMMA);
+      if (block.length > 0) parts.push(COMMA);
       parts.push(Buffer.from(speed.map((r) => JSON.stringify(r)).join(',')));
     }
     parts.push(CLOSE);
-    return Buffer.concat(parts);
+    return parts;
   });
 }
 
+const EMPTY = Buffer.alloc(0);
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']}');
 
@@ -202,17 +209,36 @@ export class BatchRowCache {
     if (hit !== undefined) return hit;
     const out: ServedWindow[] = [];
     pushBatch(out, batch, w, q);
-    const fragment = Buffer.from(out.map((r) => JSON.stringify(r)).join(','));
-    if (fragment.length <= this.maxBytes) {
-      this.entries.set(key, fragment);
-      this.bytes += fragment.length;
-      for (const [k, v] of this.entries) {
-        if (this.bytes <= this.maxBytes) break;
-        this.entries.delete(k);
-        this.bytes -= v.length;
-      }
+    return this.keep(key, Buffer.from(out.map((r) => JSON.stringify(r)).join(',')));
+  }
+
+  /** The rows of `windows` (ascending, as an answer lists them), joined by commas; '' when none. */
+  blockOf(batch: BatchView, windows: readonly number[], q: ViewQuery): Buffer {
+    if (windows.length === 0) return EMPTY;
+    const key = `${batch.version}|${batch.boundary}|${q.metric}|${q.campaign ?? ''}|${windows[0]}..${windows.at(-1)}#${windows.length}`;
+    const hit = this.entries.get(key);
+    if (hit !== undefined) return hit;
+    const parts: Buffer[] = [];
+    for (const w of windows) {
+      const fragment = this.rowsOf(batch, w, q);
+      if (fragment.length === 0) continue;
+      if (parts.length > 0) parts.push(COMMA);
+      parts.push(fragment);
     }
-    return fragment;
+    return this.keep(key, Buffer.concat(parts));
+  }
+
+  /** Keeps `value` under `key` if it fits the budget, dropping the oldest entries; returns it. */
+  private keep(key: string, value: Buffer): Buffer {
+    if (value.length > this.maxBytes) return value;
+    this.entries.set(key, value);
+    this.bytes += value.length;
+    for (const [k, v] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.bytes -= v.length;
+    }
+    return value;
   }
 
   /** Cached bytes (UTF-8 JSON). */

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LAB_NODE_FLAGS } from '../kernel/util/node-flags.js';
+import { LAB_MALLOC_ENV, LAB_NODE_FLAGS } from '../kernel/util/node-flags.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -33,7 +33,7 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
     stdio: ['ignore', 'pipe', 'pipe'],
     // A key set to undefined is removed (e.g. KAFKA_BROKERS for an embedded lab).
     env: Object.fromEntries(
-      Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined),
+      Object.entries({ ...process.env, ...LAB_MALLOC_ENV, ...env }).filter(([, v]) => v !== undefined),
     ) as NodeJS.ProcessEnv,
   });
   let out = '';

@@ -27,7 +27,7 @@ import { systemClock } from '../../kernel/clock/system-clock.js';
 import { loadConfig } from '../../kernel/config/load-config.js';
 import { AD_EVENTS_TOPIC, WINDOW_MS, windowStart } from '../../kernel/events/ysb-event.js';
 import type { AppendRecord } from '../../kernel/ports/event-log.js';
-import { LAB_NODE_FLAGS } from '../../kernel/util/node-flags.js';
+import { LAB_MALLOC_ENV, LAB_NODE_FLAGS } from '../../kernel/util/node-flags.js';
 import { YsbGenerator } from '../../kernel/workload/ysb-generator.js';
 import { DEFAULT_GROUP_PREFIX, newJobRecord } from '../../kappa-reprocessor/control/index.js';
 import {
@@ -85,7 +85,7 @@ export async function kappaWorkersScaleOut(opts: {
     const p = spawn(
       process.execPath,
       [...LAB_NODE_FLAGS, opts.bin, 'kappa-worker', '--jobs', 'replays', '--poll-ms', '200'],
-      { env: { ...process.env, ...env, LKLAB_DATA_DIR: dir }, stdio: 'ignore' },
+      { env: { ...process.env, ...LAB_MALLOC_ENV, ...env, LKLAB_DATA_DIR: dir }, stdio: 'ignore' },
     );
     procs.push(p);
     return p;

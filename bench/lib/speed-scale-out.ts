@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
-import { LAB_NODE_FLAGS } from '../../kernel/util/node-flags.js';
+import { LAB_MALLOC_ENV, LAB_NODE_FLAGS } from '../../kernel/util/node-flags.js';
 import { GroupWatch, measureScaleOut, stopProcesses, type ScaleOutFigures } from './group-watch.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -44,6 +44,7 @@ export async function speedLayerScaleOut(opts: {
     const p = spawn(process.execPath, [...LAB_NODE_FLAGS, opts.bin, 'speed-layer'], {
       env: {
         ...process.env,
+        ...LAB_MALLOC_ENV,
         KAFKA_BROKERS: opts.brokers.join(','),
         REDIS_URL: opts.redisUrl,
         LKLAB_NAMESPACE: ns,

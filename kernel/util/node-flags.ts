@@ -5,31 +5,70 @@ import { spawnSync } from 'node:child_process';
  * shebang, the Dockerfile, the benchmarks that host a lab). Node refuses them in NODE_OPTIONS, so
  * each launcher spells them out; test/node-flags.test.ts checks that they all agree with this list.
  *
- * --initial-old-space-size=128: V8 sizes the old generation from the live heap, which for the lab
- * is small (~30–40 MB), so it ran a major GC every 2–4 s under load; each one held the serving
- * layer's event loop for 10–30 ms and put ~40 queries over 10 ms. Starting the old generation
- * larger makes major GCs rare (serving p99 at 1,000 queries/s: 11.1 → 6.8 ms over 90 s at 256 MB,
- * docs/targets.md). 128 MB rather than 256: the same serving bench, same machine, same hour gave
- * p99 5.2 ms at 128 and 4.35 ms at 256, while an idle `npm start` held ~150 MB more RSS at 256
- * after 9 minutes (519 vs 360 MB), a heap V8 filled with garbage before collecting it.
+ * --initial-old-space-size=96: V8 sizes the old generation from the live heap, which for the lab
+ * is small (~35–60 MB), so under 1,000 queries/s (~4–5 MB/s promoted) it ran a major GC every
+ * 1–2 s, each holding the serving layer's event loop for 5–30 ms: p99 16–17 ms without the flag,
+ * or with the limit set by a growing factor (`--heap-growing-percent=30`). Starting the old
+ * generation larger makes major GCs rare. 96 MB, not more: on an AMD EPYC in one quiet quarter
+ * hour the serving p99 was 6.47 ms at 96 and 6.37 ms at 128 (14.05 ms at 64), while an idle
+ * `npm start` holds the whole initial old generation as RSS, garbage included (docs/targets.md).
  */
-export const LAB_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
+export const LAB_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=96'];
 
-/** True when this process was started with every one of LAB_NODE_FLAGS. */
-export function hasLabNodeFlags(execArgv: readonly string[] = process.execArgv): boolean {
-  return LAB_NODE_FLAGS.every((f) => execArgv.includes(f));
+/**
+ * glibc malloc settings every lab process starts with (environment variables glibc reads once, at
+ * start: the launchers set them, like LAB_NODE_FLAGS). A fixed mmap threshold of 128 KiB gives
+ * every large block back to the system when it is freed; glibc's default raises the threshold
+ * after the first large free, after which large buffers come from the heap and their pages stay
+ * with the process. Fewer arenas (2, not 8 per core) keep less free memory per thread. Side by
+ * side for 8 minutes, an idle lab held ~15–35 MB less RSS with these (docs/targets.md). DuckDB
+ * allocates through its own jemalloc (kernel/util/duckdb-allocator.ts); other C libraries ignore
+ * them.
+ */
+export const LAB_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+};
+
+/** `NAME=value` words of LAB_MALLOC_ENV, as a shell command line or `env -S` spells them. */
+export function labMallocAssignments(): string {
+  return Object.entries(LAB_MALLOC_ENV)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+/** The environment for a lab child process: `env` (default: this process's) with LAB_MALLOC_ENV. */
+export function labProcessEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, ...LAB_MALLOC_ENV };
+}
+
+/** True when this process was started with every one of LAB_NODE_FLAGS and LAB_MALLOC_ENV. */
+export function hasLabNodeFlags(
+  execArgv: readonly string[] = process.execArgv,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  return (
+    LAB_NODE_FLAGS.every((f) => execArgv.includes(f)) &&
+    Object.entries(LAB_MALLOC_ENV).every(([k, v]) => env[k] === v)
+  );
 }
 
 /**
  * For scripts that host a lab in-process (benchmarks): unless this process already has
- * LAB_NODE_FLAGS, runs the same script again with them, waits for it, and exits with its status.
+ * LAB_NODE_FLAGS and LAB_MALLOC_ENV, runs the same script again with them, waits for it, and
+ * exits with its status.
  */
 export function relaunchWithLabNodeFlags(): void {
   if (hasLabNodeFlags()) return;
+  const flags = LAB_NODE_FLAGS.filter((f) => !process.execArgv.includes(f));
   const r = spawnSync(
     process.execPath,
-    [...LAB_NODE_FLAGS, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)],
-    { stdio: 'inherit' },
+    [...flags, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+      env: labProcessEnv(),
+    },
   );
   process.exit(r.status ?? 1);
 }
