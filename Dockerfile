@@ -11,5 +11,5 @@ ENV LKLAB_DATA_DIR=/data
 # glibc malloc settings of every lab process (LAB_MALLOC_ENV in kernel/util/node-flags.ts).
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
 VOLUME ["/data"]
-ENTRYPOINT ["node", "--initial-old-space-size=96", "bin/lklab.js"]
+ENTRYPOINT ["node", "--initial-old-space-size=80", "--max-semi-space-size=8", "bin/lklab.js"]
 CMD ["start", "--host", "0.0.0.0"]

@@ -88,14 +88,15 @@ export function mutateState(
   counters: Counter[],
   dirtyKeys: Set<string>,
   dirtyOffsets: Set<string>,
+  dirtyFields: Map<string, Set<string>>,
 ): void {
   for (const { key, field, value } of counters) {
     hashOf(state, key).set(field, value);
-    dirtyKeys.add(key);
+    markField(dirtyFields, key, field);
   }
   for (const { key, field, value } of checked.sets) {
     hashOf(state, key).set(field, value);
-    dirtyKeys.add(key);
+    markField(dirtyFields, key, field);
   }
   for (const { key, members } of checked.sketches) {
     let sketch = state.sketches.get(key);
@@ -109,6 +110,13 @@ export function mutateState(
     for (const [p, o] of checked.offsets.entries) ns.set(p, o);
     dirtyOffsets.add(checked.offsets.namespace);
   }
+}
+
+/** A field of `key` changed (set or incremented): the next journal line carries its value. */
+function markField(dirtyFields: Map<string, Set<string>>, key: string, field: string): void {
+  let fields = dirtyFields.get(key);
+  if (!fields) dirtyFields.set(key, (fields = new Set()));
+  fields.add(field);
 }
 
 function hashOf(state: StoreMaps, key: string): Map<string, FieldValue> {

@@ -1,7 +1,8 @@
 /**
  * The embedded realtime store's files: the snapshot (`realtime-store.json`, the whole state
  * with the journal generation that continues it) and the journal (`realtime-store.journal`,
- * one JSON line per checkpoint with the values of the keys it found changed). Building and
+ * one JSON line per checkpoint with what it found changed: whole keys, or the new values of
+ * single fields). Building and
  * replaying both over the store's maps, reading them at open, appending a line durably.
  */
 import { open, readFile } from 'node:fs/promises';
@@ -36,11 +37,18 @@ export interface CheckpointFile {
   journal?: number;
 }
 
-/** One journal line: the values of the keys a checkpoint found changed; null = deleted. */
+/**
+ * One journal line: the values of the keys a checkpoint found changed (null = deleted), and the
+ * new values of the fields it found set or incremented in keys that did not change whole (`f`,
+ * merged into the hash; absent in lines of older labs). A Kappa window gets a new field per
+ * checkpoint: journaling its whole hash each time wrote ~140 KB/s at 1,000 events/s, and with it
+ * a whole new snapshot every minute or two.
+ */
 export interface JournalLine {
   g: number;
   at: number;
   h: Array<[string, Array<[string, string]> | null]>;
+  f?: Array<[string, Array<[string, string]>]>;
   s: Array<[string, { enc: string; data: string } | null]>;
   o: Array<[string, Array<[number, number]> | null]>;
 }
@@ -74,8 +82,22 @@ export function journalLine(
   savedAt: number,
   dirtyKeys: ReadonlySet<string>,
   dirtyOffsets: ReadonlySet<string>,
+  dirtyFields: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
 ): JournalLine {
   const line: JournalLine = { g: generation, at: savedAt, h: [], s: [], o: [] };
+  const f: Array<[string, Array<[string, string]>]> = [];
+  for (const [key, names] of dirtyFields) {
+    if (dirtyKeys.has(key)) continue; // written whole below
+    const fields = state.hashes.get(key);
+    if (!fields) continue; // only a whole-key change (a delete) removes a hash: it is in dirtyKeys
+    const values: Array<[string, string]> = [];
+    for (const name of names) {
+      const v = fields.get(name);
+      if (v !== undefined) values.push([name, String(v)]);
+    }
+    if (values.length > 0) f.push([key, values]);
+  }
+  if (f.length > 0) line.f = f;
   for (const key of dirtyKeys) {
     const fields = state.hashes.get(key);
     if (fields) line.h.push([key, [...fields].map(([f, v]): [string, string] => [f, String(v)])]);
@@ -97,6 +119,11 @@ export function applyJournalLine(state: StoreMaps, line: JournalLine): void {
   for (const [key, fields] of line.h) {
     if (fields === null) state.hashes.delete(key);
     else state.hashes.set(key, new Map(fields));
+  }
+  for (const [key, fields] of line.f ?? []) {
+    let hash = state.hashes.get(key);
+    if (!hash) state.hashes.set(key, (hash = new Map()));
+    for (const [name, value] of fields) hash.set(name, value);
   }
   for (const [key, json] of line.s) {
     if (json === null) state.sketches.delete(key);

@@ -126,12 +126,9 @@ describe('embedded realtime store: checkpoints', () => {
     expect(await readFile(join(dir, CHECKPOINT_FILE), 'utf8')).toBe(snapshot);
     const journal = (await readFile(join(dir, JOURNAL_FILE), 'utf8')).trim().split('\n');
     expect(journal).toHaveLength(1);
-    expect(JSON.parse(journal[0]!).h).toEqual(
-      expect.arrayContaining([
-        ['w1', [['n', '15']]],
-        ['w2', null],
-      ]),
-    );
+    const line = JSON.parse(journal[0]!) as { h: unknown[]; f: unknown[] };
+    expect(line.h).toEqual([['w2', null]]);
+    expect(line.f).toEqual([['w1', [['n', '15']]]]);
 
     const b = await openEmbeddedRealtimeStore({ dir, clock }); // a "crashed": never closed
     expect(await b.getFields('w1')).toEqual({ n: '15' });
@@ -142,6 +139,42 @@ describe('embedded realtime store: checkpoints', () => {
     await b.close();
     // A clean close leaves only the snapshot.
     expect(await readdir(dir)).toEqual([CHECKPOINT_FILE]);
+  });
+
+  it('journals the changed fields of a hash, not the hash, and a key deleted and set again whole', async () => {
+    const clock = new VirtualClock(1_000);
+    const a = await openEmbeddedRealtimeStore({ dir, clock });
+    const many = Array.from({ length: 50 }, (_, i) => ({ key: 'win', field: `0@${i}`, value: `delta ${i}` }));
+    await a.apply({ sets: [...many, { key: 'gone', field: 'x', value: 'old' }] });
+    await a.checkpoint(); // snapshot
+    await clock.advance(1_000);
+    await a.apply({
+      sets: [{ key: 'win', field: '1@7', value: 'new delta' }],
+      increments: [{ key: 'meta', field: 'processed', by: 3 }],
+    });
+    await a.deleteKeys(['gone']);
+    await a.apply({ sets: [{ key: 'gone', field: 'y', value: 'new' }] });
+    await a.checkpoint();
+    const journal = (await readFile(join(dir, JOURNAL_FILE), 'utf8')).trim().split('\n');
+    expect(journal).toHaveLength(1);
+    const line = JSON.parse(journal[0]!) as { h: unknown[]; f: unknown[] };
+    expect(line.h).toEqual([['gone', [['y', 'new']]]]);
+    expect(line.f).toEqual(
+      expect.arrayContaining([
+        ['win', [['1@7', 'new delta']]],
+        ['meta', [['processed', '3']]],
+      ]),
+    );
+    expect(line.f).toHaveLength(2);
+
+    const b = await openEmbeddedRealtimeStore({ dir, clock }); // a "crashed": never closed
+    const win = await b.getFields('win');
+    expect(Object.keys(win)).toHaveLength(51);
+    expect(win['0@49']).toBe('delta 49');
+    expect(win['1@7']).toBe('new delta');
+    expect(await b.getFields('gone')).toEqual({ y: 'new' });
+    expect(await b.getFields('meta')).toEqual({ processed: '3' });
+    await b.close();
   });
 
   it('ignores a torn last journal line (a checkpoint that never completed) and folds the journal into a snapshot', async () => {

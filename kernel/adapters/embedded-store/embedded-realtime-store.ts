@@ -84,7 +84,14 @@ export class EmbeddedRealtimeStore implements RealtimeStore {
     const counters = checkAgainstState(this.state, checked);
     // 2. Mutate; nothing below can fail.
     this.writes++;
-    mutateState(this.state, checked, counters, this.checkpoints.dirtyKeys, this.checkpoints.dirtyOffsets);
+    mutateState(
+      this.state,
+      checked,
+      counters,
+      this.checkpoints.dirtyKeys,
+      this.checkpoints.dirtyOffsets,
+      this.checkpoints.dirtyFields,
+    );
   }
 
   async getFields(key: string): Promise<Readonly<Record<string, string>>> {

@@ -27,6 +27,8 @@ export class StoreCheckpointer {
   lastCheckpointAt: number | undefined;
   /** Keys (hashes or sketches) and offset namespaces changed since the last checkpoint's cut. */
   dirtyKeys = new Set<string>();
+  /** Per key, fields set or incremented since the last cut (journaled alone unless the key is in dirtyKeys). */
+  dirtyFields = new Map<string, Set<string>>();
   dirtyOffsets = new Set<string>();
   /** Journal generation of the snapshot on disk; undefined = no snapshot written or restored yet. */
   private generation: number | undefined;
@@ -110,13 +112,22 @@ export class StoreCheckpointer {
         await rm(join(dir, JOURNAL_FILE), { force: true });
       };
     } else {
-      if (this.dirtyKeys.size === 0 && this.dirtyOffsets.size === 0) return this.checkpointChain;
-      const line = journalLine(this.state, this.generation!, savedAt, this.dirtyKeys, this.dirtyOffsets);
+      if (this.dirtyKeys.size === 0 && this.dirtyOffsets.size === 0 && this.dirtyFields.size === 0)
+        return this.checkpointChain;
+      const line = journalLine(
+        this.state,
+        this.generation!,
+        savedAt,
+        this.dirtyKeys,
+        this.dirtyOffsets,
+        this.dirtyFields,
+      );
       const text = JSON.stringify(line) + '\n';
       this.journalBytes += text.length;
       write = () => appendDurably(join(dir, JOURNAL_FILE), text);
     }
     this.dirtyKeys = new Set();
+    this.dirtyFields = new Map();
     this.dirtyOffsets = new Set();
     const run = this.checkpointChain.then(async () => {
       await write();
