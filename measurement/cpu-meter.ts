@@ -50,7 +50,6 @@ export class CpuMeter {
   private readonly totals = new Map<string, number>();
   /** Wall ms of the sections measured since the last tick, per component (committed at the tick). */
   private readonly sections = new Map<string, number>();
-  private handled = 0;
   private last = process.cpuUsage();
   private batchRunning = 0;
   private replayJobs = new Set<number>();
@@ -124,9 +123,7 @@ export class CpuMeter {
     try {
       return fn();
     } finally {
-      const ms = performance.now() - t0;
-      this.sections.set(component, (this.sections.get(component) ?? 0) + ms);
-      this.handled += ms;
+      this.sections.set(component, (this.sections.get(component) ?? 0) + performance.now() - t0);
     }
   }
 
@@ -181,11 +178,17 @@ export class CpuMeter {
     this.last = now;
     // Wall time exceeds CPU time only where the thread was preempted: never claim more than the
     // process used in the tick.
-    const scale = this.handled > cpu ? cpu / this.handled : 1;
-    for (const [component, ms] of this.sections) this.add(component, ms * scale);
-    this.sections.clear();
-    const rest = Math.max(0, cpu - this.handled * scale);
-    this.handled = 0;
+    let handled = 0;
+    if (cpu > 0) {
+      // A tick that saw no process CPU (the kernel accounts it in ticks) leaves the sections for
+      // the next one rather than scale them to nothing.
+      for (const ms of this.sections.values()) handled += ms;
+      const scale = handled > cpu ? cpu / handled : 1;
+      for (const [component, ms] of this.sections) this.add(component, ms * scale);
+      this.sections.clear();
+      handled *= scale;
+    }
+    const rest = Math.max(0, cpu - handled);
     const targets: string[] = [];
     if (this.batchRunning > 0 || this.batchSeen) targets.push('batch-mapreduce');
     if (this.replayJobs.size > 0 || this.replaySeen) targets.push('kappa-replay');

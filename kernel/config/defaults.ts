@@ -51,7 +51,7 @@ export const DEFAULTS = {
     /**
      * How often the generator appends a batch to the log, in ms. Every append wakes each consumer
      * of its partitions, so at low rates the tick sets how often the whole pipeline runs: 100 ms
-     * cost ~10 % less CPU than 50 ms in an idle lab at 1,000 events/s (docs/targets.md) and adds
+     * cost ~12 % less CPU than 50 ms in an idle lab at 1,000 events/s (docs/targets.md) and adds
      * at most 50 ms to a window's latency, next to the speed layer's 1 s flush.
      */
     tickMs: 100,

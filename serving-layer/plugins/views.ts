@@ -6,7 +6,7 @@ import { errorResponse, unavailableResponse } from './error-schema.js';
 import {
   BatchRowCache,
   MAX_QUERY_WINDOWS,
-  queryViewsParts,
+  queryViewsJson,
   type Arch,
   type Metric,
 } from '../../query/view-query.js';
@@ -95,18 +95,15 @@ export async function viewRoutes(app: FastifyInstance, opts: { lab: LabServices 
           `The range spans more than ${MAX_QUERY_WINDOWS} windows of 10 s; query a shorter range.`,
         );
       }
-      // Already JSON (the bytes the response schema's serializer would write), sent as one Buffer:
-      // one copy of the cached batch block, cheaper than a stream of parts per answer.
-      const parts = await queryViewsParts(
+      // Already JSON (the bytes the response schema's serializer would write): sent as is.
+      const json = await queryViewsJson(
         { arch: q.arch, metric: q.metric ?? 'views', from: q.from, to: q.to, campaign: q.campaign },
         lab.batch.views,
         lab.store,
         lab.clock.now(),
         batchRows,
       );
-      return reply
-        .type('application/json; charset=utf-8')
-        .send(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+      return reply.type('application/json; charset=utf-8').send(json);
     },
   );
 }

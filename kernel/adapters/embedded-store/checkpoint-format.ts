@@ -82,7 +82,7 @@ export function journalLine(
   savedAt: number,
   dirtyKeys: ReadonlySet<string>,
   dirtyOffsets: ReadonlySet<string>,
-  dirtyFields: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
+  dirtyFields: ReadonlyMap<string, ReadonlySet<string>>,
 ): JournalLine {
   const line: JournalLine = { g: generation, at: savedAt, h: [], s: [], o: [] };
   const f: Array<[string, Array<[string, string]>]> = [];
