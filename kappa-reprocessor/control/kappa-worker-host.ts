@@ -102,6 +102,7 @@ export class KappaWorkerHost {
     for (const rec of wanted.values()) {
       if (this.runners.has(rec.id)) continue;
       const s = this.options.settings;
+      const policy = { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs };
       const runner = new KappaJobRunner(
         this.log,
         this.store,
@@ -122,8 +123,9 @@ export class KappaWorkerHost {
               bots: new Set(this.reference.bots),
               movedAds: this.reference.movedAds,
             },
-            { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs },
+            policy,
           ),
+          eventTime: policy,
           runner: this.options.runner,
         },
       );

@@ -39,8 +39,9 @@ export class ThreadedJobRunner implements JobRunnerLike {
 
   get status(): RunnerStats {
     const s = this.members.map((m) => m.status).filter((x): x is RunnerStats => x !== undefined);
-    const sum = (k: 'processed' | 'checkpoints' | 'checkpointErrors' | 'fenced' | 'restarts'): number =>
-      s.reduce((a, x) => a + x[k], 0);
+    const sum = (
+      k: 'processed' | 'checkpoints' | 'checkpointErrors' | 'fenced' | 'restarts' | 'windowsFolded',
+    ): number => s.reduce((a, x) => a + x[k], 0);
     return {
       running: this.members.length > 0,
       engine: `worker-threads (${this.options.threads} Kafka consumers)`,
@@ -52,6 +53,7 @@ export class ThreadedJobRunner implements JobRunnerLike {
       lastCheckpointMs: Math.max(0, ...s.map((x) => x.lastCheckpointMs ?? 0)) || null,
       fenced: sum('fenced'),
       restarts: sum('restarts'),
+      windowsFolded: sum('windowsFolded'),
       lastError: this.lastError ?? s.find((x) => x.lastError)?.lastError ?? null,
     };
   }

@@ -88,6 +88,7 @@ describe('CheckpointWriter on the embedded store and log', () => {
         cursors.set(c.partition, c.fencedAt(stored));
       },
       engineLost: () => undefined,
+      stored: () => undefined,
       commitGroupOffsets: async (offsets) => void commits.push(...offsets),
     };
     const writer = new CheckpointWriter(

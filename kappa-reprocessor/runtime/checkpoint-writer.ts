@@ -59,6 +59,8 @@ export interface CheckpointHooks {
   fence(cursor: PartitionCursor, stored: number | undefined): Promise<void>;
   /** The engine lost what it held (e.g. a worker died): restart from the store's offsets. */
   engineLost(err: unknown): void;
+  /** A checkpoint stored deltas of these windows. */
+  stored(windows: Iterable<number>): void;
   /** Best-effort commit of the log's group offsets. */
   commitGroupOffsets(offsets: Array<{ partition: number; offset: number }>): Promise<void>;
 }
@@ -194,6 +196,7 @@ export class CheckpointWriter {
         keep();
         throw err;
       }
+      this.hooks.stored(parts.flatMap((p) => p.entries.map((e) => e.window)));
       let events = 0;
       let dropped = 0;
       for (const p of parts) {

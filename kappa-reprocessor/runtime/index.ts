@@ -1,7 +1,7 @@
 /**
  * Kappa runtime: runs a job's share of partitions — consumers in the job's group, a cursor per
- * partition, the bulk history phase of a replay, the archive phase of a Kappa+ replay, and the checkpoint writer that commits state and
- * offsets in one atomic apply.
+ * partition, the bulk history phase of a replay, the archive phase of a Kappa+ replay, the checkpoint writer that commits state and
+ * offsets in one atomic apply, and the compactor that folds a job's final windows.
  */
 export { runArchivePhase, type ArchivePhaseRequest } from './archive-phase.js';
 export { startBulkScans, type BulkScanRequest } from './bulk-phase.js';
@@ -25,3 +25,4 @@ export {
   type PartitionPosition,
 } from './partition-cursor.js';
 export { RateLimiter } from './rate-limiter.js';
+export { WindowCompactor, type WindowCompactorOptions } from './window-compactor.js';

@@ -1,6 +1,6 @@
 /** Shapes shared by the Kappa job runner, its threaded variant and the control plane. */
 import type { HistorySource, LogRecord } from '../../kernel/ports/event-log.js';
-import type { ProcessingEngine } from '../operator/index.js';
+import type { EventTimePolicy, ProcessingEngine } from '../operator/index.js';
 import type { PartitionPosition } from './partition-cursor.js';
 
 export interface KappaJobSpec {
@@ -18,6 +18,10 @@ export interface KappaJobRunnerOptions {
   rateLimit: number;
   maxBatchRecords: number;
   engine: ProcessingEngine;
+  /** The engine's watermark and lateness rule: final windows are folded by it (window-compactor.ts). */
+  eventTime: EventTimePolicy;
+  /** How often final windows are folded (ms). Default 10,000 (one window). */
+  compactEveryMs?: number;
   /** Who runs it, for the dead-letter source ("lab", "kappa-worker 1234"). */
   runner: string;
   /** Wait before restarting consumers after a failure (ms). Default 1000. */
@@ -61,6 +65,8 @@ export interface RunnerCounters {
   lastCheckpointMs: number | null;
   fenced: number;
   restarts: number;
+  /** Final windows whose deltas were folded into one field (window-compactor.ts). */
+  windowsFolded: number;
   lastError: string | null;
 }
 
@@ -84,6 +90,7 @@ export const emptyRunnerCounters = (): RunnerCounters => ({
   processed: 0,
   checkpoints: 0,
   checkpointErrors: 0,
+  windowsFolded: 0,
   lastCheckpointAt: null,
   lastCheckpointMs: null,
   fenced: 0,

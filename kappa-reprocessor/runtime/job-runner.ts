@@ -13,6 +13,7 @@ import type { DeadLetterWriter } from '../../kernel/ingest/dead-letter.js';
 import { LAB_EVENTS, type LabEventBus } from '../../kernel/instrumentation/lab-events.js';
 import type { ConsumerOptions, EventLog, LogConsumer, RecordBatch } from '../../kernel/ports/event-log.js';
 import type { RealtimeStore } from '../../kernel/ports/realtime-store.js';
+import { WINDOW_MS } from '../../kernel/events/ysb-event.js';
 import { NO_EVENT_TIME } from '../operator/index.js';
 import { offsetsNamespace, readMaxEventTimes } from '../state/index.js';
 import { runArchivePhase } from './archive-phase.js';
@@ -31,6 +32,7 @@ import {
 } from './job-runner-types.js';
 import { PartitionCursor, type PartitionPosition } from './partition-cursor.js';
 import { RateLimiter } from './rate-limiter.js';
+import { WindowCompactor } from './window-compactor.js';
 
 export class KappaJobRunner implements JobRunnerLike {
   private consumers: LogConsumer[] = [];
@@ -39,6 +41,8 @@ export class KappaJobRunner implements JobRunnerLike {
   private readonly owners = new Map<number, LogConsumer>();
   private readonly limiter: RateLimiter;
   private readonly writer: CheckpointWriter;
+  private readonly compactor: WindowCompactor;
+  private lastCompaction = 0;
   private loop: Promise<void> | undefined;
   private abort = new AbortController();
   private running = false;
@@ -57,6 +61,12 @@ export class KappaJobRunner implements JobRunnerLike {
     private readonly opts: KappaJobRunnerOptions,
   ) {
     this.limiter = new RateLimiter(opts.rateLimit, clock);
+    this.compactor = new WindowCompactor({
+      store,
+      job: job.id,
+      policy: opts.eventTime,
+      partitions: async () => (await log.offsets(opts.topic)).length,
+    });
     this.writer = new CheckpointWriter(
       {
         store,
@@ -73,6 +83,7 @@ export class KappaJobRunner implements JobRunnerLike {
         cursor: (p) => this.tracks.get(p),
         cursors: () => this.tracks.values(),
         fence: (t, stored) => this.fence(t, stored),
+        stored: (windows) => this.compactor.written(windows),
         engineLost: (err) => void this.recover(err),
         commitGroupOffsets: (offsets) => this.commitGroupOffsets(offsets),
       },
@@ -116,6 +127,11 @@ export class KappaJobRunner implements JobRunnerLike {
         }
         next = alignedTick(Math.max(next, this.clock.now()), this.opts.checkpointIntervalMs);
         await this.checkpoint().catch(() => undefined);
+        if (this.clock.now() - this.lastCompaction >= (this.opts.compactEveryMs ?? WINDOW_MS)) {
+          this.lastCompaction = this.clock.now();
+          // A failed fold changes nothing (one atomic apply) and is retried at the next run.
+          this.stats.windowsFolded += await this.compactor.run().catch(() => 0);
+        }
       }
     })();
     this.bus.emit(LAB_EVENTS.KAPPA_JOB_STARTED, this.clock.now(), {

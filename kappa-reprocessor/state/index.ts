@@ -6,7 +6,10 @@
 export {
   deleteTable,
   deltaField,
+  FOLDED_FIELD,
+  foldUpdate,
   foldWindow,
+  listWindows,
   KAPPA_PREFIX,
   KappaFoldCache,
   kappaKeyPrefix,

@@ -7,6 +7,14 @@
  *                                 delta for the window. A (campaign, window) cell is the fold of
  *                                 the window's fields: views = Σ views, distinct users = |∪ users|
  *                                 (exact), time_updated = the latest t (YSB's latency input).
+ *                                 Once the window is final — every partition's checkpointed
+ *                                 watermark is past its end + allowedLatenessMs, so no partition
+ *                                 can count anything there again — its delta fields are folded
+ *                                 into one field "=" → {"o":{"<partition>":<next offset>,...},
+ *                                 "c":[[campaign, views, distinct users, time_updated], ...]} in
+ *                                 one atomic apply (window-compactor.ts): a few KB instead of every
+ *                                 checkpoint's users. "o" names the deltas it holds, so a delta
+ *                                 field "p@n" with n ≤ o[p] is never counted twice.
  *   lklab:kappa:v<N>:meta         hash: counters (processed, counted, late, dropped, invalid,
  *                                 slowPath) and maxEventTime:<partition> (the watermark state)
  *
@@ -56,6 +64,22 @@ export const metaKey = (job: number): string => `${tablePrefix(job)}meta`;
 export const maxEventTimeField = (partition: number): string => `maxEventTime:${partition}`;
 /** Name of the field holding a checkpoint's delta of one window from one partition. */
 export const deltaField = (partition: number, next: number): string => `${partition}@${next}`;
+/** Name of the field holding a final window's folded deltas. */
+export const FOLDED_FIELD = '=';
+
+/** A folded window's value: the deltas it holds (partition → highest next offset) and its cells. */
+interface FoldedValue {
+  o: Record<string, number>;
+  c: Array<[campaign: string, views: number, users: number, t: number]>;
+}
+
+/** partition → next offset of a delta field's name ("p@n"); undefined for any other name. */
+function deltaPosition(field: string): [partition: string, next: number] | undefined {
+  const at = field.indexOf('@');
+  if (at <= 0) return undefined;
+  const next = Number(field.slice(at + 1));
+  return Number.isSafeInteger(next) ? [field.slice(0, at), next] : undefined;
+}
 
 /** Counter fields of the meta hash. */
 export const META_COUNTERS: ReadonlyArray<keyof DeltaCounters> = [
@@ -125,6 +149,14 @@ export function toStoreUpdate(c: CheckpointContent): StoreUpdate {
   };
 }
 
+/** Start times of the windows job N's table holds (a scan: for a process that starts, not per read). */
+export async function listWindows(store: RealtimeStore, job: number): Promise<number[]> {
+  const prefix = `${tablePrefix(job)}w:`;
+  return (await store.keys(prefix))
+    .map((k) => Number(k.slice(prefix.length)))
+    .filter((w) => Number.isSafeInteger(w));
+}
+
 /** Highest event time per partition as last checkpointed. */
 export async function readMaxEventTimes(store: RealtimeStore, job: number): Promise<Map<number, number>> {
   const meta = await store.getFields(metaKey(job));
@@ -184,29 +216,84 @@ export interface KappaWindow {
 
 interface Cell {
   views: number;
+  /** Users of the delta fields (undefined unless asked for). */
   users: Set<string> | undefined;
+  /** Distinct users already counted in the folded field: disjoint from `users` by the finality rule. */
+  folded: number;
   t: number;
 }
 
-/** Folds one window's delta fields into cells (campaign → views, users, time_updated). */
+/**
+ * Folds one window's fields into cells (campaign → views, users, time_updated): the folded field
+ * if there is one, plus the delta fields it does not already hold.
+ */
 export function foldWindow(
   fields: Readonly<Record<string, string>>,
   options: { campaign?: string | undefined; distinct: boolean },
 ): Map<string, Cell> {
   const cells = new Map<string, Cell>();
-  for (const value of Object.values(fields)) {
+  const cellOf = (campaign: string): Cell => {
+    let cell = cells.get(campaign);
+    if (!cell)
+      cells.set(
+        campaign,
+        (cell = { views: 0, users: options.distinct ? new Set() : undefined, folded: 0, t: 0 }),
+      );
+    return cell;
+  };
+  const foldedJson = fields[FOLDED_FIELD];
+  const folded = foldedJson === undefined ? undefined : (JSON.parse(foldedJson) as FoldedValue);
+  if (folded) {
+    for (const [campaign, views, users, t] of folded.c) {
+      if (options.campaign !== undefined && campaign !== options.campaign) continue;
+      const cell = cellOf(campaign);
+      cell.views += views;
+      cell.folded += users;
+      if (t > cell.t) cell.t = t;
+    }
+  }
+  for (const [name, value] of Object.entries(fields)) {
+    if (name === FOLDED_FIELD) continue;
+    if (folded) {
+      const pos = deltaPosition(name);
+      const held = pos && folded.o[pos[0]];
+      if (pos && held !== undefined && pos[1] <= held) continue;
+    }
     const d = JSON.parse(value) as { t: number; c: WindowPayload[] };
     for (const [campaign, views, users] of d.c) {
       if (options.campaign !== undefined && campaign !== options.campaign) continue;
-      let cell = cells.get(campaign);
-      if (!cell)
-        cells.set(campaign, (cell = { views: 0, users: options.distinct ? new Set() : undefined, t: 0 }));
+      const cell = cellOf(campaign);
       cell.views += views;
       if (d.t > cell.t) cell.t = d.t;
       if (cell.users) for (const u of users) cell.users.add(u);
     }
   }
   return cells;
+}
+
+/**
+ * The update that folds a final window's fields into its folded field, or undefined when there
+ * is nothing to fold. Deterministic (campaigns in order), so two members folding the same window
+ * at once write the same value.
+ */
+export function foldUpdate(
+  key: string,
+  fields: Readonly<Record<string, string>>,
+): { set: FieldSet; remove: string[] } | undefined {
+  const deltas = Object.keys(fields).filter((f) => f !== FOLDED_FIELD);
+  if (deltas.length === 0) return undefined;
+  const o: Record<string, number> = {};
+  const prior = fields[FOLDED_FIELD];
+  if (prior !== undefined) Object.assign(o, (JSON.parse(prior) as FoldedValue).o);
+  for (const f of deltas) {
+    const pos = deltaPosition(f);
+    if (pos && !(o[pos[0]]! >= pos[1])) o[pos[0]] = pos[1];
+  }
+  const c: FoldedValue['c'] = [...foldWindow(fields, { distinct: true })]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([campaign, cell]) => [campaign, cell.views, cell.folded + cell.users!.size, cell.t]);
+  const sorted = Object.fromEntries(Object.entries(o).sort(([a], [b]) => Number(a) - Number(b)));
+  return { set: { key, field: FOLDED_FIELD, value: JSON.stringify({ o: sorted, c }) }, remove: deltas };
 }
 
 /** A folded cell as a fold cache keeps it: the distinct users as a count, not their set. */
@@ -253,7 +340,7 @@ export class KappaFoldCache {
     }
     const cells = new Map<string, FoldedCell>();
     for (const [campaign, c] of foldWindow(fields, { distinct }))
-      cells.set(campaign, { views: c.views, users: c.users?.size, t: c.t });
+      cells.set(campaign, { views: c.views, users: c.users && c.folded + c.users.size, t: c.t });
     this.entries.set(id, { fields, count: Object.keys(fields).length, cells });
     if (this.entries.size > this.maxWindows) this.entries.delete(this.entries.keys().next().value!);
     return cells;

@@ -3,12 +3,13 @@
  * every backend and both adapters reject exactly the same updates. Pure; no I/O.
  */
 import { LabError } from '../errors/lab-error.js';
-import type { CounterIncrement, FieldSet, SketchAdd, StoreUpdate } from './realtime-store.js';
+import type { CounterIncrement, FieldRemoval, FieldSet, SketchAdd, StoreUpdate } from './realtime-store.js';
 
 /** A validated update: values already in their stored (string) form, offsets as pairs. */
 export interface CheckedUpdate {
   increments: CounterIncrement[];
   sets: Array<{ key: string; field: string; value: string }>;
+  removals: FieldRemoval[];
   sketches: SketchAdd[];
   offsets:
     | {
@@ -46,7 +47,7 @@ function list<T>(value: T[] | undefined, name: string): T[] {
 export function checkStoreUpdate(update: StoreUpdate): CheckedUpdate {
   if (update === null || typeof update !== 'object') {
     throw invalid(
-      'The update must be an object with increments, sets, sketches and/or offsets; nothing was applied.',
+      'The update must be an object with increments, sets, removals, sketches and/or offsets; nothing was applied.',
       {},
     );
   }
@@ -96,6 +97,27 @@ export function checkStoreUpdate(update: StoreUpdate): CheckedUpdate {
     }
     fieldKeys.add(set.key);
     return { key: set.key, field: set.field, value };
+  });
+
+  const written = new Set<string>([...incremented, ...sets.map((s) => `${s.key}\u0000${s.field}`)]);
+  const removals = list<FieldRemoval>(update.removals, 'removals').map((rm, i): FieldRemoval => {
+    const where = `removals[${i}]`;
+    checkKey(rm?.key, where);
+    if (!Array.isArray(rm.fields) || rm.fields.some((f) => typeof f !== 'string')) {
+      throw invalid(`${where}: fields must be an array of strings; nothing was applied.`, {
+        where,
+        key: rm.key,
+      });
+    }
+    const both = rm.fields.find((f) => written.has(`${rm.key}\u0000${f}`));
+    if (both !== undefined) {
+      throw invalid(
+        `${where}: ${rm.key}.${both} is both removed and set or incremented in one update, which is ambiguous; split it into two updates. Nothing was applied.`,
+        { where, key: rm.key, field: both },
+      );
+    }
+    fieldKeys.add(rm.key);
+    return { key: rm.key, fields: [...rm.fields] };
   });
 
   const sketches = list<SketchAdd>(update.sketches, 'sketches').map((sk, i): SketchAdd => {
@@ -182,7 +204,7 @@ export function checkStoreUpdate(update: StoreUpdate): CheckedUpdate {
     offsets = { namespace, entries, expected };
   }
 
-  return { increments, sets, sketches, offsets, fieldKeys, sketchKeys };
+  return { increments, sets, removals, sketches, offsets, fieldKeys, sketchKeys };
 }
 
 /** Redis's rule for a string HINCRBY accepts: a canonical integer (no '+', no leading zeros, no spaces). */

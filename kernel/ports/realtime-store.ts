@@ -30,6 +30,15 @@ export interface FieldSet {
   value: string | number;
 }
 
+export interface FieldRemoval {
+  key: string;
+  /**
+   * Fields of the hash to remove; fields it does not hold are ignored. A hash whose last field
+   * goes no longer exists (Redis's HDEL).
+   */
+  fields: string[];
+}
+
 export interface SketchAdd {
   key: string;
   members: string[];
@@ -53,6 +62,8 @@ export interface OffsetCommit {
 export interface StoreUpdate {
   increments?: CounterIncrement[];
   sets?: FieldSet[];
+  /** Applied before the sets: a key may lose all its fields and take new ones in one update. */
+  removals?: FieldRemoval[];
   sketches?: SketchAdd[];
   /** Consumed offsets committed in the same atomic step as the state they produced. */
   offsets?: OffsetCommit;

@@ -90,6 +90,16 @@ export function mutateState(
   dirtyOffsets: Set<string>,
   dirtyFields: Map<string, Set<string>>,
 ): void {
+  for (const { key, fields } of checked.removals) {
+    const hash = state.hashes.get(key);
+    if (!hash) continue;
+    let removed = false;
+    for (const f of fields) removed = hash.delete(f) || removed;
+    if (!removed) continue;
+    if (hash.size === 0) state.hashes.delete(key);
+    // A journal line carries set fields alone; a key that lost fields goes whole (or as deleted).
+    dirtyKeys.add(key);
+  }
   for (const { key, field, value } of counters) {
     hashOf(state, key).set(field, value);
     markField(dirtyFields, key, field);

@@ -177,6 +177,39 @@ describe('embedded realtime store: checkpoints', () => {
     await b.close();
   });
 
+  it('journals a hash that lost fields whole, and one that lost them all as deleted', async () => {
+    const clock = new VirtualClock(1_000);
+    const a = await openEmbeddedRealtimeStore({ dir, clock });
+    const deltas = Array.from({ length: 20 }, (_, i) => ({ key: 'win', field: `0@${i}`, value: `d${i}` }));
+    await a.apply({ sets: [...deltas, { key: 'empty', field: 'x', value: '1' }] });
+    await a.checkpoint(); // snapshot
+    await clock.advance(1_000);
+    await a.apply({
+      removals: [
+        { key: 'win', fields: deltas.map((d) => d.field) },
+        { key: 'empty', fields: ['x'] },
+      ],
+      sets: [{ key: 'win', field: '=', value: 'folded' }],
+    });
+    await a.checkpoint();
+    const journal = (await readFile(join(dir, JOURNAL_FILE), 'utf8')).trim().split('\n');
+    expect(journal).toHaveLength(1);
+    const line = JSON.parse(journal[0]!) as { h: unknown[]; f?: unknown[] };
+    expect(line.h).toEqual(
+      expect.arrayContaining([
+        ['win', [['=', 'folded']]],
+        ['empty', null],
+      ]),
+    );
+    expect(line.f).toBeUndefined();
+
+    const b = await openEmbeddedRealtimeStore({ dir, clock }); // a "crashed": never closed
+    expect(await b.getFields('win')).toEqual({ '=': 'folded' });
+    expect(await b.getFields('empty')).toEqual({});
+    expect(await b.keys('')).toEqual(['win']);
+    await b.close();
+  });
+
   it('ignores a torn last journal line (a checkpoint that never completed) and folds the journal into a snapshot', async () => {
     const clock = new VirtualClock(1_000);
     const a = await openEmbeddedRealtimeStore({ dir, clock });

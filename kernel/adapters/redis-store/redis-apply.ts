@@ -132,6 +132,7 @@ export async function execUpdate(
   counterList: Counter[],
 ): Promise<void> {
   const tx = ctx.redis.multi();
+  for (const r of checked.removals) if (r.fields.length > 0) tx.hdel(ctx.keys.dataKey(r.key), ...r.fields);
   for (const c of counterList) tx.hincrby(ctx.keys.dataKey(c.key), c.field, c.by);
   const setsByKey = new Map<string, string[]>();
   for (const s of checked.sets) {

@@ -6,7 +6,7 @@
  * `<prefix>o:<namespace>` for offsets, so offsets never appear in keys() nor fall to
  * deleteByPrefix().
  *
- * apply() is one MULTI/EXEC transaction (HINCRBY / HSET / PFADD / HSET of offsets): Redis runs it
+ * apply() is one MULTI/EXEC transaction (HDEL / HINCRBY / HSET / PFADD / HSET of offsets): Redis runs it
  * without interleaving, and a client that dies before EXEC leaves nothing behind. Redis does not
  * roll a transaction back when a command inside it fails, though, so before MULTI the update is
  * validated (same rules as the embedded store) and the keys it touches are probed in one pipelined

@@ -93,6 +93,37 @@ export function realtimeStoreFieldTests(state: RealtimeStoreContractState): void
     expect(await store.getManyFields([])).toEqual([]);
   });
 
+  it('removes fields (missing ones ignored) before the sets of the same update; a hash without fields is gone', async () => {
+    await store.apply({
+      sets: [
+        { key: `${p}w`, field: '0@1', value: 'a' },
+        { key: `${p}w`, field: '1@1', value: 'b' },
+        { key: `${p}w`, field: 'keep', value: 'c' },
+        { key: `${p}x`, field: 'only', value: 'd' },
+      ],
+    });
+    await store.apply({
+      removals: [
+        { key: `${p}w`, fields: ['0@1', '1@1', 'never-there'] },
+        { key: `${p}missing`, fields: ['f'] },
+      ],
+      sets: [{ key: `${p}w`, field: '=', value: 'folded' }],
+      offsets: { namespace: `${p}job`, offsets: { 0: 5 } },
+    });
+    expect(await store.getFields(`${p}w`)).toEqual({ keep: 'c', '=': 'folded' });
+    expect(await store.readOffsets(`${p}job`)).toEqual({ 0: 5 });
+    await store.apply({ removals: [{ key: `${p}x`, fields: ['only'] }] });
+    expect(await store.getFields(`${p}x`)).toEqual({});
+    expect((await store.keys(p)).sort()).toEqual([`${p}w`]);
+    // Every field removed and new ones set in one update: the key holds the new ones.
+    await store.apply({
+      removals: [{ key: `${p}w`, fields: ['keep', '='] }],
+      sets: [{ key: `${p}w`, field: 'new', value: 'e' }],
+      increments: [{ key: `${p}w`, field: 'n', by: 2 }],
+    });
+    expect(await store.getFields(`${p}w`)).toEqual({ new: 'e', n: '2' });
+  });
+
   describe('apply is all or nothing', () => {
     const base = (p: string): StoreUpdate => ({
       increments: [{ key: `${p}c`, field: 'n', by: 1 }],
@@ -152,6 +183,17 @@ export function realtimeStoreFieldTests(state: RealtimeStoreContractState): void
         }),
       ],
       [
+        'the same field removed and set',
+        (p) => ({
+          sets: [{ key: `${p}other`, field: 'n', value: 5 }],
+          removals: [{ key: `${p}other`, fields: ['n'] }],
+        }),
+      ],
+      [
+        'removal fields that are not strings',
+        (p) => ({ removals: [{ key: `${p}c`, fields: ['label', 7 as unknown as string] }] }),
+      ],
+      [
         'one key used for fields and a sketch',
         (p) => ({
           sets: [{ key: `${p}other`, field: 'v', value: 'x' }],
@@ -195,6 +237,21 @@ export function realtimeStoreFieldTests(state: RealtimeStoreContractState): void
             { key: `${p}c`, members: ['x'] },
           ],
           offsets: { namespace: `${p}job`, offsets: { 0: 12 } },
+        }),
+      );
+      expect(err.code).toBe('LKL_ERR_STORE_CONFLICT');
+      expect(await snapshot(p)).toEqual(before);
+    });
+
+    it('rejects removing fields of a key that holds a sketch with LKL_ERR_STORE_CONFLICT and changes nothing', async () => {
+      await store.apply(base(p));
+      const before = await snapshot(p);
+      const err = await rejection(
+        store.apply({
+          removals: [
+            { key: `${p}c`, fields: ['label'] },
+            { key: `${p}s`, fields: ['x'] },
+          ],
         }),
       );
       expect(err.code).toBe('LKL_ERR_STORE_CONFLICT');

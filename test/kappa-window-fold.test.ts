@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  openEmbeddedEventLog,
+  type EmbeddedEventLog,
+} from '../kernel/adapters/embedded-log/embedded-event-log.js';
+import {
+  openEmbeddedRealtimeStore,
+  type EmbeddedRealtimeStore,
+} from '../kernel/adapters/embedded-store/embedded-realtime-store.js';
+import { systemClock } from '../kernel/clock/system-clock.js';
+import { WINDOW_MS } from '../kernel/events/ysb-event.js';
+import { FOLDED_FIELD, listWindows, tablePrefix, windowKey } from '../kappa-reprocessor/state/index.js';
+import { WindowCompactor } from '../kappa-reprocessor/runtime/index.js';
+import {
+  appendCatchUp,
+  catchUpEvents,
+  catchUpRange,
+  kappaSettings,
+  ref,
+  servedKappa,
+  startKappa,
+  type KappaRig,
+} from '../test-support/kappa-harness.js';
+import { expectAllCorrect } from '../test-support/expect-all-correct.js';
+import { recount } from '../test-support/recount.js';
+
+const N = 200_000;
+const TOPIC = 'ad-events';
+
+describe('Kappa final windows folded into one field each (embedded)', () => {
+  let dir: string;
+  let log: EmbeddedEventLog;
+  let store: EmbeddedRealtimeStore;
+  let rig: KappaRig;
+  const { from, to } = catchUpRange(N);
+  const settings = kappaSettings({ checkpointIntervalMs: 500 });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lkl-kappa-fold-'));
+    log = await openEmbeddedEventLog({ dataDir: dir, clock: systemClock });
+    await log.ensureTopic(TOPIC, { partitions: 4 });
+    store = await openEmbeddedRealtimeStore({ dir: join(dir, 'store'), clock: systemClock });
+    await appendCatchUp(log, TOPIC, 11, N);
+    rig = await startKappa(log, store, TOPIC, settings);
+    await rig.kappa.sync(1, 60_000);
+  }, 120_000);
+  afterAll(async () => {
+    await rig?.kappa.stop();
+    await store?.close();
+    await log?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('folds every window past every partition’s watermark + allowed lateness, and the answers stay exact', async () => {
+    const truth = recount(catchUpEvents(11, N), ref);
+    const bytesBefore = await store.memoryBytes(tablePrefix(1));
+    const compactor = new WindowCompactor({
+      store,
+      job: 1,
+      policy: { maxOutOfOrderMs: settings.maxOutOfOrderMs, allowedLatenessMs: settings.allowedLatenessMs },
+      partitions: async () => 4,
+      maxWindowsPerRun: 50,
+    });
+    let runs = 0;
+    while ((await compactor.run()) > 0) runs++;
+    expect(runs).toBeGreaterThan(1); // bounded per run
+    const windows = (await listWindows(store, 1)).sort((a, b) => a - b);
+    const last = (N - 1) * 10 + from; // the newest event time
+    // The stream's order is event-time order, so every partition's watermark ends near `last`.
+    const openFrom = last - settings.maxOutOfOrderMs - settings.allowedLatenessMs - 2 * WINDOW_MS;
+    let folded = 0;
+    for (const w of windows) {
+      const names = Object.keys(await store.getFields(windowKey(1, w)));
+      if (w + WINDOW_MS + settings.allowedLatenessMs <= openFrom) {
+        expect(names, `window ${w}`).toEqual([FOLDED_FIELD]);
+        folded++;
+      } else if (names.includes(FOLDED_FIELD)) folded++;
+    }
+    expect(folded).toBeGreaterThan(windows.length - 10);
+    expect(compactor.folded).toBe(folded);
+    const bytesAfter = await store.memoryBytes(tablePrefix(1));
+    expect(bytesAfter).toBeLessThan(bytesBefore / 3);
+
+    const views = await servedKappa(store, 'views', from, to);
+    expectAllCorrect(views.values, truth.views, from, to);
+    const distinct = await servedKappa(store, 'distinct_users', from, to);
+    expectAllCorrect(distinct.values, truth.distinct, from, to);
+
+    // Survives a restart of the store: the fold was journaled.
+    await rig.kappa.stop();
+    await store.checkpoint();
+    const reopened = await openEmbeddedRealtimeStore({ dir: join(dir, 'store'), clock: systemClock });
+    const again = await servedKappa(reopened, 'distinct_users', from, to);
+    expectAllCorrect(again.values, truth.distinct, from, to);
+    await reopened.close();
+    console.log(
+      `[kappa fold] ${folded} of ${windows.length} windows folded in ${runs} runs; table ${Math.round(bytesBefore / 1024)} KB → ${Math.round(bytesAfter / 1024)} KB`,
+    );
+  }, 120_000);
+});
