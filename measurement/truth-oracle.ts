@@ -41,6 +41,8 @@ export interface TruthCell {
 }
 
 const MAX_PENDING_ROWS = 100_000;
+/** Windows whose answers the oracle keeps between queries (~100 cells each at YSB's 100 campaigns). */
+const MAX_CACHED_WINDOWS = 512;
 
 /**
  * The truth oracle: exact answers per (metric, campaign, window) from the full log. Its own consumer
@@ -62,6 +64,12 @@ export class TruthOracle {
   private readonly maxEventTime = new Map<number, number>();
   private readonly seeked = new Map<number, number>();
   private readonly windows = new Set<number>();
+  /**
+   * The answers of whole windows as last queried, dropped when a flush appends rows to them: the
+   * measurement asks for the same closed windows every snapshot (its whole horizon), and a closed
+   * window rarely changes (a dropped event), so each query reads only the windows that changed.
+   */
+  private readonly answered = new Map<number, TruthCell[]>();
   private chain: Promise<unknown> = Promise.resolve();
   private loop: Promise<void> | undefined;
   private abort = new AbortController();
@@ -269,8 +277,10 @@ export class TruthOracle {
         await c.run('BEGIN TRANSACTION');
         const app = await c.createAppender('partials');
         let views = 0;
+        const touched = new Set<string>();
         for (const [key, n] of pending) {
           const [ad, w, user, flags] = key.split('\u0001') as [string, string, string, string];
+          touched.add(w);
           app.appendVarchar(ad);
           app.appendBigInt(BigInt(w));
           app.appendVarchar(user);
@@ -287,6 +297,7 @@ export class TruthOracle {
         });
         if (rows.length > 0) await c.run(`INSERT OR REPLACE INTO positions VALUES ${rows.join(', ')}`);
         await c.run('COMMIT');
+        for (const w of touched) this.answered.delete(Number(w));
         for (const [p, n] of next) this.stored.set(p, n);
         this.stats.views += views;
         this.stats.rows += pending.size;
@@ -309,67 +320,96 @@ export class TruthOracle {
   async cells(from: number, to: number, campaign?: string): Promise<Map<string, TruthCell>> {
     await this.flush();
     return this.exclusive(async () => {
-      const c = this.conn;
       const out = new Map<string, TruthCell>();
-      if (!c) return out;
-      const versions = truthLogicVersions();
-      // A join change (v3) gives a row another campaign: one query per join, versions that share
-      // a join in the same query; a version without a row for a cell counts 0 there.
-      const byJoin = new Map<string, number[]>();
-      for (const v of versions) {
-        const join = truthSqlCampaign(TRUTH_LOGIC.get(v)!);
-        byJoin.set(join, [...(byJoin.get(join) ?? []), v]);
+      if (!this.conn) return out;
+      if (campaign !== undefined) {
+        for (const cell of await this.query(from, to, campaign))
+          out.set(truthCellKey(cell.campaign, cell.window), cell);
+        return out;
       }
-      const cellOf = (campaign_: string, w: number): TruthCell => {
-        const key = truthCellKey(campaign_, w);
-        let cell = out.get(key);
-        if (!cell) {
-          const zero = (): Record<number, number> => Object.fromEntries(versions.map((v) => [v, 0]));
-          cell = {
-            campaign: campaign_,
-            window: w,
-            views: zero(),
-            users: zero(),
-            late: zero(),
-            dropped: zero(),
-          };
-          out.set(key, cell);
+      const windows = [...this.windows].filter((w) => w >= from && w < to).sort((a, b) => a - b);
+      const missing = windows.filter((w) => !this.answered.has(w));
+      if (missing.length > 0) {
+        const lo = missing[0]!;
+        const hi = missing.at(-1)! + 1;
+        const byWindow = new Map<number, TruthCell[]>();
+        for (const w of windows) if (w >= lo && w < hi) byWindow.set(w, []);
+        for (const cell of await this.query(lo, hi, undefined)) byWindow.get(cell.window)?.push(cell);
+        for (const [w, cells] of byWindow) {
+          this.answered.delete(w);
+          this.answered.set(w, cells);
         }
-        return cell;
-      };
-      for (const [join, joined] of byJoin) {
-        const cols = joined.flatMap((v) => {
-          const pred = truthSqlPredicate(TRUTH_LOGIC.get(v)!);
-          return [
-            `coalesce(sum(p.views) FILTER (WHERE ${pred}), 0)::DOUBLE`,
-            `count(DISTINCT p.user_id) FILTER (WHERE ${pred})::DOUBLE`,
-            `coalesce(sum(p.views) FILTER (WHERE (${pred}) AND p.late), 0)::DOUBLE`,
-            `coalesce(sum(p.views) FILTER (WHERE (${pred}) AND p.dropped), 0)::DOUBLE`,
-          ];
-        });
-        const where = [
-          `p.window_start >= ${Math.floor(from)}`,
-          `p.window_start < ${Math.ceil(to)}`,
-          ...(campaign ? [`${join} = '${campaign.replace(/'/g, "''")}'`] : []),
-        ];
-        const reader = await c.runAndReadAll(
-          `SELECT ${join}, p.window_start::DOUBLE, ${cols.join(', ')}
-           FROM partials p JOIN ads a ON a.ad_id = p.ad_id LEFT JOIN moved_ads m ON m.ad_id = p.ad_id
-           WHERE ${where.join(' AND ')}
-           GROUP BY ${join}, p.window_start`,
-        );
-        for (const row of reader.getRows()) {
-          const cell = cellOf(String(row[0]), Number(row[1]));
-          joined.forEach((v, i) => {
-            cell.views[v] = Number(row[2 + 4 * i]);
-            cell.users[v] = Number(row[3 + 4 * i]);
-            cell.late[v] = Number(row[4 + 4 * i]);
-            cell.dropped[v] = Number(row[5 + 4 * i]);
-          });
-        }
+        while (this.answered.size > MAX_CACHED_WINDOWS)
+          this.answered.delete(this.answered.keys().next().value!);
       }
+      for (const w of windows)
+        for (const cell of this.answered.get(w) ?? [])
+          out.set(truthCellKey(cell.campaign, cell.window), cell);
       return out;
     });
+  }
+
+  /** The SQL behind cells(): every cell with a window in [from, to) (of one campaign, if given). */
+  private async query(from: number, to: number, campaign: string | undefined): Promise<TruthCell[]> {
+    const c = this.conn!;
+    const out = new Map<string, TruthCell>();
+    const versions = truthLogicVersions();
+    // A join change (v3) gives a row another campaign: one query per join, versions that share
+    // a join in the same query; a version without a row for a cell counts 0 there.
+    const byJoin = new Map<string, number[]>();
+    for (const v of versions) {
+      const join = truthSqlCampaign(TRUTH_LOGIC.get(v)!);
+      byJoin.set(join, [...(byJoin.get(join) ?? []), v]);
+    }
+    const cellOf = (campaign_: string, w: number): TruthCell => {
+      const key = truthCellKey(campaign_, w);
+      let cell = out.get(key);
+      if (!cell) {
+        const zero = (): Record<number, number> => Object.fromEntries(versions.map((v) => [v, 0]));
+        cell = {
+          campaign: campaign_,
+          window: w,
+          views: zero(),
+          users: zero(),
+          late: zero(),
+          dropped: zero(),
+        };
+        out.set(key, cell);
+      }
+      return cell;
+    };
+    for (const [join, joined] of byJoin) {
+      const cols = joined.flatMap((v) => {
+        const pred = truthSqlPredicate(TRUTH_LOGIC.get(v)!);
+        return [
+          `coalesce(sum(p.views) FILTER (WHERE ${pred}), 0)::DOUBLE`,
+          `count(DISTINCT p.user_id) FILTER (WHERE ${pred})::DOUBLE`,
+          `coalesce(sum(p.views) FILTER (WHERE (${pred}) AND p.late), 0)::DOUBLE`,
+          `coalesce(sum(p.views) FILTER (WHERE (${pred}) AND p.dropped), 0)::DOUBLE`,
+        ];
+      });
+      const where = [
+        `p.window_start >= ${Math.floor(from)}`,
+        `p.window_start < ${Math.ceil(to)}`,
+        ...(campaign ? [`${join} = '${campaign.replace(/'/g, "''")}'`] : []),
+      ];
+      const reader = await c.runAndReadAll(
+        `SELECT ${join}, p.window_start::DOUBLE, ${cols.join(', ')}
+         FROM partials p JOIN ads a ON a.ad_id = p.ad_id LEFT JOIN moved_ads m ON m.ad_id = p.ad_id
+         WHERE ${where.join(' AND ')}
+         GROUP BY ${join}, p.window_start`,
+      );
+      for (const row of reader.getRows()) {
+        const cell = cellOf(String(row[0]), Number(row[1]));
+        joined.forEach((v, i) => {
+          cell.views[v] = Number(row[2 + 4 * i]);
+          cell.users[v] = Number(row[3 + 4 * i]);
+          cell.late[v] = Number(row[4 + 4 * i]);
+          cell.dropped[v] = Number(row[5 + 4 * i]);
+        });
+      }
+    }
+    return [...out.values()];
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
