@@ -4,7 +4,19 @@ import type { CorrectnessFigures, MeasuredLayer, MeasuredMetric } from './measur
 /** cell key (campaign|window) → value */
 export type CellValues = ReadonlyMap<string, number>;
 
-export const windowOfKey = (key: string): number => Number(key.slice(key.lastIndexOf('|') + 1));
+/** The window of a cell key (campaign|window), read in place: called for every cell of every snapshot. */
+export function windowOfKey(key: string): number {
+  let i = key.lastIndexOf('|') + 1;
+  const negative = key.charCodeAt(i) === 45; // '-'
+  if (negative) i++;
+  let n = 0;
+  for (; i < key.length; i++) {
+    const d = key.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
+  }
+  return negative ? -n : n;
+}
 
 /**
  * The event time below which windows are closed: a window [w, w + 10 s) is closed when

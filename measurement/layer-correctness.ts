@@ -1,5 +1,5 @@
 /** Correctness of every layer's answers over a range of closed windows, against the truth. */
-import { correctness, type CellValues } from './correctness.js';
+import { correctness } from './correctness.js';
 import type { LayerReadings } from './layer-values.js';
 import type { CorrectnessFigures, MeasuredLayer, MeasuredMetric } from './measurement-api.js';
 import { sketchError } from './sketch-error.js';
@@ -38,9 +38,8 @@ export function layerCorrectness(
     for (const layer of LAYERS) {
       const cells = readings.cells[layer];
       if (!cells) continue;
-      const served: CellValues = new Map(
-        [...cells].map(([k, c]) => [k, metric === 'views' ? c.views : c.users]),
-      );
+      const served = new Map<string, number>();
+      for (const [k, c] of cells) served.set(k, metric === 'views' ? c.views : c.users);
       let lo = from;
       let hi = closed;
       if (layer === 'batch') hi = Math.min(closed, boundary ?? from);

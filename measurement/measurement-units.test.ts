@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closedBefore, correctness } from './correctness.js';
+import { closedBefore, correctness, windowOfKey } from './correctness.js';
 import { attributeCause, hyperLogLogTolerance, type CauseInput } from './divergence.js';
 import { latencyFigures, percentile, SampleRing } from './latency-figures.js';
 import { linesChanged, logicLines } from './logic-lines.js';
@@ -48,6 +48,11 @@ describe('latency figures', () => {
 });
 
 describe('correctness', () => {
+  it('reads the window of a cell key as Number() of the part after the last |', () => {
+    for (const key of ['c1|1700000000000', 'a|b|20', 'c|0', 'c|-10000', 'c|', 'c|12x', '1700000000000'])
+      expect(windowOfKey(key), key).toBe(Number(key.slice(key.lastIndexOf('|') + 1)));
+  });
+
   it('closes a window when its end + lateness is at or below the watermark', () => {
     expect(closedBefore(null, 0)).toBeNull();
     expect(closedBefore(30_000, 0)).toBe(30_000); // [20 s, 30 s) closed, [30 s, 40 s) not

@@ -21,7 +21,7 @@ export interface EmbeddedConsumerOptions extends ConsumerOptions {
   onError?: (error: unknown) => void;
   /** Batches handed to the handler at the same time, across partitions. Default 1. */
   partitionsConsumedConcurrently?: number;
-  /** Fallback poll of a caught-up partition (ms); appends wake the consumer at once. Default 50. */
+  /** Fallback poll of a caught-up partition (ms); appends, seeks and close wake the consumer at once. Default 1,000. */
   idlePollMs?: number;
 }
 
