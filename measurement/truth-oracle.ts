@@ -41,8 +41,8 @@ export interface TruthCell {
 }
 
 const MAX_PENDING_ROWS = 100_000;
-/** Windows whose answers the oracle keeps between queries (~100 cells each at YSB's 100 campaigns). */
-const MAX_CACHED_WINDOWS = 512;
+/** Windows whose answers the oracle keeps between queries (~100 cells, ~35 KB each at YSB's 100 campaigns; the measurement's horizon is 30). */
+const MAX_CACHED_WINDOWS = 128;
 
 /**
  * The truth oracle: exact answers per (metric, campaign, window) from the full log. Its own consumer

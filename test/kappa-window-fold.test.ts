@@ -1,15 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRedisRealtimeStore } from '../kernel/adapters/redis-store/redis-realtime-store.js';
+import type { RealtimeStore } from '../kernel/ports/realtime-store.js';
+import { describeWithRedis, redisUrl } from '../test-support/infra.js';
 import {
   openEmbeddedEventLog,
   type EmbeddedEventLog,
 } from '../kernel/adapters/embedded-log/embedded-event-log.js';
-import {
-  openEmbeddedRealtimeStore,
-  type EmbeddedRealtimeStore,
-} from '../kernel/adapters/embedded-store/embedded-realtime-store.js';
+import { openEmbeddedRealtimeStore } from '../kernel/adapters/embedded-store/embedded-realtime-store.js';
 import { systemClock } from '../kernel/clock/system-clock.js';
 import { WINDOW_MS } from '../kernel/events/ysb-event.js';
 import { FOLDED_FIELD, listWindows, tablePrefix, windowKey } from '../kappa-reprocessor/state/index.js';
@@ -30,10 +31,34 @@ import { recount } from '../test-support/recount.js';
 const N = 200_000;
 const TOPIC = 'ad-events';
 
-describe('Kappa final windows folded into one field each (embedded)', () => {
+interface StoreUnderTest {
+  open(dir: string): Promise<RealtimeStore>;
+  /** The same store opened again (a restart). */
+  reopen(dir: string): Promise<RealtimeStore>;
+  /** Checkpoints what the store holds in memory before a reopen. */
+  persist(store: RealtimeStore): Promise<void>;
+}
+
+const embedded: StoreUnderTest = {
+  open: (dir) => openEmbeddedRealtimeStore({ dir: join(dir, 'store'), clock: systemClock }),
+  reopen: (dir) => openEmbeddedRealtimeStore({ dir: join(dir, 'store'), clock: systemClock }),
+  persist: (store) => (store as Awaited<ReturnType<typeof openEmbeddedRealtimeStore>>).checkpoint(),
+};
+
+const prefix = `lklab-test-fold-${randomUUID().slice(0, 8)}:`;
+const redis: StoreUnderTest = {
+  open: () => openRedisRealtimeStore({ url: redisUrl()!, prefix }),
+  reopen: () => openRedisRealtimeStore({ url: redisUrl()!, prefix }),
+  persist: async () => undefined,
+};
+
+describe('Kappa final windows folded into one field each (embedded store)', () => foldSuite(embedded));
+describeWithRedis('Kappa final windows folded into one field each (Redis store)', () => foldSuite(redis));
+
+function foldSuite(sut: StoreUnderTest): void {
   let dir: string;
   let log: EmbeddedEventLog;
-  let store: EmbeddedRealtimeStore;
+  let store: RealtimeStore;
   let rig: KappaRig;
   const { from, to } = catchUpRange(N);
   const settings = kappaSettings({ checkpointIntervalMs: 500 });
@@ -42,13 +67,14 @@ describe('Kappa final windows folded into one field each (embedded)', () => {
     dir = mkdtempSync(join(tmpdir(), 'lkl-kappa-fold-'));
     log = await openEmbeddedEventLog({ dataDir: dir, clock: systemClock });
     await log.ensureTopic(TOPIC, { partitions: 4 });
-    store = await openEmbeddedRealtimeStore({ dir: join(dir, 'store'), clock: systemClock });
+    store = await sut.open(dir);
     await appendCatchUp(log, TOPIC, 11, N);
     rig = await startKappa(log, store, TOPIC, settings);
     await rig.kappa.sync(1, 60_000);
   }, 120_000);
   afterAll(async () => {
     await rig?.kappa.stop();
+    await store?.deleteByPrefix('');
     await store?.close();
     await log?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -56,7 +82,7 @@ describe('Kappa final windows folded into one field each (embedded)', () => {
 
   it('folds every window past every partition’s watermark + allowed lateness, and the answers stay exact', async () => {
     const truth = recount(catchUpEvents(11, N), ref);
-    const bytesBefore = await store.memoryBytes(tablePrefix(1));
+    const bytesBefore = (await store.memoryBytes?.(tablePrefix(1))) ?? 0;
     const compactor = new WindowCompactor({
       store,
       job: 1,
@@ -81,7 +107,7 @@ describe('Kappa final windows folded into one field each (embedded)', () => {
     }
     expect(folded).toBeGreaterThan(windows.length - 10);
     expect(compactor.folded).toBe(folded);
-    const bytesAfter = await store.memoryBytes(tablePrefix(1));
+    const bytesAfter = (await store.memoryBytes?.(tablePrefix(1))) ?? 0;
     expect(bytesAfter).toBeLessThan(bytesBefore / 3);
 
     const views = await servedKappa(store, 'views', from, to);
@@ -91,8 +117,8 @@ describe('Kappa final windows folded into one field each (embedded)', () => {
 
     // Survives a restart of the store: the fold was journaled.
     await rig.kappa.stop();
-    await store.checkpoint();
-    const reopened = await openEmbeddedRealtimeStore({ dir: join(dir, 'store'), clock: systemClock });
+    await sut.persist(store);
+    const reopened = await sut.reopen(dir);
     const again = await servedKappa(reopened, 'distinct_users', from, to);
     expectAllCorrect(again.values, truth.distinct, from, to);
     await reopened.close();
@@ -100,4 +126,4 @@ describe('Kappa final windows folded into one field each (embedded)', () => {
       `[kappa fold] ${folded} of ${windows.length} windows folded in ${runs} runs; table ${Math.round(bytesBefore / 1024)} KB → ${Math.round(bytesAfter / 1024)} KB`,
     );
   }, 120_000);
-});
+}
