@@ -106,7 +106,11 @@ function foldSuite(sut: StoreUnderTest): void {
       } else if (names.includes(FOLDED_FIELD)) folded++;
     }
     expect(folded).toBeGreaterThan(windows.length - 10);
-    expect(compactor.folded).toBe(folded);
+    // The job's own runner folds too (32 windows every 10 s) while this compactor runs beside it:
+    // two members folding one table, which the folded field's offsets make safe.
+    const runner = (await rig.kappa.view()).jobs.find((j) => j.id === 1)!.runner!;
+    expect(compactor.folded).toBeGreaterThan(0);
+    expect(compactor.folded + runner.windowsFolded).toBeGreaterThanOrEqual(folded);
     const bytesAfter = (await store.memoryBytes?.(tablePrefix(1))) ?? 0;
     expect(bytesAfter).toBeLessThan(bytesBefore / 3);
 
