@@ -13,6 +13,7 @@ import type {
   CorrectnessFigures,
 } from '../measurement/measurement-api.js';
 import { projectRoot } from '../kernel/util/project-root.js';
+import { waitUntil } from '../kernel/util/wait-until.js';
 import { cellKey, recount } from '../test-support/recount.js';
 
 const ref = buildReferenceData();
@@ -452,7 +453,16 @@ describe('maintenance cost from the code and the running system', () => {
     await lab.services.kappa.sync(1, 60_000);
     const run = lab.services.batch.requestRun('test');
     expect((await lab.services.batch.waitForRun(run.id, 120_000)).state).toBe('completed');
-    const s = await metrics(lab);
+    // The CPU meter commits a component's time at its next tick (1 s): batch ingest's last batches
+    // may have run inside the tick that was still open when the run completed.
+    const s = await waitUntil(
+      async () => {
+        const m = await metrics(lab);
+        const l = m.maintenance.find((x) => x.arch === 'lambda')!;
+        return (l.computeMs['batch-ingest'] ?? 0) > 0 && m;
+      },
+      { what: () => 'batch ingest CPU in the metrics', timeoutMs: 10_000, intervalMs: 200 },
+    );
     const lambda = s.maintenance.find((m) => m.arch === 'lambda')!;
     const kappa = s.maintenance.find((m) => m.arch === 'kappa')!;
     expect(lambda.workAmplification).toBe(1);

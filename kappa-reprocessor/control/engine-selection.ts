@@ -83,7 +83,6 @@ export function selectRunner(rec: KappaJobRecord, d: EngineSelectionDeps): Selec
     rateLimit: replaying ? rec.rateLimit : 0,
     maxBatchRecords: s.maxBatchRecords,
     engine,
-    eventTime: policy,
     runner: d.options.runner ?? 'lab',
   });
   return { runner, onStartFailure: () => engine.close().catch(() => undefined) };

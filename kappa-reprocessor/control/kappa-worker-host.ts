@@ -102,7 +102,6 @@ export class KappaWorkerHost {
     for (const rec of wanted.values()) {
       if (this.runners.has(rec.id)) continue;
       const s = this.options.settings;
-      const policy = { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs };
       const runner = new KappaJobRunner(
         this.log,
         this.store,
@@ -123,9 +122,8 @@ export class KappaWorkerHost {
               bots: new Set(this.reference.bots),
               movedAds: this.reference.movedAds,
             },
-            policy,
+            { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs },
           ),
-          eventTime: policy,
           runner: this.options.runner,
         },
       );

@@ -8,7 +8,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { LogRecord } from '../../kernel/ports/event-log.js';
 import type { EngineRequest } from './engine-request.js';
-import type { DrainedPartition, ProcessingEngine, ScanSource } from '../operator/index.js';
+import type { DrainedPartition, EventTimePolicy, ProcessingEngine, ScanSource } from '../operator/index.js';
 import { spawnThread } from '../../kernel/util/spawn-thread.js';
 import type { FromThread, ReplayThreadData, ToThread } from './thread-protocol.js';
 
@@ -37,6 +37,10 @@ export class ThreadEngine implements ProcessingEngine {
   private readonly scans = new Map<number, { resolve: (next: number) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
   private closed = false;
+
+  get policy(): EventTimePolicy {
+    return this.data.policy;
+  }
 
   constructor(
     private readonly data: ReplayThreadData,

@@ -49,7 +49,6 @@ try {
   const deadLetters = new DeadLetterWriter(log, systemClock, data.deadLetterTopic);
   const reference = buildReferenceData(config.reference);
   const s = config.kappa;
-  const policy = { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs };
   const runner = new KappaJobRunner(log, store, deadLetters, systemClock, new LabEventBus(), data.job, {
     topic: data.topic,
     checkpointIntervalMs: s.checkpointIntervalMs,
@@ -59,9 +58,8 @@ try {
     engine: new InlineEngine(
       kappaLogic(data.job.logicVersion),
       { campaignOf: reference.campaignOf, bots: new Set(reference.bots), movedAds: reference.movedAds },
-      policy,
+      { maxOutOfOrderMs: s.maxOutOfOrderMs, allowedLatenessMs: s.allowedLatenessMs },
     ),
-    eventTime: policy,
     runner: data.runner,
   });
   await runner.start();

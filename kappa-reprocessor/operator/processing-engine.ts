@@ -25,6 +25,8 @@ export interface ScanSource extends HistorySource {
 
 export interface ProcessingEngine {
   readonly kind: 'inline' | 'worker-threads';
+  /** The watermark and lateness rule it decides by (the runner folds final windows by it too). */
+  readonly policy: EventTimePolicy;
   /** (Re)starts a partition from checkpointed state, forgetting anything pending for it. */
   init(partition: number, maxEventTime: number): void;
   /**
@@ -54,7 +56,7 @@ export class InlineEngine implements ProcessingEngine {
   constructor(
     private readonly logic: KappaLogic,
     private readonly ctx: KappaLogicContext,
-    private readonly policy: EventTimePolicy,
+    readonly policy: EventTimePolicy,
   ) {}
 
   init(partition: number, maxEventTime: number): void {

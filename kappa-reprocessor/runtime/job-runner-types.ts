@@ -1,6 +1,6 @@
 /** Shapes shared by the Kappa job runner, its threaded variant and the control plane. */
 import type { HistorySource, LogRecord } from '../../kernel/ports/event-log.js';
-import type { EventTimePolicy, ProcessingEngine } from '../operator/index.js';
+import type { ProcessingEngine } from '../operator/index.js';
 import type { PartitionPosition } from './partition-cursor.js';
 
 export interface KappaJobSpec {
@@ -18,8 +18,6 @@ export interface KappaJobRunnerOptions {
   rateLimit: number;
   maxBatchRecords: number;
   engine: ProcessingEngine;
-  /** The engine's watermark and lateness rule: final windows are folded by it (window-compactor.ts). */
-  eventTime: EventTimePolicy;
   /** How often final windows are folded (ms). Default 10,000 (one window). */
   compactEveryMs?: number;
   /** Who runs it, for the dead-letter source ("lab", "kappa-worker 1234"). */

@@ -64,7 +64,7 @@ export class KappaJobRunner implements JobRunnerLike {
     this.compactor = new WindowCompactor({
       store,
       job: job.id,
-      policy: opts.eventTime,
+      policy: opts.engine.policy,
       partitions: async () => (await log.offsets(opts.topic)).length,
     });
     this.writer = new CheckpointWriter(

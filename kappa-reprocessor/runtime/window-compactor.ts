@@ -34,8 +34,6 @@ export class WindowCompactor {
   private readonly open = new Set<number>();
   private scanned = false;
   private running: Promise<number> | undefined;
-  /** Windows folded since the start. */
-  folded = 0;
 
   constructor(private readonly opts: WindowCompactorOptions) {}
 
@@ -86,7 +84,6 @@ export class WindowCompactor {
     });
     if (sets.length > 0) await store.apply({ removals, sets });
     for (const w of final) this.open.delete(w);
-    this.folded += sets.length;
     return sets.length;
   }
 }

@@ -59,7 +59,8 @@ export const kappaKeyPrefix = (): string => KAPPA_PREFIX;
 export const tablePrefix = (job: number): string => `${KAPPA_PREFIX}v${job}:`;
 export const tableName = (job: number): string => `kappa_v${job}`;
 export const offsetsNamespace = (job: number): string => `kappa-v${job}`;
-export const windowKey = (job: number, w: number): string => `${tablePrefix(job)}w:${w}`;
+const windowKeyPrefix = (job: number): string => `${tablePrefix(job)}w:`;
+export const windowKey = (job: number, w: number): string => `${windowKeyPrefix(job)}${w}`;
 export const metaKey = (job: number): string => `${tablePrefix(job)}meta`;
 export const maxEventTimeField = (partition: number): string => `maxEventTime:${partition}`;
 /** Name of the field holding a checkpoint's delta of one window from one partition. */
@@ -151,7 +152,7 @@ export function toStoreUpdate(c: CheckpointContent): StoreUpdate {
 
 /** Start times of the windows job N's table holds (a scan: for a process that starts, not per read). */
 export async function listWindows(store: RealtimeStore, job: number): Promise<number[]> {
-  const prefix = `${tablePrefix(job)}w:`;
+  const prefix = windowKeyPrefix(job);
   return (await store.keys(prefix))
     .map((k) => Number(k.slice(prefix.length)))
     .filter((w) => Number.isSafeInteger(w));
@@ -282,9 +283,8 @@ export function foldUpdate(
 ): { set: FieldSet; remove: string[] } | undefined {
   const deltas = Object.keys(fields).filter((f) => f !== FOLDED_FIELD);
   if (deltas.length === 0) return undefined;
-  const o: Record<string, number> = {};
   const prior = fields[FOLDED_FIELD];
-  if (prior !== undefined) Object.assign(o, (JSON.parse(prior) as FoldedValue).o);
+  const o: Record<string, number> = prior === undefined ? {} : { ...(JSON.parse(prior) as FoldedValue).o };
   for (const f of deltas) {
     const pos = deltaPosition(f);
     if (pos && !(o[pos[0]]! >= pos[1])) o[pos[0]] = pos[1];
