@@ -5,6 +5,17 @@ import type { LabServices } from '../lab-services.js';
 import { errorResponse, unavailableResponse } from './error-schema.js';
 import { deadLettersSchema } from './response-schemas.js';
 
+/** One YSB event as the body's example (the OpenAPI document shows it; conformance testers send it). */
+const EXAMPLE_EVENT = JSON.stringify({
+  user_id: '5c3b2f0e-8d6a-4f3e-9a51-1d2b3c4d5e6f',
+  page_id: '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b',
+  ad_id: '00000000-0000-4000-8000-000000000000',
+  ad_type: 'banner',
+  event_type: 'view',
+  event_time: '1700000000000',
+  ip_address: '1.2.3.4',
+});
+
 /** POST /api/events: NDJSON or a JSON array of YSB events; invalid records go to the dead-letter topic. */
 export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices }): Promise<void> {
   const { lab } = opts;
@@ -28,7 +39,8 @@ export async function eventRoutes(app: FastifyInstance, opts: { lab: LabServices
         body: {
           type: 'string',
           description:
-            'Required: YSB events as NDJSON (one JSON object per line) or as one JSON array; read as text and split here, so that a bad record goes to the dead letters instead of failing the request. An empty body is 400 LKL_ERR_INGEST_BODY_INVALID.',
+            "Required: YSB events as NDJSON (one JSON object per line) or as one JSON array; read as text and split here, so that a bad record goes to the dead letters instead of failing the request. An empty body is 400 LKL_ERR_INGEST_BODY_INVALID. ad_id must be one of GET /api/reference/ads (the example's is not: it goes to the dead letters).",
+          example: EXAMPLE_EVENT,
         },
         querystring: {
           type: 'object',
