@@ -1,4 +1,4 @@
-import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDir, fsyncFile } from '../kernel/util/atomic-file.js';
 import { sqlString, type AnalyticDb } from './analytic-db.js';
@@ -25,8 +25,9 @@ export function stagingLine(raw: string, partition: number, offset: number): str
 }
 
 /**
- * Writes one immutable Parquet split from staging lines ({@link stagingLine}): NDJSON staging file → DuckDB
- * COPY to a temp Parquet file → fsync → rename to its final name. Returns the final file's size.
+ * Writes one immutable Parquet split from staging lines ({@link stagingLine}; an element may also
+ * be several lines joined with "\n"): NDJSON staging file → DuckDB COPY to a temp Parquet file →
+ * fsync → rename to its final name. Returns the final file's size.
  */
 export async function writeSplit(
   db: AnalyticDb,
@@ -38,7 +39,7 @@ export async function writeSplit(
   const tmp = join(dir, `.tmp-${name}`);
   const final = join(dir, name);
   try {
-    writeFileSync(staging, lines.join('\n') + '\n');
+    writeStaging(staging, lines);
     await db.connection.run(
       `COPY (${SPLIT_SELECT} FROM read_json(${sqlString(staging)}, format = 'newline_delimited', columns = ${JSON_COLUMNS}))
        TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
@@ -50,5 +51,33 @@ export async function writeSplit(
   } finally {
     rmSync(staging, { force: true });
     rmSync(tmp, { force: true });
+  }
+}
+
+/** Characters of staging lines written to the file at once. */
+const STAGING_WRITE_CHARS = 1 << 20;
+
+/**
+ * The staging file, written piece by piece (about 1 MB at a time): joining a split's lines first would hold the whole
+ * text twice more (the joined string and its UTF-8 copy) at every split, ~8 MB each 15 s at 1,000
+ * events/s, for nothing.
+ */
+function writeStaging(path: string, lines: readonly string[]): void {
+  const fd = openSync(path, 'w');
+  try {
+    let piece: string[] = [];
+    let length = 0;
+    for (const line of lines) {
+      piece.push(line);
+      length += line.length;
+      if (length >= STAGING_WRITE_CHARS) {
+        writeSync(fd, piece.join('\n') + '\n');
+        piece = [];
+        length = 0;
+      }
+    }
+    if (piece.length) writeSync(fd, piece.join('\n') + '\n');
+  } finally {
+    closeSync(fd);
   }
 }

@@ -414,7 +414,12 @@ export class TruthOracle {
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => undefined);
+    // The chain waits for `run` without keeping its value: a query's answer (MBs of cells at a
+    // 30-window horizon) is the caller's, and would otherwise stay reachable until the next call.
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 }

@@ -52,6 +52,27 @@ describe('ChunkCache', () => {
     expect(count.find(segA, 99_995)?.position).toBe(99_990);
   });
 
+  it('evicts chunks added longer ago than its age limit at the next add, keeping the young ones', async () => {
+    const cache = new ChunkCache(1 << 30, 256, 30);
+    cache.add(chunk(segA, 0, 100));
+    cache.add(chunk(segB, 0, 100));
+    cache.drop(segB);
+    await new Promise((r) => setTimeout(r, 60));
+    const young = cache.add(chunk(segA, 100, 100));
+    cache.add(chunk(segA, 200, 100));
+    expect(cache.find(segA, 50)).toBeUndefined();
+    expect(cache.find(segA, 150)).toBe(young);
+    expect(cache.find(segA, 250)?.position).toBe(200);
+    expect(cache.size).toBe(2);
+    // The last chunk stays, however old: a reader may still be walking it.
+    const only = new ChunkCache(1 << 30, 256, 30);
+    only.add(chunk(segA, 0, 10));
+    await new Promise((r) => setTimeout(r, 60));
+    only.add(chunk(segA, 10, 10));
+    expect(only.size).toBe(1);
+    expect(only.find(segA, 15)?.position).toBe(10);
+  });
+
   it('forgets a dropped segment and keeps evicting correctly afterwards', () => {
     const cache = new ChunkCache(300);
     cache.add(chunk(segA, 0, 100));

@@ -31,15 +31,26 @@ const LOOK_BACK = 16;
 export class ChunkCache {
   /** Per segment, its cached chunks sorted by position. */
   private readonly bySegment = new Map<Segment, Chunk[]>();
-  /** Insertion order for eviction; entries before `head` are gone, `live` says which remain. */
-  private order: Chunk[] = [];
+  /**
+   * Insertion order for eviction, with each chunk's insertion time (performance.now()); entries
+   * before `head` are gone (cleared, so an evicted chunk's buffer is not kept reachable from here),
+   * `live` says which of the rest remain.
+   */
+  private order: Array<Chunk | undefined> = [];
+  private addedAt: number[] = [];
   private head = 0;
   private readonly live = new Set<Chunk>();
   private bytes = 0;
 
+  /**
+   * @param maxAgeMs a chunk added longer ago than this is evicted at the next add: readers of one
+   * stretch of the log (the live consumers at the tail, a replay) use a chunk within moments of its
+   * read, so an old one is held for nobody while an idle lab's tail copies fill the budget.
+   */
   constructor(
     private readonly budgetBytes: number,
     private readonly maxChunks = 256,
+    private readonly maxAgeMs = 10_000,
   ) {}
 
   /** How many chunks are cached (for tests and diagnostics). */
@@ -69,10 +80,20 @@ export class ChunkCache {
     let chunks = this.bySegment.get(chunk.segment);
     if (!chunks) this.bySegment.set(chunk.segment, (chunks = []));
     chunks.splice(lastAtOrBefore(chunks, chunk.position) + 1, 0, chunk);
+    const now = performance.now();
     this.order.push(chunk);
+    this.addedAt.push(now);
     this.live.add(chunk);
     this.bytes += chunk.length;
     while ((this.bytes > this.budgetBytes || this.live.size > this.maxChunks) && this.live.size > 1) {
+      this.evictOldest();
+    }
+    while (this.live.size > 1) {
+      // Skip entries already gone (a dropped segment's), then evict the oldest live one if it is too old.
+      while (this.head < this.order.length && !this.live.has(this.order[this.head]!)) {
+        this.order[this.head++] = undefined;
+      }
+      if (this.head >= this.order.length || now - this.addedAt[this.head]! <= this.maxAgeMs) break;
       this.evictOldest();
     }
     return chunk;
@@ -92,8 +113,9 @@ export class ChunkCache {
 
   private evictOldest(): void {
     while (this.head < this.order.length) {
-      const c = this.order[this.head++]!;
-      if (!this.live.delete(c)) continue;
+      const c = this.order[this.head];
+      this.order[this.head++] = undefined;
+      if (!c || !this.live.delete(c)) continue;
       this.bytes -= c.length;
       const chunks = this.bySegment.get(c.segment)!;
       chunks.splice(chunks.indexOf(c, lastBefore(chunks, c.position) + 1), 1);
@@ -106,7 +128,17 @@ export class ChunkCache {
   /** Drops the consumed front of the eviction order once it is most of the array. */
   private compact(): void {
     if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order = this.order.slice(this.head).filter((c) => this.live.has(c));
+      const order: Chunk[] = [];
+      const addedAt: number[] = [];
+      for (let i = this.head; i < this.order.length; i++) {
+        const c = this.order[i];
+        if (c && this.live.has(c)) {
+          order.push(c);
+          addedAt.push(this.addedAt[i]!);
+        }
+      }
+      this.order = order;
+      this.addedAt = addedAt;
       this.head = 0;
     }
   }
