@@ -17,7 +17,7 @@
 import { WINDOW_MS } from '../../kernel/events/ysb-event.js';
 import type { FieldRemoval, FieldSet, RealtimeStore } from '../../kernel/ports/realtime-store.js';
 import type { EventTimePolicy } from '../operator/index.js';
-import { foldUpdate, listWindows, readMaxEventTimes, windowKey } from '../state/index.js';
+import { foldCacheOf, foldUpdate, listWindows, readMaxEventTimes, windowKey } from '../state/index.js';
 
 export interface WindowCompactorOptions {
   store: RealtimeStore;
@@ -83,6 +83,9 @@ export class WindowCompactor {
       removals.push({ key, fields: fold.remove });
     });
     if (sets.length > 0) await store.apply({ removals, sets });
+    // This process's readers of the store drop what they folded from the replaced deltas.
+    const cache = foldCacheOf(store);
+    for (const key of keys) cache.forget(key);
     for (const w of final) this.open.delete(w);
     return sets.length;
   }

@@ -12,6 +12,7 @@ export {
   listWindows,
   KAPPA_PREFIX,
   KappaFoldCache,
+  foldCacheOf,
   kappaKeyPrefix,
   offsetsNamespace,
   readActive,
