@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAB_NODE_FLAGS, labMallocAssignments, labProcessEnv } from '../kernel/util/node-flags.js';
-import { flags, machine, printMachine, table, writeJson } from './bench-support.js';
+import { flags, machine, percentile, printMachine, table, writeJson } from './bench-support.js';
 import { waitUntil } from '../kernel/util/wait-until.js';
 
 const args = flags(
@@ -182,7 +182,7 @@ try {
 /** Smallest, median and largest of some readings. */
 function range(xs: number[]): { min: number; median: number; max: number } {
   const sorted = [...xs].sort((a, b) => a - b);
-  return { min: sorted[0] ?? 0, median: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted.at(-1) ?? 0 };
+  return { min: percentile(sorted, 0), median: percentile(sorted, 50), max: percentile(sorted, 100) };
 }
 
 /** CPU seconds (user + system) and RSS of `root` and its descendants. */

@@ -85,15 +85,12 @@ export class ChunkCache {
     this.addedAt.push(now);
     this.live.add(chunk);
     this.bytes += chunk.length;
-    while ((this.bytes > this.budgetBytes || this.live.size > this.maxChunks) && this.live.size > 1) {
-      this.evictOldest();
-    }
-    while (this.live.size > 1) {
-      // Skip entries already gone (a dropped segment's), then evict the oldest live one if it is too old.
-      while (this.head < this.order.length && !this.live.has(this.order[this.head]!)) {
-        this.order[this.head++] = undefined;
-      }
-      if (this.head >= this.order.length || now - this.addedAt[this.head]! <= this.maxAgeMs) break;
+    while (
+      this.live.size > 1 &&
+      (this.bytes > this.budgetBytes ||
+        this.live.size > this.maxChunks ||
+        now - this.oldestAddedAt() > this.maxAgeMs)
+    ) {
       this.evictOldest();
     }
     return chunk;
@@ -109,6 +106,14 @@ export class ChunkCache {
       this.bytes -= c.length;
     }
     this.compact();
+  }
+
+  /** When the oldest live chunk was added (entries already gone, a dropped segment's, are skipped). */
+  private oldestAddedAt(): number {
+    while (this.head < this.order.length && !this.live.has(this.order[this.head]!)) {
+      this.order[this.head++] = undefined;
+    }
+    return this.addedAt[this.head] ?? Number.POSITIVE_INFINITY;
   }
 
   private evictOldest(): void {
